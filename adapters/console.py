@@ -1,0 +1,136 @@
+"""The console adapter: `salespulse chat --as 张伟` and `salespulse replay FILE.jsonl`.
+
+It goes through exactly the same path as the real platforms: typed lines become Message events in the inbox,
+replies come back through the outbox and are rendered here as text. Cards show numbered buttons; typing a number
+presses the button (a CardAction event, as a platform callback would be).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adapters.base import Adapter, AdapterContext
+from bot.errors import BadPayload
+from bot.events import Actor, CardAction, Message, MessageKind, event_from_dict
+from bot.replies import Button, Reply, ReplyKind, Target
+from prompts import Prompts
+
+
+def render_text(reply: Reply, prompts: Prompts, buttons_out: list[Button] | None = None) -> str:
+    """Reply → terminal text. Buttons are numbered from 1; the list is handed back for pressing."""
+    lines: list[str] = []
+    if reply.kind == ReplyKind.CARD:
+        lines.append(f"┌─ {reply.title}")
+        if reply.text:
+            lines.extend(f"│ {ln}" for ln in reply.text.splitlines())
+        for k, v in reply.fields:
+            lines.append(f"│ {k}：{v}")
+        if reply.buttons:
+            labels = "  ".join(f"[{i}] {b.text}" for i, b in enumerate(reply.buttons, 1))
+            lines.append(f"│ {labels}  （{prompts.t('core.card_press_hint')}）")
+            if buttons_out is not None:
+                buttons_out[:] = list(reply.buttons)
+        lines.append("└─")
+    elif reply.kind == ReplyKind.IMAGE:
+        if reply.title:
+            lines.append(reply.title)
+        lines.append(reply.alt_text)
+        lines.append(prompts.t("core.image_saved", path=reply.image_path))
+    else:
+        if reply.title:
+            lines.append(reply.title)
+        lines.append(reply.text)
+    return "\n".join(lines)
+
+
+@dataclass
+class Delivered:
+    target: Target
+    reply: Reply
+    key: str
+    text: str
+
+
+@dataclass
+class ConsoleAdapter(Adapter):
+    """Collects what the bot sends; `echo` prints it (chat mode), `transcript` keeps it (demo)."""
+
+    ctx: AdapterContext
+    prompts: Prompts
+    echo: Callable[[str], None] | None = None
+    delivered: list[Delivered] = field(default_factory=list)
+    last_buttons: dict[str, list[Button]] = field(default_factory=dict)
+    platform: str = "console"
+    _seq: int = 0
+
+    async def send(self, target: Target, reply: Reply, key: str) -> str:
+        buttons: list[Button] = []
+        text = render_text(reply, self.prompts, buttons)
+        if buttons:
+            self.last_buttons[target.user_id or target.chat_id] = buttons
+        self.delivered.append(Delivered(target, reply, key, text))
+        if self.echo is not None:
+            self.echo(text)
+        return f"console:{len(self.delivered)}"
+
+    def _next_id(self, user: str) -> str:
+        self._seq += 1
+        return f"console:{user}:{self.ctx.clock.now_ms()}:{self._seq}"
+
+    def type_line(self, user: str, line: str) -> bool:
+        """A line typed by `user` (a person id or name). A bare number presses that button of the last card."""
+        now = self.ctx.clock.now_ms()
+        actor = Actor(platform_id=user)
+        stripped = line.strip()
+        buttons = self.last_buttons.get(user, [])
+        if stripped.isdigit() and 1 <= int(stripped) <= len(buttons):
+            button = buttons[int(stripped) - 1]
+            eid = self._next_id(user)
+            event = CardAction(event_id=eid, platform="console", occurred_at=now, received_at=now, actor=actor,
+                               action=button.action, value=dict(button.value))
+            return self.ctx.accept("console", eid, {"user": user, "press": stripped}, event)
+        eid = self._next_id(user)
+        event = Message(event_id=eid, platform="console", occurred_at=now, received_at=now, actor=actor,
+                        kind=MessageKind.TEXT, text=line, to_bot=True)
+        return self.ctx.accept("console", eid, {"user": user, "text": line}, event)
+
+
+def read_jsonl(path: Path, report: Callable[[str], None]) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object); a malformed line is reported with its number and skipped."""
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                report(f"{path}:{number}: not JSON ({exc.msg}); skipped")
+                continue
+            if not isinstance(obj, dict):
+                report(f"{path}:{number}: not a JSON object; skipped")
+                continue
+            yield number, obj
+
+
+def replay_file(ctx: AdapterContext, path: Path, report: Callable[[str], None]) -> tuple[int, int]:
+    """Feed recorded events (Event.to_dict() lines) into the inbox. Returns (accepted, rejected).
+
+    Unknown event types are kept in the inbox as `unsupported`; bad lines are reported and skipped.
+    """
+    accepted = rejected = 0
+    with ctx.store.transaction():
+        for number, obj in read_jsonl(path, report):
+            try:
+                event = event_from_dict(obj)
+            except BadPayload as exc:
+                ext = str(obj.get("event_id") or f"{path.name}:{number}")
+                ctx.accept("replay", ext, obj, None, unsupported_reason=str(exc))
+                report(f"{path}:{number}: {exc}; kept as unsupported")
+                rejected += 1
+                continue
+            if ctx.accept(event.platform if event.platform != "console" else "replay", event.event_id, obj, event):
+                accepted += 1
+    return accepted, rejected

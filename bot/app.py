@@ -1,0 +1,125 @@
+"""Wiring: the one place that lists every handler router and every platform adapter, and the runtime loops.
+
+Order of ROUTER_MODULES matters: observers run in this order for every event, then the first matching handler
+answers. Help comes last so it only catches what nobody else claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.context import Services
+from bot.deferred import DeferredRunner
+from bot.dispatcher import Dispatcher
+from bot.org import Directory, load_org_section
+from bot.router import CompiledRouter, Router
+from bot.scheduler import TickScheduler
+from bot.sender import OutboxSender
+from prompts import Prompts
+from store.db import Store
+
+log = logging.getLogger("salespulse.app")
+
+# Every capability, in routing order. A new capability is one line here.
+ROUTER_MODULES: tuple[str, ...] = (
+    "handlers.help",
+)
+
+
+def handler_modules() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in ROUTER_MODULES]
+
+
+def build_router(modules: list[ModuleType]) -> CompiledRouter:
+    root = Router("root")
+    root.include(*(m.router for m in modules))
+    return root.compile()
+
+
+@dataclass
+class Runtime:
+    """Everything one bot process runs: dispatcher, deferred jobs, outbox sender and tick scheduler."""
+
+    config: Config
+    store: Store
+    clock: Clock
+    senders: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    deferred_in_thread: bool = True
+
+    def __post_init__(self) -> None:
+        load_org_section(self.store, self.config.org)
+        self.services = Services(store=self.store, config=self.config, clock=self.clock,
+                                 directory=Directory(self.store), prompts=Prompts(self.config.bot.locale))
+        modules = handler_modules()
+        for module in modules:
+            setup = getattr(module, "setup", None)
+            if setup is not None:
+                setup(self.services)
+        self.router = build_router(modules)
+        self.dispatcher = Dispatcher(self.services, self.router)
+        self.deferred = DeferredRunner(self.services, self.router.jobs, in_thread=self.deferred_in_thread)
+        self.sender = OutboxSender(self.store, self.clock, self.config.outbox, self.senders)
+        self.scheduler = TickScheduler(self.store, self.clock, self.config.scheduler)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def add_sender(self, platform: str, fn: Callable[..., Any]) -> None:
+        self.senders[platform] = fn
+        self.sender.senders[platform] = fn
+
+    async def step(self) -> int:
+        """One pass of everything that is due now; returns how much work it did."""
+        work = self.scheduler.emit_due()
+        work += self.dispatcher.drain()
+        work += await self.deferred.run_pending()
+        work += await self.sender.drain()
+        return work
+
+    async def settle(self, max_rounds: int = 100) -> None:
+        """Step until nothing is left to do at the current (virtual) time."""
+        for _ in range(max_rounds):
+            if await self.step() == 0:
+                return
+
+    async def advance_to(self, target_ms: int) -> None:
+        """Virtual time: move the clock to `target_ms`, stopping at every scheduled due time on the way."""
+        set_clock = getattr(self.clock, "set", None)
+        if set_clock is None:
+            raise TypeError("advance_to needs a VirtualClock")
+        while True:
+            nxt = self.scheduler.next_due_at()
+            if nxt is None or nxt > target_ms:
+                break
+            set_clock(nxt)
+            await self.settle()
+        set_clock(target_ms)
+        await self.settle()
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """The serve loop: wake on new inbox rows, on the scheduler's poll, or every outbox poll interval."""
+        poll = min(self.config.outbox.poll_interval_s, self.config.scheduler.poll_interval_s)
+        while not stop.is_set():
+            try:
+                await self.step()
+            except Exception:  # keep serving; the error is logged with its traceback
+                log.exception("runtime step failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=poll)
+            except TimeoutError:
+                pass
+            # let the event loop serve HTTP acks between batches
+            await asyncio.sleep(0)
+
+    def close(self) -> None:
+        self.deferred.close()

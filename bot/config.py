@@ -1,0 +1,294 @@
+"""bot.toml loaded once into frozen, typed sections.
+
+Why so strict: a typo in a key silently falling back to a default is how a bot stops alerting without anyone
+noticing. An unknown key or a wrong type stops the start with one line naming the file, the key and the expected
+type. Secrets may come from environment variables (named in the field's metadata) and are never printed:
+`describe()` shows them as "set" / "unset".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+
+def secret_field(env: str, default: str = "") -> Any:
+    """A secret string field, overridable from the environment variable `env`."""
+    return field(default=default, metadata={"secret": True, "env": env})
+
+
+@dataclass(frozen=True)
+class BotSection:
+    name: str = "SalesPulse"
+    locale: str = "zh-CN"  # zh-CN | en
+    timezone: str = "Asia/Shanghai"
+    database: str = "salespulse.db"
+    data_dir: str = "salespulse-data"
+    inbox_retention_days: int = 30
+    dispatch_batch: int = 500
+
+
+@dataclass(frozen=True)
+class ServerSection:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class OutboxSection:
+    max_attempts: int = 8
+    base_delay_s: float = 2.0
+    max_delay_s: float = 900.0
+    poll_interval_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class JobSection:
+    name: str = ""
+    cron: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class SchedulerSection:
+    timezone: str = "Asia/Shanghai"
+    poll_interval_s: float = 20.0
+    max_catch_up: int = 50
+    jobs: tuple[JobSection, ...] = (
+        JobSection(name="silence_sweep", cron="* * * * *"),
+        JobSection(name="missed_call_sweep", cron="* * * * *"),
+        JobSection(name="daily_digest", cron="0 18 * * *"),
+    )
+
+
+@dataclass(frozen=True)
+class TeamSection:
+    name: str = ""
+    manager: str = ""  # person id of the team's manager
+
+
+@dataclass(frozen=True)
+class PersonSection:
+    id: str = ""
+    name: str = ""
+    role: str = "rep"  # rep | manager | cs | colleague
+    team: str = ""
+    admin: bool = False
+    department: str = ""  # e.g. 技术部: colleagues from it count as 跨部门协作
+    phone: str = ""
+    wecom_id: str = ""
+    dingtalk_id: str = ""
+    feishu_id: str = ""
+
+
+@dataclass(frozen=True)
+class OrgSection:
+    directory_csv: str = ""
+    teams: tuple[TeamSection, ...] = ()
+    people: tuple[PersonSection, ...] = ()
+
+
+@dataclass(frozen=True)
+class WeComSection:
+    enabled: bool = False
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = secret_field("SALESPULSE_WECOM_SECRET")
+    token: str = secret_field("SALESPULSE_WECOM_TOKEN")
+    encoding_aes_key: str = secret_field("SALESPULSE_WECOM_AES_KEY")
+    callback_path: str = "/wecom/callback"
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    robot_webhook_key: str = secret_field("SALESPULSE_WECOM_ROBOT_KEY")
+    archive_sdk_path: str = ""
+    archive_secret: str = secret_field("SALESPULSE_WECOM_ARCHIVE_SECRET")
+    archive_private_keys: tuple[str, ...] = ()  # "VERSION=path/to/key.pem", one per publickey_ver
+    archive_poll_s: float = 10.0
+    org_sync_cron: str = "30 2 * * *"
+
+
+@dataclass(frozen=True)
+class DingTalkSection:
+    enabled: bool = False
+    mode: str = "stream"  # stream | http
+    client_id: str = ""
+    client_secret: str = secret_field("SALESPULSE_DINGTALK_SECRET")
+    robot_code: str = ""
+    callback_path: str = "/dingtalk/callback"
+    api_base_url: str = "https://api.dingtalk.com"
+    oapi_base_url: str = "https://oapi.dingtalk.com"
+    group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
+    group_robot_secret: str = secret_field("SALESPULSE_DINGTALK_ROBOT_SECRET")
+    org_sync_cron: str = "40 2 * * *"
+
+
+@dataclass(frozen=True)
+class FeishuSection:
+    enabled: bool = False
+    mode: str = "http"  # http | ws (long connection)
+    app_id: str = ""
+    app_secret: str = secret_field("SALESPULSE_FEISHU_SECRET")
+    encrypt_key: str = secret_field("SALESPULSE_FEISHU_ENCRYPT_KEY")
+    verification_token: str = secret_field("SALESPULSE_FEISHU_VERIFICATION_TOKEN")
+    callback_path: str = "/feishu/events"
+    domain: str = "https://open.feishu.cn"
+    org_sync_cron: str = "50 2 * * *"
+
+
+@dataclass(frozen=True)
+class ConsoleSection:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    bot: BotSection = BotSection()
+    server: ServerSection = ServerSection()
+    outbox: OutboxSection = OutboxSection()
+    scheduler: SchedulerSection = SchedulerSection()
+    org: OrgSection = OrgSection()
+    wecom: WeComSection = WeComSection()
+    dingtalk: DingTalkSection = DingTalkSection()
+    feishu: FeishuSection = FeishuSection()
+    console: ConsoleSection = ConsoleSection()
+    source: str = field(default="", metadata={"internal": True})
+
+    def enabled_platforms(self) -> list[str]:
+        return [name for name in ("wecom", "dingtalk", "feishu") if getattr(self, name).enabled]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (inner, *_rest) = typing.get_args(tp)
+        return f"list of {_type_name(inner)}"
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is dict:
+        return "table"
+    if dataclasses.is_dataclass(tp):
+        return "table"
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp, str(tp))
+
+
+class _Loader:
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, dotted: str) -> str:
+        """Best-effort line number of a key, so the admin can jump straight to it."""
+        key = dotted.rsplit(".", 1)[-1].split("[")[0]
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for number, line in enumerate(self.lines, 1):
+            if pattern.match(line):
+                return f":{number}"
+        return ""
+
+    def fail(self, dotted: str, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{self.path}{self.line_of(dotted)}: {dotted}: {message}")
+
+    def convert(self, tp: Any, value: Any, dotted: str) -> Any:
+        origin = typing.get_origin(tp)
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                self.fail(dotted, f"expected a table, got {type(value).__name__}")
+            return self.build(tp, value, dotted)
+        if origin is tuple:
+            inner = typing.get_args(tp)[0]
+            if not isinstance(value, list):
+                self.fail(dotted, f"expected {_type_name(tp)}, got {type(value).__name__}")
+            return tuple(self.convert(inner, v, f"{dotted}[{i}]") for i, v in enumerate(value))
+        if origin is dict:
+            key_tp, val_tp = typing.get_args(tp)
+            if not isinstance(value, dict):
+                self.fail(dotted, f"expected a table, got {type(value).__name__}")
+            return types.MappingProxyType(
+                {str(k): self.convert(val_tp, v, f"{dotted}.{k}") for k, v in value.items()}
+            )
+        if origin in (types.UnionType, typing.Union):
+            for option in typing.get_args(tp):
+                try:
+                    return self.convert(option, value, dotted)
+                except ConfigError:
+                    continue
+            self.fail(dotted, f"expected {_type_name(tp)}, got {type(value).__name__}")
+        if tp is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if tp is bool and not isinstance(value, bool):
+            self.fail(dotted, f"expected boolean (true/false), got {type(value).__name__}")
+        if tp in (int, float) and isinstance(value, bool):
+            self.fail(dotted, f"expected {_type_name(tp)}, got boolean")
+        if tp in (str, int, float, bool) and not isinstance(value, tp):
+            self.fail(dotted, f"expected {_type_name(tp)}, got {type(value).__name__}")
+        return value
+
+    def build(self, cls: type, table: dict[str, Any], prefix: str) -> Any:
+        hints = typing.get_type_hints(cls)
+        known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        kwargs: dict[str, Any] = {}
+        for key, value in table.items():
+            dotted = f"{prefix}.{key}" if prefix else key
+            if key not in known:
+                self.fail(dotted, f"unknown key (known: {', '.join(sorted(known))})")
+            kwargs[key] = self.convert(hints[key], value, dotted)
+        for f in known.values():
+            env = f.metadata.get("env")
+            if env and os.environ.get(env):
+                kwargs[f.name] = os.environ[env]
+        return cls(**kwargs)
+
+
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """Load bot.toml; `None` gives the embedded defaults (used by the demo)."""
+    if path is None:
+        return dataclasses.replace(_Loader("<defaults>", "").build(Config, {}, ""), source="<defaults>")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: file not found (copy bot.toml from the project root, or run `salespulse demo`)") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    config = _Loader(str(p), text).build(Config, data, "")
+    return dataclasses.replace(config, source=str(p.resolve()))
+
+
+def describe(config: Config) -> list[tuple[str, str]]:
+    """Flattened key/value pairs for `doctor`, with secrets shown only as set/unset."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        for f in dataclasses.fields(obj):
+            if f.metadata.get("internal"):
+                continue
+            value = getattr(obj, f.name)
+            key = f"{prefix}.{f.name}" if prefix else f.name
+            if f.metadata.get("secret"):
+                rows.append((key, "set" if value else "unset"))
+            elif dataclasses.is_dataclass(value):
+                walk(value, key)
+            elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+                rows.append((key, f"{len(value)} entries"))
+            else:
+                rows.append((key, repr(value)))
+
+    walk(config, "")
+    return rows

@@ -1,0 +1,100 @@
+"""The dispatcher: takes pending inbox rows in order, normalises and enriches them, routes them, and marks each
+row done in the same transaction as the facts and replies it produced.
+
+A batch is one transaction; each row inside it is a savepoint, so one bad row is rolled back and marked `failed`
+(with a short reply to the user and a log line carrying a reference) while the rest of the batch commits.
+A crash anywhere before COMMIT leaves every row of the batch pending: it is simply processed again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from bot import commands
+from bot.context import Context, Services
+from bot.errors import BadPayload, UnsupportedEvent, UserInputError
+from bot.events import Command, Event, Message, event_from_dict
+from bot.replies import Reply
+from bot.router import CompiledRouter
+from store import inbox as inbox_store
+
+log = logging.getLogger("salespulse.dispatcher")
+
+
+def normalise(event: Event) -> Event:
+    """Messages to the bot that start with a slash become Commands (Chinese and English names alike)."""
+    if isinstance(event, Message) and event.to_bot and commands.looks_like_command(event.text):
+        return commands.parse(event)
+    return event
+
+
+class Dispatcher:
+    def __init__(self, services: Services, router: CompiledRouter, batch: int | None = None) -> None:
+        self.services = services
+        self.router = router
+        self.batch = batch or services.config.bot.dispatch_batch
+        self.processed = 0
+        self.failed = 0
+
+    def process_pending(self, limit: int | None = None) -> int:
+        """Process up to one batch of pending rows; returns how many rows were handled."""
+        store = self.services.store
+        rows = inbox_store.pending(store, limit or self.batch)
+        if not rows:
+            return 0
+        now = self.services.clock.now_ms
+        directory = self.services.directory
+        done: list[int] = []
+        with store.transaction():
+            for row in rows:
+                try:
+                    with store.transaction():
+                        if row.event is None:
+                            raise UnsupportedEvent("no normalised event")
+                        event = normalise(event_from_dict(json.loads(row.event)))
+                        event = event.with_actor(directory.resolve(event.platform, event.actor))
+                        self._route(event)
+                    done.append(row.id)
+                except UnsupportedEvent as exc:
+                    inbox_store.mark(store, row.id, "unsupported", str(exc), now())
+                except (BadPayload, json.JSONDecodeError) as exc:
+                    self.failed += 1
+                    inbox_store.mark(store, row.id, "failed", f"bad payload: {exc}", now())
+                except Exception as exc:  # the one error path: log with a reference, tell the user briefly
+                    self.failed += 1
+                    ref = uuid.uuid4().hex[:8]
+                    log.exception("handler failed on inbox row %s (ref %s)", row.id, ref)
+                    inbox_store.mark(store, row.id, "failed", f"{type(exc).__name__}: {exc} (ref {ref})", now())
+                    self._apologise(row.event, ref)
+            inbox_store.mark_done(store, done, now())
+        self.processed += len(done)
+        return len(rows)
+
+    def _route(self, event: Event) -> None:
+        ctx = Context(self.services, event)
+        try:
+            with self.services.store.transaction():
+                self.router.dispatch(event, ctx)
+        except UserInputError as exc:
+            ctx.reply(Reply.plain(str(exc)), "input-error")
+
+    def _apologise(self, event_json: str | None, ref: str) -> None:
+        """Best effort: answer a person who talked to the bot; events from archives get no reply."""
+        try:
+            event = event_from_dict(json.loads(event_json or "{}"))
+        except (BadPayload, json.JSONDecodeError):
+            return
+        if getattr(event, "to_bot", False) or isinstance(event, Command):
+            ctx = Context(self.services, event)
+            ctx.reply(Reply.plain(ctx.t("core.internal_error", ref=ref)), "error")
+
+    def drain(self) -> int:
+        """Process until the inbox has nothing pending (demo, replay, tests)."""
+        total = 0
+        while True:
+            n = self.process_pending()
+            if n == 0:
+                return total
+            total += n

@@ -1,0 +1,47 @@
+"""Typed errors raised at the edges. One error path turns them into a short user-facing sentence and a log line."""
+
+from __future__ import annotations
+
+
+class SalesPulseError(Exception):
+    """Base class: everything we raise on purpose."""
+
+
+class ConfigError(SalesPulseError):
+    """bot.toml is wrong. The message names file, key and expected type in one line."""
+
+
+class DatabaseError(SalesPulseError):
+    """The database file cannot be opened, is locked or is not a SalesPulse database."""
+
+
+class BadPayload(SalesPulseError):
+    """A platform payload or an input file line could not be parsed."""
+
+
+class UnsupportedEvent(SalesPulseError):
+    """A well-formed payload of a kind we do not handle; kept in the inbox as `unsupported`."""
+
+
+class PlatformAuthError(SalesPulseError):
+    """Signature, token or timestamp check failed."""
+
+
+class PlatformError(SalesPulseError):
+    """An outbound platform call failed; retryable unless `permanent`."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class PlatformRetryAfter(PlatformError):
+    """The platform asked us to wait (HTTP 429 / rate-limit errcode) for `seconds`."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = float(seconds)
+
+
+class UserInputError(SalesPulseError):
+    """A chat command was understood but its arguments were not; the message is shown to the user."""

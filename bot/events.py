@@ -1,0 +1,218 @@
+"""The bot's event types: one frozen dataclass per kind of thing that happens.
+
+Adapters produce these from platform payloads; handlers see only these, never platform dicts. Every event has a
+stable `event_id` (platform + the platform's own id), `occurred_at` / `received_at` as UTC milliseconds, and an
+`actor` whose role is resolved through the org directory by the dispatcher (adapters leave it `unknown`).
+Events serialise to plain JSON dicts (`to_dict` / `from_dict`) so the inbox can store and replay them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from bot.clock import from_ms
+from bot.errors import BadPayload
+
+
+class Role(StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    CS = "cs"
+    CUSTOMER = "customer"
+    COLLEAGUE = "colleague"
+    BOT = "bot"
+    UNKNOWN = "unknown"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    FILE = "file"
+    IMAGE = "image"
+    VOICE = "voice"
+    RECALL = "recall"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it. `platform_id` is the platform's user id; `person_id` the org directory's id once resolved."""
+
+    platform_id: str
+    name: str = ""
+    role: Role = Role.UNKNOWN
+    person_id: str = ""
+    team: str = ""
+    is_admin: bool = False
+    customer_id: str = ""
+
+    @property
+    def display(self) -> str:
+        return self.name or self.platform_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    type_name: ClassVar[str] = "event"
+    event_id: str
+    platform: str
+    occurred_at: int
+    received_at: int = 0
+    actor: Actor = field(default_factory=lambda: Actor(platform_id=""))
+    conversation_id: str = ""
+    is_group: bool = False
+
+    @property
+    def occurred_dt(self) -> datetime:
+        return from_ms(self.occurred_at)
+
+    def with_actor(self, actor: Actor) -> Event:
+        return dataclasses.replace(self, actor=actor)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type_name}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Actor):
+                value = dataclasses.asdict(value)
+            elif isinstance(value, tuple):
+                value = [dataclasses.asdict(v) if isinstance(v, Actor) else v for v in value]
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message(Event):
+    """Chat traffic: text, files, images, voice notes and recalls, from a chat with the bot or the archive."""
+
+    type_name: ClassVar[str] = "message"
+    kind: MessageKind = MessageKind.TEXT
+    text: str = ""
+    file_name: str = ""
+    media_id: str = ""
+    duration_ms: int = 0
+    transcript: str = ""
+    recalled_id: str = ""
+    recipients: tuple[str, ...] = ()
+    to_bot: bool = False
+    reply_token: str = ""
+
+    @property
+    def searchable_text(self) -> str:
+        """What text rules look at: the text, the voice transcript and the attachment name."""
+        parts = [p for p in (self.text, self.transcript, self.file_name) if p]
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecord(Event):
+    """A phone call from the telephony export or webhook. `actor` is the rep; `customer_phone` the other side."""
+
+    type_name: ClassVar[str] = "call"
+    direction: str = "inbound"  # inbound (customer called us) | outbound (we called)
+    customer_phone: str = ""
+    answered: bool = True
+    duration_s: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarEvent(Event):
+    """A meeting. Attendees are platform ids resolved through the org directory by handlers."""
+
+    type_name: ClassVar[str] = "calendar"
+    title: str = ""
+    starts_at: int = 0
+    ends_at: int = 0
+    attendees: tuple[str, ...] = ()
+    customer_hint: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentOpen(Event):
+    """Someone opened a tracked link. The opener address is stored only as a salted hash."""
+
+    type_name: ClassVar[str] = "document_open"
+    link_code: str = ""
+    document: str = ""
+    lead_id: str = ""
+    opener_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardAction(Event):
+    """A button press on a card we sent. `action` is the callback key; `value` its payload."""
+
+    type_name: ClassVar[str] = "card_action"
+    action: str = ""
+    value: dict[str, Any] = field(default_factory=dict)
+    card_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command(Event):
+    """A slash command typed to the bot. `name` is canonical (English); `raw` what the user typed."""
+
+    type_name: ClassVar[str] = "command"
+    name: str = ""
+    args: tuple[str, ...] = ()
+    raw: str = ""
+    known: bool = True
+    reply_token: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick(Event):
+    """A scheduler wake-up: job `job` was due at `due_at` (ms)."""
+
+    type_name: ClassVar[str] = "tick"
+    job: str = ""
+    due_at: int = 0
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type_name: cls for cls in (Message, CallRecord, CalendarEvent, DocumentOpen, CardAction, Command, Tick)
+}
+
+_FIELD_NAMES: dict[type[Event], frozenset[str]] = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `to_dict` output. Unknown types and fields raise BadPayload, never KeyError."""
+    if not isinstance(data, dict):
+        raise BadPayload("event must be a JSON object")
+    cls = EVENT_TYPES.get(str(data.get("type", "")))
+    if cls is None:
+        raise BadPayload(f"unknown event type: {data.get('type')!r}")
+    names = _FIELD_NAMES[cls]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "type":
+            continue
+        if key not in names:
+            raise BadPayload(f"unknown field {key!r} for {cls.type_name}")
+        if key == "actor":
+            if not isinstance(value, dict):
+                raise BadPayload("actor must be an object")
+            try:
+                value = Actor(**{**value, "role": Role(value.get("role", "unknown"))})
+            except (TypeError, ValueError) as exc:
+                raise BadPayload(f"bad actor: {exc}") from None
+        elif key == "kind":
+            try:
+                value = MessageKind(value)
+            except ValueError:
+                raise BadPayload(f"unknown message kind: {value!r}") from None
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    for required in ("event_id", "platform", "occurred_at"):
+        if required not in kwargs:
+            raise BadPayload(f"{cls.type_name} lacks {required!r}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise BadPayload(str(exc)) from None

@@ -1,0 +1,100 @@
+"""Scheduled work as Tick events. The database, not APScheduler, knows what is due.
+
+APScheduler 3.x (AsyncIOScheduler) only wakes the process every `scheduler.poll_interval_s`; each wake-up asks
+`TickScheduler.emit_due()` which computes, from cron strings and the last due time stored per job, every due time
+that has passed, and writes one Tick per due time into the inbox with the key "job:due_ms". The inbox's unique key
+and scheduler_runs make it exactly-once: a restart neither skips (it catches up, up to `max_catch_up` per job) nor
+repeats. In virtual time (demo, tests) the driver calls emit_due() after moving the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.clock import Clock, from_ms, to_ms
+from bot.config import SchedulerSection
+from bot.events import Actor, Role, Tick
+from store import inbox as inbox_store
+from store import scheduler as sched_store
+from store.db import Store
+
+log = logging.getLogger("salespulse.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    cron: str
+    trigger: CronTrigger
+
+
+def parse_cron(cron: str, tz: str) -> CronTrigger:
+    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+
+
+class TickScheduler:
+    def __init__(self, store: Store, clock: Clock, config: SchedulerSection) -> None:
+        self.store = store
+        self.clock = clock
+        self.config = config
+        self.jobs = [Job(j.name, j.cron, parse_cron(j.cron, config.timezone)) for j in config.jobs if j.enabled]
+
+    def add_job(self, name: str, cron: str) -> None:
+        self.jobs.append(Job(name, cron, parse_cron(cron, self.config.timezone)))
+
+    def _fire_times(self, job: Job, after_ms: int, until_ms: int) -> list[int]:
+        out: list[int] = []
+        cursor = from_ms(after_ms) + timedelta(milliseconds=1)
+        while len(out) < 100_000:
+            nxt = job.trigger.get_next_fire_time(None, cursor)
+            if nxt is None:
+                break
+            ms = to_ms(nxt)
+            if ms > until_ms:
+                break
+            out.append(ms)
+            cursor = nxt + timedelta(seconds=1)
+        return out
+
+    def emit_due(self) -> int:
+        """Write a Tick into the inbox for every due time that passed; returns how many were new."""
+        now = self.clock.now_ms()
+        emitted = 0
+        for job in self.jobs:
+            with self.store.transaction():
+                last = sched_store.last_due(self.store, job.name)
+                if last is None:
+                    sched_store.set_start(self.store, job.name, job.cron, now)
+                    continue
+                due = self._fire_times(job, last, now)
+                if len(due) > self.config.max_catch_up:
+                    log.warning("job %s missed %d runs; catching up the last %d", job.name, len(due),
+                                self.config.max_catch_up)
+                    due = due[-self.config.max_catch_up:]
+                for due_ms in due:
+                    if sched_store.record_run(self.store, job.name, job.cron, due_ms, now):
+                        tick = Tick(event_id=f"tick:{job.name}:{due_ms}", platform="scheduler", occurred_at=due_ms,
+                                    received_at=now, actor=Actor(platform_id="scheduler", role=Role.BOT),
+                                    job=job.name, due_at=due_ms)
+                        inbox_store.accept(self.store, "scheduler", f"{job.name}:{due_ms}", {"job": job.name},
+                                           tick.to_dict(), now)
+                        emitted += 1
+        return emitted
+
+    def next_due_at(self) -> int | None:
+        """The earliest future due time over all jobs (the virtual-time driver jumps to it)."""
+        now = self.clock.now_ms()
+        best: int | None = None
+        for job in self.jobs:
+            last = sched_store.last_due(self.store, job.name)
+            start = max(last or now, now)
+            nxt = job.trigger.get_next_fire_time(None, from_ms(start) + timedelta(milliseconds=1))
+            if nxt is not None:
+                ms = to_ms(nxt)
+                best = ms if best is None else min(best, ms)
+        return best

@@ -1,0 +1,79 @@
+"""Every user-visible string and card text, per locale (zh-CN first, en second), as data.
+
+Layout: prompts/locales/<locale>/<area>.toml; a key `x` in `core.toml` is addressed as "core.x". A key missing in the
+chosen locale falls back to zh-CN, then to the key itself (so a missing translation is visible, never a crash).
+Command names and their Chinese aliases live in prompts/commands/<area>.toml.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+DEFAULT_LOCALE = "zh-CN"
+
+
+def _flatten(prefix: str, table: dict[str, Any], out: dict[str, Any]) -> None:
+    for key, value in table.items():
+        dotted = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            _flatten(dotted, value, out)
+        else:
+            out[dotted] = value
+
+
+@lru_cache(maxsize=8)
+def _catalog(locale: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    folder = resources.files("prompts").joinpath("locales", locale)
+    if not folder.is_dir():
+        return out
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            _flatten(entry.name[:-5], tomllib.loads(entry.read_text(encoding="utf-8")), out)
+    return out
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Prompts:
+    """Text lookup for one locale: `p.t("core.help_title")`, `p.t("silence.alert", lead="…")`."""
+
+    def __init__(self, locale: str = DEFAULT_LOCALE) -> None:
+        self.locale = locale
+        self._own = _catalog(locale)
+        self._fallback = _catalog(DEFAULT_LOCALE)
+
+    def raw(self, key: str) -> Any:
+        if key in self._own:
+            return self._own[key]
+        return self._fallback.get(key, key)
+
+    def t(self, key: str, **values: Any) -> str:
+        text = self.raw(key)
+        if not isinstance(text, str):
+            text = str(text)
+        return text.format_map(_SafeDict(values)) if values else text
+
+    def has(self, key: str) -> bool:
+        return key in self._own or key in self._fallback
+
+
+@lru_cache(maxsize=1)
+def command_specs() -> dict[str, dict[str, Any]]:
+    """Canonical command name → {aliases, usage, summary_zh, summary_en, area, admin_only}."""
+    specs: dict[str, dict[str, Any]] = {}
+    folder = resources.files("prompts").joinpath("commands")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for name, spec in tomllib.loads(entry.read_text(encoding="utf-8")).items():
+            if name in specs:
+                raise ValueError(f"command {name!r} defined twice (prompts/commands/{entry.name})")
+            specs[name] = {**spec, "area": entry.name[:-5]}
+    return specs

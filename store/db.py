@@ -1,0 +1,94 @@
+"""The SQLite connection: WAL, foreign keys on, a busy timeout, numbered migrations, explicit transactions.
+
+One connection per process, used from the event loop thread. Transactions are explicit (`with store.transaction()`)
+and re-entrant through savepoints, so a handler's writes and the dispatcher's "inbox row done" land together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.errors import DatabaseError
+from store.migrate import migrate
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self.utils = sqlite_utils.Database(conn)
+        self._savepoint = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction."""
+        conn = self.conn
+        if conn.in_transaction:
+            self._savepoint += 1
+            name = f"sp{self._savepoint}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
+            finally:
+                self._savepoint -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    if path != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def open_store(path: str | Path, *, run_migrations: bool = True) -> Store:
+    """Open (and migrate) the database, turning every low-level failure into one clear sentence."""
+    spath = str(path)
+    if spath != ":memory:":
+        p = Path(spath)
+        if p.parent and not p.parent.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+        if p.exists() and not p.is_file():
+            raise DatabaseError(f"数据库路径不是文件 / database path is not a file: {p}")
+    try:
+        conn = _connect(spath)
+        if run_migrations:
+            migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise DatabaseError(
+                f"数据库被另一个进程锁定 / database is locked by another process: {spath} — stop the other salespulse first"
+            ) from None
+        if "not a database" in text or "malformed" in text:
+            raise DatabaseError(f"这不是一个可用的 SQLite 数据库 / not a usable SQLite database: {spath}") from None
+        if "unable to open" in text or "readonly" in text:
+            raise DatabaseError(f"无法打开数据库文件（权限？）/ cannot open database file (permissions?): {spath}") from None
+        raise DatabaseError(f"数据库错误 / database error in {spath}: {text}") from None
+    return Store(conn, spath)

@@ -1,0 +1,109 @@
+"""The inbox: every platform payload, persisted before we ack, processed in order, marked done with its facts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from store.db import Store
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    id: int
+    platform: str
+    external_id: str
+    event: str | None
+    attempts: int
+
+
+def put(store: Store, platform: str, external_id: str, payload: str, event_json: str | None, received_at: int,
+        *, status: str = "pending", error: str | None = None) -> bool:
+    """Insert one payload; False when (platform, external_id) was already there (a platform retry)."""
+    cur = store.conn.execute(
+        "INSERT OR IGNORE INTO inbox (platform, external_id, received_at, payload, event, status, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (platform, external_id, received_at, payload, event_json, status, error),
+    )
+    return cur.rowcount == 1
+
+
+def put_many(store: Store, rows: Iterable[tuple[str, str, str, str | None, int]]) -> int:
+    """Bulk insert (platform, external_id, payload, event_json, received_at); returns how many were new."""
+    before = store.conn.total_changes
+    store.conn.executemany(
+        "INSERT OR IGNORE INTO inbox (platform, external_id, payload, event, received_at) VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+    return store.conn.total_changes - before
+
+
+def pending(store: Store, limit: int) -> list[InboxRow]:
+    rows = store.conn.execute(
+        "SELECT id, platform, external_id, event, attempts FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [InboxRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def mark_done(store: Store, ids: list[int], now_ms: int) -> None:
+    store.conn.executemany(
+        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1 WHERE id = ?",
+        [(now_ms, i) for i in ids],
+    )
+
+
+def mark(store: Store, inbox_id: int, status: str, error: str | None, now_ms: int) -> None:
+    store.conn.execute(
+        "UPDATE inbox SET status = ?, error = ?, processed_at = ?, attempts = attempts + 1 WHERE id = ?",
+        (status, error, now_ms, inbox_id),
+    )
+
+
+def bump_attempt(store: Store, inbox_id: int, error: str) -> int:
+    store.conn.execute("UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?", (error, inbox_id))
+    return store.conn.execute("SELECT attempts FROM inbox WHERE id = ?", (inbox_id,)).fetchone()[0]
+
+
+def counts(store: Store) -> dict[str, int]:
+    return {r[0]: r[1] for r in store.conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status")}
+
+
+def payload_of(store: Store, platform: str, external_id: str) -> dict | None:
+    row = store.conn.execute(
+        "SELECT payload FROM inbox WHERE platform = ? AND external_id = ?", (platform, external_id)
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def prune(store: Store, older_than_ms: int) -> int:
+    """Retention: drop processed raw payloads older than the cut-off (pending rows are never dropped)."""
+    cur = store.conn.execute(
+        "DELETE FROM inbox WHERE status IN ('done', 'unsupported') AND received_at < ?", (older_than_ms,)
+    )
+    return cur.rowcount
+
+
+def list_by_status(store: Store, status: str, limit: int = 50) -> list[dict]:
+    return [
+        dict(r)
+        for r in store.conn.execute(
+            "SELECT id, platform, external_id, received_at, status, attempts, error FROM inbox WHERE status = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (status, limit),
+        )
+    ]
+
+
+def accept(store: Store, platform: str, external_id: str, payload: object, event: dict | None, received_at: int,
+           *, unsupported_reason: str | None = None) -> bool:
+    """What an adapter calls after verifying a payload: persist it (dedupe on the platform's id) before acking.
+
+    `event` is the normalised event dict (Event.to_dict()); None with a reason keeps the payload as `unsupported`.
+    """
+    raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
+    if event is None:
+        return put(store, platform, external_id, raw, None, received_at, status="unsupported",
+                   error=unsupported_reason or "unsupported")
+    return put(store, platform, external_id, raw, json.dumps(event, ensure_ascii=False), received_at)

@@ -1,0 +1,63 @@
+"""Numbered migrations: store/migrations/NNNN_name.sql, applied in order, each in its own transaction.
+
+Applied ids are recorded in `schema_migrations` (so ranges reserved per capability may leave gaps) and the highest
+id is mirrored into PRAGMA user_version for tools that look there.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from importlib import resources
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def available() -> list[tuple[int, str, str]]:
+    """(id, file name, sql) of every shipped migration, in order."""
+    out = []
+    for entry in resources.files("store.migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            out.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    out.sort()
+    ids = [m[0] for m in out]
+    if len(ids) != len(set(ids)):
+        raise RuntimeError(f"duplicate migration numbers: {ids}")
+    return out
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply what is missing; return the names applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    done = {row[0] for row in conn.execute("SELECT id FROM schema_migrations")}
+    applied = []
+    for number, name, sql in available():
+        if number in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(sql):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (id, name) VALUES (?, ?)", (number, name))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        applied.append(name)
+    top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM schema_migrations").fetchone()[0]
+    conn.execute(f"PRAGMA user_version = {int(top)}")
+    return applied
+
+
+def _split(sql: str) -> list[str]:
+    """Split a migration file into statements (we never put ';' inside string literals in migrations)."""
+    parts = []
+    for chunk in sql.split(";"):
+        lines = [ln for ln in chunk.splitlines() if not ln.strip().startswith("--")]
+        stmt = "\n".join(lines).strip()
+        if stmt:
+            parts.append(stmt)
+    return parts
