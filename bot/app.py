@@ -34,6 +34,11 @@ ROUTER_MODULES: tuple[str, ...] = (
 )
 
 
+# Platform adapters and other edges, built by `salespulse serve` when their bot.toml section is enabled.
+# name: "module:Class"; the class takes (AdapterContext) and follows adapters/base.py.
+ADAPTERS: dict[str, str] = {}
+
+
 def handler_modules() -> list[ModuleType]:
     return [importlib.import_module(name) for name in ROUTER_MODULES]
 

@@ -14,6 +14,7 @@ from bot.errors import SalesPulseError
 
 CLI_MODULES: tuple[str, ...] = (
     "bot.cli_core",
+    "bot.cli_import",
 )
 
 

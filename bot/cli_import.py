@@ -1,0 +1,23 @@
+"""`salespulse import KIND FILE …`: every importer in one subcommand. Each kind is a module exposing
+`add_arguments(parser)` and `run(args) -> int`; add a line to IMPORT_KINDS to add one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+IMPORT_KINDS: dict[str, tuple[str, str]] = {
+    # kind: (module, one-line help)
+    "org": ("bot.import_org", "org directory CSV: id,name,role,team,admin,department,phone,wecom_id,dingtalk_id,feishu_id"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="import data: " + ", ".join(IMPORT_KINDS))
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind, (module_name, help_text) in IMPORT_KINDS.items():
+        module = importlib.import_module(module_name)
+        kp = kinds.add_parser(kind, help=help_text)
+        module.add_arguments(kp)
+        kp.set_defaults(handler=module.run)

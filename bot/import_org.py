@@ -1,0 +1,21 @@
+"""`salespulse import org FILE.csv`: load people and teams into the org directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.cli_support import config_from, store_from
+from bot.org import import_org_csv
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", type=Path)
+    p.add_argument("--db", default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = store_from(config_from(args), args.db)
+    n = import_org_csv(store, args.file)
+    print(f"imported {n} people from {args.file}")
+    return 0
