@@ -151,6 +151,16 @@ class ConsoleSection:
 
 
 @dataclass(frozen=True)
+class AsrSection:
+    """Optional speech recognition (funasr, CPU). Off by default: the base install does not pull torch."""
+
+    enabled: bool = False
+    model_dir: str = ""  # local Paraformer model directory (no download at run time)
+    vad_model_dir: str = ""  # optional local VAD model directory
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = BotSection()
     server: ServerSection = ServerSection()
@@ -161,6 +171,7 @@ class Config:
     dingtalk: DingTalkSection = DingTalkSection()
     feishu: FeishuSection = FeishuSection()
     console: ConsoleSection = ConsoleSection()
+    asr: AsrSection = AsrSection()
     source: str = field(default="", metadata={"internal": True})
 
     def enabled_platforms(self) -> list[str]:
