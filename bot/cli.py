@@ -15,6 +15,7 @@ from bot.errors import SalesPulseError
 CLI_MODULES: tuple[str, ...] = (
     "bot.cli_core",
     "bot.cli_import",
+    "bot.cli_serve",
 )
 
 
