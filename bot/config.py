@@ -161,6 +161,39 @@ class AsrSection:
 
 
 @dataclass(frozen=True)
+class CallsSection:
+    """Missed-call escalation: an unanswered customer call not returned in time alerts rep, manager and 客服."""
+
+    return_window_minutes: int = 30  # a callback (any outbound attempt) or rep message within this clears it
+    max_age_hours: int = 24  # older missed calls (late CSV imports) are recorded but never escalated
+    alert_customer_service: bool = True  # also alert every person with role = "cs"
+    extensions: dict[str, str] = field(default_factory=dict)  # PBX extension → person id, e.g. {"8001" = "r1"}
+
+
+@dataclass(frozen=True)
+class TelephonySection:
+    """The call-record webhook (adapters/telephony.py)."""
+
+    enabled: bool = False
+    path: str = "/telephony/calls"
+    token: str = secret_field("SALESPULSE_TELEPHONY_TOKEN")
+    timezone: str = "Asia/Shanghai"  # for timestamps without an offset (webhook and CSV import)
+    max_calls_per_request: int = 1000
+
+
+@dataclass(frozen=True)
+class LinksSection:
+    """Tracked document links (/link): short URLs served by adapters/links.py."""
+
+    enabled: bool = True
+    path_prefix: str = "/d"
+    files_dir: str = ""  # local files offered through /link; empty = <bot.data_dir>/files
+    hash_salt: str = secret_field("SALESPULSE_LINKS_SALT")  # empty = random salt kept in the database
+    trust_forwarded_for: bool = False  # behind a reverse proxy: hash the first X-Forwarded-For address
+    ignore_user_agents: tuple[str, ...] = ("bot", "spider", "crawler", "preview", "headless")
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = BotSection()
     server: ServerSection = ServerSection()
@@ -172,6 +205,9 @@ class Config:
     feishu: FeishuSection = FeishuSection()
     console: ConsoleSection = ConsoleSection()
     asr: AsrSection = AsrSection()
+    calls: CallsSection = CallsSection()
+    telephony: TelephonySection = TelephonySection()
+    links: LinksSection = LinksSection()
     source: str = field(default="", metadata={"internal": True})
 
     def enabled_platforms(self) -> list[str]:
