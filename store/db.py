@@ -56,28 +56,37 @@ class Store:
         self.conn.close()
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+def _connect(path: str, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     if path != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
 
-def open_store(path: str | Path, *, run_migrations: bool = True) -> Store:
-    """Open (and migrate) the database, turning every low-level failure into one clear sentence."""
+def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms: int = 5000) -> Store:
+    """Open (and migrate) the database, turning every low-level failure into one clear sentence.
+
+    Migrating also writes PRAGMA user_version, so a database another process holds locked is detected here, at
+    start, after `busy_timeout_ms`, instead of at the first event.
+    """
     spath = str(path)
     if spath != ":memory:":
         p = Path(spath)
         if p.parent and not p.parent.exists():
-            p.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"无法创建数据库所在目录 / cannot create the database folder {p.parent}: {exc.strerror}"
+                ) from None
         if p.exists() and not p.is_file():
             raise DatabaseError(f"数据库路径不是文件 / database path is not a file: {p}")
     try:
-        conn = _connect(spath)
+        conn = _connect(spath, busy_timeout_ms)
         if run_migrations:
             migrate(conn)
     except sqlite3.DatabaseError as exc:

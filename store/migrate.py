@@ -53,11 +53,24 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 
 
 def _split(sql: str) -> list[str]:
-    """Split a migration file into statements (we never put ';' inside string literals in migrations)."""
-    parts = []
-    for chunk in sql.split(";"):
-        lines = [ln for ln in chunk.splitlines() if not ln.strip().startswith("--")]
-        stmt = "\n".join(lines).strip()
-        if stmt:
-            parts.append(stmt)
+    """Split a migration file into complete statements.
+
+    sqlite3.complete_statement knows about comments, string literals and trigger bodies (BEGIN … END), so a ';'
+    inside any of them does not cut a statement in two.
+    """
+    parts: list[str] = []
+    buffer: list[str] = []
+    for line in sql.splitlines():
+        if not buffer and (not line.strip() or line.strip().startswith("--")):
+            continue
+        buffer.append(line)
+        text = "\n".join(buffer)
+        if sqlite3.complete_statement(text):
+            stmt = text.strip().rstrip(";").strip()
+            if stmt:
+                parts.append(stmt)
+            buffer = []
+    rest = "\n".join(ln for ln in buffer if not ln.strip().startswith("--")).strip()
+    if rest:
+        parts.append(rest)
     return parts
