@@ -151,6 +151,40 @@ class ConsoleSection:
 
 
 @dataclass(frozen=True)
+class SilenceSection:
+    """Silence alerts: a lead with no recognisable action for `hours` alerts its rep and the rep's manager."""
+
+    hours: int = 72
+    working_hours_only: bool = False  # count only work_start..work_end on Chinese working days (holidays skipped)
+    work_start: str = "09:00"
+    work_end: str = "18:00"
+    quotes: int = 3  # how many of the customer's last messages the alert quotes
+    quote_max_chars: int = 60  # longer quotes are shortened with "…"
+    sweep_batch: int = 500  # most alerts sent per sweep; the rest go out on the next tick
+
+
+@dataclass(frozen=True)
+class HeatmapSection:
+    """Lead heatmaps (/heatmap) and timelines (/timeline)."""
+
+    cold_days: int = 3  # a run of at least this many days without any touch is outlined as a cold zone
+    max_days: int = 60  # the heatmap shows at most the last N days of a lead
+    levels: tuple[float, ...] = (1.0, 2.0, 4.0, 7.0)  # weighted touches per day for shades ░ ▒ ▓ █
+    timeline_limit: int = 30  # /timeline lists the last N tagged events
+
+
+@dataclass(frozen=True)
+class BaselineSection:
+    """/baseline: follow-up time and daily effective actions against the industry mean and healthy threshold."""
+
+    window_days: int = 30
+    follow_up_industry_days: float = 11.3
+    follow_up_healthy_days: float = 7.2  # healthy when ≤
+    actions_industry: float = 4.7
+    actions_healthy: float = 8.1  # healthy when ≥
+
+
+@dataclass(frozen=True)
 class AsrSection:
     """Optional speech recognition (funasr, CPU). Off by default: the base install does not pull torch."""
 
@@ -204,6 +238,9 @@ class Config:
     dingtalk: DingTalkSection = DingTalkSection()
     feishu: FeishuSection = FeishuSection()
     console: ConsoleSection = ConsoleSection()
+    silence: SilenceSection = SilenceSection()
+    heatmap: HeatmapSection = HeatmapSection()
+    baseline: BaselineSection = BaselineSection()
     asr: AsrSection = AsrSection()
     calls: CallsSection = CallsSection()
     telephony: TelephonySection = TelephonySection()
@@ -296,6 +333,9 @@ class _Loader:
             env = f.metadata.get("env")
             if env and os.environ.get(env):
                 kwargs[f.name] = os.environ[env]
+            elif f.name not in kwargs and dataclasses.is_dataclass(hints[f.name]):
+                # a section absent from the file is still built, so its secrets can come from the environment
+                kwargs[f.name] = self.build(hints[f.name], {}, f"{prefix}.{f.name}" if prefix else f.name)
         return cls(**kwargs)
 
 

@@ -1,0 +1,111 @@
+"""Config: strict loading (unknown key / wrong type → one line with file, key and expected type), secrets from the
+environment, and describe() that never shows a secret's value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, describe, load_config
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def one_line_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "\n" not in message
+    return message
+
+
+def test_shipped_bot_toml_loads_and_matches_the_defaults_for_core_sections():
+    config = load_config(ROOT / "bot.toml")
+    defaults = Config()
+    assert config.outbox == defaults.outbox
+    assert config.scheduler.max_catch_up == defaults.scheduler.max_catch_up
+    assert config.source.endswith("bot.toml")
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, '[bot]\nname = "x"\nlocal = "en"\n')
+    message = one_line_error(path)
+    assert message.startswith(f"{path}:3: bot.local: unknown key")
+    assert "locale" in message  # the known keys are listed, so the typo is obvious
+
+
+def test_unknown_section(tmp_path):
+    message = one_line_error(write(tmp_path, "[wechat]\nenabled = true\n"))
+    assert "wechat: unknown key" in message
+
+
+def test_wrong_type_names_the_expected_type(tmp_path):
+    path = write(tmp_path, '[outbox]\nmax_attempts = "eight"\n')
+    message = one_line_error(path)
+    assert message == f"{path}:2: outbox.max_attempts: expected integer, got str"
+
+
+def test_boolean_is_not_an_integer_and_integer_is_a_float(tmp_path):
+    assert "expected integer, got boolean" in one_line_error(write(tmp_path, "[server]\nport = true\n"))
+    assert "expected boolean" in one_line_error(write(tmp_path, '[wecom]\nenabled = "yes"\n'))
+    config = load_config(write(tmp_path, "[outbox]\nbase_delay_s = 3\n"))
+    assert config.outbox.base_delay_s == 3.0 and isinstance(config.outbox.base_delay_s, float)
+
+
+def test_errors_inside_arrays_of_tables(tmp_path):
+    text = '[[scheduler.jobs]]\nname = "daily_digest"\ncron = "0 18 * * *"\nenabled = 1\n'
+    message = one_line_error(write(tmp_path, text))
+    assert "scheduler.jobs[0].enabled: expected boolean" in message
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    assert "not valid TOML" in one_line_error(write(tmp_path, "[bot\n"))
+    assert "file not found" in one_line_error(tmp_path / "nope.toml")
+
+
+def test_frozen_sections(tmp_path):
+    config = load_config(write(tmp_path, ""))
+    with pytest.raises(AttributeError):
+        config.bot.locale = "en"  # type: ignore[misc]
+
+
+def test_env_secret_overrides_file(tmp_path, monkeypatch):
+    path = write(tmp_path, '[wecom]\nsecret = "from-file"\n[feishu]\napp_secret = "file-secret"\n')
+    monkeypatch.setenv("SALESPULSE_WECOM_SECRET", "from-env")
+    monkeypatch.delenv("SALESPULSE_FEISHU_SECRET", raising=False)
+    config = load_config(path)
+    assert config.wecom.secret == "from-env"
+    assert config.feishu.app_secret == "file-secret"
+
+
+def test_env_secret_applies_without_the_section(tmp_path, monkeypatch):
+    monkeypatch.setenv("SALESPULSE_DINGTALK_SECRET", "ding-secret")
+    assert load_config(write(tmp_path, "")).dingtalk.client_secret == "ding-secret"
+
+
+def test_describe_shows_set_unset_never_the_value(tmp_path, monkeypatch):
+    monkeypatch.setenv("SALESPULSE_WECOM_SECRET", "s3cr3t-value-123")
+    monkeypatch.delenv("SALESPULSE_WECOM_TOKEN", raising=False)
+    monkeypatch.delenv("SALESPULSE_FEISHU_ENCRYPT_KEY", raising=False)
+    config = load_config(write(tmp_path, '[wecom]\ncorp_id = "ww123"\n[feishu]\nencrypt_key = "ek-987654"\n'))
+    rows = dict(describe(config))
+    assert rows["wecom.secret"] == "set"
+    assert rows["wecom.token"] == "unset"
+    assert rows["feishu.encrypt_key"] == "set"
+    assert rows["wecom.corp_id"] == "'ww123'"
+    flat = repr(describe(config))
+    assert "s3cr3t-value-123" not in flat and "ek-987654" not in flat
+
+
+def test_asr_section_defaults_off(tmp_path):
+    config = load_config(write(tmp_path, '[asr]\nmodel_dir = "/models/paraformer"\n'))
+    assert config.asr.enabled is False and config.asr.device == "cpu"
+    assert config.asr.model_dir == "/models/paraformer"
