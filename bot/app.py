@@ -36,7 +36,9 @@ ROUTER_MODULES: tuple[str, ...] = (
 
 # Platform adapters and other edges, built by `salespulse serve` when their bot.toml section is enabled.
 # name: "module:Class"; the class takes (AdapterContext) and follows adapters/base.py.
-ADAPTERS: dict[str, str] = {}
+ADAPTERS: dict[str, str] = {
+    "dingtalk": "adapters.dingtalk.adapter:DingTalkAdapter",
+}
 
 
 def handler_modules() -> list[ModuleType]:

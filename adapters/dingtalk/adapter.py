@@ -1,0 +1,243 @@
+"""The DingTalk adapter: stream mode (default) or HTTP outgoing robot inbound; OpenAPI, session webhook and
+custom-robot outbound; card presses back as CardAction; org sync on a schedule.
+
+Inbound order is always verify → parse → persist (AdapterContext.accept, deduped by msgId) → ACK, so an ACKed
+message is never lost and a redelivered one is processed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from aiohttp import web
+from dingtalk_stream import AckMessage, Credential
+
+from adapters.base import Adapter, AdapterContext
+from adapters.dingtalk import parse, render
+from adapters.dingtalk.client import DingTalkApi
+from adapters.dingtalk.org_sync import sync_org
+from adapters.dingtalk.sign import verify
+from adapters.dingtalk.stream import CARD_TOPIC, ROBOT_TOPIC, FrameHandler, GatewayStreamClient, point_sdk_at
+from bot.errors import BadPayload, PlatformAuthError, PlatformError
+from bot.replies import Reply, ReplyKind, Target
+from bot.scheduler import parse_cron
+from prompts import Prompts
+from store import platform_cards
+from store.platform_org import SyncResult
+
+log = logging.getLogger("salespulse.dingtalk")
+
+PLATFORM = "dingtalk"
+CUSTOM_ROBOT_CHAT = "custom-robot"  # Target(chat_id=...) that goes to the group custom robot webhook
+WEBHOOK_MARGIN_MS = 5_000
+
+
+def _short(status: int, message: str) -> web.Response:
+    return web.json_response({"errcode": status, "errmsg": message}, status=status)
+
+
+class DingTalkAdapter(Adapter):
+    platform = PLATFORM
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self.section = ctx.config.dingtalk
+        self.prompts = Prompts(ctx.config.bot.locale)
+        self.api = DingTalkApi(self.section, ctx.clock)
+        self.stream: GatewayStreamClient | None = None
+        self._stream_task: asyncio.Task | None = None
+        self._org_task: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
+        self.stream_retry_s = 5.0
+
+    # ------------------------------------------------------------------ lifecycle
+    def routes(self) -> list[web.RouteDef]:
+        if self.section.mode == "http":
+            return [web.post(self.section.callback_path, self.handle_http)]
+        return []
+
+    async def start(self) -> None:
+        if self.section.mode == "stream":
+            point_sdk_at(self.section.api_base_url)
+            client = GatewayStreamClient(Credential(self.section.client_id, self.section.client_secret),
+                                         retry_s=self.stream_retry_s)
+            client.register_callback_handler(ROBOT_TOPIC, FrameHandler(self.on_robot_frame))
+            client.register_callback_handler(CARD_TOPIC, FrameHandler(self.on_card_frame))
+            self.stream = client
+            self._stream_task = asyncio.create_task(client.start(), name="dingtalk-stream")
+        if self.section.org_sync_cron and self.section.client_id:
+            self._org_task = asyncio.create_task(self._org_loop(), name="dingtalk-org-sync")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._stream_task, self._org_task, *self._background) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        self._stream_task = self._org_task = None
+        await self.api.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ------------------------------------------------------------------ inbound
+    def _persist_robot(self, data: Any) -> bool:
+        """Parse and persist one robot message; malformed ones are kept as unsupported. True if new."""
+        now = self.ctx.clock.now_ms()
+        try:
+            parsed = parse.parse_robot_message(data, now)
+        except BadPayload as exc:
+            digest = hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+            return self.ctx.accept(PLATFORM, f"bad:{digest}", data, None, unsupported_reason=str(exc))
+        return self.ctx.accept(PLATFORM, parsed.external_id, data, parsed.event, unsupported_reason=parsed.unsupported)
+
+    async def on_robot_frame(self, data: dict, delivery_id: str) -> tuple[int, object]:
+        self._persist_robot(data)
+        return AckMessage.STATUS_OK, "OK"
+
+    async def on_card_frame(self, data: dict, delivery_id: str) -> tuple[int, object]:
+        now = self.ctx.clock.now_ms()
+        try:
+            press = parse.parse_card_callback(data)
+        except BadPayload as exc:
+            self.ctx.accept(PLATFORM, f"card:bad:{delivery_id}", data, None, unsupported_reason=str(exc))
+            return AckMessage.STATUS_OK, {}
+        external_id = parse.card_press_id(press, delivery_id)
+        known = platform_cards.lookup(self.ctx.store, PLATFORM, press.card_ref)
+        reply = Reply.from_dict(known[1]) if known else None
+        button = render.button_for(reply, press.action_id) if reply else None
+        if button is not None:
+            action, value = button.action, dict(button.value)
+        else:
+            action = str(press.params.get("action") or press.action_id)
+            value = press.params.get("value") if isinstance(press.params.get("value"), dict) else {}
+        if not action:
+            self.ctx.accept(PLATFORM, external_id, data, None, unsupported_reason="card press without an action")
+            return AckMessage.STATUS_OK, {}
+        event = parse.card_action_event(press, external_id, action, value, now)
+        new = self.ctx.accept(PLATFORM, external_id, data, event)
+        if new and reply is not None and button is not None:
+            self._spawn(self._show_pressed(press.card_ref, reply, button.text))
+        return AckMessage.STATUS_OK, {}
+
+    async def _show_pressed(self, card_ref: str, reply: Reply, button_text: str) -> None:
+        """Best effort: re-render the card without its buttons and with who pressed what."""
+        footer = self.prompts.t("platforms.card_pressed", button=button_text)
+        try:
+            await self.api.update_card(card_ref, render.card_data(reply, footer=footer))
+        except (PlatformError, OSError, TimeoutError) as exc:
+            log.warning("dingtalk card %s not updated: %s", card_ref, exc)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """Outgoing-robot mode: signed POSTs of the same message JSON as stream mode."""
+        limit = self.ctx.config.server.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _short(413, "body too large")
+        try:
+            verify(self.section.client_secret, request.headers.get("timestamp"), request.headers.get("sign"),
+                   self.ctx.clock.now_ms())
+        except PlatformAuthError as exc:
+            return _short(401, str(exc))
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _short(413, "body too large")
+        if len(body) > limit:
+            return _short(413, "body too large")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _short(400, "malformed JSON")
+        if not isinstance(data, dict):
+            return _short(400, "JSON object expected")
+        self._persist_robot(data)
+        return web.json_response({})
+
+    # ------------------------------------------------------------------ outbound
+    async def send(self, target: Target, reply: Reply, key: str) -> str | None:
+        if reply.kind == ReplyKind.CARD and target.chat_id != CUSTOM_ROBOT_CHAT:
+            return await self._send_card(target, reply, key)
+        if target.chat_id == CUSTOM_ROBOT_CHAT:
+            await self.api.custom_robot(render.webhook_message(reply))
+            return "custom-robot"
+        webhook, expires = parse.split_reply_token(target.reply_token)
+        if webhook and (expires == 0 or expires > self.ctx.clock.now_ms() + WEBHOOK_MARGIN_MS):
+            await self.api.session_webhook(webhook, render.webhook_message(reply))
+            return "session-webhook"
+        msg_key, msg_param = render.robot_message(reply)
+        if target.chat_id:
+            return await self.api.send_to_group(target.chat_id, msg_key, msg_param)
+        if target.user_id:
+            return await self.api.send_to_users([target.user_id], msg_key, msg_param)
+        raise PlatformError("dingtalk target has neither user_id nor chat_id", permanent=True)
+
+    async def _send_card(self, target: Target, reply: Reply, key: str) -> str:
+        """cardBizId is derived from the outbox key: a retry re-sends the same card, never a second one."""
+        card_ref = "sp" + hashlib.sha256(key.encode()).hexdigest()[:30]
+        platform_cards.remember(self.ctx.store, PLATFORM, card_ref, target.to_dict(), reply.to_dict(),
+                                self.ctx.clock.now_ms())
+        await self.api.send_card(card_ref, render.card_data(reply), user_id=target.user_id,
+                                 conversation_id=target.chat_id)
+        return card_ref
+
+    async def update_card(self, card_ref: str, reply: Reply) -> None:
+        platform_cards.remember(self.ctx.store, PLATFORM, card_ref, {}, reply.to_dict(), self.ctx.clock.now_ms())
+        await self.api.update_card(card_ref, render.card_data(reply))
+
+    async def download(self, download_code: str) -> bytes:
+        return await self.api.download(download_code)
+
+    async def download_voice_wav(self, download_code: str) -> bytes:
+        from adapters.feishu.audio import to_wav16k_async
+
+        return await to_wav16k_async(await self.api.download(download_code))
+
+    # ------------------------------------------------------------------ org sync
+    async def sync_org(self) -> SyncResult:
+        result = await sync_org(self.api, self.ctx.store)
+        log.info("dingtalk org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
+        return result
+
+    async def _org_loop(self) -> None:
+        trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
+        while True:
+            now = self.ctx.clock.now()
+            nxt = trigger.get_next_fire_time(None, now)
+            if nxt is None:
+                return
+            await asyncio.sleep(max((nxt - now).total_seconds(), 1.0))
+            try:
+                await self.sync_org()
+            except (PlatformError, OSError, TimeoutError) as exc:
+                log.warning("dingtalk org sync failed: %s", exc)
+
+    # ------------------------------------------------------------------ doctor
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        s = self.section
+        rows: list[tuple[str, bool, str]] = []
+        missing = [k for k, v in (("client_id", s.client_id), ("client_secret", s.client_secret)) if not v]
+        rows.append(("dingtalk credentials", not missing,
+                     "client_id and client_secret set" if not missing else f"missing: {', '.join(missing)}"))
+        if s.mode == "stream":
+            rows.append(("dingtalk inbound", True, f"stream mode via {s.api_base_url} (no public URL needed)"))
+        elif s.mode == "http":
+            url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
+            ok = url.startswith("https://")
+            rows.append(("dingtalk inbound", ok, f"HTTP outgoing robot: register {url}"
+                         + ("" if ok else " (DingTalk requires a public https URL)")))
+        else:
+            rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
+        rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"
+                     + ("" if s.robot_code else " (defaults to client_id)")))
+        if s.group_robot_token or s.group_robot_secret:
+            ok = bool(s.group_robot_token and s.group_robot_secret)
+            rows.append(("dingtalk custom robot", ok, "token and signing secret set" if ok else
+                         "set both group_robot_token and group_robot_secret (加签)"))
+        return rows

@@ -1,0 +1,217 @@
+"""A thin aiohttp client for the DingTalk OpenAPI (api.dingtalk.com) and the old oapi (oapi.dingtalk.com).
+
+Why not the SDK's helpers: they make blocking `requests` calls (even the async_* ones fetch the token
+synchronously) and hard-code hosts. Base URLs come from bot.toml so tests and private deployments can redirect
+them. Failures become PlatformError (permanent for 4xx other than 401/429) or PlatformRetryAfter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import quote_plus
+
+import aiohttp
+
+from adapters.dingtalk.sign import sign
+from bot.clock import Clock
+from bot.config import DingTalkSection
+from bot.errors import PlatformError, PlatformRetryAfter
+
+THROTTLE_CODES = {"Forbidden.AccessDenied.QpsLimitForApi", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+                  "Throttling", "ServiceUnavailable.Throttling"}
+OAPI_THROTTLE = {88, 90002, 130101, 90018}  # oapi "too many requests" / custom robot "send too fast"
+
+
+class RateLimiter:
+    """At most `limit` sends per `window_ms` (sliding window on the injected clock); over it → PlatformRetryAfter."""
+
+    def __init__(self, limit: int, window_ms: int, clock: Clock) -> None:
+        self.limit, self.window_ms, self.clock = limit, window_ms, clock
+        self._sent: deque[int] = deque()
+
+    def take(self, what: str) -> None:
+        now = self.clock.now_ms()
+        while self._sent and self._sent[0] <= now - self.window_ms:
+            self._sent.popleft()
+        if len(self._sent) >= self.limit:
+            wait_s = (self._sent[0] + self.window_ms - now) / 1000
+            raise PlatformRetryAfter(f"{what}: {self.limit} per {self.window_ms // 1000}s reached", max(wait_s, 0.5))
+        self._sent.append(now)
+
+
+class DingTalkApi:
+    def __init__(self, section: DingTalkSection, clock: Clock, *, timeout_s: float = 10.0) -> None:
+        self.section = section
+        self.clock = clock
+        self.api = section.api_base_url.rstrip("/")
+        self.oapi = section.oapi_base_url.rstrip("/")
+        self.robot_code = section.robot_code or section.client_id
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.custom_robot_limiter = RateLimiter(20, 60_000, clock)
+        self._session: aiohttp.ClientSession | None = None
+        self._token = ""
+        self._token_expires_ms = 0
+        self._token_lock = asyncio.Lock()
+        self.token_fetches = 0
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # ------------------------------------------------------------------ token
+    async def access_token(self) -> str:
+        """Cached app access token; refreshed 5 minutes before DingTalk's expireIn (7200 s)."""
+        async with self._token_lock:
+            if self._token and self.clock.now_ms() < self._token_expires_ms:
+                return self._token
+            body = {"appKey": self.section.client_id, "appSecret": self.section.client_secret}
+            data = await self._request("POST", f"{self.api}/v1.0/oauth2/accessToken", body, auth=False)
+            token = data.get("accessToken")
+            if not isinstance(token, str) or not token:
+                raise PlatformError("dingtalk accessToken missing in response", permanent=True)
+            expire_s = int(data.get("expireIn") or 7200)
+            self._token = token
+            self._token_expires_ms = self.clock.now_ms() + max(expire_s - 300, 60) * 1000
+            self.token_fetches += 1
+            return token
+
+    def reset_token(self) -> None:
+        self._token, self._token_expires_ms = "", 0
+
+    # ------------------------------------------------------------------ transport
+    async def _request(self, method: str, url: str, body: Any = None, *, auth: bool = True,
+                       retry_auth: bool = True) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["x-acs-dingtalk-access-token"] = await self.access_token()
+        http = await self._http()
+        async with http.request(method, url, data=None if body is None else json.dumps(body, ensure_ascii=False),
+                                headers=headers) as resp:
+            text = await resp.text()
+            status = resp.status
+            retry_after = resp.headers.get("Retry-After", "")
+        try:
+            data = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            data = {"message": text[:200]}
+        if not isinstance(data, dict):
+            data = {"result": data}
+        code = str(data.get("code", ""))
+        if status == 401 and auth and retry_auth:
+            self.reset_token()
+            return await self._request(method, url, body, auth=auth, retry_auth=False)
+        if status == 429 or code in THROTTLE_CODES:
+            raise PlatformRetryAfter(f"dingtalk throttled {url}: {code or status}",
+                                     float(retry_after) if retry_after.isdigit() else 2.0)
+        if status >= 500:
+            raise PlatformError(f"dingtalk {status} on {url}: {data.get('message', '')}")
+        if status >= 400:
+            raise PlatformError(f"dingtalk {status} on {url}: {code} {data.get('message', '')}".strip(),
+                                permanent=True)
+        errcode = data.get("errcode")
+        if isinstance(errcode, int) and errcode != 0:
+            if errcode in OAPI_THROTTLE:
+                raise PlatformRetryAfter(f"dingtalk errcode {errcode}: {data.get('errmsg', '')}", 60.0)
+            raise PlatformError(f"dingtalk errcode {errcode}: {data.get('errmsg', '')}", permanent=True)
+        return data
+
+    # ------------------------------------------------------------------ messages
+    async def session_webhook(self, url: str, body: dict) -> dict:
+        """Reply in the conversation through the message's session webhook (no token needed)."""
+        return await self._request("POST", url, body, auth=False)
+
+    async def send_to_users(self, user_ids: list[str], msg_key: str, msg_param: dict) -> str:
+        data = await self._request("POST", f"{self.api}/v1.0/robot/oToMessages/batchSend", {
+            "robotCode": self.robot_code, "userIds": user_ids, "msgKey": msg_key,
+            "msgParam": json.dumps(msg_param, ensure_ascii=False)})
+        return str(data.get("processQueryKey", ""))
+
+    async def send_to_group(self, conversation_id: str, msg_key: str, msg_param: dict) -> str:
+        data = await self._request("POST", f"{self.api}/v1.0/robot/groupMessages/send", {
+            "robotCode": self.robot_code, "openConversationId": conversation_id, "msgKey": msg_key,
+            "msgParam": json.dumps(msg_param, ensure_ascii=False)})
+        return str(data.get("processQueryKey", ""))
+
+    async def send_card(self, card_biz_id: str, card_data: dict, *, user_id: str = "", conversation_id: str = "",
+                        callback_route_key: str = "") -> None:
+        """Interactive card (StandardCard) to one user or a group; presses come back on the card callback."""
+        body: dict[str, Any] = {"cardTemplateId": "StandardCard", "robotCode": self.robot_code,
+                                "cardBizId": card_biz_id, "cardData": json.dumps(card_data, ensure_ascii=False),
+                                "sendOptions": {"atAll": False}, "pullStrategy": False}
+        if callback_route_key:
+            body["callbackRouteKey"] = callback_route_key
+        if conversation_id:
+            body["openConversationId"] = conversation_id
+        else:
+            body["singleChatReceiver"] = json.dumps({"userId": user_id})
+        await self._request("POST", f"{self.api}/v1.0/im/v1.0/robot/interactiveCards/send", body)
+
+    async def update_card(self, card_biz_id: str, card_data: dict) -> None:
+        await self._request("PUT", f"{self.api}/v1.0/im/robots/interactiveCards", {
+            "cardBizId": card_biz_id, "cardData": json.dumps(card_data, ensure_ascii=False)})
+
+    async def custom_robot(self, body: dict) -> dict:
+        """Group custom robot (自定义机器人) with signing; 20 messages per minute per robot."""
+        token, secret = self.section.group_robot_token, self.section.group_robot_secret
+        if not token:
+            raise PlatformError("dingtalk group_robot_token is not configured", permanent=True)
+        self.custom_robot_limiter.take("dingtalk custom robot")
+        url = f"{self.oapi}/robot/send?access_token={quote_plus(token)}"
+        if secret:
+            ts = self.clock.now_ms() if self.clock else int(time.time() * 1000)
+            url += f"&timestamp={ts}&sign={quote_plus(sign(secret, ts))}"
+        return await self._request("POST", url, body, auth=False)
+
+    # ------------------------------------------------------------------ files
+    async def download(self, download_code: str, max_bytes: int = 50 * 1024 * 1024) -> bytes:
+        """A robot message file (picture, audio, file, video) by its downloadCode."""
+        data = await self._request("POST", f"{self.api}/v1.0/robot/messageFiles/download",
+                                   {"downloadCode": download_code, "robotCode": self.robot_code})
+        url = data.get("downloadUrl")
+        if not isinstance(url, str) or not url:
+            raise PlatformError("dingtalk downloadUrl missing", permanent=True)
+        http = await self._http()
+        async with http.get(url) as resp:
+            if resp.status != 200:
+                raise PlatformError(f"dingtalk file download HTTP {resp.status}", permanent=resp.status < 500)
+            out = await resp.content.read(max_bytes + 1)
+        if len(out) > max_bytes:
+            raise PlatformError("dingtalk file larger than the download limit", permanent=True)
+        return out
+
+    # ------------------------------------------------------------------ org (oapi topapi)
+    async def _oapi(self, path: str, body: dict) -> Any:
+        token = await self.access_token()
+        data = await self._request("POST", f"{self.oapi}{path}?access_token={quote_plus(token)}", body, auth=False)
+        return data.get("result")
+
+    async def sub_departments(self, dept_id: int) -> list[dict]:
+        result = await self._oapi("/topapi/v2/department/listsub", {"dept_id": dept_id})
+        return [d for d in result or [] if isinstance(d, dict)]
+
+    async def department(self, dept_id: int) -> dict:
+        result = await self._oapi("/topapi/v2/department/get", {"dept_id": dept_id})
+        return result if isinstance(result, dict) else {}
+
+    async def department_users(self, dept_id: int) -> list[dict]:
+        users: list[dict] = []
+        cursor = 0
+        for _ in range(1000):  # hard stop against a server that never says has_more = false
+            result = await self._oapi("/topapi/v2/user/list", {"dept_id": dept_id, "cursor": cursor, "size": 100})
+            if not isinstance(result, dict):
+                break
+            users.extend(u for u in result.get("list") or [] if isinstance(u, dict))
+            if not result.get("has_more"):
+                break
+            cursor = int(result.get("next_cursor") or 0)
+        return users

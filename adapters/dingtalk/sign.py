@@ -1,0 +1,36 @@
+"""DingTalk HMAC signatures (neither SDK ships a helper).
+
+Outgoing robot (DingTalk → us): headers `timestamp` (ms) and `sign`, where
+sign = Base64(HMAC-SHA256(key=appSecret, msg=f"{timestamp}\\n{appSecret}")); we accept a 1-hour window and compare
+in constant time. Custom group robot (us → DingTalk): the same formula with the robot's SEC… secret, appended to
+the webhook URL as `timestamp` and the URL-encoded `sign`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from bot.errors import PlatformAuthError
+
+WINDOW_MS = 3_600_000
+
+
+def sign(secret: str, timestamp_ms: int | str) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+def verify(secret: str, timestamp: str | None, signature: str | None, now_ms: int, window_ms: int = WINDOW_MS) -> None:
+    """Raise PlatformAuthError unless the headers are present, fresh and correctly signed."""
+    if not secret:
+        raise PlatformAuthError("dingtalk client_secret is not configured")
+    if not timestamp or not signature:
+        raise PlatformAuthError("missing timestamp/sign headers")
+    if not timestamp.isdigit():
+        raise PlatformAuthError("timestamp is not a number")
+    if abs(now_ms - int(timestamp)) > window_ms:
+        raise PlatformAuthError("timestamp outside the 1-hour window")
+    if not hmac.compare_digest(sign(secret, timestamp).encode(), signature.encode()):
+        raise PlatformAuthError("bad signature")
