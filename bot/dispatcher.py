@@ -15,7 +15,7 @@ import uuid
 from bot import commands
 from bot.context import Context, Services
 from bot.errors import BadPayload, UnsupportedEvent, UserInputError
-from bot.events import Command, Event, Message, event_from_dict
+from bot.events import EVENT_TYPES, Command, Event, Message, event_from_dict
 from bot.replies import Reply
 from bot.router import CompiledRouter
 from store import inbox as inbox_store
@@ -53,7 +53,12 @@ class Dispatcher:
                     with store.transaction():
                         if row.event is None:
                             raise UnsupportedEvent("no normalised event")
-                        event = normalise(event_from_dict(json.loads(row.event)))
+                        data = json.loads(row.event)
+                        if not isinstance(data, dict) or data.get("type") not in EVENT_TYPES:
+                            # written by a newer version or another tool: keep it visible, do not fail the loop
+                            kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+                            raise UnsupportedEvent(f"unknown event type: {kind!r}")
+                        event = normalise(event_from_dict(data))
                         event = event.with_actor(directory.resolve(event.platform, event.actor))
                         self._route(event)
                     done.append(row.id)

@@ -1,0 +1,140 @@
+"""The tick scheduler in virtual time: each due time fires exactly once, across restarts (a new TickScheduler on the
+same database) and crashes; missed runs are caught up to `max_catch_up`; cron strings are read in Asia/Shanghai."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from bot.config import JobSection, SchedulerSection
+from bot.context import Services
+from bot.dispatcher import Dispatcher
+from bot.events import Tick
+from bot.org import Directory
+from bot.router import Router
+from bot.scheduler import TickScheduler
+from prompts import Prompts
+from store import inbox as inbox_store
+from store import scheduler as sched_store
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
+def section(*jobs: tuple[str, str], max_catch_up: int = 5) -> SchedulerSection:
+    return SchedulerSection(timezone="Asia/Shanghai", max_catch_up=max_catch_up,
+                            jobs=tuple(JobSection(name=n, cron=c) for n, c in jobs))
+
+
+def ticks(store) -> list[tuple[str, int]]:
+    out = []
+    for (event_json,) in store.conn.execute("SELECT event FROM inbox WHERE platform = 'scheduler' ORDER BY id"):
+        data = json.loads(event_json)
+        out.append((data["job"], data["due_at"]))
+    return out
+
+
+def test_first_start_counts_from_now_then_fires_each_due_time_once(store, clock):
+    t0 = clock.now_ms()
+    sched = TickScheduler(store, clock, section(("hourly", "0 * * * *")))
+    assert sched.emit_due() == 0  # first sight: no history replayed
+    clock.advance(3 * HOUR)
+    assert sched.emit_due() == 3
+    assert sched.emit_due() == 0  # same moment again: nothing new
+    assert ticks(store) == [("hourly", t0 + HOUR), ("hourly", t0 + 2 * HOUR), ("hourly", t0 + 3 * HOUR)]
+    assert sched_store.runs(store, "hourly") == [t0 + HOUR, t0 + 2 * HOUR, t0 + 3 * HOUR]
+
+
+def test_restart_neither_repeats_nor_skips(store, clock):
+    t0 = clock.now_ms()
+    cfg = section(("hourly", "0 * * * *"))
+    first = TickScheduler(store, clock, cfg)
+    first.emit_due()
+    clock.advance(2 * HOUR)
+    assert first.emit_due() == 2
+    # "restart": a brand-new scheduler object on the same database, same instant
+    second = TickScheduler(store, clock, cfg)
+    assert second.emit_due() == 0
+    clock.advance(90 * 60_000)  # down for 1.5 h: one run (t0+3h) was missed while down
+    third = TickScheduler(store, clock, cfg)
+    assert third.emit_due() == 1
+    due = [d for _job, d in ticks(store)]
+    assert due == [t0 + HOUR, t0 + 2 * HOUR, t0 + 3 * HOUR]
+    assert len(due) == len(set(due))
+
+
+def test_long_downtime_catches_up_only_the_last_max_catch_up(store, clock, caplog):
+    t0 = clock.now_ms()
+    cfg = section(("hourly", "0 * * * *"), max_catch_up=4)
+    TickScheduler(store, clock, cfg).emit_due()
+    clock.advance(10 * HOUR)
+    with caplog.at_level(logging.WARNING, logger="salespulse.scheduler"):
+        assert TickScheduler(store, clock, cfg).emit_due() == 4
+    assert [d for _j, d in ticks(store)] == [t0 + h * HOUR for h in (7, 8, 9, 10)]
+    assert "missed 10 runs" in caplog.text
+    # and the skipped ones are not resurrected by a later restart
+    assert TickScheduler(store, clock, cfg).emit_due() == 0
+
+
+def test_crash_before_commit_re_emits_exactly_once(store, clock):
+    cfg = section(("hourly", "0 * * * *"))
+    TickScheduler(store, clock, cfg).emit_due()
+    clock.advance(2 * HOUR)
+    with pytest.raises(RuntimeError), store.transaction():
+        TickScheduler(store, clock, cfg).emit_due()
+        raise RuntimeError("killed before COMMIT")
+    assert ticks(store) == []
+    assert TickScheduler(store, clock, cfg).emit_due() == 2
+    assert len(ticks(store)) == 2
+
+
+def test_cron_is_read_in_the_configured_timezone(store, clock):
+    t0 = clock.now_ms()  # Monday 09:00 Asia/Shanghai = 01:00 UTC
+    sched = TickScheduler(store, clock, section(("digest", "0 18 * * *")))
+    sched.emit_due()
+    assert sched.next_due_at() == t0 + 9 * HOUR  # 18:00 Shanghai the same day
+    clock.advance(2 * DAY)
+    assert sched.emit_due() == 2
+    assert [d for _j, d in ticks(store)] == [t0 + 9 * HOUR, t0 + 9 * HOUR + DAY]
+
+
+def test_independent_jobs_and_disabled_jobs(store, clock):
+    cfg = SchedulerSection(jobs=(JobSection(name="a", cron="*/30 * * * *"), JobSection(name="b", cron="0 * * * *"),
+                                 JobSection(name="off", cron="* * * * *", enabled=False)))
+    sched = TickScheduler(store, clock, cfg)
+    sched.emit_due()
+    clock.advance(2 * HOUR)
+    assert sched.emit_due() == 6
+    names = [j for j, _d in ticks(store)]
+    assert names.count("a") == 4 and names.count("b") == 2 and "off" not in names
+
+
+def test_ticks_reach_the_router_once_per_due_time_across_restart(store, clock, config):
+    seen: list[tuple[str, int]] = []
+    router = Router("ticks")
+
+    @router.on(Tick)
+    def on_tick(event, ctx):
+        seen.append((event.job, event.due_at))
+
+    def start():
+        services = Services(store=store, config=config, clock=clock, directory=Directory(store),
+                            prompts=Prompts("zh-CN"))
+        return TickScheduler(store, clock, section(("hourly", "0 * * * *"))), Dispatcher(services, router.compile())
+
+    sched, dispatcher = start()
+    sched.emit_due()
+    for _ in range(3):
+        clock.advance(HOUR)
+        sched.emit_due()
+        dispatcher.drain()
+    sched, dispatcher = start()  # restart
+    sched.emit_due()
+    dispatcher.drain()
+    clock.advance(HOUR)
+    sched.emit_due()
+    dispatcher.drain()
+    assert len(seen) == 4 and len(set(seen)) == 4
+    assert inbox_store.counts(store) == {"done": 4}
