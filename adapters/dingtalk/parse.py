@@ -92,7 +92,11 @@ def parse_robot_message(data: Any, now_ms: int) -> Parsed:
     to_bot = conv_type == "1" or bool(msg.is_in_at_list)
     occurred = _int(msg.create_at, now_ms) or now_ms
     token = make_reply_token(_str(msg.session_webhook), _int(msg.session_webhook_expired_time))
-    content = msg.extensions.get("content") if msgtype in ("audio", "file", "video") else None
+    content: Any = None
+    if msgtype in ("audio", "file", "video"):
+        content = msg.extensions.get("content")
+        if content is None:
+            raise BadPayload(f"dingtalk {msgtype} message lacks content")
     if content is not None and not isinstance(content, dict):
         if isinstance(content, str):
             try:
@@ -110,11 +114,9 @@ def parse_robot_message(data: Any, now_ms: int) -> Parsed:
         text, image = _rich_text(getattr(msg.rich_text_content, "rich_text_list", None))
         fields = {"kind": MessageKind.TEXT, "text": text, "media_id": image}
     elif msgtype == "audio":
-        assert content is not None
         fields = {"kind": MessageKind.VOICE, "media_id": _str(content.get("downloadCode")),
                   "duration_ms": _int(content.get("duration")), "transcript": _str(content.get("recognition")).strip()}
     else:  # file, video
-        assert content is not None
         name = _str(content.get("fileName")) or ("video" if msgtype == "video" else "file")
         fields = {"kind": MessageKind.FILE, "media_id": _str(content.get("downloadCode")), "file_name": name,
                   "duration_ms": _int(content.get("duration"))}
