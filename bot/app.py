@@ -30,6 +30,8 @@ log = logging.getLogger("salespulse.app")
 
 # Every capability, in routing order. A new capability is one line here.
 ROUTER_MODULES: tuple[str, ...] = (
+    "handlers.calls",
+    "handlers.links",
     "handlers.help",
 )
 
@@ -37,6 +39,8 @@ ROUTER_MODULES: tuple[str, ...] = (
 # Platform adapters and other edges, built by `salespulse serve` when their bot.toml section is enabled.
 # name: "module:Class"; the class takes (AdapterContext) and follows adapters/base.py.
 ADAPTERS: dict[str, str] = {
+    "telephony": "adapters.telephony:TelephonyAdapter",
+    "links": "adapters.links:LinkAdapter",
     "dingtalk": "adapters.dingtalk.adapter:DingTalkAdapter",
 }
 
