@@ -30,6 +30,8 @@ log = logging.getLogger("salespulse.app")
 
 # Every capability, in routing order. A new capability is one line here.
 ROUTER_MODULES: tuple[str, ...] = (
+    "handlers.timeline",
+    "handlers.silence",
     "handlers.calls",
     "handlers.links",
     "handlers.help",

@@ -1,0 +1,128 @@
+"""Silence state per open lead, and the history of silence alerts.
+
+Why a state table and triggers: the sweep runs every minute over every open lead, so it must never scan leads.
+`lead_silence` keeps one row per open lead with the time its silence clock runs from (`basis_at`), the deadline
+computed from it (NULL means "recompute": that is how new activity reaches this table) and whether this episode
+was already alerted. Triggers on `leads` (migration 0013) keep it in step with `leads.last_activity_at` (which
+every capability already maintains through store.leads.touch) and with status changes, so no capability has to
+call us. The sweep
+then reads two partial indexes only: rows to recompute, and unalerted rows whose deadline has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from store.db import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    lead_id: str
+    basis_at: int
+    alerted_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SilentLead:
+    lead_id: str
+    title: str
+    customer_name: str
+    owner_id: str | None
+    basis_at: int
+    deadline_at: int
+    alerted_at: int | None
+
+
+def invalidate_all(store: Store) -> int:
+    """Every deadline is recomputed by the next sweeps (after the silence settings changed)."""
+    return store.conn.execute("UPDATE lead_silence SET deadline_at = NULL WHERE deadline_at IS NOT NULL").rowcount
+
+
+def pending(store: Store, limit: int) -> list[Pending]:
+    """Rows whose deadline must be (re)computed: new leads and leads with new activity."""
+    rows = store.conn.execute(
+        "SELECT lead_id, basis_at, alerted_at FROM lead_silence INDEXED BY lead_silence_pending"
+        " WHERE deadline_at IS NULL LIMIT ?", (limit,))
+    return [Pending(r[0], r[1], r[2]) for r in rows]
+
+
+def set_deadlines(store: Store, rows: Iterable[tuple[int, str]]) -> None:
+    """(deadline_at, lead_id): the episode goes on (an alerted lead that is still silent stays alerted)."""
+    store.conn.executemany("UPDATE lead_silence SET deadline_at = ? WHERE lead_id = ?", rows)
+
+
+def resolve(store: Store, rows: Sequence[tuple[int, str, int]]) -> None:
+    """(deadline_at, lead_id, activity_at): new activity ended an alerted episode."""
+    store.conn.executemany("UPDATE lead_silence SET deadline_at = ?, alerted_at = NULL WHERE lead_id = ?",
+                           [(d, lead) for d, lead, _ in rows])
+    store.conn.executemany("UPDATE silence_alerts SET resolved_at = ? WHERE lead_id = ? AND resolved_at IS NULL",
+                           [(at, lead) for _, lead, at in rows])
+
+
+_SILENT_COLS = ("s.lead_id, l.title, COALESCE(c.name, l.customer_id), l.owner_id, s.basis_at, s.deadline_at,"
+                " s.alerted_at")
+_SILENT_FROM = " FROM lead_silence s {hint} JOIN leads l ON l.id = s.lead_id LEFT JOIN customers c ON c.id = l.customer_id"
+
+
+def due(store: Store, now_ms: int, limit: int) -> list[SilentLead]:
+    """Unalerted leads whose deadline has passed, oldest deadline first (an index range, never a scan)."""
+    rows = store.conn.execute(
+        f"SELECT {_SILENT_COLS}{_SILENT_FROM.format(hint='INDEXED BY lead_silence_due')}"
+        " WHERE s.alerted_at IS NULL AND s.deadline_at <= ? ORDER BY s.deadline_at LIMIT ?",
+        (now_ms, limit),
+    )
+    return [SilentLead(*r) for r in rows]
+
+
+def mark_alerted(store: Store, lead: SilentLead, now_ms: int) -> None:
+    """Record the alert for this episode (the outbox key, not this row, keeps a replay from alerting twice)."""
+    store.conn.execute("UPDATE lead_silence SET alerted_at = ? WHERE lead_id = ?", (now_ms, lead.lead_id))
+    store.conn.execute(
+        "INSERT INTO silence_alerts (lead_id, basis_at, deadline_at, alerted_at, owner_id) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (lead_id, basis_at) DO UPDATE SET resolved_at = NULL",
+        (lead.lead_id, lead.basis_at, lead.deadline_at, now_ms, lead.owner_id),
+    )
+
+
+def silent(store: Store, now_ms: int, owner_ids: Iterable[str] | None, limit: int = 50) -> tuple[int, list[SilentLead]]:
+    """Currently silent open leads (deadline passed), longest silent first; `owner_ids` None = everyone's.
+    Returns (total count, first `limit` rows)."""
+    if owner_ids is None:
+        where, params = "WHERE s.deadline_at <= ?", [now_ms]
+    else:
+        owners = sorted(set(owner_ids))
+        if not owners:
+            return 0, []
+        marks = ",".join("?" for _ in owners)
+        where, params = f"WHERE l.owner_id IN ({marks}) AND l.status = 'open' AND s.deadline_at <= ?", [*owners, now_ms]
+    frm = _SILENT_FROM.format(hint="")
+    total = store.conn.execute(f"SELECT COUNT(*){frm} {where}", params).fetchone()[0]
+    rows = store.conn.execute(f"SELECT {_SILENT_COLS}{frm} {where} ORDER BY s.basis_at LIMIT ?", [*params, limit])
+    return total, [SilentLead(*r) for r in rows]
+
+
+def state(store: Store, lead_id: str) -> tuple[int, int | None, int | None] | None:
+    """(basis_at, deadline_at, alerted_at) of one lead, None when it has no silence row (closed or unknown)."""
+    r = store.conn.execute("SELECT basis_at, deadline_at, alerted_at FROM lead_silence WHERE lead_id = ?",
+                           (lead_id,)).fetchone()
+    return (r[0], r[1], r[2]) if r else None
+
+
+def alerts(store: Store, lead_id: str | None = None) -> list[dict]:
+    """Alert history (tests, digests)."""
+    sql = "SELECT lead_id, basis_at, deadline_at, alerted_at, owner_id, resolved_at FROM silence_alerts"
+    params: tuple = ()
+    if lead_id is not None:
+        sql += " WHERE lead_id = ?"
+        params = (lead_id,)
+    return [dict(r) for r in store.conn.execute(sql + " ORDER BY alerted_at, id", params)]
+
+
+def customer_quotes(store: Store, lead_id: str, n: int) -> list[tuple[int, str]]:
+    """The customer's last `n` things said on this lead, newest first: (occurred_at, text)."""
+    rows = store.conn.execute(
+        "SELECT occurred_at, text FROM events WHERE lead_id = ? AND role = 'customer' AND text <> ''"
+        " ORDER BY occurred_at DESC LIMIT ?", (lead_id, n))
+    return [(r[0], r[1]) for r in rows]
