@@ -44,6 +44,7 @@ ADAPTERS: dict[str, str] = {
     "telephony": "adapters.telephony:TelephonyAdapter",
     "links": "adapters.links:LinkAdapter",
     "dingtalk": "adapters.dingtalk.adapter:DingTalkAdapter",
+    "wecom": "adapters.wecom.adapter:WeComAdapter",
 }
 
 

@@ -9,6 +9,7 @@ import importlib
 
 IMPORT_KINDS: dict[str, tuple[str, str]] = {
     # kind: (module, one-line help)
+    "archive": ("adapters.wecom.import_archive", "WeCom message archive, records already decrypted (JSONL)"),
     "org": ("bot.import_org", "org directory CSV: id,name,role,team,admin,department,phone,wecom_id,dingtalk_id,feishu_id"),
     "calls": ("bot.import_calls", "call records CSV: call_id,started_at,direction,rep,customer_phone,answered,duration_s"),
 }

@@ -1,0 +1,273 @@
+"""WeComAdapter: the app callback route, outbound messages and cards, the archive puller and org sync.
+
+Composition only; the parts live in their own modules (callback, parse, crypto, client, render, media, archive,
+ingest, org_sync). Addressing of a Target on WeCom:
+- `user_id` → message/send to that member (the bot's 1:1 chat);
+- `chat_id` "robot" or "robot:<webhook key>" → the group-robot webhook (20/min per robot, no callbacks);
+- any other `chat_id` → appchat/send (a group chat created by the app);
+- `reply_token` = a card's task_id (CardAction.card_ref) and a card reply → message/update_template_card with the
+  response_code the click delivered, i.e. the pressed card is updated in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import mimetypes
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from adapters.base import Adapter, AdapterContext
+from adapters.wecom import keys, org_sync, render
+from adapters.wecom.callback import CallbackRoute
+from adapters.wecom.client import WeComClient
+from adapters.wecom.crypto import CallbackCrypto, aes_key_ok
+from bot.clock import from_ms, to_ms
+from bot.errors import PlatformAuthError, PlatformError
+from bot.replies import Button, Reply, ReplyKind, Target
+from store import kv
+from store import wecom as wecom_store
+
+log = logging.getLogger("salespulse.wecom")
+
+MAX_DUP_CHECK_S = 14400  # WeCom's ceiling for duplicate_check_interval (4 h)
+
+
+def task_id_for(key: str) -> str:
+    """template_card task_id: unique per outbox key, ≤128 bytes, only [0-9a-zA-Z_-@] — a digest of the key."""
+    return "sp_" + hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
+class WeComAdapter(Adapter):
+    platform = "wecom"
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self.section = ctx.config.wecom
+        s = self.section
+        self.client = WeComClient(s.api_base_url, s.corp_id, s.secret, s.agent_id, ctx.clock)
+        self.callback: CallbackRoute | None = None
+        if s.token and aes_key_ok(s.encoding_aes_key):
+            self.callback = CallbackRoute(ctx, CallbackCrypto(s.token, s.encoding_aes_key, s.corp_id))
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.puller = None
+
+    # ------------------------------------------------------------ inbound
+
+    def routes(self) -> list[web.RouteDef]:
+        if self.callback is None:
+            log.warning("wecom callback not mounted: token or encoding_aes_key missing/invalid")
+            return []
+        path = self.section.callback_path
+        return [web.get(path, self.callback.verify_url), web.post(path, self.callback.receive)]
+
+    async def start(self) -> None:
+        self._stop.clear()
+        s = self.section
+        if s.archive_sdk_path:
+            self.puller = self._build_puller()
+            self._tasks.append(asyncio.create_task(self.puller.run(self._stop), name="wecom-archive"))
+        if s.secret and s.corp_id and s.org_sync_cron:
+            self._tasks.append(asyncio.create_task(self._org_sync_loop(), name="wecom-org-sync"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.puller is not None:
+            await asyncio.to_thread(self.puller.close)
+        await self.client.close()
+
+    def _build_puller(self):
+        from adapters.wecom.archive import ArchivePuller, FinanceSdk, load_private_keys
+
+        s = self.section
+        keys_by_ver = load_private_keys(s.archive_private_keys)
+
+        def factory() -> FinanceSdk:
+            sdk = FinanceSdk(s.archive_sdk_path)
+            sdk.init(s.corp_id, s.archive_secret)
+            return sdk
+
+        media_dir = Path(self.ctx.config.bot.data_dir) / "wecom-archive"
+        return ArchivePuller(self.ctx, factory, keys_by_ver, media_dir=media_dir, poll_s=s.archive_poll_s)
+
+    def next_org_sync_ms(self) -> int:
+        """Due time of the next org sync: now when never synced, else the cron's next fire after the last run."""
+        from bot.scheduler import parse_cron
+
+        last = kv.get(self.ctx.store, org_sync.LAST_SYNC_KEY)
+        if last is None:
+            return self.ctx.clock.now_ms()
+        trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
+        nxt = trigger.get_next_fire_time(None, from_ms(int(last)) + timedelta(seconds=1))
+        return to_ms(nxt) if nxt else int(last) + 86_400_000
+
+    async def _org_sync_loop(self) -> None:
+        while not self._stop.is_set():
+            wait_s = max(0.0, (self.next_org_sync_ms() - self.ctx.clock.now_ms()) / 1000)
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=wait_s)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await org_sync.sync(self.ctx, self.client)
+            except PlatformError as exc:
+                log.error("wecom org sync failed: %s", exc)
+                await asyncio.sleep(0)
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=600)
+                    return
+                except TimeoutError:
+                    pass
+
+    # ------------------------------------------------------------ outbound
+
+    def _key_for(self, button: Button) -> str:
+        key, inline = keys.encode(button.action, dict(button.value))
+        if not inline:
+            wecom_store.put_button_key(self.ctx.store, key, button.action, dict(button.value))
+        return key
+
+    def _dup_check(self, body: dict[str, Any], key: str, suffix: str) -> dict[str, Any]:
+        """On a retry of the same outbox key, ask WeCom to drop the message if the first attempt got through."""
+        now = self.ctx.clock.now_ms()
+        first = wecom_store.note_attempt(self.ctx.store, f"{key}{suffix}", now)
+        if first is not None:
+            interval = min(MAX_DUP_CHECK_S, max(60, (now - first) // 1000 + 60))
+            return {**body, "enable_duplicate_check": 1, "duplicate_check_interval": interval}
+        return body
+
+    async def _deliver(self, target: Target, body: dict[str, Any], key: str, suffix: str = "") -> str:
+        chat = target.chat_id
+        if chat == "robot" or chat.startswith("robot:"):
+            robot_key = chat.partition(":")[2] or self.section.robot_webhook_key
+            if not robot_key:
+                raise PlatformError("wecom robot: no webhook key configured", permanent=True)
+            await self.client.robot_send(robot_key, body)
+            return f"robot:{key}{suffix}"
+        if chat:
+            answer = await self.client.send_appchat({"chatid": chat, **self._dup_check(body, key, suffix)})
+            return str(answer.get("msgid", ""))
+        if not target.user_id:
+            raise PlatformError("wecom: target has neither user_id nor chat_id", permanent=True)
+        answer = await self.client.send_message({"touser": target.user_id, **self._dup_check(body, key, suffix)})
+        if body.get("msgtype") == "template_card":
+            code = answer.get("response_code")
+            if isinstance(code, str) and code:
+                wecom_store.set_response_code(self.ctx.store, body["template_card"]["task_id"], code,
+                                              self.ctx.clock.now_ms())
+        return str(answer.get("msgid", ""))
+
+    async def send(self, target: Target, reply: Reply, key: str) -> str | None:
+        if reply.kind == ReplyKind.CARD and target.reply_token:
+            updated = await self._update_card(target, reply)
+            if updated is not None:
+                return updated
+        robot = target.chat_id == "robot" or target.chat_id.startswith("robot:")
+        if reply.kind == ReplyKind.IMAGE:
+            return await self._send_image(target, reply, key, robot)
+        task_id = ""
+        if reply.kind == ReplyKind.CARD and reply.buttons and not robot:
+            task_id = task_id_for(key)
+            wecom_store.save_card(self.ctx.store, task_id, key, target.to_dict(), reply.to_dict(), "",
+                                  self.ctx.clock.now_ms())
+        body = render.body_for(reply, task_id=task_id, key_for=self._key_for, robot=robot)
+        return await self._deliver(target, body, key)
+
+    async def _update_card(self, target: Target, reply: Reply) -> str | None:
+        """Update the card a button was pressed on (None when there is no usable response_code: send anew)."""
+        card = wecom_store.card(self.ctx.store, target.reply_token)
+        if card is None or not card.response_code or not target.user_id:
+            return None
+        if reply.buttons:
+            tc = render.template_card(reply, card.task_id, self._key_for)
+            body: dict[str, Any] = {"template_card": tc}
+        else:  # no buttons left: the button area shows the new state, e.g. "已确认"
+            body = {"button": {"replace_name": render.truncate_chars(reply.title or reply.text, 20)}}
+        await self.client.update_template_card({"userids": [target.user_id], "response_code": card.response_code,
+                                                **body})
+        wecom_store.use_response_code(self.ctx.store, card.task_id, self.ctx.clock.now_ms())
+        return f"update:{card.task_id}"
+
+    async def _send_image(self, target: Target, reply: Reply, key: str, robot: bool) -> str:
+        """Upload and send the picture, then its text version (alt_text) for clients that show no images."""
+        path = Path(reply.image_path)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise PlatformError(f"wecom image {path}: {exc.strerror}", permanent=True) from None
+        if robot:
+            import base64
+
+            body = {"msgtype": "image", "image": {"base64": base64.b64encode(content).decode(),
+                                                  "md5": hashlib.md5(content).hexdigest()}}
+        else:
+            ctype = mimetypes.guess_type(path.name)[0] or "image/png"
+            media_id = await self.client.upload_media("image", path.name, content, ctype)
+            body = {"msgtype": "image", "image": {"media_id": media_id}}
+        ref = await self._deliver(target, body, key, ":image")
+        if reply.alt_text:
+            text = f"{reply.title}\n{reply.alt_text}" if reply.title else reply.alt_text
+            await self._deliver(target, render.text_body(text), key, ":alt")
+        return ref
+
+    # ------------------------------------------------------------ doctor
+
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        s = self.section
+        out: list[tuple[str, bool, str]] = []
+        missing = [n for n, v in (("corp_id", s.corp_id), ("secret", s.secret), ("agent_id", s.agent_id)) if not v]
+        out.append(("wecom credentials", not missing,
+                    "corp_id, secret and agent_id set" if not missing else f"missing: {', '.join(missing)}"))
+        url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
+        problems = []
+        if not s.token:
+            problems.append("token unset")
+        if not s.encoding_aes_key:
+            problems.append("encoding_aes_key unset")
+        elif not aes_key_ok(s.encoding_aes_key):
+            problems.append(f"encoding_aes_key must be 43 base64 characters (has {len(s.encoding_aes_key)})")
+        if not s.callback_path.startswith("/"):
+            problems.append("callback_path must start with /")
+        note = "" if url.startswith("https://") else " (server.public_base_url is not https: WeCom needs a public URL)"
+        out.append(("wecom callback", not problems,
+                    f"register {url}" + (f" — {'; '.join(problems)}" if problems else "; token and AES key consistent")
+                    + note))
+        if not s.archive_sdk_path:
+            out.append(("wecom archive", True, "off (archive_sdk_path not set; `import archive` still works)"))
+        else:
+            out.append(("wecom archive", *self._archive_status()))
+        if s.robot_webhook_key:
+            out.append(("wecom robot", True, "group-robot webhook key set (20 messages/min)"))
+        return out
+
+    def _archive_status(self) -> tuple[bool, str]:
+        s = self.section
+        from adapters.wecom.archive import load_private_keys
+        from bot.errors import ConfigError
+
+        if not Path(s.archive_sdk_path).is_file():
+            return False, f"SDK not found at {s.archive_sdk_path}"
+        if not s.archive_secret:
+            return False, "archive_secret unset"
+        try:
+            versions = sorted(load_private_keys(s.archive_private_keys))
+        except ConfigError as exc:
+            return False, str(exc)
+        if not versions:
+            return False, "no archive_private_keys (one \"VER=path\" per publickey_ver)"
+        seq = kv.get(self.ctx.store, "wecom.archive.seq", "0")
+        return True, f"SDK found; private keys for versions {', '.join(map(str, versions))}; checkpoint seq {seq}"
+
+
+__all__ = ["WeComAdapter", "PlatformAuthError"]

@@ -1,0 +1,86 @@
+"""`salespulse import archive FILE.jsonl`: WeCom archive records already decrypted by another tool.
+
+One decrypted record per line (the JSON the finance SDK's DecryptData returns: msgid, action, from, tolist, roomid,
+msgtime, msgtype, …). Records go through the same normaliser and inbox key as the live puller, so importing
+something the puller already stored changes nothing. Bad lines are reported with their line numbers and skipped;
+well-formed records of types we do not model are kept in the inbox as unsupported. Then the pipeline runs once so
+the imported messages are tagged and counted like live ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from adapters.base import AdapterContext
+from adapters.wecom.ingest import ingest_record
+from bot.cli_support import config_from, store_from
+from bot.clock import SystemClock
+from bot.errors import BadPayload
+from store.db import Store
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", type=Path, help="JSONL file, one decrypted archive record per line")
+    p.add_argument("--db", default=None, help="database file (default: bot.database from config)")
+    p.add_argument("--no-process", action="store_true", help="only fill the inbox; `salespulse serve` processes it")
+
+
+def import_file(ctx: AdapterContext, path: Path, report) -> dict[str, int]:
+    """Ingest every line; returns counts by outcome (new, duplicate, unsupported, bad)."""
+    counts = {"new": 0, "duplicate": 0, "unsupported": 0, "bad": 0}
+    now = ctx.clock.now_ms()
+    try:
+        fh = path.open(encoding="utf-8-sig")
+    except OSError as exc:
+        raise BadPayload(f"{path}: cannot read: {exc.strerror}") from None
+    with fh, ctx.store.transaction():
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                report(f"{path}:{number}: not JSON ({getattr(exc, 'msg', type(exc).__name__)}); skipped")
+                counts["bad"] += 1
+                continue
+            if not isinstance(record, dict):
+                report(f"{path}:{number}: not a JSON object; skipped")
+                counts["bad"] += 1
+                continue
+            try:
+                outcome = ingest_record(ctx, record, now, fallback_key=f"wecom-archive-import:{path.name}:{number}")
+            except BadPayload as exc:
+                report(f"{path}:{number}: {exc}; skipped")
+                counts["bad"] += 1
+                continue
+            counts[outcome] += 1
+    return counts
+
+
+def _process(store: Store, config) -> None:
+    from bot.app import Runtime
+
+    rt = Runtime(config=config, store=store, clock=SystemClock())
+    try:
+        asyncio.run(rt.settle(max_rounds=100_000))
+    finally:
+        rt.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    store = store_from(config, args.db)
+    try:
+        ctx = AdapterContext(store, config, SystemClock(), wake=lambda: None)
+        counts = import_file(ctx, args.file, lambda msg: print(msg, file=sys.stderr))
+        if not args.no_process and counts["new"]:
+            _process(store, config)
+        print(f"archive import: {counts['new']} new, {counts['duplicate']} already stored, "
+              f"{counts['unsupported']} kept as unsupported, {counts['bad']} bad lines")
+    finally:
+        store.close()
+    return 0 if counts["bad"] == 0 else 1
