@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from conftest import T0
 
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter
@@ -18,7 +19,6 @@ from store import calls as calls_store
 from store import customers as customer_store
 from store import leads as lead_store
 from store import outbox as outbox_store
-from conftest import T0
 
 MIN = 60_000
 CUSTOMER_PHONE = "13911112222"
