@@ -37,7 +37,7 @@ def _raw_query(request: web.Request, name: str) -> list[str]:
     it arrives percent-encoded is not documented — so try both readings (only one will match the signature).
     """
     out: list[str] = []
-    for part in request.query_string.split("&"):
+    for part in request.rel_url.raw_query_string.split("&"):
         k, _, v = part.partition("=")
         if unquote(k) == name:
             out.append(unquote(v))
