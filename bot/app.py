@@ -32,6 +32,7 @@ log = logging.getLogger("salespulse.app")
 ROUTER_MODULES: tuple[str, ...] = (
     "handlers.timeline",
     "handlers.silence",
+    "handlers.baseline",
     "handlers.calls",
     "handlers.links",
     "handlers.help",
@@ -44,6 +45,7 @@ ADAPTERS: dict[str, str] = {
     "telephony": "adapters.telephony:TelephonyAdapter",
     "links": "adapters.links:LinkAdapter",
     "dingtalk": "adapters.dingtalk.adapter:DingTalkAdapter",
+    "feishu": "adapters.feishu.adapter:FeishuAdapter",
     "wecom": "adapters.wecom.adapter:WeComAdapter",
 }
 

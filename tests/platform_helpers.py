@@ -1,4 +1,4 @@
-"""Shared set-up for the DingTalk tests: config pointed at a fake DingTalk, an adapter wired into a Runtime."""
+"""Shared set-up for the DingTalk and Feishu tests: config pointed at a fake server, an adapter wired into a Runtime."""
 
 from __future__ import annotations
 
@@ -28,4 +28,21 @@ def attach(runtime) -> DingTalkAdapter:
     adapter = DingTalkAdapter(AdapterContext(runtime.store, runtime.config, runtime.clock, runtime.wake))
     adapter.stream_retry_s = 0.05
     runtime.add_sender("dingtalk", adapter.send)
+    return adapter
+
+
+def feishu_config(config: Config, domain: str, mode: str = "http") -> Config:
+    from bot.config import FeishuSection
+    from fakes.feishu import APP_ID, APP_SECRET, ENCRYPT_KEY, VERIFICATION_TOKEN
+
+    section = FeishuSection(enabled=True, mode=mode, app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=ENCRYPT_KEY,
+                            verification_token=VERIFICATION_TOKEN, domain=domain, org_sync_cron="")
+    return dataclasses.replace(config, feishu=section, org=with_platform_ids(config.org))
+
+
+def attach_feishu(runtime):
+    from adapters.feishu.adapter import FeishuAdapter
+
+    adapter = FeishuAdapter(AdapterContext(runtime.store, runtime.config, runtime.clock, runtime.wake))
+    runtime.add_sender("feishu", adapter.send)
     return adapter

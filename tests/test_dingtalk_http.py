@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from dingtalk_helpers import attach, dingtalk_config
+from platform_helpers import attach, dingtalk_config
 from fakes.dingtalk import FakeDingTalk, robot_message
 
 from adapters.dingtalk.sign import sign, verify

@@ -7,7 +7,7 @@ import json
 import subprocess
 
 import pytest
-from dingtalk_helpers import attach, dingtalk_config
+from platform_helpers import attach, dingtalk_config
 from fakes.dingtalk import FakeDingTalk
 
 from adapters.dingtalk.adapter import CUSTOM_ROBOT_CHAT

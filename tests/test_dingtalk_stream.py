@@ -8,7 +8,7 @@ import asyncio
 import json
 
 import pytest
-from dingtalk_helpers import attach, dingtalk_config
+from platform_helpers import attach, dingtalk_config
 from fakes.dingtalk import CARD_TOPIC, ROBOT_TOPIC, FakeDingTalk, robot_message
 
 from bot.events import CardAction, Message, event_from_dict

@@ -1,0 +1,326 @@
+"""The Feishu adapter: event subscription over HTTP (lark-oapi's EventDispatcherHandler on our aiohttp route) or
+the long connection (lark.ws.Client in its own thread); im.v1 outbound; card presses with a toast and an updated
+card in the 3-second answer; org sync.
+
+HTTP order: size → JSON → decrypt → our own signature / timestamp check (short 4xx instead of the SDK's 500) →
+handler.do(), whose registered p2 handlers persist through AdapterContext.accept (dedupe by header.event_id)
+before the 200 goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import lark_oapi as lark
+from aiohttp import web
+from lark_oapi.core.const import LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, LARK_REQUEST_TIMESTAMP
+from lark_oapi.core.model import RawRequest
+from lark_oapi.core.utils import AESCipher
+from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
+
+from adapters.base import Adapter, AdapterContext
+from adapters.feishu import parse, render
+from adapters.feishu.client import FeishuApi
+from adapters.feishu.org_sync import sync_org
+from adapters.feishu.ws import LongConnection
+from bot.errors import BadPayload, PlatformError
+from bot.replies import Reply, ReplyKind, Target
+from bot.scheduler import parse_cron
+from prompts import Prompts
+from store import platform_cards
+from store.platform_org import SyncResult
+
+log = logging.getLogger("salespulse.feishu")
+
+PLATFORM = "feishu"
+WINDOW_S = 3600
+HANDLED = (parse.MESSAGE_EVENT, parse.CARD_EVENT)
+PERSIST_TIMEOUT_S = 2.5  # Feishu wants an answer within 3 s
+T = TypeVar("T")
+
+
+def _short(status: int, message: str) -> web.Response:
+    return web.json_response({"code": status, "msg": message}, status=status)
+
+
+def _envelope(obj: Any) -> dict:
+    """A lark event object back to the plain 2.0 envelope dict our parsers read."""
+    return json.loads(lark.JSON.marshal(obj) or "{}")
+
+
+class _WsHandler:
+    """What lark.ws.Client calls: events we do not handle are kept as unsupported instead of answered 500."""
+
+    def __init__(self, adapter: FeishuAdapter, inner: Any) -> None:
+        self.adapter, self.inner = adapter, inner
+
+    def _do_without_validation(self, payload: bytes) -> Any:
+        try:
+            envelope = json.loads(payload)
+            _eid, event_type = parse.envelope_header(envelope)
+        except (ValueError, BadPayload) as exc:
+            reason = str(exc)
+            self.adapter._on_main(lambda: self.adapter._keep_bad(payload, reason))
+            return None
+        if event_type not in HANDLED:
+            self.adapter._on_main(lambda: self.adapter._persist_message(envelope))
+            return None
+        return self.inner._do_without_validation(payload)
+
+
+class FeishuAdapter(Adapter):
+    platform = PLATFORM
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self.section = ctx.config.feishu
+        self.prompts = Prompts(ctx.config.bot.locale)
+        self.api = FeishuApi(self.section, ctx.clock)
+        keys = (self.section.encrypt_key, self.section.verification_token) if self.section.mode == "http" else ("", "")
+        self.dispatcher = (lark.EventDispatcherHandler.builder(*keys)
+                           .register_p2_im_message_receive_v1(self._on_message)
+                           .register_p2_card_action_trigger(self._on_card)
+                           .build())
+        self.long_connection: LongConnection | None = None
+        self._main_loop: asyncio.AbstractEventLoop | None = None
+        self._main_thread = threading.get_ident()
+        self._org_task: asyncio.Task | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(self.section.callback_path, self.handle_http)] if self.section.mode == "http" else []
+
+    async def start(self) -> None:
+        self._main_loop = asyncio.get_running_loop()
+        self._main_thread = threading.get_ident()
+        if self.section.mode == "ws":
+            self.long_connection = LongConnection(self.section.app_id, self.section.app_secret, self.section.domain,
+                                                  _WsHandler(self, self.dispatcher))
+            self.long_connection.start()
+        if self.section.org_sync_cron and self.section.app_id:
+            self._org_task = asyncio.create_task(self._org_loop(), name="feishu-org-sync")
+
+    async def stop(self) -> None:
+        if self.long_connection is not None:
+            await self.long_connection.stop()
+            self.long_connection = None
+        if self._org_task is not None:
+            self._org_task.cancel()
+            await asyncio.wait([self._org_task], timeout=5)
+            self._org_task = None
+        await self.api.close()
+
+    # ------------------------------------------------------------------ persistence (main loop only)
+    def _on_main(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the main loop's thread (the store's home) and wait for it: persist before the ACK."""
+        if threading.get_ident() == self._main_thread or self._main_loop is None:
+            return fn()
+
+        async def call() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(call(), self._main_loop).result(PERSIST_TIMEOUT_S)
+
+    def _keep_bad(self, payload: Any, reason: str) -> bool:
+        raw = payload if isinstance(payload, bytes | str) else json.dumps(payload, default=str)
+        digest = hashlib.sha1(raw if isinstance(raw, bytes) else raw.encode()).hexdigest()[:20]
+        body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return self.ctx.accept(PLATFORM, f"bad:{digest}", {"raw": body[:10000]}, None, unsupported_reason=reason)
+
+    def _persist_message(self, envelope: dict) -> bool:
+        now = self.ctx.clock.now_ms()
+        try:
+            parsed = parse.parse_message(envelope, now)
+        except BadPayload as exc:
+            return self._keep_bad(json.dumps(envelope, ensure_ascii=False, default=str), str(exc))
+        return self.ctx.accept(PLATFORM, parsed.external_id, envelope, parsed.event,
+                               unsupported_reason=parsed.unsupported)
+
+    def _persist_card(self, envelope: dict) -> dict:
+        """Persist the press; answer with a toast and, for a card we sent, the card re-rendered as pressed."""
+        now = self.ctx.clock.now_ms()
+        toast = {"type": "success", "content": self.prompts.t("platforms.card_received")}
+        try:
+            press = parse.parse_card_action(envelope)
+        except BadPayload as exc:
+            self._keep_bad(json.dumps(envelope, ensure_ascii=False, default=str), str(exc))
+            return {}
+        event = parse.card_action_event(press, now)
+        if event is None:
+            self.ctx.accept(PLATFORM, press.event_id, envelope, None, unsupported_reason="card value without action")
+            return {}
+        self.ctx.accept(PLATFORM, press.event_id, envelope, event)
+        answer: dict[str, Any] = {"toast": toast}
+        known = platform_cards.lookup(self.ctx.store, PLATFORM, press.message_id) if press.message_id else None
+        if known is not None:
+            reply = Reply.from_dict(known[1])
+            label = next((b.text for b in reply.buttons if b.action == event.action and dict(b.value) == event.value),
+                         self.prompts.t("platforms.card_button_fallback"))
+            footer = self.prompts.t("platforms.card_pressed", button=label)
+            answer["card"] = {"type": "raw", "data": render.card(reply, footer=footer)}
+        return answer
+
+    # ------------------------------------------------------------------ lark p2 handlers (HTTP: main thread; ws: its thread)
+    def _on_message(self, data: Any) -> None:
+        envelope = _envelope(data)
+        self._on_main(lambda: self._persist_message(envelope))
+
+    def _on_card(self, data: Any) -> P2CardActionTriggerResponse:
+        envelope = _envelope(data)
+        return P2CardActionTriggerResponse(self._on_main(lambda: self._persist_card(envelope)))
+
+    # ------------------------------------------------------------------ HTTP
+    def _check_signature(self, request: web.Request, body: bytes) -> str | None:
+        """None when fine, else the short reason. Only meaningful with an encrypt key (as Feishu signs)."""
+        ts = request.headers.get(LARK_REQUEST_TIMESTAMP, "")
+        nonce = request.headers.get(LARK_REQUEST_NONCE, "")
+        signature = request.headers.get(LARK_REQUEST_SIGNATURE, "")
+        if not ts or not signature:
+            return "missing X-Lark-Request-Timestamp/X-Lark-Signature"
+        if not ts.isdigit() or abs(self.ctx.clock.now_ms() // 1000 - int(ts)) > WINDOW_S:
+            return "request timestamp outside the 1-hour window"
+        expected = hashlib.sha256((ts + nonce + self.section.encrypt_key).encode() + body).hexdigest()
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            return "bad signature"
+        return None
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        limit = self.ctx.config.server.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _short(413, "body too large")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _short(413, "body too large")
+        if len(body) > limit:
+            return _short(413, "body too large")
+        try:
+            outer = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _short(400, "malformed JSON")
+        if not isinstance(outer, dict):
+            return _short(400, "JSON object expected")
+        key = self.section.encrypt_key
+        if "encrypt" in outer:
+            if not key:
+                return _short(400, "encrypted event but no encrypt_key configured")
+            try:
+                inner = json.loads(AESCipher(key).decrypt_str(str(outer["encrypt"])))
+            except (ValueError, UnicodeDecodeError, TypeError):
+                return _short(400, "cannot decrypt (check encrypt_key)")
+        elif key:
+            return _short(400, "expected an encrypted body (encrypt_key is set)")
+        else:
+            inner = outer
+        if not isinstance(inner, dict):
+            return _short(400, "JSON object expected")
+        is_challenge = inner.get("type") == "url_verification"
+        token = inner.get("token") if is_challenge else (inner.get("header") or {}).get("token")
+        if self.section.verification_token and not hmac.compare_digest(
+                str(token or "").encode(), self.section.verification_token.encode()):
+            return _short(401, "bad verification token")
+        if not is_challenge:
+            if key:
+                problem = self._check_signature(request, body)
+                if problem:
+                    return _short(401, problem)
+            try:
+                _eid, event_type = parse.envelope_header(inner)
+            except BadPayload as exc:
+                self._keep_bad(json.dumps(inner, ensure_ascii=False, default=str), str(exc))
+                return web.json_response({"msg": "success"})
+            if event_type not in HANDLED:
+                self._persist_message(inner)
+                return web.json_response({"msg": "success"})
+        raw = RawRequest()
+        raw.uri = request.path_qs
+        raw.headers = {LARK_REQUEST_TIMESTAMP: request.headers.get(LARK_REQUEST_TIMESTAMP, ""),
+                       LARK_REQUEST_NONCE: request.headers.get(LARK_REQUEST_NONCE, ""),
+                       LARK_REQUEST_SIGNATURE: request.headers.get(LARK_REQUEST_SIGNATURE, "")}
+        raw.body = body
+        resp = self.dispatcher.do(raw)
+        if resp.status_code != 200:
+            log.error("feishu dispatcher answered %s", resp.status_code)
+            return _short(500, "event not processed; Feishu will retry")
+        return web.Response(status=200, body=resp.content or b'{"msg":"success"}', content_type="application/json")
+
+    # ------------------------------------------------------------------ outbound
+    async def send(self, target: Target, reply: Reply, key: str) -> str | None:
+        msg_type, content = render.message(reply)
+        uuid = hashlib.sha1(key.encode()).hexdigest()  # Feishu dedupes a uuid for an hour: retries never double-send
+        if target.reply_token:
+            message_id = await self.api.reply_message(target.reply_token, msg_type, content, uuid)
+        elif target.chat_id:
+            message_id = await self.api.create_message("chat_id", target.chat_id, msg_type, content, uuid)
+        elif target.user_id:
+            message_id = await self.api.create_message("open_id", target.user_id, msg_type, content, uuid)
+        else:
+            raise PlatformError("feishu target has neither user_id nor chat_id", permanent=True)
+        if reply.kind == ReplyKind.CARD and message_id:
+            platform_cards.remember(self.ctx.store, PLATFORM, message_id, target.to_dict(), reply.to_dict(),
+                                    self.ctx.clock.now_ms())
+        return message_id
+
+    async def update_card(self, message_id: str, reply: Reply) -> None:
+        await self.api.patch_card(message_id, json.dumps(render.card(reply), ensure_ascii=False))
+        platform_cards.remember(self.ctx.store, PLATFORM, message_id, {}, reply.to_dict(), self.ctx.clock.now_ms())
+
+    async def download(self, message_id: str, file_key: str, kind: str = "file") -> bytes:
+        return await self.api.resource(message_id, file_key, kind)
+
+    async def download_voice_wav(self, message_id: str, file_key: str) -> bytes:
+        from adapters.feishu.audio import to_wav16k_async
+
+        return await to_wav16k_async(await self.download(message_id, file_key, "file"))
+
+    # ------------------------------------------------------------------ org sync
+    async def sync_org(self) -> SyncResult:
+        result = await sync_org(self.api, self.ctx.store)
+        log.info("feishu org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
+        return result
+
+    async def _org_loop(self) -> None:
+        trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
+        while True:
+            now = self.ctx.clock.now()
+            nxt = trigger.get_next_fire_time(None, now)
+            if nxt is None:
+                return
+            await asyncio.sleep(max((nxt - now).total_seconds(), 1.0))
+            try:
+                await self.sync_org()
+            except (PlatformError, OSError, TimeoutError) as exc:
+                log.warning("feishu org sync failed: %s", exc)
+
+    # ------------------------------------------------------------------ doctor
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        s = self.section
+        rows: list[tuple[str, bool, str]] = []
+        missing = [k for k, v in (("app_id", s.app_id), ("app_secret", s.app_secret)) if not v]
+        rows.append(("feishu credentials", not missing,
+                     "app_id and app_secret set" if not missing else f"missing: {', '.join(missing)}"))
+        if s.mode == "http":
+            url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
+            lacks = [k for k, v in (("encrypt_key", s.encrypt_key), ("verification_token", s.verification_token))
+                     if not v]
+            ok = not lacks and url.startswith("https://")
+            detail = f"HTTP events: register {url} as the request URL"
+            if lacks:
+                detail += f"; set {', '.join(lacks)} (unsigned events would be accepted)"
+            if not url.startswith("https://"):
+                detail += "; Feishu needs a public https URL"
+            rows.append(("feishu inbound", ok, detail))
+        elif s.mode == "ws":
+            rows.append(("feishu inbound", True, f"long connection to {s.domain} (no public URL needed)"))
+        else:
+            rows.append(("feishu inbound", False, f"mode must be 'http' or 'ws', not {s.mode!r}"))
+        ok = s.domain.startswith("https://") or s.domain.startswith(("http://127.0.0.1", "http://localhost"))
+        rows.append(("feishu domain", ok, f"domain = {s.domain}" + ("" if ok else " (must be https://)")))
+        return rows
