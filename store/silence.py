@@ -126,3 +126,40 @@ def customer_quotes(store: Store, lead_id: str, n: int) -> list[tuple[int, str]]
         "SELECT occurred_at, text FROM events WHERE lead_id = ? AND role = 'customer' AND text <> ''"
         " ORDER BY occurred_at DESC LIMIT ?", (lead_id, n))
     return [(r[0], r[1]) for r in rows]
+
+
+# ---------------------------------------------------------------- bulk loading (bench/silence.py only)
+
+
+def bulk_customers_and_leads(store: Store, customers: Sequence[tuple], leads: Sequence[tuple]) -> None:
+    """customers: (id, name, owner_id, created_at); leads: (id, customer_id, owner_id, title, created_at,
+    last_activity_at). The insert trigger creates each lead's silence row."""
+    store.conn.executemany("INSERT INTO customers (id, name, owner_id, created_at) VALUES (?, ?, ?, ?)", customers)
+    store.conn.executemany(
+        "INSERT INTO leads (id, customer_id, owner_id, title, created_at, last_activity_at, first_touch_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)", [(*row, row[4]) for row in leads])
+
+
+def bulk_steady_state(store: Store, hours_ms: int, as_of_ms: int) -> int:
+    """The state earlier sweeps would have left at `as_of_ms` (wall-clock hours): every deadline computed, every
+    lead silent by then alerted. Returns how many are alerted."""
+    conn = store.conn
+    conn.execute("UPDATE lead_silence SET deadline_at = basis_at + ? WHERE deadline_at IS NULL", (hours_ms,))
+    conn.execute("UPDATE lead_silence SET alerted_at = deadline_at WHERE deadline_at <= ?", (as_of_ms,))
+    conn.execute(
+        "INSERT OR IGNORE INTO silence_alerts (lead_id, basis_at, deadline_at, alerted_at, owner_id)"
+        " SELECT s.lead_id, s.basis_at, s.deadline_at, s.alerted_at, l.owner_id FROM lead_silence s"
+        " JOIN leads l ON l.id = s.lead_id WHERE s.alerted_at IS NOT NULL")
+    return conn.execute("SELECT COUNT(*) FROM silence_alerts").fetchone()[0]
+
+
+def explain_sweep(store: Store, now_ms: int) -> list[str]:
+    """The query plans of the sweep's two reads (the benchmark prints them: both must be index searches)."""
+    plans = []
+    for sql, params in (
+        ("SELECT lead_id FROM lead_silence INDEXED BY lead_silence_pending WHERE deadline_at IS NULL LIMIT 1", ()),
+        (f"SELECT {_SILENT_COLS}{_SILENT_FROM.format(hint='INDEXED BY lead_silence_due')}"
+         " WHERE s.alerted_at IS NULL AND s.deadline_at <= ? ORDER BY s.deadline_at LIMIT 500", (now_ms,)),
+    ):
+        plans.extend(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+    return plans
