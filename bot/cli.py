@@ -16,6 +16,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli_core",
     "bot.cli_import",
     "bot.cli_serve",
+    "bot.cli_demo",
 )
 
 

@@ -1,0 +1,239 @@
+"""`salespulse demo`: build the embedded demo company, replay 90 days of it through the real pipeline in virtual
+time, and print what the bot would have sent to whom.
+
+The run writes a fresh SQLite file (default ./demo-out/salespulse-demo.db), so what the transcript shows can be
+explored afterwards with `salespulse chat --db … --as <name>`. Same seed → same database and same transcript;
+only the elapsed-seconds line differs between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.config import Config, load_config
+from bot.demo.activity import generate_activity
+from bot.demo.company import Company, Sizes, generate_company
+from bot.demo.replay import DemoDriver, ReplayStats, Sent, demo_config
+from bot.demo.script import script, story
+from bot.org import Directory
+from prompts import Prompts
+from store import events as event_store
+from store import inbox as inbox_store
+from store import open_store
+
+DEFAULT_DB = "demo-out/salespulse-demo.db"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the embedded demo company through the real pipeline (virtual time)")
+    p.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same run (default 7)")
+    p.add_argument("--days", type=int, default=90, help="days of activity ending 2026-03-31 (default 90)")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"database file to (re)create (default {DEFAULT_DB})")
+    p.add_argument("--transcript", type=Path, default=None, help="also write the transcript to this file")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--customers", type=int, default=Sizes().customers, help=argparse.SUPPRESS)
+    p.add_argument("--leads", type=int, default=Sizes().leads, help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_demo)
+
+
+@dataclass
+class DemoOutcome:
+    db_path: str
+    company: Company
+    stats: ReplayStats
+    sent: list[Sent]
+    transcript: list[str] = field(default_factory=list)  # deterministic lines (no path, no timing)
+    seconds: float = 0.0
+
+
+class _Transcript:
+    """Turns delivered replies into readable lines: a day header, time, recipient name and role, the text."""
+
+    def __init__(self, prompts: Prompts, directory: Directory, tz: ZoneInfo, emit: Callable[[str], None]) -> None:
+        self.p, self.dir, self.tz, self.emit = prompts, directory, tz, emit
+        self.lines: list[str] = []
+        self._day = ""
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+        self.emit(text)
+
+    def _stamp(self, at_ms: int) -> str:
+        dt = datetime.fromtimestamp(at_ms / 1000, self.tz)
+        day = dt.strftime("%Y-%m-%d")
+        if day != self._day:
+            self._day = day
+            weekday = self.p.raw("demo.weekdays")[dt.weekday()]
+            self.line(self.p.t("demo.day", date=day, weekday=weekday))
+        return dt.strftime("%H:%M")
+
+    def who(self, person_id: str) -> tuple[str, str]:
+        person = self.dir.person(person_id)
+        if person is None:
+            return person_id, self.p.t("core.role_unknown")
+        return person.name, self.p.t(f"core.role_{person.role.value}")
+
+    def sent(self, item: Sent) -> None:
+        time_ = self._stamp(item.at)
+        if item.target.chat_id and not item.target.user_id:
+            self.line(self.p.t("demo.to_chat", time=time_, chat=item.target.chat_id))
+        else:
+            name, role = self.who(item.target.person_id or item.target.user_id)
+            self.line(self.p.t("demo.to_person", time=time_, name=name, role=role))
+        for text_line in item.text.splitlines() or [""]:
+            self.line("    " + text_line)
+
+    def typed(self, at_ms: int, person_id: str, text: str) -> None:
+        time_ = self._stamp(at_ms)
+        name, role = self.who(person_id)
+        self.line(self.p.t("demo.typed", time=time_, name=name, role=role, line=text))
+
+
+def kind_of(key: str) -> str:
+    """Classify a delivered reply by its idempotency key: answers to chat commands vs. alerts by their key."""
+    head, _, rest = key.partition(":")
+    if head in ("console", "deferred"):
+        return "reply"
+    if head == "tick":
+        return rest.partition(":")[0]
+    return head
+
+
+def _fresh(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = path.with_name(path.name + suffix)
+        if p.exists():
+            p.unlink()
+
+
+def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Sizes | None = None,
+             base: Config | None = None, emit: Callable[[str], None] = lambda _line: None,
+             progress: Callable[[int, int], None] | None = None) -> DemoOutcome:
+    """The whole demo; `emit` gets each transcript line as it happens, `progress(done, total)` the replay."""
+    started = time.perf_counter()
+    company = generate_company(seed, days=days, sizes=sizes)
+    activity = generate_activity(company)
+    db_path = Path(db)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    _fresh(db_path)
+    config = demo_config(base or load_config(None), str(db_path), str(db_path.parent / "salespulse-data"))
+    prompts = Prompts(config.bot.locale)
+    tz = ZoneInfo(config.bot.timezone)
+    store = open_store(db_path)
+    try:
+        transcript: _Transcript | None = None
+        driver = DemoDriver(config, store, company, activity, on_sent=lambda item: transcript and transcript.sent(item))
+        rt = driver.prepare()
+        transcript = _Transcript(prompts, rt.services.directory, tz, emit)
+        _header(transcript, prompts, company, len(activity.items), tz)
+        total = len(activity.items)
+        asyncio.run(_run(driver, company, transcript, prompts,
+                         (lambda n: progress(n, total)) if progress is not None else None))
+        outcome = DemoOutcome(str(db_path), company, driver.stats, driver.sent)
+        _summary(transcript, prompts, store, company, driver)
+        outcome.transcript = list(transcript.lines)
+        driver.close()
+    finally:
+        store.close()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+async def _run(driver: DemoDriver, company: Company, transcript: _Transcript, prompts: Prompts,
+               progress: Callable[[int], None] | None) -> None:
+    await driver.replay(progress)
+    lines = script(company)
+    names = "、".join(dict.fromkeys(transcript.who(pid)[0] for pid, _ in lines))
+    transcript.line(prompts.t("demo.session", names=names))
+    rt = driver.runtime
+    assert rt is not None
+    for person_id, text in lines:
+        await rt.advance_to(driver.clock.now_ms() + 60_000)
+        transcript.typed(driver.clock.now_ms(), person_id, text)
+        await driver.session([(person_id, text)], step_ms=0)
+
+
+def _header(tr: _Transcript, p: Prompts, company: Company, items: int, tz: ZoneInfo) -> None:
+    fmt = "%Y-%m-%d"
+    tr.line(p.t("demo.title", company="智联云科", seed=company.seed, days=company.days,
+                start=datetime.fromtimestamp(company.start / 1000, tz).strftime(fmt),
+                end=datetime.fromtimestamp(company.now / 1000, tz).strftime(fmt), tz=str(tz)))
+    count = Counter(p.role for p in company.people)
+    tr.line(p.t("demo.sizes", teams=len(company.teams), reps=count["rep"], managers=count["manager"], cs=count["cs"],
+                colleagues=count["colleague"], customers=len(company.customers), leads=len(company.leads),
+                items=items))
+
+
+def _lead_ref(p: Prompts, company: Company, lead_id: str) -> str:
+    if not lead_id:
+        return p.t("demo.none")
+    lead = company.lead(lead_id)
+    return p.t("demo.lead_ref", title=lead.title, customer=company.customer(lead.customer_id).name,
+               owner=company.person(lead.owner_id).name)
+
+
+def _summary(tr: _Transcript, p: Prompts, store, company: Company, driver: DemoDriver) -> None:
+    s = driver.stats
+    tr.line(p.t("demo.summary"))
+    tr.line(p.t("demo.events", accepted=s.accepted, unsupported=s.unsupported, duplicates=s.duplicates,
+                lead_changes=s.lead_changes, commands=s.commands))
+    counts = inbox_store.counts(store)
+    tr.line(p.t("demo.inbox", counts="，".join(f"{k} {v}" for k, v in sorted(counts.items())) or p.t("demo.none")))
+    tags = event_store.tag_counts(store)
+    top = p.t("demo.tags_top", items="，".join(f"{t} {n}" for t, n in tags[:6])) if tags else ""
+    tr.line(p.t("demo.tags", total=sum(n for _, n in tags), top=top))
+    kinds = Counter(kind_of(item.key) for item in driver.sent)
+    items = "，".join(f"{p.t('demo.kind_reply') if k == 'reply' else k} {n}" for k, n in sorted(kinds.items()))
+    tr.line(p.t("demo.alerts", items=items or p.t("demo.none")))
+    answers = kinds.get("reply", 0)
+    tr.line(p.t("demo.replies", replies=len(driver.sent), alerts=len(driver.sent) - answers, answers=answers))
+    st = story(company)
+    missed = next((m for m in reversed_missed(driver) if m.returned_after_min is None), None)
+    missed_ref = _lead_ref(p, company, missed.lead_id) if missed else p.t("demo.none")
+    tr.line(p.t("demo.story", quiet=_lead_ref(p, company, st.quiet), active=_lead_ref(p, company, st.active),
+                fault=_lead_ref(p, company, st.fault), missed=missed_ref))
+    if s.hooks:
+        tr.line(p.t("demo.hooks", names="，".join(s.hooks)))
+
+
+def reversed_missed(driver: DemoDriver):
+    """Missed calls newest first; the scripted one (never returned, a day before the end) comes first."""
+    return sorted(driver.activity.missed_calls, key=lambda m: -m.at)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    base = load_config(args.config) if getattr(args, "config", None) else None
+    console = Console(highlight=False, soft_wrap=True)
+    sizes = Sizes(customers=args.customers, leads=args.leads)
+    prompts = Prompts((base or load_config(None)).bot.locale)
+    if args.quiet:
+        outcome = run_demo(seed=args.seed, days=args.days, db=args.db, sizes=sizes, base=base)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task(prompts.t("demo.replaying", days=args.days), total=None)
+            outcome = run_demo(seed=args.seed, days=args.days, db=args.db, sizes=sizes, base=base,
+                               emit=lambda line: bar.console.print(line, markup=False),
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if args.quiet:  # the summary is the tail of the transcript
+        start = max(i for i, ln in enumerate(outcome.transcript) if ln == prompts.t("demo.summary"))
+        for line in outcome.transcript[start:]:
+            console.print(line, markup=False)
+    console.print(prompts.t("demo.db", path=Path(outcome.db_path).resolve()), markup=False)
+    console.print(prompts.t("demo.elapsed", seconds=f"{outcome.seconds:.1f}"), markup=False)
+    if args.transcript is not None:
+        args.transcript.parent.mkdir(parents=True, exist_ok=True)
+        args.transcript.write_text("\n".join(outcome.transcript) + "\n", encoding="utf-8")
+        console.print(prompts.t("demo.transcript_saved", path=args.transcript), markup=False)
+    return 0

@@ -1,0 +1,223 @@
+"""Replaying the demo company through the real pipeline in virtual time.
+
+Every delivery goes through AdapterContext.accept (inbox → dispatcher → router → handlers → outbox → sender), the
+clock is a VirtualClock moved with Runtime.advance_to so scheduler Ticks fire at their due times between events,
+and CRM changes (lead created / stage / won / lost) are written to store.leads at their time. Deliveries between
+two stops are accepted in one transaction: the inbox rows are the same, the run is much faster.
+
+What the bot sends is captured with its virtual send time for the transcript. Nothing here reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import AdapterContext
+from adapters.console import ConsoleAdapter
+from bot.app import Runtime
+from bot.clock import VirtualClock
+from bot.config import Config, JobSection, OrgSection
+from bot.demo.activity import Activity, Feed, LeadOp
+from bot.demo.company import Company
+from bot.demo.seed import load_hooks, run_hooks, write_customers, write_directory, write_lead
+from bot.replies import Reply, Target
+from prompts import Prompts
+from store import leads as lead_store
+from store.db import Store
+
+SENDER_PLATFORMS = ("console", "wecom", "dingtalk", "feishu")
+
+
+def coarsen_cron(cron: str, every_min: int) -> str:
+    """Jobs that run more often than every `every_min` minutes run every `every_min` minutes in the demo.
+
+    The silence and missed-call sweeps run every minute in production; over 90 virtual days that is 260k stops.
+    Every 10 minutes keeps the story (alerts land within 10 minutes of their deadline) and the run fast.
+    """
+    fields = cron.split()
+    if len(fields) != 5:
+        return cron
+    minute = fields[0]
+    step = 1 if minute == "*" else int(minute[2:]) if minute.startswith("*/") and minute[2:].isdigit() else None
+    if step is not None and step < every_min:
+        fields[0] = f"*/{every_min}"
+    return " ".join(fields)
+
+
+def demo_config(base: Config, database: str, data_dir: str, every_min: int = 10) -> Config:
+    """The demo's config: the given (default) config with its own database and data folder, the org left to
+    the generator, and frequent scheduler jobs coarsened."""
+    jobs = tuple(dataclasses.replace(j, cron=coarsen_cron(j.cron, every_min)) if isinstance(j, JobSection) else j
+                 for j in base.scheduler.jobs)
+    return dataclasses.replace(
+        base,
+        bot=dataclasses.replace(base.bot, database=database, data_dir=data_dir),
+        scheduler=dataclasses.replace(base.scheduler, jobs=jobs),
+        org=OrgSection(),
+    )
+
+
+class _NextDueCache:
+    """Wraps the runtime's TickScheduler so that between two due times a step costs nothing.
+
+    Runtime.step asks the scheduler to emit due ticks on every pass, and each ask evaluates every job's cron
+    trigger; over 90 virtual days that is most of the demo's time. Nothing can become due before the earliest
+    next due time, so the wrapper answers "nothing due" until then and delegates the real work (which writes the
+    ticks and the run records) to the scheduler itself at each due time.
+    """
+
+    def __init__(self, inner: Any, clock: VirtualClock) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._next: int | None = None
+        self._known = False
+
+    def emit_due(self) -> int:
+        if self._known and (self._next is None or self._clock.now_ms() < self._next):
+            return 0
+        emitted = self._inner.emit_due()
+        self._next, self._known = self._inner.next_due_at(), True
+        return emitted
+
+    def next_due_at(self) -> int | None:
+        if not self._known:
+            return self._inner.next_due_at()
+        return self._next
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One reply the bot delivered: when (virtual), to whom, what (rendered as on the console)."""
+
+    at: int
+    target: Target
+    key: str
+    text: str
+    reply: Reply
+
+
+@dataclass
+class ReplayStats:
+    accepted: int = 0
+    duplicates: int = 0
+    unsupported: int = 0
+    lead_changes: int = 0
+    commands: int = 0
+    hooks: list[str] = field(default_factory=list)
+
+
+class DemoDriver:
+    """Owns the runtime of one demo run. `prepare()` → `await replay()` → `await session(script)` → `close()`."""
+
+    def __init__(self, config: Config, store: Store, company: Company, activity: Activity,
+                 on_sent: Callable[[Sent], None] | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.company = company
+        self.activity = activity
+        self.on_sent = on_sent
+        self.sent: list[Sent] = []
+        self.stats = ReplayStats()
+        self.clock = VirtualClock(company.start)
+        self.hooks = load_hooks()  # import them before the long replay: a broken hook fails fast
+        self.runtime: Runtime | None = None
+        self.console: ConsoleAdapter | None = None
+
+    def prepare(self) -> Runtime:
+        """Directory, customers and the leads that exist at the window's start, then the runtime (whose handler
+        setup() functions see the org)."""
+        write_directory(self.store, self.company)
+        write_customers(self.store, self.company)
+        rt = Runtime(config=self.config, store=self.store, clock=self.clock, deferred_in_thread=False)
+        console = ConsoleAdapter(ctx=AdapterContext(self.store, self.config, self.clock, rt.wake),
+                                 prompts=Prompts(self.config.bot.locale))
+
+        async def send(target: Target, reply: Reply, key: str) -> str:
+            ref = await console.send(target, reply, key)
+            item = Sent(self.clock.now_ms(), target, key, console.delivered[-1].text, reply)
+            self.sent.append(item)
+            if self.on_sent is not None:
+                self.on_sent(item)
+            return ref
+
+        for platform in SENDER_PLATFORMS:
+            rt.add_sender(platform, send)
+        rt.scheduler = _NextDueCache(rt.scheduler, self.clock)  # type: ignore[assignment]
+        self.runtime, self.console = rt, console
+        return rt
+
+    async def replay(self, progress: Callable[[int], None] | None = None) -> ReplayStats:
+        rt, store, clock, company = self._rt(), self.store, self.clock, self.company
+        ctx = self._console().ctx
+        await rt.settle()  # registers the scheduler jobs at the window's start
+        next_due = rt.scheduler.next_due_at()
+        batch: list[Feed] = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            with store.transaction():
+                for f in batch:
+                    clock.set(f.at)
+                    new = ctx.accept(f.platform, f.external_id, f.payload, f.event, unsupported_reason=f.unsupported)
+                    self.stats.accepted += new
+                    self.stats.duplicates += not new
+                    self.stats.unsupported += f.unsupported is not None
+            batch.clear()
+
+        for n, item in enumerate(self.activity.items, 1):
+            must_stop = next_due is not None and next_due <= item.at
+            if isinstance(item, LeadOp) and item.op == "close":
+                must_stop = True  # the lead's own events are processed while it is still open
+            if must_stop:
+                flush()
+                await rt.advance_to(item.at)
+                next_due = rt.scheduler.next_due_at()
+            if isinstance(item, LeadOp):
+                flush()
+                clock.set(item.at)
+                with store.transaction():
+                    write_lead(store, company.lead(item.lead_id), item.at)
+                    if item.touched_at:
+                        lead_store.touch(store, item.lead_id, item.touched_at)
+                self.stats.lead_changes += 1
+            else:
+                batch.append(item)
+            if progress is not None and n % 200 == 0:
+                progress(n)
+        flush()
+        await rt.advance_to(company.now)
+        if progress is not None:
+            progress(len(self.activity.items))
+        rt.services.directory.refresh()
+        self.stats.hooks = run_hooks(store, company, self.hooks)
+        return self.stats
+
+    async def session(self, script: list[tuple[str, str]], step_ms: int = 60_000) -> None:
+        """Scripted chat at the end: each (person id, line) is typed a minute after the previous one."""
+        rt, console = self._rt(), self._console()
+        for person_id, line in script:
+            await rt.advance_to(self.clock.now_ms() + step_ms)
+            console.type_line(person_id, line)
+            self.stats.commands += 1
+            await rt.settle()
+
+    def close(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+
+    def _rt(self) -> Runtime:
+        if self.runtime is None:
+            raise RuntimeError("prepare() first")
+        return self.runtime
+
+    def _console(self) -> ConsoleAdapter:
+        if self.console is None:
+            raise RuntimeError("prepare() first")
+        return self.console
