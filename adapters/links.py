@@ -95,3 +95,13 @@ class LinkAdapter(Adapter):
 
     async def send(self, target: Target, reply: Reply, key: str) -> str | None:
         raise PlatformError("the link server cannot deliver messages", permanent=True)
+
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        base = self.ctx.config.server.public_base_url
+        local = any(h in base for h in ("127.0.0.1", "localhost", "0.0.0.0"))
+        return [
+            ("links files folder", self.folder.is_dir(), f"{self.folder} (files offered by name through /link)"),
+            ("links public URL", not local,
+             f"{base}{self.prefix}/… — customers must reach it; set [server] public_base_url" if local
+             else f"{base}{self.prefix}/…"),
+        ]

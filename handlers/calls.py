@@ -138,13 +138,13 @@ def on_call(event: CallRecord, ctx: Context) -> None:
 def _open_episode(event: CallRecord, ctx: Context, rep_id: str, customer_id: str | None) -> None:
     store, section = ctx.store, ctx.config.calls
     missed_at = event.occurred_at
+    due_at = missed_at + section.return_window_minutes * _MINUTE
     current = calls_store.pending_for_phone(store, event.customer_phone)
     if current is not None:
-        calls_store.add_attempt(store, current.id, missed_at)
+        calls_store.add_attempt(store, current.id, missed_at, due_at)
         return
     lead_id = lead_store.open_for_customer(store, customer_id) if customer_id else None
     owner = _responsible(ctx, lead_id, customer_id, rep_id)
-    due_at = missed_at + section.return_window_minutes * _MINUTE
     stale = ctx.clock.now_ms() - missed_at > section.max_age_hours * 60 * _MINUTE
     mid = calls_store.add_missed(store, event.event_id, event.customer_phone, customer_id, lead_id, owner, missed_at,
                                  due_at, "stale" if stale else "pending")

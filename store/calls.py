@@ -126,12 +126,13 @@ def add_missed(store: Store, event_id: str, phone: str, customer_id: str | None,
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
-def add_attempt(store: Store, missed_id: int, at_ms: int) -> None:
-    """The customer called again, still unanswered: same episode, one more attempt."""
+def add_attempt(store: Store, missed_id: int, at_ms: int, due_at: int) -> None:
+    """The customer called again, still unanswered: same episode, one more attempt. An earlier call that arrives
+    late (unsorted export) moves the start and the deadline back."""
     store.conn.execute(
         "UPDATE missed_calls SET attempts = attempts + 1, last_missed_at = MAX(last_missed_at, ?),"
-        " missed_at = MIN(missed_at, ?) WHERE id = ?",
-        (at_ms, at_ms, missed_id),
+        " missed_at = MIN(missed_at, ?), due_at = MIN(due_at, ?) WHERE id = ?",
+        (at_ms, at_ms, due_at, missed_id),
     )
 
 

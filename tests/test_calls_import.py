@@ -136,3 +136,22 @@ def test_cli_reports_lines_and_exit_code(tmp_path, capsys, monkeypatch):
     mapping.write_text("[columns]\nnope = 'x'\n", encoding="utf-8")
     assert main(["import", "calls", str(path), "--map", str(mapping), "--db", str(db)]) == 2
     assert "unknown field" in capsys.readouterr().err
+
+
+async def test_imported_calls_escalate_only_the_unreturned_one(runtime, store, tmp_path):
+    """CSV → inbox → dispatcher → sweep: the number that got a callback is quiet, the other one alerts."""
+    from conftest import T0  # 2026-03-02 09:00 Shanghai
+
+    path = tmp_path / "today.csv"
+    path.write_text(
+        "call_id,started_at,direction,rep,customer_phone,answered,duration_s\n"
+        "D-1,2026-03-02 09:00:00,inbound,张伟,13911112222,未接,0\n"
+        "D-2,2026-03-02 09:05:00,inbound,张伟,13700001111,未接,0\n"
+        "D-3,2026-03-02 09:20:00,outbound,李娜,13911112222,未接,0\n", encoding="utf-8")
+    await runtime.settle()
+    result = import_calls_csv(store, path, CallMapping(), "Asia/Shanghai", T0)
+    assert result.imported == 3
+    await runtime.advance_to(T0 + 60 * 60_000)
+    alerts = [d for d in runtime.console.delivered if d.key.startswith("missed-call:")]
+    assert sorted(d.target.person_id for d in alerts) == ["cs1", "m1", "r1"]
+    assert all("13700001111" in d.text for d in alerts)
