@@ -58,9 +58,13 @@ class Dispatcher:
                             # written by a newer version or another tool: keep it visible, do not fail the loop
                             kind = data.get("type") if isinstance(data, dict) else type(data).__name__
                             raise UnsupportedEvent(f"unknown event type: {kind!r}")
-                        event = normalise(event_from_dict(data))
-                        event = event.with_actor(directory.resolve(event.platform, event.actor))
-                        self._route(event)
+                        event = normalise(event_from_dict(data, directory.resolve))
+                        self.router.dispatch(event, Context(self.services, event))
+                    done.append(row.id)
+                except UserInputError as exc:
+                    # The row's savepoint rolled back what its handlers wrote; the user gets the explanation.
+                    with store.transaction():
+                        Context(self.services, event).reply(Reply.plain(str(exc)), "input-error")
                     done.append(row.id)
                 except UnsupportedEvent as exc:
                     inbox_store.mark(store, row.id, "unsupported", str(exc), now())
@@ -76,14 +80,6 @@ class Dispatcher:
             inbox_store.mark_done(store, done, now())
         self.processed += len(done)
         return len(rows)
-
-    def _route(self, event: Event) -> None:
-        ctx = Context(self.services, event)
-        try:
-            with self.services.store.transaction():
-                self.router.dispatch(event, ctx)
-        except UserInputError as exc:
-            ctx.reply(Reply.plain(str(exc)), "input-error")
 
     def _apologise(self, event_json: str | None, ref: str) -> None:
         """Best effort: answer a person who talked to the bot; events from archives get no reply."""

@@ -9,6 +9,8 @@ Events serialise to plain JSON dicts (`to_dict` / `from_dict`) so the inbox can 
 from __future__ import annotations
 
 import dataclasses
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -72,15 +74,36 @@ class Event:
         return dataclasses.replace(self, actor=actor)
 
     def to_dict(self) -> dict[str, Any]:
+        # Hot path (every ingested event): per-class field getters are built once, actors copied by hand.
+        spec = _TO_DICT.get(type(self)) or _to_dict_spec(type(self))
+        names, getter, tuple_names = spec
         out: dict[str, Any] = {"type": self.type_name}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Actor):
-                value = dataclasses.asdict(value)
-            elif isinstance(value, tuple):
-                value = [dataclasses.asdict(v) if isinstance(v, Actor) else v for v in value]
-            out[f.name] = value
+        out.update(zip(names, getter(self), strict=True))
+        out["actor"] = _actor_dict(self.actor)
+        for name in tuple_names:
+            value = out[name]
+            if isinstance(value, tuple):
+                out[name] = [_actor_dict(v) if isinstance(v, Actor) else v for v in value]
         return out
+
+
+_TO_DICT: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]] = {}
+_ACTOR_NAMES = tuple(f.name for f in dataclasses.fields(Actor))
+_ACTOR_GET = operator.attrgetter(*_ACTOR_NAMES)
+
+
+def _to_dict_spec(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
+    fields = dataclasses.fields(cls)
+    names = tuple(f.name for f in fields)
+    tuple_names = tuple(f.name for f in fields if str(f.type).startswith(("tuple", "Tuple")))
+    spec = (names, operator.attrgetter(*names), tuple_names)
+    _TO_DICT[cls] = spec
+    return spec
+
+
+def _actor_dict(actor: Actor) -> dict[str, Any]:
+    """dataclasses.asdict(actor) without its deep copy (every Actor field is an immutable scalar)."""
+    return dict(zip(_ACTOR_NAMES, _ACTOR_GET(actor), strict=True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,43 +198,50 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls for cls in (Message, CallRecord, CalendarEvent, DocumentOpen, CardAction, Command, Tick)
 }
 
+_REQUIRED = frozenset(("event_id", "platform", "occurred_at"))
 _FIELD_NAMES: dict[type[Event], frozenset[str]] = {
     cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
 }
 
 
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from `to_dict` output. Unknown types and fields raise BadPayload, never KeyError."""
+def event_from_dict(data: dict[str, Any], resolve: Callable[[str, Actor], Actor] | None = None) -> Event:
+    """Rebuild an event from `to_dict` output. Unknown types and fields raise BadPayload, never KeyError.
+
+    `resolve(platform, actor)` (the dispatcher passes the org directory's) fills in the actor's role before the
+    event is built, so the dispatcher does not build every event twice.
+    """
     if not isinstance(data, dict):
         raise BadPayload("event must be a JSON object")
     cls = EVENT_TYPES.get(str(data.get("type", "")))
     if cls is None:
         raise BadPayload(f"unknown event type: {data.get('type')!r}")
     names = _FIELD_NAMES[cls]
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "type":
-            continue
-        if key not in names:
-            raise BadPayload(f"unknown field {key!r} for {cls.type_name}")
-        if key == "actor":
-            if not isinstance(value, dict):
-                raise BadPayload("actor must be an object")
-            try:
-                value = Actor(**{**value, "role": Role(value.get("role", "unknown"))})
-            except (TypeError, ValueError) as exc:
-                raise BadPayload(f"bad actor: {exc}") from None
-        elif key == "kind":
-            try:
-                value = MessageKind(value)
-            except ValueError:
-                raise BadPayload(f"unknown message kind: {value!r}") from None
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[key] = value
-    for required in ("event_id", "platform", "occurred_at"):
-        if required not in kwargs:
-            raise BadPayload(f"{cls.type_name} lacks {required!r}")
+    kwargs = dict(data)
+    del kwargs["type"]
+    if not kwargs.keys() <= names:
+        unknown = next(k for k in kwargs if k not in names)
+        raise BadPayload(f"unknown field {unknown!r} for {cls.type_name}")
+    if "actor" in kwargs:
+        value = kwargs["actor"]
+        if not isinstance(value, dict):
+            raise BadPayload("actor must be an object")
+        try:
+            kwargs["actor"] = Actor(**{**value, "role": Role(value.get("role", "unknown"))})
+        except (TypeError, ValueError) as exc:
+            raise BadPayload(f"bad actor: {exc}") from None
+    if "kind" in kwargs:
+        try:
+            kwargs["kind"] = MessageKind(kwargs["kind"])
+        except ValueError:
+            raise BadPayload(f"unknown message kind: {kwargs['kind']!r}") from None
+    for key, value in kwargs.items():
+        if value.__class__ is list:
+            kwargs[key] = tuple(value)
+    if not _REQUIRED <= kwargs.keys():
+        missing = next(k for k in ("event_id", "platform", "occurred_at") if k not in kwargs)
+        raise BadPayload(f"{cls.type_name} lacks {missing!r}")
+    if resolve is not None:
+        kwargs["actor"] = resolve(kwargs["platform"], kwargs.get("actor") or Actor(platform_id=""))
     try:
         return cls(**kwargs)
     except TypeError as exc:

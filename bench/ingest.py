@@ -1,0 +1,339 @@
+"""Ingest benchmark: synthetic WeCom archive records through the real pipeline, against the storage floor.
+
+    python -m bench.ingest --events 200000 --json
+
+Pipeline (timed): each chunk of archive records is normalised by adapters/wecom/archive_format.record_to_event,
+accepted into the inbox exactly as the live archive puller does (raw payload + event, unique key), and drained by
+the real Dispatcher of a bot.app.Runtime with every router in bot.app.ROUTER_MODULES — the tagging observer
+stores the event and its behaviour tags, the other observers do their bookkeeping, each row in its own savepoint and
+marked done in the batch's transaction. Generating the synthetic records is not timed.
+
+Floor (timed): the very rows the pipeline stored in `events` and `event_tags`, read back and inserted with plain
+sqlite3 executemany (store.events.insert_many_floor) into a fresh database with the same schema and pragmas, in
+transactions of the same size. ratio = pipeline events/s ÷ floor events/s: how much of the raw storage speed the
+whole pipeline keeps.
+
+Until the rules capability registers handlers.tagging, a placeholder keyword tagger stands in for it (the JSON says
+which one ran), so the benchmark always measures normalise → tag → store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from adapters.wecom.archive_format import record_to_event
+from bot import app as app_module
+from bot.app import Runtime
+from bot.clock import VirtualClock
+from bot.config import OrgSection, PersonSection, TeamSection, load_config
+from bot.context import Context
+from bot.dispatcher import Dispatcher
+from bot.errors import BadPayload, UnsupportedEvent
+from bot.events import Message
+from bot.router import Router
+from store import customers as customer_store
+from store import events as events_store
+from store import inbox as inbox_store
+from store import leads as lead_store
+from store.db import Store, open_store
+
+T0 = 1_772_413_200_000  # 2026-03-02 09:00 Asia/Shanghai
+TEAMS = ("华东一组", "华南组", "SaaS组")
+N_REPS = 15
+N_CUSTOMERS = 300
+
+_SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡"
+_GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平")
+_COMPANIES = ("华鑫精密", "恒通机械", "新锐零售", "优品连锁", "云帆软件", "博远科技", "嘉禾电子", "鼎盛制造",
+              "盛世百货", "启明数据")
+_PRODUCTS = ("GW-300", "QC-8", "EMS-2", "MES-Pro", "POS-5", "ESL-1", "SC-PRO", "KF-1")
+_REP_LINES = (
+    "王总您好，{p}的报价单v2.3已经发您邮箱了，请查收。",
+    "附件:{p}型号参数.pdf",
+    "我们上个月刚给同行业客户做了{p}的落地，交付周期是三周。",
+    "您看下周二上午方便吗？我带技术同事过去做个演示。",
+    "关于预算这块，我们可以分两期付款，降低一次性投入。",
+    "好的，我先把案例资料整理一下，今天下班前发您。",
+    "合同条款我跟法务确认过了，第七条可以按您的意思改。",
+)
+_CUSTOMER_LINES = (
+    "{p}的价格能不能再便宜一点？预算有点紧。",
+    "我们再比较一下，竞品那边报价低不少。",
+    "交付时间能保证吗？我们下个月就要上线。",
+    "方案PDF我看了，技术部还有几个问题。",
+    "下周CFO出差回来，到时候再定。",
+    "好的，收到，谢谢。",
+    "你们有没有做过制造业的案例？",
+)
+
+
+def _person_name(i: int) -> str:
+    return _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i * 7) % len(_GIVEN)] + ("" if i < 15 else str(i))
+
+
+def bench_org() -> OrgSection:
+    """3 teams, 15 reps with WeCom ids, 3 managers, a technical colleague."""
+    people = [PersonSection(id=f"m{t}", name=f"{_SURNAMES[t]}经理", role="manager", team=team, wecom_id=f"Mgr{t}")
+              for t, team in enumerate(TEAMS)]
+    people += [PersonSection(id=f"r{i:02d}", name=_person_name(i), role="rep", team=TEAMS[i % 3], wecom_id=f"Rep{i:02d}")
+               for i in range(N_REPS)]
+    people.append(PersonSection(id="t1", name="孙工", role="colleague", department="技术部", wecom_id="TechSun"))
+    return OrgSection(teams=tuple(TeamSection(name=t, manager=f"m{i}") for i, t in enumerate(TEAMS)),
+                      people=tuple(people))
+
+
+def seed_customers(store: Store) -> None:
+    """300 customers, each with a WeCom external id and one open lead owned by a rep."""
+    with store.transaction():
+        for c in range(N_CUSTOMERS):
+            cid = f"c{c:03d}"
+            customer_store.upsert(store, cid, f"{_COMPANIES[c % len(_COMPANIES)]}{c:03d}", industry="制造业",
+                                  owner_id=f"r{c % N_REPS:02d}", created_at=T0)
+            customer_store.add_key(store, "external_id", f"wmCust{c:04d}", cid)
+            lead_store.upsert(store, f"L{c:03d}", cid, f"r{c % N_REPS:02d}", f"{_PRODUCTS[c % 8]} 项目", T0)
+
+
+def synthetic_records(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Chinese sales chat in WeCom archive format: 1:1 and group chats, texts, file sends, images, voice, recalls,
+    and a sprinkle of record types we do not model (kept as unsupported)."""
+    rng = random.Random(seed)
+    at = T0
+    for i in range(n):
+        at += rng.randint(1_000, 40_000)
+        c = rng.randrange(N_CUSTOMERS)
+        rep = f"Rep{c % N_REPS:02d}"
+        customer = f"wmCust{c:04d}"
+        product = _PRODUCTS[c % len(_PRODUCTS)]
+        from_rep = rng.random() < 0.55
+        sender, receiver = (rep, customer) if from_rep else (customer, rep)
+        group = rng.random() < 0.15
+        base: dict[str, Any] = {"msgid": f"bench{seed}-{i:08d}", "action": "send", "from": sender,
+                                "tolist": [receiver] if not group else [receiver, "TechSun"],
+                                "roomid": f"wrRoom{c:04d}" if group else "", "msgtime": at, "seq": i + 1}
+        roll = rng.random()
+        if roll < 0.78:
+            lines = _REP_LINES if from_rep else _CUSTOMER_LINES
+            yield {**base, "msgtype": "text", "text": {"content": rng.choice(lines).format(p=product)}}
+        elif roll < 0.86:
+            yield {**base, "msgtype": "file", "file": {"filename": f"{product}报价单v2.{rng.randint(1, 9)}",
+                                                       "fileext": "pdf", "filesize": rng.randint(10_000, 900_000),
+                                                       "sdkfileid": f"sdk{i}"}}
+        elif roll < 0.92:
+            yield {**base, "msgtype": "image", "image": {"filesize": rng.randint(50_000, 900_000),
+                                                         "sdkfileid": f"img{i}"}}
+        elif roll < 0.97:
+            yield {**base, "msgtype": "voice", "voice": {"play_length": rng.randint(2, 59), "voice_size": 4000,
+                                                         "sdkfileid": f"voice{i}"}}
+        elif roll < 0.99 and i > 0:
+            yield {**base, "action": "recall", "msgtype": "revoke",
+                   "revoke": {"pre_msgid": f"bench{seed}-{i - 1:08d}"}}
+        else:
+            yield {**base, "msgtype": "emotion", "emotion": {"type": 1}}
+
+
+# ------------------------------------------------------------------ placeholder tagging (until handlers.tagging)
+
+_PLACEHOLDER_TAGS = (("报价单", "已发送报价单", "销售动作"), ("型号参数", "资料交付", "销售动作"),
+                     ("预算", "预算异议", "客户响应"), ("再比较一下", "再比较一下", "客户响应"),
+                     ("案例", "案例佐证", "销售动作"), ("交付", "交付疑虑", "客户响应"))
+
+
+def placeholder_tagging_router() -> Router:
+    router = Router("bench-placeholder-tagging")
+
+    @router.observe(Message)
+    def tag(event: Message, ctx: Context) -> None:
+        actor = event.actor
+        rowid = events_store.insert(ctx.store, (
+            event.event_id, event.type_name, event.platform, event.occurred_at, actor.platform_id, actor.person_id,
+            actor.role.value, actor.customer_id or None, None, event.kind.value, event.searchable_text,
+            event.conversation_id, "{}"))
+        if rowid is None:
+            return
+        text = event.searchable_text
+        tags = [(rowid, tag, category, 1.0, "placeholder", None, event.occurred_at)
+                for needle, tag, category in _PLACEHOLDER_TAGS if needle in text]
+        if tags:
+            events_store.insert_tags(ctx.store, tags)
+
+    return router
+
+
+# ------------------------------------------------------------------ the two measurements
+
+
+def _chunks(it: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in it:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def ingest_chunk(store: Store, chunk: list[dict[str, Any]], now_ms: int) -> None:
+    """What the archive puller does per pull: normalise and persist before acknowledging the sequence."""
+    with store.transaction():
+        for record in chunk:
+            try:
+                event = record_to_event(record, now_ms).to_dict()
+                reason = None
+            except (UnsupportedEvent, BadPayload) as exc:
+                event, reason = None, str(exc)
+            inbox_store.accept(store, "wecom", record["msgid"], record, event, now_ms, unsupported_reason=reason)
+
+
+def run_pipeline(db: Path, events: int, batch: int, seed: int) -> dict[str, Any]:
+    store = open_store(db)
+    config = dataclasses.replace(load_config(None), org=bench_org())
+    config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, dispatch_batch=batch))
+    clock = VirtualClock(T0)
+    runtime = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
+    seed_customers(store)
+    runtime.services.directory.refresh()
+    tagging = "handlers.tagging"
+    if "handlers.tagging" not in app_module.ROUTER_MODULES:
+        tagging = "placeholder"
+        modules = app_module.handler_modules()
+        root = Router("bench-root")
+        root.include(placeholder_tagging_router(), *(m.router for m in modules))
+        runtime.router = root.compile()
+        runtime.dispatcher = Dispatcher(runtime.services, runtime.router, batch=batch)
+    dispatcher = runtime.dispatcher
+
+    elapsed = 0.0
+    for chunk in _chunks(synthetic_records(events, seed), batch):
+        clock.set(chunk[-1]["msgtime"] + 1_000)
+        start = time.perf_counter()
+        ingest_chunk(store, chunk, clock.now_ms())
+        dispatcher.drain()
+        elapsed += time.perf_counter() - start
+    counts = inbox_store.counts(store)
+    stored = events_store.count(store)
+    tags = store.conn.execute("SELECT COUNT(*) FROM event_tags").fetchone()[0]
+    runtime.close()
+    store.close()
+    return {"seconds": elapsed, "stored_events": stored, "tag_rows": tags, "inbox": counts, "tagging": tagging,
+            "routers": list(app_module.ROUTER_MODULES)}
+
+
+def _plain_connect(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the same pragmas the store uses (WAL, NORMAL sync, foreign keys)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def run_floor(source_db: Path, floor_db: Path, batch: int) -> tuple[int, float]:
+    """Insert the pipeline's own event and tag rows again, with nothing but executemany. Returns (rows, seconds)."""
+    src = sqlite3.connect(source_db)
+    cols = ", ".join(events_store.EVENT_COLS)
+    ids_and_rows = [(r[0], tuple(r[1:])) for r in src.execute(f"SELECT id, {cols} FROM events ORDER BY id")]
+    tags: dict[int, list[tuple]] = {}
+    for r in src.execute("SELECT event_rowid, tag, category, weight, rule_id, lead_id, occurred_at FROM event_tags"
+                         " ORDER BY event_rowid"):
+        tags.setdefault(r[0], []).append(tuple(r))
+    src.close()
+    open_store(floor_db).close()  # same schema (every migration), then a plain connection
+    conn = _plain_connect(floor_db)
+    elapsed = 0.0
+    for i in range(0, len(ids_and_rows), batch):
+        part = ids_and_rows[i:i + batch]
+        event_rows = [row for _id, row in part]
+        tag_rows = [tags.get(rowid, []) for rowid, _row in part]
+        start = time.perf_counter()
+        conn.execute("BEGIN")
+        events_store.insert_many_floor(conn, event_rows, tag_rows)
+        conn.execute("COMMIT")
+        elapsed += time.perf_counter() - start
+    n = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    conn.close()
+    return n, elapsed
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    except ImportError:  # pragma: no cover - not on Linux
+        return None
+
+
+def measure(events: int, batch: int, seed: int, workdir: Path) -> dict[str, Any]:
+    pipe_db, floor_db = workdir / "pipeline.db", workdir / "floor.db"
+    pipe = run_pipeline(pipe_db, events, batch, seed)
+    floor_rows, floor_s = run_floor(pipe_db, floor_db, batch)
+    events_per_s = events / pipe["seconds"] if pipe["seconds"] else 0.0
+    floor_per_s = floor_rows / floor_s if floor_s else 0.0
+    result: dict[str, Any] = {
+        "events": events,
+        "seconds": round(pipe["seconds"], 3),
+        "events_per_s": round(events_per_s),
+        "floor_events_per_s": round(floor_per_s),
+        "ratio": round(events_per_s / floor_per_s, 3) if floor_per_s else None,
+        "stored_events": pipe["stored_events"],
+        "tag_rows": pipe["tag_rows"],
+        "inbox": pipe["inbox"],
+        "tagging": pipe["tagging"],
+        "routers": pipe["routers"],
+        "batch": batch,
+        "cpus": os.cpu_count(),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    if pipe["tagging"] == "placeholder":
+        result["note"] = "handlers.tagging is not registered in bot.app.ROUTER_MODULES; a placeholder tagger ran"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=None, help="rows per transaction (default: bot.dispatch_batch)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
+    parser.add_argument("--profile", action="store_true", help="profile the run with pyinstrument (if installed)")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the databases in this folder")
+    args = parser.parse_args(argv)
+    batch = args.batch or load_config(None).bot.dispatch_batch
+    workdir_ctx = tempfile.TemporaryDirectory(prefix="salespulse-bench-") if args.keep is None else None
+    workdir = Path(workdir_ctx.name) if workdir_ctx else args.keep
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in ("pipeline.db", "floor.db"):
+        for suffix in ("", "-wal", "-shm"):
+            (workdir / (name + suffix)).unlink(missing_ok=True)
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler()
+        profiler.start()
+    try:
+        result = measure(args.events, batch, args.seed, workdir)
+    finally:
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False), file=sys.stderr)
+        if workdir_ctx is not None:
+            workdir_ctx.cleanup()
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
