@@ -32,8 +32,9 @@ def attach(runtime) -> DingTalkAdapter:
 
 
 def feishu_config(config: Config, domain: str, mode: str = "http") -> Config:
-    from bot.config import FeishuSection
     from fakes.feishu import APP_ID, APP_SECRET, ENCRYPT_KEY, VERIFICATION_TOKEN
+
+    from bot.config import FeishuSection
 
     section = FeishuSection(enabled=True, mode=mode, app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=ENCRYPT_KEY,
                             verification_token=VERIFICATION_TOKEN, domain=domain, org_sync_cron="")

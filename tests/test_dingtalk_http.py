@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from platform_helpers import attach, dingtalk_config
 from fakes.dingtalk import FakeDingTalk, robot_message
+from platform_helpers import attach, dingtalk_config
 
 from adapters.dingtalk.sign import sign, verify
 from bot.errors import PlatformAuthError

@@ -7,8 +7,8 @@ import json
 import subprocess
 
 import pytest
-from platform_helpers import attach, dingtalk_config
 from fakes.dingtalk import FakeDingTalk
+from platform_helpers import attach, dingtalk_config
 
 from adapters.dingtalk.adapter import CUSTOM_ROBOT_CHAT
 from adapters.dingtalk.parse import make_reply_token

@@ -8,8 +8,8 @@ import asyncio
 import json
 
 import pytest
-from platform_helpers import attach, dingtalk_config
 from fakes.dingtalk import CARD_TOPIC, ROBOT_TOPIC, FakeDingTalk, robot_message
+from platform_helpers import attach, dingtalk_config
 
 from bot.events import CardAction, Message, event_from_dict
 from bot.replies import Button, Reply

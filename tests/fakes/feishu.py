@@ -16,7 +16,6 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from Crypto.Cipher import AES
 from Crypto.Util.Padding import pad
-from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 
 from fakes import FakeServer, Recorded
 
@@ -127,6 +126,8 @@ class FakeFeishu(FakeServer):
         async for msg in ws:
             if msg.type != WSMsgType.BINARY:
                 continue
+            from lark_oapi.ws.pb.pbbp2_pb2 import Frame
+
             frame = Frame()
             frame.ParseFromString(msg.data)
             headers = {h.key: h.value for h in frame.headers}
@@ -139,6 +140,8 @@ class FakeFeishu(FakeServer):
         return ws
 
     def push_event(self, envelope: dict, message_id: str) -> None:
+        from lark_oapi.ws.pb.pbbp2_pb2 import Frame  # lark_oapi is slow to import: only where needed
+
         frame = Frame()
         frame.SeqID, frame.LogID, frame.service, frame.method = 1, 1, 7, 1
         for k, v in (("type", "event"), ("message_id", message_id), ("sum", "1"), ("seq", "0"),
