@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from bot.clock import from_ms, to_ms
-from bot.context import Context
+from bot.context import Context, Services
+from bot.errors import ConfigError
 from bot.events import Command, Role
 from bot.router import Router
 from handlers.timeline import CATEGORIES, scope_for, tz
@@ -30,6 +31,11 @@ from store import baseline as baseline_store
 router = Router("baseline")
 SALES = CATEGORIES[0]  # 销售动作
 DAY_MS = 86_400_000
+
+
+def setup(services: Services) -> None:
+    if services.config.baseline.window_days < 1:
+        raise ConfigError(f"baseline.window_days: must be at least 1, got {services.config.baseline.window_days}")
 
 
 @dataclass(frozen=True)

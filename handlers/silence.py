@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from bot.clock import from_ms
 from bot.context import Context, Services
+from bot.errors import ConfigError
 from bot.events import Command, Tick
 from bot.replies import Button, Reply
 from bot.router import F, Router
@@ -56,6 +57,10 @@ class SilencePolicy:
 
 def policy_from(services: Services) -> SilencePolicy:
     cfg = services.config.silence
+    if cfg.hours <= 0:
+        raise ConfigError(f"silence.hours: must be a positive number of hours, got {cfg.hours}")
+    if cfg.quotes < 0 or cfg.quote_max_chars < 2 or cfg.sweep_batch < 1:
+        raise ConfigError("silence.quotes ≥ 0, silence.quote_max_chars ≥ 2 and silence.sweep_batch ≥ 1 are required")
     calendar = None
     if cfg.working_hours_only:
         calendar = WorkCalendar(services.config.bot.timezone, parse_hhmm(cfg.work_start, "silence.work_start"),

@@ -21,7 +21,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import from_ms, to_ms
-from bot.context import Context
+from bot.context import Context, Services
+from bot.errors import ConfigError
 from bot.events import Actor, CardAction, Command, Role
 from bot.replies import Reply
 from bot.router import F, Router
@@ -32,6 +33,17 @@ router = Router("timeline")
 
 CATEGORIES = ("销售动作", "客户响应", "跨部门协作")  # category values written by the rule packs
 _ROW_KEYS = ("timeline.row_sales", "timeline.row_customer", "timeline.row_cross")
+
+
+def setup(services: Services) -> None:
+    """Refuse settings that would draw a wrong picture, naming the key."""
+    cfg = services.config.heatmap
+    levels = list(cfg.levels)
+    if not levels or levels != sorted(levels) or levels[0] <= 0:
+        raise ConfigError(f"heatmap.levels: need ascending positive numbers, got {levels}")
+    for key in ("cold_days", "max_days", "timeline_limit"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"heatmap.{key}: must be at least 1, got {getattr(cfg, key)}")
 
 
 # ---------------------------------------------------------------- visibility

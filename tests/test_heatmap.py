@@ -170,3 +170,15 @@ async def test_alert_button_opens_the_heatmap(pattern, clock):
     kinds = {d.target.person_id: d.reply for d in got}
     assert kinds["r1"].kind == ReplyKind.IMAGE
     assert "没有权限" in kinds["r3"].text
+
+
+def test_bad_levels_stop_the_start(store, clock, config):
+    import dataclasses
+
+    from visibility_helpers import make_runtime
+
+    from bot.errors import ConfigError
+
+    bad = dataclasses.replace(config, heatmap=dataclasses.replace(config.heatmap, levels=(4.0, 2.0)))
+    with pytest.raises(ConfigError, match="heatmap.levels"):
+        make_runtime(store, clock, bad)

@@ -214,3 +214,12 @@ def test_touch_of_an_older_time_does_not_move_the_clock(runtime, store):
 
 def test_basis_is_utc_ms_and_t0_is_monday_morning():
     assert datetime.fromtimestamp(T0 / 1000, tz=UTC).astimezone(SH).hour == 9
+
+
+@pytest.mark.parametrize("bad", [{"hours": 0}, {"working_hours_only": True, "work_start": "9点"},
+                                 {"working_hours_only": True, "work_start": "18:00", "work_end": "09:00"}])
+def test_bad_settings_stop_the_start_naming_the_key(store, clock, config, bad):
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="silence|working hours"):
+        make_runtime(store, clock, visibility_config(config, "unused", **bad))
