@@ -213,3 +213,35 @@ def test_phone_normalisation():
     assert calls_store.normalise_phone("+86 138-0000-0001") == "13800000001"
     assert calls_store.normalise_phone("008613800000001") == "13800000001"
     assert calls_store.normalise_phone("021-5555 6666") == "02155556666"
+
+
+def test_extensions_table_in_bot_toml(tmp_path):
+    from bot.config import load_config
+    from bot.errors import ConfigError
+
+    path = tmp_path / "bot.toml"
+    path.write_text('[calls]\nreturn_window_minutes = 20\n[calls.extensions]\n"8001" = "r1"\n', encoding="utf-8")
+    config = load_config(path)
+    assert config.calls.return_window_minutes == 20 and dict(config.calls.extensions) == {"8001": "r1"}
+    path.write_text('[calls]\nreturn_window_minutes = "30"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "calls.return_window_minutes" in str(info.value) and "integer" in str(info.value)
+
+
+async def test_shorter_window_from_config(store, clock, config):
+    config = dataclasses.replace(config, calls=CallsSection(return_window_minutes=10))
+    rt = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
+    console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale))
+    rt.add_sender("console", console.send)
+    rt.console = console
+    try:
+        seed_customer(store)
+        await rt.settle()
+        accept_call(rt, "c-1", T0)
+        await rt.advance_to(T0 + 9 * MIN)
+        assert alerts(rt) == []
+        await rt.advance_to(T0 + 11 * MIN)
+        assert len(alerts(rt)) == 3
+    finally:
+        rt.close()

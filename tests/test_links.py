@@ -162,3 +162,14 @@ def test_open_recorded_once_per_event_and_salt_kept(store):
     assert links_store.stats(store, "abcdefgh1234").opens == 1
     salt = links_store.opener_salt(store)
     assert len(salt) == 32 and links_store.opener_salt(store) == salt
+
+
+@pytest.mark.parametrize("area", ["calls", "links"])
+def test_every_text_exists_in_both_locales(area):
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "prompts" / "locales"
+    zh = tomllib.loads((root / "zh-CN" / f"{area}.toml").read_text(encoding="utf-8"))
+    en = tomllib.loads((root / "en" / f"{area}.toml").read_text(encoding="utf-8"))
+    assert set(zh) == set(en)
