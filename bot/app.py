@@ -30,6 +30,7 @@ log = logging.getLogger("salespulse.app")
 
 # Every capability, in routing order. A new capability is one line here.
 ROUTER_MODULES: tuple[str, ...] = (
+    "handlers.tagging",
     "handlers.timeline",
     "handlers.silence",
     "handlers.baseline",

@@ -227,6 +227,62 @@ class LinksSection:
     ignore_user_agents: tuple[str, ...] = ("bot", "spider", "crawler", "preview", "headless")
 
 
+# The demo company's product codes (bot/demo/catalogue.py); replace with your own catalogue.
+_DEMO_PRODUCTS = ("GW-300", "QC-8", "EMS-2", "MES-Pro", "PM-5", "POS-5", "FC-2", "ESL-1", "CRM-M", "XD-3",
+                  "SC-STD", "SC-PRO", "SC-ENT", "KF-1", "BI-2")
+
+
+@dataclass(frozen=True)
+class RulesSection:
+    use_default_pack: bool = True  # load rules/packs/default.toml first
+    packs_dirs: tuple[str, ...] = ("rules.d",)  # every *.toml in these folders (sorted), after the default pack
+    extra_files: tuple[str, ...] = ()  # more pack files, loaded last
+    products: tuple[str, ...] = _DEMO_PRODUCTS  # catalogue "products": "CODE" or "CODE|alias|alias"
+    reload_check_s: float = 5.0  # how often pack files are checked for changes (hot reload)
+    text_max_chars: int = 4000  # keywords look at this many characters of a text
+    regex_max_chars: int = 2000  # regexes look at this many characters (bounds the worst case)
+    association_cache_s: float = 60.0  # how long customer-key / open-lead lookups are cached
+
+
+@dataclass(frozen=True)
+class ForecastHealthSection:
+    """/health thresholds: each of six indicators is green, yellow or red; the worst one colours the deal."""
+
+    approver_unmet_red_days: int = 30  # final approver not met and the expected close is this close (or past): red
+    disputed_yellow: int = 1  # disputed contract clauses at/above this: yellow
+    disputed_red: int = 3  # … at/above this: red
+    legal_pending_red_days: int = 14  # legal review not passed this many days before the expected close: red
+    tech_yellow_below: float = 0.6  # technical validation progress below this: yellow
+    tech_red_below: float = 0.3  # … below this: red
+    silent_yellow_days: int = 7  # no customer response (events) for this many days: yellow
+    silent_red_days: int = 14  # … this many days: red
+    slips_yellow: int = 1  # expected-close slips at/above this: yellow
+    slips_red: int = 2  # … at/above this: red
+
+
+@dataclass(frozen=True)
+class ForecastSection:
+    """Forecasts (/forecast, /deal, /health, /adjust, /note, /revisions) and the backtest."""
+
+    default_period: str = "本季"  # 本月 | 下月 | 本季 | Q1..Q4
+    draws: int = 10_000  # Monte Carlo draws per forecast
+    intent_cap: float = 0.35  # an intent letter lacking any hard condition is capped at this win probability
+    base_rate_prior: float = 0.25  # win rate assumed before any closed history exists
+    prior_strength: float = 20.0  # pseudo-deals: how much history it takes to move away from the base rate
+    month_sd_prior: float = 0.15  # prior log-sd of a period's common shock (rates wander period to period)
+    confidence_band: float = 0.15  # 置信度 = chance the outcome lands within ±band of the P50
+    min_fit_deals: int = 30  # fewer closed deals with details than this: coefficients stay at their priors
+    history_periods: int = 12  # how many past periods the timing and new-deal rates learn from
+    slip_prior_days: float = 10.0  # expected-close slip assumed with no history (mean days late)
+    slip_prior_sd_days: float = 25.0
+    targets: dict[str, float] = field(default_factory=dict)  # "company:本季" / "team:华东一组:本月" / "rep:r1:本月" → 元
+    reasons: tuple[str, ...] = ("客户CFO出国，审批延迟", "新增竞争对手低价搅局", "预算削减", "客户组织架构调整",
+                                "技术验证未通过", "法务审核延期", "客户采购流程变更", "提前签约", "需求范围扩大",
+                                "数据录入更正")
+    chart_dir: str = ""  # /revisions heatmap PNGs; empty = <bot.data_dir>/charts
+    health: ForecastHealthSection = ForecastHealthSection()
+
+
 @dataclass(frozen=True)
 class Config:
     bot: BotSection = BotSection()
@@ -245,6 +301,8 @@ class Config:
     calls: CallsSection = CallsSection()
     telephony: TelephonySection = TelephonySection()
     links: LinksSection = LinksSection()
+    rules: RulesSection = RulesSection()
+    forecast: ForecastSection = ForecastSection()
     source: str = field(default="", metadata={"internal": True})
 
     def enabled_platforms(self) -> list[str]:

@@ -51,16 +51,19 @@ def tag_counts(store: Store) -> list[tuple[str, int]]:
 
 
 def rebind_customer(store: Store, match_kind_value: tuple[str, str], customer_id: str, lead_id: str | None) -> int:
-    """Late binding: events whose actor/conversation was unmatched get the customer and lead now."""
+    """Late binding: events that could not be tied to a customer, recorded under match key "kind:value" (events.
+    match_key, migration 0010), get the customer and lead now, with their tags and remembered values."""
     kind, value = match_kind_value
-    column = "conversation_id" if kind == "chat" else "actor_id"
-    cur = store.conn.execute(
-        f"UPDATE events SET customer_id = ?, lead_id = ? WHERE customer_id IS NULL AND {column} = ?",
-        (customer_id, lead_id, value),
-    )
-    store.conn.execute(
-        "UPDATE event_tags SET lead_id = ? WHERE lead_id IS NULL AND event_rowid IN"
-        f" (SELECT id FROM events WHERE customer_id = ? AND {column} = ?)",
-        (lead_id, customer_id, value),
-    )
-    return cur.rowcount
+    key = f"{kind}:{value}"
+    ids = [r[0] for r in store.conn.execute(
+        "SELECT id FROM events WHERE customer_id IS NULL AND match_key = ?", (key,))]
+    if not ids:
+        return 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        store.conn.execute(f"UPDATE events SET customer_id = ?, lead_id = ? WHERE id IN ({marks})",
+                           (customer_id, lead_id, *chunk))
+        store.conn.execute(f"UPDATE event_tags SET lead_id = ? WHERE event_rowid IN ({marks})", (lead_id, *chunk))
+        store.conn.execute(f"UPDATE event_values SET lead_id = ? WHERE event_rowid IN ({marks})", (lead_id, *chunk))
+    return len(ids)

@@ -1,0 +1,232 @@
+"""Lead association: which customer and which open lead an event belongs to, or the key that would tell us.
+
+Order of evidence (most specific first):
+1. a key bound to one lead (lead_keys: a project group chat, a phone bound with /bind … <商机>);
+2. the customer behind the actor (WeCom external id resolved by the directory, platform user, email);
+3. a group chat bound to a customer (customer_keys kind 'chat');
+4. for staff writing to a customer: the customer among the message recipients;
+5. calls: the customer's phone; meetings: external attendees or the customer hint; document opens: the lead id.
+The customer's lead is then its newest open lead. When a customer is clearly involved but unknown, the event keeps
+a `match_key` ("external_id:wm…", "phone:138…", "chat:wr…") for /unmatched and /bind.
+
+Everything is cached in memory (positive and negative answers, `association_cache_s`), because the dispatcher
+must tag ≥15,000 events/s and a SQL lookup per event per key would cost more than the insert itself. /bind
+updates the cache directly, so a binding counts from the next event on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.events import Actor, CalendarEvent, CallRecord, DocumentOpen, Message, Role
+from bot.org import Directory
+from store import customers as customer_store
+from store import leads as lead_store
+from store import tagging as tag_store
+from store.db import Store
+
+EXTERNAL_PREFIXES = ("wo", "wm")  # WeCom external contacts
+_STAFF = frozenset({Role.REP, Role.MANAGER, Role.CS, Role.COLLEAGUE})
+_NOT_DIGIT = re.compile(r"\D")
+_PHONE_PUNCT = re.compile(r"[\s\-+()（）]")
+MAX_RECIPIENTS = 30
+
+
+def normalise_phone(raw: str) -> str:
+    """'+86 138-0000-0001' → '13800000001'; landlines keep their area code."""
+    digits = _NOT_DIGIT.sub("", raw or "")
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def key_kind(value: str) -> str:
+    """What kind of customer key a bare identifier is."""
+    if value.startswith(EXTERNAL_PREFIXES):
+        return "external_id"
+    if "@" in value:
+        return "email"
+    compact = _PHONE_PUNCT.sub("", value)
+    if compact.isdigit() and len(compact) >= 7:
+        return "phone"
+    return "platform_user"
+
+
+def looks_external(value: str) -> bool:
+    return value.startswith(EXTERNAL_PREFIXES) or "@" in value
+
+
+@dataclass(frozen=True, slots=True)
+class Association:
+    customer_id: str | None
+    lead_id: str | None
+    match_key: str | None
+    with_customer: bool
+    departments: frozenset[str] = frozenset()
+    attendees: int = 0
+    external_attendees: int = 0
+
+
+NONE = Association(None, None, None, False)
+
+
+class Associator:
+    def __init__(self, store: Store, directory: Directory, ttl_ms: int) -> None:
+        self.store = store
+        self.directory = directory
+        self.ttl_ms = ttl_ms
+        self._keys: dict[tuple[str, str], tuple[str | None, str | None, int]] = {}
+        self._open_lead: dict[str, tuple[str | None, int]] = {}
+        self._lead: dict[str, tuple[str | None, str, int]] = {}
+
+    # ------------------------------------------------------------------ cached lookups
+    def lookup(self, kind: str, value: str, now: int) -> tuple[str | None, str | None]:
+        """(customer_id, bound lead_id) for a key; either may be None."""
+        k = (kind, value)
+        hit = self._keys.get(k)
+        if hit is not None and hit[2] > now:
+            return hit[0], hit[1]
+        lead = tag_store.lead_for_key(self.store, kind, value)
+        cid = None
+        if lead:
+            brief = tag_store.lead_brief(self.store, lead)
+            if brief is None:
+                lead = None
+            else:
+                cid = brief[0]
+        if cid is None:
+            cid = tag_store.customer_for_key(self.store, kind, value)
+        self._keys[k] = (cid, lead, now + self.ttl_ms)
+        return cid, lead
+
+    def open_lead(self, customer_id: str, now: int) -> str | None:
+        hit = self._open_lead.get(customer_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        lead = lead_store.open_for_customer(self.store, customer_id)
+        self._open_lead[customer_id] = (lead, now + self.ttl_ms)
+        return lead
+
+    def lead_info(self, lead_id: str, now: int) -> tuple[str | None, str]:
+        hit = self._lead.get(lead_id)
+        if hit is not None and hit[2] > now:
+            return hit[0], hit[1]
+        brief = tag_store.lead_brief(self.store, lead_id)
+        cid, status = brief if brief else (None, "")
+        self._lead[lead_id] = (cid, status, now + self.ttl_ms)
+        return cid, status
+
+    def remember(self, kind: str, value: str, customer_id: str, lead_id: str | None, now: int) -> None:
+        """After /bind: the binding holds from the next event on, without waiting for the cache to expire."""
+        self._keys[(kind, value)] = (customer_id, lead_id, now + self.ttl_ms)
+        self._open_lead.pop(customer_id, None)
+
+    def forget(self) -> None:
+        self._keys.clear()
+        self._open_lead.clear()
+        self._lead.clear()
+
+    # ------------------------------------------------------------------ resolution
+    def _finish(self, cid: str | None, bound_lead: str | None, match_key: str | None, now: int,
+                with_customer: bool = True, **extra) -> Association:
+        if cid is None:
+            return Association(None, None, match_key, with_customer and match_key is not None, **extra)
+        if bound_lead:
+            _c, status = self.lead_info(bound_lead, now)
+            if status == "open":
+                return Association(cid, bound_lead, None, True, **extra)
+        return Association(cid, self.open_lead(cid, now), None, True, **extra)
+
+    def for_message(self, ev: Message, now: int) -> Association:
+        if ev.to_bot:
+            return NONE
+        actor = ev.actor
+        role = actor.role
+        if role == Role.BOT:
+            return NONE
+        conv = ev.conversation_id
+        chat_cid = chat_lead = None
+        if ev.is_group and conv:
+            chat_cid, chat_lead = self.lookup("chat", conv, now)
+            if chat_lead:
+                return self._finish(chat_cid, chat_lead, None, now)
+        if role == Role.CUSTOMER:
+            pid = actor.platform_id
+            kind = key_kind(pid)
+            cid, lead = self.lookup(kind, pid, now)
+            cid = actor.customer_id or cid
+            if cid:
+                return self._finish(cid, lead, None, now)
+            if chat_cid:
+                return self._finish(chat_cid, None, None, now)
+            return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else f"{kind}:{pid}", now)
+        if chat_cid:
+            return self._finish(chat_cid, None, None, now)
+        first_unknown = None
+        for r in ev.recipients[:MAX_RECIPIENTS]:
+            if not looks_external(r):
+                continue
+            kind = key_kind(r)
+            cid, lead = self.lookup(kind, r, now)
+            if cid:
+                return self._finish(cid, lead, None, now)
+            if first_unknown is None:
+                first_unknown = f"{kind}:{r}"
+        if first_unknown is None:
+            return NONE
+        return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else first_unknown, now)
+
+    def for_call(self, ev: CallRecord, now: int) -> Association:
+        phone = normalise_phone(ev.customer_phone)
+        if not phone:
+            return NONE
+        cid, lead = self.lookup("phone", phone, now)
+        if cid is None and phone != ev.customer_phone:
+            cid, lead = self.lookup("phone", ev.customer_phone, now)
+        return self._finish(cid, lead, f"phone:{phone}", now)
+
+    def for_document(self, ev: DocumentOpen, now: int) -> Association:
+        if not ev.lead_id:
+            return NONE
+        cid, _status = self.lead_info(ev.lead_id, now)
+        if cid is None:
+            return NONE
+        return Association(cid, ev.lead_id, None, True)
+
+    def for_calendar(self, ev: CalendarEvent, now: int) -> Association:
+        departments: set[str] = set()
+        external: list[str] = []
+        for a in ev.attendees[:MAX_RECIPIENTS]:
+            resolved = self.directory.resolve(ev.platform, Actor(platform_id=a))
+            if resolved.person_id:
+                p = self.directory.person(resolved.person_id)
+                if p and p.department:
+                    departments.add(p.department)
+            else:
+                external.append(a)
+        extra = {"departments": frozenset(departments), "attendees": len(ev.attendees),
+                 "external_attendees": len(external)}
+        hint = ev.customer_hint.strip()
+        if hint:
+            cid, status = self.lead_info(hint, now)
+            if cid and status:
+                return self._finish(cid, hint, None, now, **extra)
+            if self.customer_exists(hint):
+                return self._finish(hint, None, None, now, **extra)
+            named = tag_store.customer_by_name(self.store, hint)
+            if len(named) == 1:
+                return self._finish(named[0], None, None, now, **extra)
+        first_unknown = None
+        for a in external:
+            kind = key_kind(a)
+            cid, lead = self.lookup(kind, a, now)
+            if cid:
+                return self._finish(cid, lead, None, now, **extra)
+            first_unknown = first_unknown or f"{kind}:{a}"
+        return self._finish(None, None, first_unknown, now, with_customer=bool(external), **extra)
+
+    def customer_exists(self, customer_id: str) -> bool:
+        return customer_store.get(self.store, customer_id) is not None
