@@ -161,6 +161,7 @@ class SilenceSection:
     quotes: int = 3  # how many of the customer's last messages the alert quotes
     quote_max_chars: int = 60  # longer quotes are shortened with "…"
     sweep_batch: int = 500  # most alerts sent per sweep; the rest go out on the next tick
+    backlog_days: int = 7  # a deadline passed longer ago when first seen (old imports, downtime): listed, not pushed
 
 
 @dataclass(frozen=True)
