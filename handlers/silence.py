@@ -12,6 +12,8 @@ Why it is built this way:
 - One alert per silence episode: the notify key is (lead, basis_at); new activity resolves the episode and the
   next silence is a new episode with a new key. Replays and catch-up ticks cannot alert twice.
 - Working-hours mode counts only 09:00-18:00 on Chinese working days (holidays skipped, make-up days counted).
+- A lead already silent for more than [silence] backlog_days when the sweep first sees it (historic leads just
+  imported, a long outage) is recorded and listed by /silent but not pushed: a first import must not flood chats.
 """
 
 from __future__ import annotations
@@ -154,8 +156,11 @@ def sweep(ctx: Context, now_ms: int) -> int:
     """One silence sweep at `now_ms`: recompute what changed, alert what became silent. Returns messages queued."""
     refresh(ctx, now_ms)
     sent = 0
+    backlog_ms = ctx.config.silence.backlog_days * 86_400_000
     for lead in silence_store.due(ctx.store, now_ms, ctx.config.silence.sweep_batch):
         silence_store.mark_alerted(ctx.store, lead, now_ms)
+        if backlog_ms and now_ms - lead.deadline_at > backlog_ms:
+            continue  # silent long before we saw it (an import of old leads): /silent lists it, no push flood
         reply = alert_reply(ctx, lead)
         for person_id in recipients(ctx, lead.owner_id):
             sent += ctx.notify(person_id, reply, f"silence:{lead.lead_id}:{lead.basis_at}")

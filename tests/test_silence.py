@@ -223,3 +223,15 @@ def test_bad_settings_stop_the_start_naming_the_key(store, clock, config, bad):
 
     with pytest.raises(ConfigError, match="silence|working hours"):
         make_runtime(store, clock, visibility_config(config, "unused", **bad))
+
+
+async def test_imported_long_silent_leads_are_listed_not_pushed(runtime, clock, store):
+    await runtime.settle()
+    add_lead(store, "OLD", "r1", T0 - 30 * DAY, customer="老客户")  # deadline passed 27 days ago
+    add_lead(store, "RECENT", "r1", T0 - 4 * DAY, customer="新近客户")  # deadline passed a day ago: pushed
+    await runtime.advance_to(T0 + MINUTE)
+    texts = [d.text for d in alerts_sent(runtime)]
+    assert any("新近客户" in t for t in texts) and not any("老客户" in t for t in texts)
+    runtime.console.type_line("张伟", "/沉默")
+    await runtime.settle()
+    assert "老客户" in runtime.console.delivered[-1].text
