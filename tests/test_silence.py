@@ -112,11 +112,11 @@ async def test_seed_fault_case_attachment_only_lead_is_not_silent(runtime, clock
     assert "静默客户" in listing and "参数客户" not in listing
 
 
-async def test_closed_leads_and_untagged_noise_do_not_count(runtime, clock, store):
+async def test_closed_leads_and_events_not_recorded_as_activity_do_not_count(runtime, clock, store):
     add_lead(store, "WON", "r1", T0, customer="已成交客户", status="won")
     add_lead(store, "NOISE", "r1", T0, customer="噪音客户")
     await jump(runtime, clock, T0 + 71 * HOUR)
-    record(store, "NOISE", T0 + 71 * HOUR, role="customer", text="[表情]", tags=())  # not a recognisable action
+    record(store, "NOISE", T0 + 71 * HOUR, role="customer", text="[表情]", tags=())  # stored, not touched
     await jump(runtime, clock, T0 + 72 * HOUR)
     texts = [d.text for d in alerts_sent(runtime)]
     assert any("噪音客户" in t for t in texts)
@@ -235,3 +235,43 @@ async def test_imported_long_silent_leads_are_listed_not_pushed(runtime, clock, 
     runtime.console.type_line("张伟", "/沉默")
     await runtime.settle()
     assert "老客户" in runtime.console.delivered[-1].text
+
+
+def archived_line(runtime, n: int, at: int, sender: str, to: str, text: str) -> None:
+    """A WeCom message-archive line, accepted into the inbox as the archive puller does."""
+    from bot.events import Actor, Message
+
+    ev = Message(event_id=f"wecom:arch-{n}", platform="wecom", occurred_at=at, received_at=at,
+                 actor=Actor(platform_id=sender), recipients=(to,), text=text)
+    runtime.console.ctx.accept("wecom", f"arch-{n}", {"msgid": f"arch-{n}"}, ev)
+
+
+async def test_seed_fault_case_through_tagging(runtime, clock, store):
+    """The real pipeline: the archived chat line "附件:XX型号参数.pdf" is tagged 资料交付 and keeps the lead alive."""
+    from store import customers as customer_store
+
+    await runtime.settle()
+    add_lead(store, "Q2", "r1", T0 - 100 * HOUR, customer="没人理的客户")
+    add_lead(store, "F2", "r1", T0 - 100 * HOUR, customer="收到参数的客户")
+    with store.transaction():
+        customer_store.add_key(store, "external_id", "wmFILE", "c-F2")
+        customer_store.add_key(store, "external_id", "wmQUIET", "c-Q2")
+    archived_line(runtime, 1, T0 - 10 * HOUR, "zhangwei", "wmFILE", "附件:XX型号参数.pdf")
+    await runtime.advance_to(T0 + MINUTE)
+    tags = {r[0]: r[1] for r in store.conn.execute("SELECT tag, category FROM event_tags WHERE lead_id = 'F2'")}
+    assert tags.get("资料交付") == "销售动作"
+    texts = [d.text for d in alerts_sent(runtime)]
+    assert any("没人理的客户" in t for t in texts) and not any("收到参数的客户" in t for t in texts)
+
+    # the quiet lead's customer speaks, the rep answers with the sheet: resolved, off /silent
+    archived_line(runtime, 2, T0 + 2 * MINUTE, "wmQUIET", "zhangwei", "参数表在哪里？")
+    archived_line(runtime, 3, T0 + 3 * MINUTE, "zhangwei", "wmQUIET", "附件:XX型号参数.pdf")
+    await runtime.advance_to(T0 + 4 * MINUTE)
+    assert silence_store.alerts(store, "Q2")[0]["resolved_at"] == T0 + 3 * MINUTE
+    runtime.console.type_line("张伟", "/silent")
+    await runtime.settle()
+    assert "没人理的客户" not in runtime.console.delivered[-1].text
+    # 72 h later it is silent again, and the alert quotes what the customer said
+    await jump(runtime, clock, T0 + 3 * MINUTE + 72 * HOUR)
+    again = [d for d in alerts_sent(runtime) if "没人理的客户" in d.text]
+    assert len(again) == 4 and "参数表在哪里？" in again[-1].text
