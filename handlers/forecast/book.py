@@ -1,0 +1,85 @@
+"""A book of deals as numpy arrays: what the timing model, the simulation and the backtest work on.
+
+Why arrays: the backtest rebuilds "what was open at the start of the month" for every past month, and the
+benchmark simulates 100 k open deals; per-deal Python objects would dominate the run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+NO_TIME = np.iinfo(np.int64).max  # "not closed" / "no expected close"
+
+
+@dataclass(frozen=True)
+class DealRow:
+    """One deal as imported or read from the store (times in UTC ms)."""
+
+    id: str
+    created_at: int
+    status: str  # open | won | lost
+    amount: float  # won value when won, else the expected value
+    closed_at: int | None = None
+    expected_close_at: int | None = None
+    owner: str = ""
+    product: str = ""
+    customer: str = ""  # "" = the source had no customer for it
+    industry: str = ""
+    stage: str = ""
+    list_amount: float | None = None  # the value expected while open (the won value may differ); None = amount
+
+
+@dataclass
+class Book:
+    ids: np.ndarray
+    created: np.ndarray  # int64 ms
+    closed: np.ndarray  # int64 ms, NO_TIME when open
+    won: np.ndarray  # bool
+    lost: np.ndarray  # bool
+    amount: np.ndarray  # float64: the won value once won
+    list_amount: np.ndarray  # float64: what the deal was expected to be worth while open
+    expected: np.ndarray  # int64 ms, NO_TIME when unknown
+    known_customer: np.ndarray  # bool
+    owner: np.ndarray  # object
+    product: np.ndarray  # object
+    industry: np.ndarray  # object
+    stage: np.ndarray  # object
+
+    @staticmethod
+    def from_rows(rows: Iterable[DealRow]) -> Book:
+        rows = list(rows)
+
+        def col(fn, dtype):
+            return np.array([fn(r) for r in rows], dtype=dtype) if rows else np.zeros(0, dtype=dtype)
+
+        return Book(
+            ids=col(lambda r: r.id, object),
+            created=col(lambda r: r.created_at, np.int64),
+            closed=col(lambda r: NO_TIME if r.closed_at is None or r.status == "open" else r.closed_at, np.int64),
+            won=col(lambda r: r.status == "won", bool),
+            lost=col(lambda r: r.status == "lost", bool),
+            amount=col(lambda r: r.amount, np.float64),
+            list_amount=col(lambda r: r.amount if r.list_amount is None else r.list_amount, np.float64),
+            expected=col(lambda r: NO_TIME if r.expected_close_at is None else r.expected_close_at, np.int64),
+            known_customer=col(lambda r: bool(r.customer), bool),
+            owner=col(lambda r: r.owner, object),
+            product=col(lambda r: r.product, object),
+            industry=col(lambda r: r.industry, object),
+            stage=col(lambda r: r.stage, object),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def open_at(self, t: int) -> np.ndarray:
+        """Mask of deals created before `t` and not closed before `t`: the pipeline as it stood at `t`."""
+        return (self.created < t) & (self.closed >= t)
+
+    def won_between(self, start: int, end: int) -> np.ndarray:
+        return self.won & (self.closed >= start) & (self.closed < end)
+
+    def closed_before(self, t: int) -> np.ndarray:
+        return self.closed < t
