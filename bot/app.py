@@ -36,6 +36,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.baseline",
     "handlers.calls",
     "handlers.links",
+    "handlers.digests",
     "handlers.help",
 )
 
