@@ -90,11 +90,13 @@ def scale_line(days: Sequence[str], every: int = 7) -> str:
     return "".join(chars).rstrip()
 
 
-def text_heatmap(data: HeatmapData) -> str:
-    """The heatmap in Unicode blocks: one row per category, a day scale, cold zones marked with '~'."""
+def text_heatmap(data: HeatmapData, with_title: bool = True) -> str:
+    """The heatmap in Unicode blocks: one row per category, a day scale, cold zones marked with '~'.
+    Replies carry the title separately (adapters print it above the alt text), hence `with_title`."""
     labels = [*data.row_labels, data.texts.get("cold_row", "")]
     width = max(display_width(lb) for lb in labels) + 1
-    lines = [data.title, _pad("", width) + scale_line(data.days)]
+    lines = [data.title] if with_title else []
+    lines.append(_pad("", width) + scale_line(data.days))
     for label, row in zip(data.row_labels, data.values, strict=True):
         lines.append(_pad(label, width) + "".join(SHADES[shade_level(v, data.levels)] for v in row))
     if data.cold:

@@ -177,7 +177,7 @@ def chart_path(ctx: Context, lead_id: str) -> str:
 def send_heatmap(ctx: Context, lead: timeline_store.LeadRef) -> None:
     data = heatmap_data(ctx, lead, ctx.clock.now_ms())
     ctx.defer("heatmap.render", {"data": data.to_dict(), "path": chart_path(ctx, lead.lead_id),
-                                 "alt_text": charts.text_heatmap(data), "title": data.title})
+                                 "alt_text": charts.text_heatmap(data, with_title=False), "title": data.title})
 
 
 @router.job("heatmap.render")

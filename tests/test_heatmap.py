@@ -56,9 +56,10 @@ async def image_reply(runtime, user: str, line: str):
 async def test_heatmap_text_version_for_a_known_pattern(pattern, config):
     reply = await image_reply(pattern, "张伟", "/热力图 华东机械")
     assert reply.kind == ReplyKind.IMAGE
+    assert reply.title == EXPECTED[0]
     lines = reply.alt_text.splitlines()
-    assert lines[:6] == EXPECTED
-    assert "░=>0" in lines[6] and "█=≥7" in lines[6] and "≥3 天" in lines[6]
+    assert lines[:5] == EXPECTED[1:]
+    assert "░=>0" in lines[5] and "█=≥7" in lines[5] and "≥3 天" in lines[5]
     path = Path(reply.image_path)
     assert path.is_file() and path.parent == Path(config.bot.data_dir) / "charts"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -100,6 +101,15 @@ def test_png_has_chinese_labels_in_the_bundled_font(tmp_path):
 ])
 def test_cold_zones(totals, min_days, zones):
     assert charts.cold_zones(totals, min_days) == zones
+
+
+def test_text_version_round_trips_and_can_carry_its_title():
+    data = charts.HeatmapData("标题", ("2026-03-01", "2026-03-02"), ("销售动作", "客户响应", "跨部门协作"),
+                              ((0, 1), (2, 0), (0, 0)), (), (1.0, 2.0, 4.0, 7.0))
+    again = charts.HeatmapData.from_dict(data.to_dict())
+    assert again == data
+    assert charts.text_heatmap(again).splitlines()[0] == "标题"
+    assert charts.text_heatmap(again, with_title=False).splitlines()[1:4] == ["销售动作    ░", "客户响应   ▒ ", "跨部门协作   "]
 
 
 def test_shade_levels():
