@@ -164,7 +164,7 @@ def render_png(data: HeatmapData, path: str | Path, dpi: int = 110) -> RenderInf
     ax.tick_params(which="minor", length=0)
     for a, b in data.cold:
         ax.add_patch(Rectangle((a - 0.5, -0.5), b - a + 1, n_rows, fill=False, edgecolor=COLD_COLOR,
-                               linewidth=2, linestyle="--"))
+                               linewidth=2, linestyle="--", clip_on=False, zorder=5))
     ax.set_title(data.title, fontproperties=font, fontsize=11)
     if data.texts.get("x_label"):
         ax.set_xlabel(data.texts["x_label"], fontproperties=font)
