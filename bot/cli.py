@@ -17,6 +17,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli_import",
     "bot.cli_serve",
     "bot.cli_demo",
+    "bot.cli_backup",
 )
 
 
