@@ -168,6 +168,13 @@ async def test_paging_checkpoint_restart_keys_and_media(store, clock, config, sd
     wav = Path(wecom_store.media_path(store, "voice-1")).read_bytes()
     assert wav[:4] == b"RIFF" and int.from_bytes(wav[24:28], "little") == 16000
 
+    # the adapter hands the stored WAV to speech recognition without any network call
+    from adapters.wecom.adapter import WeComAdapter
+
+    adapter = WeComAdapter(AdapterContext(store, config, clock, lambda: None))
+    assert (await adapter.download_voice_wav("voice-1")) == wav
+    assert (await adapter.download("file-1")) == archive["big"]
+
     # external contacts became customers
     for ext in ("wmCust1", "woCust2"):
         cid = customer_store.find_by_key(store, "external_id", ext)

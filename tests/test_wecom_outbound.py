@@ -83,6 +83,21 @@ async def test_button_card_is_one_template_card_with_reversible_keys(adapter, fa
     assert [b["style"] for b in tc["button_list"]] == [1, 2]
 
 
+async def test_card_reply_to_a_card_updates_it_with_the_send_response_code(adapter, fake):
+    card = Reply.card("审批", buttons=[Button("同意", "ok", {"id": 1})])
+    await adapter.send(user(), card, "appr-1")
+    task_id = fake.calls(SEND)[0].json["template_card"]["task_id"]
+    newer = Reply.card("审批（已更新）", "金额已改", buttons=[Button("同意", "ok", {"id": 2})])
+    ref = await adapter.send(Target(platform="wecom", user_id="zhangwei", reply_token=task_id), newer, "appr-2")
+    assert ref == f"update:{task_id}"
+    (update,) = fake.calls("/cgi-bin/message/update_template_card")
+    assert update.json["response_code"].startswith("rc-") and update.json["template_card"]["task_id"] == task_id
+    assert keys.decode(update.json["template_card"]["button_list"][0]["key"]) == ("ok", {"id": 2})
+    # the code is single-use: another card reply goes out as a new message
+    await adapter.send(Target(platform="wecom", user_id="zhangwei", reply_token=task_id), newer, "appr-3")
+    assert len(fake.calls(SEND)) == 2
+
+
 async def test_markdown_is_cut_to_2048_bytes_on_a_line(adapter, fake):
     text = "\n".join(f"第{i}行：客户跟进情况良好" for i in range(400))
     await adapter.send(user(), Reply.markdown(text), "md")
@@ -157,6 +172,7 @@ async def test_media_download_and_voice_to_wav(adapter, fake, tmp_path):
     assert (channels, rate) == (1, 16000)
     with pytest.raises(PlatformError):
         await media.download(adapter.client, "no-such-media")
+    assert (await adapter.download_voice_wav("voice-1"))[:4] == b"RIFF"
 
 
 def media_amr() -> bytes:
@@ -201,12 +217,17 @@ async def test_rep_gets_a_card_presses_it_and_the_card_is_updated(store, clock, 
         for _ in range(3):  # WeCom retries: processed once
             assert (await client.post(f"{h.PATH}?{query}", data=body)).status == 200
         await rt.settle()
+        await adapter.drain_background()
         (pressed,) = wecom_card_router.PRESSED
         assert pressed.action == "test.later" and pressed.value == {"lead": "L-9", "hours": 4}
         assert pressed.actor.person_id == "r1"  # resolved through the org directory
+        # the pressed card shows the choice (single-use response_code of the click), as on DingTalk / Feishu
         (update,) = fake.calls("/cgi-bin/message/update_template_card")
         assert update.json["response_code"] == "rc-click-1" and update.json["userids"] == ["zhangwei"]
-        assert update.json["button"]["replace_name"] == "已确认"
+        assert update.json["button"]["replace_name"] == "✅ 已选择：稍后"
+        # the handler's answer to the press (code already used) arrives as a new message
+        answer = fake.calls(SEND)[-1]
+        assert answer.json["msgtype"] == "markdown" and "已确认" in answer.json["markdown"]["content"]
         assert outbox_store.counts(store) == {"sent": 2}
     finally:
         await adapter.client.close()

@@ -28,7 +28,9 @@ from adapters.wecom.client import WeComClient
 from adapters.wecom.crypto import CallbackCrypto, aes_key_ok
 from bot.clock import from_ms, to_ms
 from bot.errors import PlatformAuthError, PlatformError
+from bot.events import CardAction
 from bot.replies import Button, Reply, ReplyKind, Target
+from prompts import Prompts
 from store import kv
 from store import wecom as wecom_store
 
@@ -52,9 +54,12 @@ class WeComAdapter(Adapter):
         self.client = WeComClient(s.api_base_url, s.corp_id, s.secret, s.agent_id, ctx.clock)
         self.callback: CallbackRoute | None = None
         if s.token and aes_key_ok(s.encoding_aes_key):
-            self.callback = CallbackRoute(ctx, CallbackCrypto(s.token, s.encoding_aes_key, s.corp_id))
+            self.callback = CallbackRoute(ctx, CallbackCrypto(s.token, s.encoding_aes_key, s.corp_id),
+                                          on_press=self._on_press)
+        self.prompts = Prompts(ctx.config.bot.locale)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
         self.puller = None
 
     # ------------------------------------------------------------ inbound
@@ -77,6 +82,7 @@ class WeComAdapter(Adapter):
 
     async def stop(self) -> None:
         self._stop.set()
+        await self.drain_background()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -129,6 +135,41 @@ class WeComAdapter(Adapter):
                     return
                 except TimeoutError:
                     pass
+
+    # ------------------------------------------------------------ card presses
+
+    def _on_press(self, event: CardAction, task_id: str, response_code: str) -> None:
+        """After a click is stored: show it on the card (its buttons become "✅ 已选择：…"), like DingTalk and Feishu.
+
+        The response_code is single-use, so it is consumed here; later card replies to the press go out as new
+        messages. The update runs in the background: the callback's ack never waits for it.
+        """
+        card = wecom_store.card(self.ctx.store, task_id)
+        label = self.prompts.t("platforms.card_button_fallback")
+        if card is not None:
+            wecom_store.use_response_code(self.ctx.store, task_id, self.ctx.clock.now_ms())
+            value = {k: v for k, v in event.value.items() if k != "selected"}
+            for b in Reply.from_dict(card.reply).buttons:
+                if b.action == event.action and dict(b.value) == value:
+                    label = b.text
+                    break
+        text = render.truncate_chars(self.prompts.t("platforms.card_pressed", button=label), 20)
+        body = {"userids": [event.actor.platform_id], "response_code": response_code,
+                "button": {"replace_name": text}}
+        task = asyncio.get_running_loop().create_task(self._update_pressed(task_id, body))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _update_pressed(self, task_id: str, body: dict[str, Any]) -> None:
+        try:
+            await self.client.update_template_card(body)
+        except (PlatformError, OSError, TimeoutError) as exc:
+            log.warning("wecom card %s not updated after the press: %s", task_id, exc)
+
+    async def drain_background(self) -> None:
+        """Wait for pending card updates (tests; shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     # ------------------------------------------------------------ outbound
 
@@ -220,6 +261,23 @@ class WeComAdapter(Adapter):
             text = f"{reply.title}\n{reply.alt_text}" if reply.title else reply.alt_text
             await self._deliver(target, render.text_body(text), key, ":alt")
         return ref
+
+    # ------------------------------------------------------------ media (same shape as the DingTalk adapter)
+
+    async def download(self, media_id: str) -> bytes:
+        """A message's media: an archive file already fetched by the puller, else media/get (callback media)."""
+        path = wecom_store.media_path(self.ctx.store, media_id)
+        if path and Path(path).is_file():
+            return await asyncio.to_thread(Path(path).read_bytes)
+        data, _ctype = await self.client.get_media(media_id)
+        return data
+
+    async def download_voice_wav(self, media_id: str) -> bytes:
+        """A voice message (AMR) as 16 kHz mono WAV, ready for speech recognition."""
+        from adapters.wecom import media
+
+        data = await self.download(media_id)
+        return data if data[:4] == b"RIFF" else await media.to_wav(data)
 
     # ------------------------------------------------------------ doctor
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable
 from urllib.parse import unquote
 from xml.parsers.expat import ExpatError
 
@@ -61,9 +62,11 @@ def _outer_encrypt(body: bytes) -> str:
 
 
 class CallbackRoute:
-    def __init__(self, ctx: AdapterContext, crypto: CallbackCrypto) -> None:
+    def __init__(self, ctx: AdapterContext, crypto: CallbackCrypto,
+                 on_press: Callable[[CardAction, str, str], None] | None = None) -> None:
         self.ctx = ctx
         self.crypto = crypto
+        self.on_press = on_press  # (event, task_id, response_code) after a new click was stored
         self.accepted = 0
         self.duplicates = 0
 
@@ -132,11 +135,11 @@ class CallbackRoute:
                     event, reason = None, f"unknown button key {parsed.digest_key}"
                 else:
                     event = dataclasses.replace(event, action=found[0], value=found[1])
-            if parsed.task_id and parsed.response_code:
-                wecom_store.set_response_code(store, parsed.task_id, parsed.response_code, now)
         new = self.ctx.accept(PLATFORM, parsed.dedupe_key, parsed.raw, event, unsupported_reason=reason or None)
         if new:
             self.accepted += 1
+            if isinstance(event, CardAction) and parsed.response_code and self.on_press is not None:
+                self.on_press(event, parsed.task_id, parsed.response_code)
         else:
             self.duplicates += 1
         return new
