@@ -236,3 +236,27 @@ def test_decrypt_fuzz_only_typed_errors(encrypt, ts, nonce):
             crypto.decrypt(sig, ts, nonce, encrypt)
         except (BadPayload, PlatformAuthError):
             pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=300), _XMLISH.map(lambda x: x.replace("MsgType", "Encrypt").encode())))
+def test_outer_xml_fuzz_only_typed_errors(body):
+    from adapters.wecom.callback import _outer_encrypt
+
+    try:
+        assert isinstance(_outer_encrypt(body), str)
+    except BadPayload:
+        pass
+
+
+def test_import_archive_cli(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    good = {"msgid": "c1", "action": "send", "from": "zhangwei", "tolist": ["wmK"], "roomid": "",
+            "msgtime": 1_772_413_200_000, "msgtype": "text", "text": {"content": "好的"}}
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(good) + "\n{oops\n", encoding="utf-8")
+    code = main(["import", "archive", str(path), "--db", str(tmp_path / "x.db"), "--no-process"])
+    out = capsys.readouterr()
+    assert code == 1 and "1 new" in out.out and f"{path}:2:" in out.err

@@ -98,6 +98,18 @@ async def test_card_reply_to_a_card_updates_it_with_the_send_response_code(adapt
     assert len(fake.calls(SEND)) == 2
 
 
+async def test_cards_to_group_chats_and_robots_are_markdown(adapter, fake):
+    card = Reply.card("日报", "今日新增线索 3", fields=[("沉默", "2")], buttons=[Button("查看", "digest.open", {})])
+    await adapter.send(Target(platform="wecom", chat_id="chat-1"), card, "g1")
+    await adapter.send(Target(platform="wecom", chat_id="robot:k2"), card, "g2")
+    (group,) = fake.calls("/cgi-bin/appchat/send")
+    (hook,) = fake.calls("/cgi-bin/webhook/send")
+    assert group.json["chatid"] == "chat-1" and hook.query["key"] == "k2"
+    for sent in (group.json, hook.json):
+        assert sent["msgtype"] == "markdown" and sent["markdown"]["content"].startswith("**日报**")
+        assert "> 沉默：2" in sent["markdown"]["content"]
+
+
 async def test_markdown_is_cut_to_2048_bytes_on_a_line(adapter, fake):
     text = "\n".join(f"第{i}行：客户跟进情况良好" for i in range(400))
     await adapter.send(user(), Reply.markdown(text), "md")

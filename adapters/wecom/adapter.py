@@ -60,6 +60,7 @@ class WeComAdapter(Adapter):
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._background: set[asyncio.Task] = set()
+        self._sends = 0
         self.puller = None
 
     # ------------------------------------------------------------ inbound
@@ -182,6 +183,9 @@ class WeComAdapter(Adapter):
     def _dup_check(self, body: dict[str, Any], key: str, suffix: str) -> dict[str, Any]:
         """On a retry of the same outbox key, ask WeCom to drop the message if the first attempt got through."""
         now = self.ctx.clock.now_ms()
+        self._sends += 1
+        if self._sends % 1000 == 0:  # keys older than WeCom's longest duplicate-check window are useless
+            wecom_store.prune_attempts(self.ctx.store, now - 2 * MAX_DUP_CHECK_S * 1000)
         first = wecom_store.note_attempt(self.ctx.store, f"{key}{suffix}", now)
         if first is not None:
             interval = min(MAX_DUP_CHECK_S, max(60, (now - first) // 1000 + 60))
@@ -218,11 +222,14 @@ class WeComAdapter(Adapter):
         if reply.kind == ReplyKind.IMAGE:
             return await self._send_image(target, reply, key, robot)
         task_id = ""
-        if reply.kind == ReplyKind.CARD and reply.buttons and not robot:
+        # Only message/send to members carries clickable template cards; group chats (appchat) and robots get
+        # the card as markdown.
+        interactive = bool(target.user_id) and not target.chat_id
+        if reply.kind == ReplyKind.CARD and reply.buttons and interactive:
             task_id = task_id_for(key)
             wecom_store.save_card(self.ctx.store, task_id, key, target.to_dict(), reply.to_dict(), "",
                                   self.ctx.clock.now_ms())
-        body = render.body_for(reply, task_id=task_id, key_for=self._key_for, robot=robot)
+        body = render.body_for(reply, task_id=task_id, key_for=self._key_for, robot=not interactive)
         return await self._deliver(target, body, key)
 
     async def _update_card(self, target: Target, reply: Reply) -> str | None:

@@ -81,6 +81,7 @@ class CallbackRoute:
         """GET: decrypt echostr and return it as the raw body (what the admin console's "save" checks)."""
         try:
             sig, ts, nonce = self._params(request)
+            self.crypto.check_timestamp(ts, self.ctx.clock.now_ms() / 1000)
             candidates = _raw_query(request, "echostr")
             if not candidates:
                 raise BadPayload("missing echostr")
