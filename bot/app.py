@@ -37,6 +37,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.calls",
     "handlers.links",
     "handlers.digests",
+    "handlers.forecast",
     "handlers.help",
 )
 

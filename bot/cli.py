@@ -18,6 +18,8 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli_serve",
     "bot.cli_demo",
     "bot.cli_backup",
+    "bot.cli_doctor",
+    "bot.cli_backtest",
 )
 
 

@@ -12,6 +12,8 @@ IMPORT_KINDS: dict[str, tuple[str, str]] = {
     "archive": ("adapters.wecom.import_archive", "WeCom message archive, records already decrypted (JSONL)"),
     "org": ("bot.import_org", "org directory CSV: id,name,role,team,admin,department,phone,wecom_id,dingtalk_id,feishu_id"),
     "calls": ("bot.import_calls", "call records CSV: call_id,started_at,direction,rep,customer_phone,answered,duration_s"),
+    "deals": ("bot.import_deals", "deals CSV/XLSX with a column mapping: FILE --map mappings/maven_crm.toml"),
+    "procurement": ("bot.import_procurement", "procurement windows, ICS or CSV: name,start,end,customer,industry,kind"),
 }
 
 

@@ -1,0 +1,127 @@
+"""Procurement calendar: customers' yearly buying windows and budget events (ICS or CSV).
+
+A deal whose expected close falls outside every window of its customer (or its customer's industry) cannot
+close then: its timing moves to the start of the next window, and /deal and /forecast say so.
+CSV columns: name,start,end[,customer][,industry][,kind] with dates as MM-DD or YYYY-MM-DD (the year is ignored:
+windows repeat yearly). ICS: each VEVENT's DTSTART/DTEND/SUMMARY; CATEGORIES or X-SALESPULSE-CUSTOMER /
+X-SALESPULSE-INDUSTRY say whom it applies to.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from bot.errors import BadPayload
+from store import procurement
+from store.db import Store
+
+
+@dataclass(frozen=True)
+class Shift:
+    original: date
+    shifted: date
+    window: str
+
+
+def _md(text: str, where: str) -> str:
+    t = text.strip().replace("/", "-")
+    m = re.match(r"^(?:\d{4}-?)?(\d{1,2})-?(\d{1,2})$", t) or re.match(r"^(?:\d{4})(\d{2})(\d{2})(?:T.*)?$", t)
+    if not m:
+        raise BadPayload(f"{where}: date {text!r} is not MM-DD or YYYY-MM-DD")
+    mo, d = int(m.group(1)), int(m.group(2))
+    try:
+        date(2024, mo, d)
+    except ValueError:
+        raise BadPayload(f"{where}: no such day {text!r}") from None
+    return f"{mo:02d}-{d:02d}"
+
+
+def import_csv(store: Store, path: Path) -> int:
+    n, errors = 0, []
+    with path.open(encoding="utf-8-sig", newline="") as fh, store.transaction():
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            where = f"{path}:{line}"
+            try:
+                name = (row.get("name") or "").strip()
+                if not name:
+                    raise BadPayload(f"{where}: empty name")
+                procurement.add(store, name, _md(row.get("start") or "", where), _md(row.get("end") or "", where),
+                                customer_id=(row.get("customer") or "").strip(),
+                                industry=(row.get("industry") or "").strip(),
+                                kind=(row.get("kind") or "window").strip() or "window", source=str(path))
+                n += 1
+            except BadPayload as exc:
+                errors.append(str(exc))
+    if errors:
+        raise BadPayload("\n".join(errors) + f"\n({n} windows imported)")
+    return n
+
+
+def import_ics(store: Store, path: Path) -> int:
+    text = path.read_text(encoding="utf-8-sig")
+    text = re.sub(r"\r?\n[ \t]", "", text)  # unfold continued lines
+    n = 0
+    with store.transaction():
+        for block in re.findall(r"BEGIN:VEVENT(.*?)END:VEVENT", text, flags=re.S):
+            props: dict[str, str] = {}
+            for line in block.strip().splitlines():
+                if ":" in line:
+                    key, _, value = line.partition(":")
+                    props[key.split(";")[0].upper()] = value.strip()
+            if "DTSTART" not in props or "SUMMARY" not in props:
+                raise BadPayload(f"{path}: a VEVENT lacks DTSTART or SUMMARY")
+            start = _md(props["DTSTART"], str(path))
+            end_raw = props.get("DTEND", props["DTSTART"])
+            end = _md(end_raw, str(path))
+            if "DTEND" in props and len(end_raw.split("T")[0]) == 8 and "T" not in end_raw:  # all-day DTEND exclusive
+                y, mo, d = int(end_raw[:4]), int(end_raw[4:6]), int(end_raw[6:8])
+                e = date(y, mo, d) - timedelta(days=1)
+                end = f"{e.month:02d}-{e.day:02d}"
+            procurement.add(store, props["SUMMARY"], start, end,
+                            customer_id=props.get("X-SALESPULSE-CUSTOMER", ""),
+                            industry=props.get("X-SALESPULSE-INDUSTRY", props.get("CATEGORIES", "")),
+                            kind="budget" if "拨款" in props["SUMMARY"] or "预算" in props["SUMMARY"] else "window",
+                            source=str(path))
+            n += 1
+    return n
+
+
+def import_file(store: Store, path: Path) -> int:
+    if not path.is_file():
+        raise BadPayload(f"{path}: file not found")
+    return import_ics(store, path) if path.suffix.lower() == ".ics" else import_csv(store, path)
+
+
+def _span(w: procurement.Window, year: int) -> tuple[date, date]:
+    sm, sd = (int(x) for x in w.starts_md.split("-"))
+    em, ed = (int(x) for x in w.ends_md.split("-"))
+    start = date(year, sm, sd)
+    end = date(year + (1 if (em, ed) < (sm, sd) else 0), em, ed)
+    return start, end
+
+
+def applicable(windows: list[procurement.Window], customer_id: str, industry: str) -> list[procurement.Window]:
+    own = [w for w in windows if w.kind == "window" and w.customer_id and w.customer_id == customer_id]
+    if own:
+        return own
+    return [w for w in windows if w.kind == "window" and not w.customer_id and w.industry and w.industry == industry]
+
+
+def shift_close(windows: list[procurement.Window], customer_id: str, industry: str, expected: date) -> Shift | None:
+    """None when no window applies or the date is inside one; else the next window start it moves to."""
+    mine = applicable(windows, customer_id, industry)
+    if not mine:
+        return None
+    best: tuple[date, str] | None = None
+    for w in mine:
+        for year in (expected.year - 1, expected.year, expected.year + 1):
+            start, end = _span(w, year)
+            if start <= expected <= end:
+                return None
+            if start > expected and (best is None or start < best[0]):
+                best = (start, w.name)
+    return Shift(expected, best[0], best[1]) if best else None

@@ -1,0 +1,413 @@
+"""/forecast /deal /health /adjust /note /revisions — the chat face of the forecast capability.
+
+Handlers run inside the dispatcher transaction, so they only read, write small rows and answer; simulations and
+charts go through ctx.defer to jobs (worker thread, read-only store).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.context import Context, Services
+from bot.errors import UserInputError
+from bot.events import Command
+from bot.replies import Reply
+from bot.router import Router
+from handlers.forecast import engine, health, notes, periods
+from handlers.forecast import scope as scope_mod
+from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_table
+from prompts import Prompts
+from store import deals as deal_store
+from store import revisions as rev_store
+from store.deals import Deal
+from store.db import Store
+
+router = Router("forecast")
+_SERVICES: dict[str, Services] = {}
+
+
+def setup(services: Services) -> None:
+    _SERVICES["s"] = services
+
+
+def wan(x: float) -> str:
+    w = x / 10_000
+    return f"{w:.1f}".rstrip("0").rstrip(".") if abs(w) < 100 else f"{w:.0f}"
+
+
+def _tz(ctx_or_services) -> ZoneInfo:
+    return ZoneInfo(ctx_or_services.config.bot.timezone)
+
+
+def _today(ctx: Context) -> date:
+    return periods.local_date(ctx.clock.now_ms(), _tz(ctx))
+
+
+# ------------------------------------------------------------------ deal lookup with suggestions
+def find_deal(ctx: Context, text: str) -> Deal:
+    owners = scope_mod.visible_owners(ctx.event.actor, ctx.directory)
+    hits = deal_store.search(ctx.store, text, owners)
+    exact = [d for d in hits if d.title == text or d.id == text]
+    if exact:
+        return exact[0]
+    open_hits = [d for d in hits if d.status == "open"]
+    if len(open_hits) == 1 or (len(hits) == 1):
+        return open_hits[0] if open_hits else hits[0]
+    if hits:
+        raise UserInputError(ctx.t("forecast.deal_ambiguous", text=text,
+                                   names="、".join(d.title for d in (open_hits or hits)[:5])))
+    visible = deal_store.listing(ctx.store, status="open", owners=owners)
+    if not visible:
+        raise UserInputError(ctx.t("forecast.deal_none_visible"))
+    titles = [d.title for d in visible]
+    close = difflib.get_close_matches(text, titles, n=3, cutoff=0.2)
+    if not close:  # share characters with the title (Chinese names are short)
+        close = sorted(titles, key=lambda s: -len(set(s) & set(text)))[:3] if any(set(s) & set(text) for s in titles) else []
+    msg = ctx.t("forecast.deal_not_found", text=text)
+    if close:
+        msg += ctx.t("forecast.deal_suggest", names="、".join(close))
+    raise UserInputError(msg)
+
+
+# ------------------------------------------------------------------ /forecast
+def _parse_forecast_args(ctx: Context, args: tuple[str, ...]):
+    today = _today(ctx)
+    period, sc = None, None
+    for a in args:
+        p = periods.parse(a, today)
+        if p is not None and period is None:
+            period = p
+            continue
+        sc = scope_mod.resolve(a, ctx.event.actor, ctx.directory, ctx.t)
+    period = period or periods.parse(ctx.config.forecast.default_period, today) or periods.quarter_of(today)
+    sc = sc or scope_mod.default_scope(ctx.event.actor, ctx.directory)
+    if sc.owners is not None and not sc.owners:
+        raise UserInputError(ctx.t("core.permission_denied"))
+    return period, sc
+
+
+def _period_label(ctx_t, period: periods.Period, today: date) -> str:
+    if period == periods.month_of(today):
+        return ctx_t("forecast.this_month")
+    if period == periods.month_of(today).next():
+        return ctx_t("forecast.next_month")
+    if period == periods.quarter_of(today):
+        return ctx_t("forecast.this_quarter")
+    if period == periods.quarter_of(today).next():
+        return ctx_t("forecast.next_quarter")
+    return period.label
+
+
+def _target(cfg, sc: scope_mod.Scope, period_word: str, period: periods.Period) -> float | None:
+    for key in (f"{sc.target_key}:{period_word}", f"{sc.target_key}:{period.label}", f"{sc.target_key}:{period.kind}"):
+        if key in cfg.targets:
+            return float(cfg.targets[key])
+    return None
+
+
+@router.command("forecast")
+def on_forecast(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    period, sc = _parse_forecast_args(ctx, args)
+    label = _period_label(ctx.t, period, _today(ctx))
+    word = {"this_month": "本月", "next_month": "下月", "this_quarter": "本季", "next_quarter": "下季"}
+    pword = next((w for k, w in word.items() if ctx.t(f"forecast.{k}") == label), period.label)
+    scope_text = ctx.t(f"forecast.{sc.label_key}", name=sc.name)
+    ctx.reply(ctx.t("forecast.forecast_working", period=label, draws=ctx.config.forecast.draws))
+    ctx.defer("forecast.run", {"kind": period.kind, "start": period.start.isoformat(), "label": label,
+                               "owners": sc.owners, "scope": scope_text,
+                               "target": _target(ctx.config.forecast, sc, pword, period),
+                               "seed": int(ctx.clock.now_ms() % 2**31)})
+
+
+@router.job("forecast.run")
+def job_forecast(payload: dict, reader: Store) -> Reply:
+    s = _SERVICES["s"]
+    tz = _tz(s)
+    start = date.fromisoformat(payload["start"])
+    period = periods.of_kind(payload["kind"], start)
+    fc = engine.run(reader, s.config.forecast, tz, s.clock.now_ms(), period, payload["owners"], payload["target"],
+                    seed=payload.get("seed", 0))
+    return Reply.plain(render_forecast(s.prompts, fc, payload["label"], payload["scope"]))
+
+
+def render_forecast(p: Prompts, fc: engine.Forecast, label: str, scope_text: str) -> str:
+    o = fc.outcome
+    lines = [p.t("forecast.forecast_line", period=label, p50=wan(o.p50), conf=round(100 * o.confidence),
+                 p10=wan(o.p10), p90=wan(o.p90)),
+             p.t("forecast.forecast_scope", scope=scope_text, n=len(fc.views))]
+    if fc.won_to_date:
+        lines.append(p.t("forecast.forecast_won", won=wan(fc.won_to_date)))
+    if o.target:
+        lines.append(p.t("forecast.forecast_target", target=wan(o.target), prob=round(100 * (o.prob_target or 0))))
+    else:
+        lines.append(p.t("forecast.forecast_no_target"))
+    if fc.reasons:
+        lines.append(p.t("forecast.forecast_reasons"))
+        for i, (key, values) in enumerate(fc.reasons, 1):
+            values = dict(values)
+            if "amount" in values:
+                values["amount"] = wan(values["amount"])
+            if key == "reason_factor":
+                f = values["factor"]
+                values["factor_text"] = p.t(f"forecast.f_{f}_minus") if f != "intent_cap" else p.t("forecast.f_intent_cap")
+            lines.append(f"{i}. " + p.t(f"forecast.{key}", **values))
+    if fc.fallback:
+        lines.append(p.t("forecast.forecast_fallback"))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ /deal
+def contribution_lines(t, ex) -> list[str]:
+    out = []
+    for name, change in ex.contributions[:4]:
+        sign = "plus" if change > 0 else "minus"
+        text = t(f"forecast.f_{name}_{sign}")
+        out.append(t(f"forecast.deal_contrib_{sign}", text=text, pct=round(abs(change) * 100)))
+    return out
+
+
+def deal_text(ctx: Context, deal: Deal) -> str:
+    tz = _tz(ctx)
+    all_deals = deal_store.listing(ctx.store)
+    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, ctx.clock.now_ms())
+    ex = engine.explain(models, deal)
+    owner = ctx.directory.person(deal.owner_id or "")
+    close = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else ctx.t("forecast.no_close")
+    lines = [ctx.t("forecast.deal_title", title=deal.title, customer=deal.customer_name),
+             ctx.t("forecast.deal_fields", amount=wan(deal.amount), owner=owner.name if owner else "—", close=close),
+             ctx.t("forecast.deal_prob", prob=round(ex.probability * 100), base=round(ex.base * 100),
+                   c=f"{ex.coefficients['customer']:.2f}", p=f"{ex.coefficients['project']:.2f}",
+                   r=f"{ex.coefficients['rep']:.2f}") + (ctx.t("forecast.deal_override") if ex.override else "")]
+    if ex.capped:
+        missing = "、".join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
+        lines.append(ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100)))
+    if deal.expected_close_at:
+        from handlers.forecast import calendar
+
+        sh = calendar.shift_close(models.windows, deal.customer_id, deal.industry,
+                                  periods.local_date(deal.expected_close_at, tz))
+        if sh:
+            lines.append(ctx.t("forecast.deal_shift", window=sh.window, old=sh.original.isoformat(),
+                               new=sh.shifted.isoformat()))
+    contribs = contribution_lines(ctx.t, ex)
+    if contribs:
+        lines.append(ctx.t("forecast.deal_top"))
+        lines.extend(f"· {c}" for c in contribs)
+    if ex.fallback:
+        lines.append(ctx.t("forecast.deal_fallback"))
+    last = deal_store.last_customer_response(ctx.store, [deal.id]).get(deal.id)
+    h = health.assess(deal, ctx.clock.now_ms(), ctx.config.forecast.health, last)
+    lines.append(ctx.t("forecast.deal_health", colour=ctx.t(f"forecast.colour_{h.colour}")) +
+                 ("：" + "；".join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues) if h.issues else ""))
+    revs = rev_store.for_lead(ctx.store, deal.id, 3)
+    if revs:
+        lines.append(ctx.t("forecast.deal_revisions"))
+        for r in revs:
+            who = ctx.directory.person(r.person_id)
+            lines.append("· " + ctx.t("forecast.deal_revision_line", when=periods.local_date(r.at, tz).isoformat(),
+                                      who=who.name if who else r.person_id, field=ctx.t(f"forecast.field_{r.field}"),
+                                      old=r.old_value, new=r.new_value, reason=r.reason))
+    return "\n".join(lines)
+
+
+@router.command("deal")
+def on_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    if not args:
+        raise UserInputError(ctx.t("core.help_one", usage="/deal <商机名称>", summary="", aliases="/商机"))
+    ctx.reply(deal_text(ctx, find_deal(ctx, " ".join(args))))
+
+
+# ------------------------------------------------------------------ /health
+@router.command("health")
+def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    sc = scope_mod.resolve(args[0], event.actor, ctx.directory, ctx.t) if args else \
+        scope_mod.default_scope(event.actor, ctx.directory)
+    if sc.owners is not None and not sc.owners:
+        raise UserInputError(ctx.t("core.permission_denied"))
+    open_deals = deal_store.listing(ctx.store, status="open", owners=sc.owners)
+    if not open_deals:
+        ctx.reply(ctx.t("forecast.health_none"))
+        return
+    last = deal_store.last_customer_response(ctx.store, [d.id for d in open_deals])
+    now = ctx.clock.now_ms()
+    rated = [(d, health.assess(d, now, ctx.config.forecast.health, last.get(d.id))) for d in open_deals]
+    count = {c: sum(1 for _d, h in rated if h.colour == c) for c in (health.RED, health.YELLOW, health.GREEN)}
+    lines = [ctx.t("forecast.health_title", scope=ctx.t(f"forecast.{sc.label_key}", name=sc.name), **count)]
+    for colour, icon in ((health.RED, "🔴"), (health.YELLOW, "🟡")):
+        for d, h in sorted((x for x in rated if x[1].colour == colour), key=lambda x: -x[0].amount):
+            reasons = "；".join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues)
+            lines.append(ctx.t("forecast.health_line", icon=icon, title=d.title, reasons=reasons))
+    greens = [d.title for d, h in rated if h.colour == health.GREEN]
+    if greens:
+        lines.append(ctx.t("forecast.health_green_line", titles="、".join(greens)))
+    ctx.reply("\n".join(lines))
+
+
+# ------------------------------------------------------------------ /adjust
+FIELD_WORDS = {"金额": "amount", "amount": "amount", "概率": "probability", "probability": "probability",
+               "赢率": "probability", "日期": "close_date", "date": "close_date", "成交日": "close_date"}
+
+
+def _parse_value(field: str, text: str, tz: ZoneInfo) -> float | int | None:
+    t = text.replace(",", "").strip()
+    try:
+        if field == "amount":
+            if t.endswith("万"):
+                return float(t[:-1]) * 10_000
+            return float(t.rstrip("元"))
+        if field == "probability":
+            v = float(t.rstrip("%％")) / (100 if t.endswith(("%", "％")) or float(t.rstrip("%％")) > 1 else 1)
+            return v if 0 <= v <= 1 else None
+        d = datetime.strptime(t.replace("/", "-"), "%Y-%m-%d").date()
+        return periods.date_ms(d, tz)
+    except ValueError:
+        return None
+
+
+def preset_reason(ctx: Context, words: list[str]) -> str | None:
+    reasons = ctx.config.forecast.reasons
+    text = " ".join(words).strip()
+    if not text:
+        return None
+    if text.isdigit() and 1 <= int(text) <= len(reasons):
+        return reasons[int(text) - 1]
+    norm = re.sub(r"[，,\s]", "", text)
+    for r in reasons:
+        if re.sub(r"[，,\s]", "", r) == norm:
+            return r
+    return None
+
+
+@router.command("adjust")
+def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    tz = _tz(ctx)
+    field_at = next((i for i, a in enumerate(args) if a in FIELD_WORDS), None)
+    if field_at is None or field_at == 0 or field_at + 1 >= len(args):
+        raise UserInputError(ctx.t("forecast.adjust_usage"))
+    deal = find_deal(ctx, " ".join(args[:field_at]))
+    field = FIELD_WORDS[args[field_at]]
+    raw_value = args[field_at + 1]
+    value = _parse_value(field, raw_value, tz)
+    if value is None:
+        raise UserInputError(ctx.t("forecast.adjust_bad_value", value=raw_value, field=ctx.t(f"forecast.field_{field}")))
+    reason = preset_reason(ctx, list(args[field_at + 2:]))
+    if reason is None:
+        listing = "\n".join(f"{i}. {r}" for i, r in enumerate(ctx.config.forecast.reasons, 1))
+        raise UserInputError(ctx.t("forecast.adjust_need_reason", reasons=listing, deal=deal.title,
+                                   field=args[field_at], value=raw_value))
+    now = ctx.clock.now_ms()
+    all_deals = deal_store.listing(ctx.store)
+    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now)
+    p_old = engine.explain(models, deal).probability
+    if field == "amount":
+        old, new = wan(deal.amount) + "万", wan(value) + "万"
+        deal_store.set_amount(ctx.store, deal.id, float(value))
+    elif field == "probability":
+        old_p = deal.details.probability_override
+        old = f"{round(100 * (old_p if old_p is not None else p_old))}%"
+        new = f"{round(100 * value)}%"
+        deal_store.upsert_details(ctx.store, deal.id, now, probability_override=float(value))
+    else:
+        old = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else "—"
+        new = periods.local_date(int(value), tz).isoformat()
+        deal_store.set_expected_close(ctx.store, deal.id, int(value))
+        if deal.expected_close_at is not None and value > deal.expected_close_at:
+            deal_store.upsert_details(ctx.store, deal.id, now, close_slips=deal.details.close_slips + 1)
+    rev_store.add(ctx.store, deal.id, field, old, new, reason, event.actor.person_id, now, event.event_id)
+    p_new = engine.explain(models, deal_store.get(ctx.store, deal.id)).probability
+    ctx.reply(ctx.t("forecast.adjust_done", title=deal.title, field=ctx.t(f"forecast.field_{field}"), old=old,
+                    new=new, reason=reason, p_old=round(100 * p_old), p_new=round(100 * p_new)))
+
+
+# ------------------------------------------------------------------ /note
+@router.command("note")
+def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    if len(args) < 2:
+        raise UserInputError(ctx.t("forecast.note_usage"))
+    deal, text = None, ""
+    for cut in range(len(args) - 1, 0, -1):  # the longest leading words that name a deal
+        try:
+            deal = find_deal(ctx, " ".join(args[:cut]))
+            text = " ".join(args[cut:])
+            break
+        except UserInputError:
+            if cut == 1:
+                raise
+    assert deal is not None
+    now = ctx.clock.now_ms()
+    parsed = notes.parse(text, _today(ctx), deal.details)
+    all_deals = deal_store.listing(ctx.store)
+    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now)
+    p_old = engine.explain(models, deal).probability
+    fields: dict = {}
+    for ch in parsed.changes:
+        fields.update(ch.fields)
+    if fields:
+        deal_store.upsert_details(ctx.store, deal.id, now, **fields)
+    event_at = periods.date_ms(parsed.event_date, _tz(ctx)) if parsed.event_date else None
+    items = []
+    for ch in parsed.changes:
+        values = dict(ch.values)
+        if "role" in values:
+            values["role"] = ctx.t(f"forecast.role_{values['role']}")
+        items.append(ctx.t(f"forecast.{ch.key}", **values))
+    deal_store.add_note(ctx.store, deal.id, text, json.dumps(items, ensure_ascii=False), "；".join(parsed.not_understood),
+                        event.actor.person_id, now, event_at)
+    lines = []
+    if parsed.changes:
+        p_new = engine.explain(models, deal_store.get(ctx.store, deal.id)).probability
+        lines.append(ctx.t("forecast.note_done", items="；".join(items), p_old=round(100 * p_old),
+                           p_new=round(100 * p_new)))
+        if round(100 * p_new) != round(100 * p_old):
+            rev_store.add(ctx.store, deal.id, "note", f"{round(100 * p_old)}%", f"{round(100 * p_new)}%", text,
+                          event.actor.person_id, now, event.event_id)
+        if parsed.event_date:
+            lines.append(ctx.t("forecast.note_event", date=parsed.event_date.isoformat()))
+    else:
+        lines.append(ctx.t("forecast.note_nothing"))
+    if parsed.not_understood:
+        line = ctx.t("forecast.note_not_understood", clauses="；".join(parsed.not_understood))
+        tones = {parsed.tone[c] for c in parsed.not_understood if c in parsed.tone}
+        if len(tones) == 1:
+            line += ctx.t("forecast.note_tone", tone=ctx.t(f"forecast.tone_{tones.pop()}"))
+        lines.append(line)
+    ctx.reply("\n".join(lines))
+
+
+# ------------------------------------------------------------------ /revisions
+@router.command("revisions")
+def on_revisions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    weeks = int(args[0]) if args and args[0].isdigit() and 0 < int(args[0]) <= 52 else 8
+    owners = scope_mod.visible_owners(event.actor, ctx.directory)
+    if owners is not None and not owners:
+        raise UserInputError(ctx.t("core.permission_denied"))
+    tz = _tz(ctx)
+    today = _today(ctx)
+    first_monday = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    since = periods.date_ms(first_monday, tz)
+    lead_ids = None if owners is None else [d.id for d in deal_store.listing(ctx.store, owners=owners)]
+    revs = rev_store.since(ctx.store, since, lead_ids)
+    if not revs:
+        ctx.reply(ctx.t("forecast.revisions_none", weeks=weeks))
+        return
+    table = weekly_table(revs, first_monday, weeks, tz)
+    text = heatmap_text(table, ctx.t, weeks)
+    ctx.reply(text)
+    ctx.defer("forecast.revisions_chart", {"table": table, "title": ctx.t("forecast.revisions_chart_title"),
+                                           "alt": text, "key": event.event_id})
+
+
+@router.job("forecast.revisions_chart")
+def job_revisions_chart(payload: dict, reader: Store) -> Reply:
+    s = _SERVICES["s"]
+    cfg = s.config
+    folder = Path(cfg.forecast.chart_dir or Path(cfg.bot.data_dir) / "charts")
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", payload["key"])[-60:]
+    path = folder / f"revisions-{safe}.png"
+    render_png(payload["table"], payload["title"], path)
+    return Reply.image(str(path), payload["alt"], title=payload["title"])

@@ -1,0 +1,208 @@
+"""Free-text deal notes → concrete changes: "客户CFO下周回国" → the final approver can be met next week.
+
+Rules first (time expressions, roles, what happens), so every change can be echoed with what triggered it.
+Clauses that match no rule are reported back as not understood — never guessed. snownlp only breaks ties on
+direction: a clause with no rule that snownlp reads as strongly positive/negative is still reported as not
+understood, with its tone noted; it changes nothing. snownlp loads its models at import (~3.5 s), so it is
+imported lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+ROLES = (  # (pattern, role key); the first that matches names the person of the clause
+    (r"CFO|财务总监|财务VP|财务负责人", "cfo"),
+    (r"终审人|终审|老板|总经理|董事长|CEO|一把手|大老板", "approver"),
+    (r"采购(?:经理|部|负责人)?", "procurement"),
+    (r"法务", "legal"),
+    (r"CTO|技术负责人|IT负责人|信息中心", "tech"),
+)
+APPROVERS = {"cfo", "approver"}
+
+ACTIONS = (  # (pattern, action key)
+    (r"回国|回来|出差回|有空|可以见|能见|约到|约好|答应见", "available"),
+    (r"见了|见过|见面了|拜访了|会面了|已见|当面聊了", "met"),
+    (r"离职|调岗|换人|被调走", "left"),
+    (r"盖章|公章|签字|签了", "sealed"),
+    (r"预算(?:批了|批下来|确定|明确|到位)", "budget"),
+    (r"竞品|竞争对手|友商", "competitor"),
+    (r"(?:POC|测试|验证|试点)(?:通过|成功|完成)", "tech_pass"),
+    (r"(?:POC|测试|验证|试点)(?:失败|没通过|未通过)", "tech_fail"),
+    (r"法务(?:审核)?(?:通过|没问题)", "legal_pass"),
+    (r"法务(?:审核)?(?:驳回|不通过|有意见)", "legal_fail"),
+    (r"条款(?:有)?(?:争议|分歧|异议)", "dispute"),
+)
+GOOD = r"好转|顺利|积极|认可|满意|很感兴趣|松口|推进了"
+BAD = r"受阻|卡住|推迟|延期|暂停|冻结|搁置|不满意|犹豫|砍预算|预算削减"
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+
+
+@dataclass
+class Change:
+    key: str  # prompt key suffix for the echo, e.g. "n_approver_available"
+    values: dict[str, Any]
+    fields: dict[str, Any]  # deal_details fields to set (absolute values)
+
+
+@dataclass
+class Parsed:
+    changes: list[Change] = field(default_factory=list)
+    event_date: date | None = None
+    when_text: str = ""
+    not_understood: list[str] = field(default_factory=list)
+    tone: dict[str, str] = field(default_factory=dict)  # clause → positive/negative (snownlp, informational)
+
+
+def parse_when(text: str, today: date) -> tuple[date | None, str]:
+    """The first Chinese time expression in `text` as a date, plus the words that said it."""
+    rules: list[tuple[str, Any]] = [
+        (r"今天|今日", lambda m: today),
+        (r"明天", lambda m: today + timedelta(days=1)),
+        (r"后天", lambda m: today + timedelta(days=2)),
+        (r"下(?:周|星期|礼拜)([一二三四五六日天])", lambda m: today + timedelta(days=7 - today.weekday() + _WEEKDAY[m.group(1)])),
+        (r"下(?:周|星期|礼拜)", lambda m: today + timedelta(days=7 - today.weekday())),
+        (r"(?:本周|这周|这个星期)([一二三四五六日天])?",
+         lambda m: today + timedelta(days=max(0, _WEEKDAY[m.group(1)] - today.weekday())) if m.group(1) else today),
+        (r"(\d+)\s*天(?:后|之后|以后|内)", lambda m: today + timedelta(days=int(m.group(1)))),
+        (r"(\d+)\s*(?:周|个星期)(?:后|之后|以后)", lambda m: today + timedelta(weeks=int(m.group(1)))),
+        (r"(?:本月|这个月)?月底|月末", lambda m: _month_end(today)),
+        (r"下(?:个)?月(?:初)?", lambda m: _month_end(today) + timedelta(days=1)),
+        (r"国庆(?:节)?(?:后|之后|以后|回来)", lambda m: _next(date(today.year, 10, 8), today)),
+        (r"元旦(?:后|之后|以后)", lambda m: _next(date(today.year, 1, 2), today)),
+        (r"春节(?:后|之后|以后)|年后", lambda m: _spring_after(today)),
+        (r"年底|年末", lambda m: date(today.year, 12, 31)),
+        (r"季度末|季末", lambda m: _quarter_end(today)),
+        (r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]", lambda m: _next(date(today.year, int(m.group(1)), int(m.group(2))), today)),
+    ]
+    for pattern, fn in rules:
+        m = re.search(pattern, text)
+        if m:
+            try:
+                return fn(m), m.group(0)
+            except ValueError:
+                return None, ""
+    return None, ""
+
+
+def _month_end(d: date) -> date:
+    nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def _quarter_end(d: date) -> date:
+    q_last = ((d.month - 1) // 3) * 3 + 3
+    return _month_end(date(d.year, q_last, 1))
+
+
+def _next(d: date, today: date) -> date:
+    return d if d >= today else date(d.year + 1, d.month, d.day)
+
+
+def _spring_after(today: date) -> date:
+    """The first working day after the Spring Festival holiday (chinese_calendar knows the official dates)."""
+    try:
+        import chinese_calendar
+
+        for year in (today.year, today.year + 1):
+            d = date(year, 1, 15)
+            seen_holiday = False
+            for _ in range(60):
+                holiday, name = chinese_calendar.get_holiday_detail(d)
+                if holiday and name == chinese_calendar.Holiday.spring_festival.value:
+                    seen_holiday = True
+                elif seen_holiday and not holiday:
+                    if d >= today:
+                        return d
+                    break
+                d += timedelta(days=1)
+    except (ImportError, NotImplementedError):
+        pass
+    return _next(date(today.year, 2, 20), today)
+
+
+_SNOW: Any = None
+
+
+def _tone(clause: str) -> str:
+    """snownlp's reading of a clause no rule understood (informational only)."""
+    global _SNOW
+    if _SNOW is None:
+        from snownlp import SnowNLP
+
+        _SNOW = SnowNLP
+    s = _SNOW(clause).sentiments
+    return "positive" if s >= 0.9 else "negative" if s <= 0.1 else ""
+
+
+def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> Parsed:
+    """Parse a note against the deal's current details (`store.deals.Details`) into changes."""
+    out = Parsed()
+    clauses = [c.strip() for c in re.split(r"[，,。；;！!？?\n]+", text) if c.strip()]
+    people = current.decision_people
+    for clause in clauses:
+        understood = False
+        when, when_text = parse_when(clause, today)
+        if when and out.event_date is None:
+            out.event_date, out.when_text = when, when_text
+        role = next((r for p, r in ROLES if re.search(p, clause, flags=re.I)), "")
+        actions = [a for p, a in ACTIONS if re.search(p, clause, flags=re.I)]
+        for action in actions:
+            if action == "available" and role:
+                people += 1
+                fields: dict[str, Any] = {"decision_people": people}
+                if role in APPROVERS and current.approver_met is not True:
+                    fields["rank_change"] = 1
+                out.changes.append(Change("n_available", {"role": role, "when": when_text}, fields))
+                understood = True
+            elif action == "met" and role:
+                people += 1
+                fields = {"decision_people": people}
+                if role in APPROVERS:
+                    fields["approver_met"] = True
+                out.changes.append(Change("n_met", {"role": role}, fields))
+                understood = True
+            elif action == "left" and role:
+                out.changes.append(Change("n_left", {"role": role}, {"rank_change": -1}))
+                understood = True
+            elif action == "sealed":
+                out.changes.append(Change("n_sealed", {}, {"has_seal": True}))
+                understood = True
+            elif action == "budget":
+                out.changes.append(Change("n_budget", {}, {"has_budget_range": True}))
+                understood = True
+            elif action == "competitor":
+                out.changes.append(Change("n_competitor", {}, {"competitor_move": True,
+                                                               "competitors": max(1, current.competitors)}))
+                understood = True
+            elif action == "tech_pass":
+                out.changes.append(Change("n_tech_pass", {}, {"tech_validation": 1.0}))
+                understood = True
+            elif action == "tech_fail":
+                out.changes.append(Change("n_tech_fail", {}, {"tech_validation": 0.0}))
+                understood = True
+            elif action == "legal_pass":
+                out.changes.append(Change("n_legal_pass", {}, {"legal_review": "passed"}))
+                understood = True
+            elif action == "legal_fail":
+                out.changes.append(Change("n_legal_fail", {}, {"legal_review": "failed"}))
+                understood = True
+            elif action == "dispute":
+                out.changes.append(Change("n_dispute", {}, {"disputed_clauses": current.disputed_clauses + 1}))
+                understood = True
+        if re.search(BAD, clause):
+            out.changes.append(Change("n_bad", {"word": re.search(BAD, clause).group(0)}, {"sentiment": -1}))
+            understood = True
+        elif re.search(GOOD, clause):
+            out.changes.append(Change("n_good", {"word": re.search(GOOD, clause).group(0)}, {"sentiment": 1}))
+            understood = True
+        if not understood:
+            out.not_understood.append(clause)
+            if use_snownlp and len(clause) >= 4:
+                tone = _tone(clause)
+                if tone:
+                    out.tone[clause] = tone
+    return out
