@@ -105,3 +105,9 @@ async def test_unknown_type_and_bad_shape_are_kept_as_unsupported(client, runtim
         resp = await client.post("/dingtalk/callback", data=json.dumps(body), headers=headers(now))
         assert resp.status == 200
     assert inbox_store.counts(runtime.store) == {"unsupported": 2}
+
+
+def test_doctor_names_the_url_to_register(runtime):
+    rows = {name: (ok, line) for name, ok, line in attach(runtime).doctor()}
+    ok, line = rows["dingtalk inbound"]
+    assert ok is False and "http://127.0.0.1:8080/dingtalk/callback" in line and "https" in line

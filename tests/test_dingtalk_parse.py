@@ -67,7 +67,7 @@ keys = st.sampled_from(["msgId", "msgtype", "text", "content", "senderStaffId", 
 msgtypes = st.sampled_from(["text", "picture", "richText", "audio", "file", "video", "other"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(keys, json_values, max_size=10), msgtypes, st.booleans())
 def test_fuzz_robot_message(data, msgtype, with_type):
     if with_type:
@@ -81,7 +81,7 @@ def test_fuzz_robot_message(data, msgtype, with_type):
         parsed.event.to_dict()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(keys, json_values | st.text(max_size=30).map(lambda s: '{"cardPrivateData":' + s),
                        max_size=6))
 def test_fuzz_card_callback(data):

@@ -161,3 +161,14 @@ async def test_reconnects_after_system_disconnect(connected, fake, runtime):
     assert await fake.await_for(lambda: fake._ws is not None, 5)
     mid = fake.push(ROBOT_TOPIC, robot_message("msg-after"))
     assert (await fake.await_ack(mid))["code"] == 200
+
+
+async def test_stop_returns_promptly_while_the_gateway_refuses(runtime, fake):
+    """Bad credentials: open_connection fails and the client waits to retry; stop() must not wait it out."""
+    fake.client_secret = "rotated"
+    adapter = attach(runtime)
+    adapter.stream_retry_s = 30.0
+    await adapter.start()
+    assert await fake.await_for(lambda: len(fake.opened) >= 1, 5)
+    await asyncio.wait_for(adapter.stop(), timeout=3)
+    assert not fake._ws_ready.is_set()

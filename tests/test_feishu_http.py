@@ -165,3 +165,19 @@ async def test_rep_gets_a_card_and_presses_its_button(client, runtime, fake):
     answers = [json.loads(r.json["content"]) for r in fake.calls("/open-apis/im/v1/messages", "POST")]
     assert answers == [{"text": "snooze:4"}]
     assert fake.calls("/open-apis/im/v1/messages")[0].query == {"receive_id_type": "open_id"}
+
+
+def test_server_registry_builds_both_adapters(runtime, config):
+    import dataclasses
+
+    from adapters.base import AdapterContext
+    from bot.config import DingTalkSection
+    from bot.server import build_adapters
+
+    cfg = dataclasses.replace(config, dingtalk=DingTalkSection(enabled=True, mode="http", client_id="x"))
+    adapters = build_adapters(cfg, AdapterContext(runtime.store, cfg, runtime.clock, runtime.wake))
+    by_platform = {a.platform: a for a in adapters}
+    assert {"dingtalk", "feishu"} <= set(by_platform)
+    app = build_app(cfg, adapters)
+    paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+    assert {"/dingtalk/callback", "/feishu/events"} <= paths

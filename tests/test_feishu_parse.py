@@ -53,7 +53,7 @@ msg_keys = st.sampled_from(["message_id", "chat_id", "chat_type", "message_type"
                             "create_time", "x"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(msg_keys, json_values | st.text(max_size=20), max_size=8),
        st.sampled_from(["text", "post", "image", "audio", "file", "media", "sticker"]),
        st.one_of(json_values, st.dictionaries(st.sampled_from(["text", "title", "content", "zh_cn", "file_key",
@@ -71,7 +71,7 @@ def test_fuzz_message(message, mtype, content):
         parsed.event.to_dict()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(json_values)
 def test_fuzz_envelope_shapes(envelope):
     for fn in (lambda e: parse.parse_message(e, NOW), parse.parse_card_action):
@@ -81,7 +81,7 @@ def test_fuzz_envelope_shapes(envelope):
             pass
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.dictionaries(st.sampled_from(["operator", "action", "context", "token"]), json_values, max_size=4))
 def test_fuzz_card_action(event):
     envelope = {"schema": "2.0", "header": {"event_id": "c", "event_type": "card.action.trigger"}, "event": event}

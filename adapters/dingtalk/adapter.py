@@ -231,7 +231,8 @@ class DingTalkAdapter(Adapter):
             url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
             ok = url.startswith("https://")
             rows.append(("dingtalk inbound", ok, f"HTTP outgoing robot: register {url}"
-                         + ("" if ok else " (DingTalk requires a public https URL)")))
+                         + ("" if ok else " (DingTalk requires a public https URL)")
+                         + "; card button presses arrive only in stream mode"))
         else:
             rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
         rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"
