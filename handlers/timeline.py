@@ -13,6 +13,7 @@ unknown one, so names of other teams' customers never leak.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -90,24 +91,45 @@ def lead_label(lead: timeline_store.LeadRef) -> str:
     return f"{lead.customer_name}·{lead.title}" if lead.customer_name else lead.title
 
 
-def find_lead(ctx: Context, scope: Scope, text: str) -> tuple[timeline_store.LeadRef | None, list[timeline_store.LeadRef]]:
-    """(the lead, []) when `text` names exactly one visible lead, else (None, suggestions)."""
+@dataclass(frozen=True)
+class Found:
+    lead: timeline_store.LeadRef | None  # exactly one visible lead matched
+    suggestions: tuple[timeline_store.LeadRef, ...] = ()
+    ambiguous: bool = False  # suggestions all match the text; otherwise they are close to it (a typo)
+
+
+def find_lead(ctx: Context, scope: Scope, text: str) -> Found:
     owners = None if scope.everyone else scope.owner_ids
     found = timeline_store.search_leads(ctx.store, text, owners, limit=8)
     if not found:
-        return None, []
+        return Found(None, tuple(close_matches(ctx, owners, text)))
     for pick in ([r for r in found if r.lead_id == text], [r for r in found if r.title == text],
                  [r for r in found if r.customer_name == text and r.status == "open"], found):
         if len(pick) == 1:
-            return pick[0], []
-    return None, found
+            return Found(pick[0])
+    return Found(None, tuple(found), ambiguous=True)
 
 
-def _suggest(ctx: Context, text: str, command: str, suggestions: list[timeline_store.LeadRef]) -> str:
-    if not suggestions:
+def close_matches(ctx: Context, owners: frozenset[str] | None, text: str) -> list[timeline_store.LeadRef]:
+    """Typos ("华东机床" for 华东机械): visible open leads whose customer name or title is close to `text`."""
+    pool = timeline_store.open_leads(ctx.store, owners)
+    by_name: dict[str, list[timeline_store.LeadRef]] = {}
+    for lead in pool:
+        for name in (lead.customer_name, lead.title):
+            if name:
+                by_name.setdefault(name, []).append(lead)
+    picked: dict[str, timeline_store.LeadRef] = {}
+    for name in difflib.get_close_matches(text, list(by_name), n=5, cutoff=0.5):
+        for lead in by_name[name]:
+            picked.setdefault(lead.lead_id, lead)
+    return list(picked.values())[:6]
+
+
+def _suggest(ctx: Context, text: str, command: str, found: Found) -> str:
+    if not found.suggestions:
         return ctx.t("timeline.not_found", text=text)
-    lines = [ctx.t("timeline.ambiguous", text=text)]
-    for lead in suggestions[:6]:
+    lines = [ctx.t("timeline.ambiguous" if found.ambiguous else "timeline.did_you_mean", text=text)]
+    for lead in found.suggestions[:6]:
         lines.append(ctx.t("timeline.suggestion", label=lead_label(lead), lead_id=lead.lead_id, command=command,
                            status=ctx.t(f"timeline.status_{lead.status}")))
     return "\n".join(lines)
@@ -123,10 +145,10 @@ def _resolve(ctx: Context, actor: Actor, args: tuple[str, ...], command: str) ->
     if not text:
         ctx.reply(ctx.t("timeline.usage", command=command))
         return None
-    lead, suggestions = find_lead(ctx, scope, text)
-    if lead is None:
-        ctx.reply(_suggest(ctx, text, command, suggestions))
-    return lead
+    found = find_lead(ctx, scope, text)
+    if found.lead is None:
+        ctx.reply(_suggest(ctx, text, command, found))
+    return found.lead
 
 
 # ---------------------------------------------------------------- heatmap

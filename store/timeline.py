@@ -91,3 +91,19 @@ def tagged_events(store: Store, lead_id: str, limit: int) -> list[TimelineRow]:
 def count_tagged_events(store: Store, lead_id: str) -> int:
     return store.conn.execute(
         "SELECT COUNT(DISTINCT event_rowid) FROM event_tags WHERE lead_id = ?", (lead_id,)).fetchone()[0]
+
+
+def open_leads(store: Store, owner_ids: Iterable[str] | None, limit: int = 5000) -> list[LeadRef]:
+    """Open leads among `owner_ids` (None = all), newest first: the pool for "did you mean" suggestions."""
+    params: list = []
+    owner_sql = ""
+    if owner_ids is not None:
+        owners = sorted(set(owner_ids))
+        if not owners:
+            return []
+        owner_sql = f" AND l.owner_id IN ({','.join('?' for _ in owners)})"
+        params.extend(owners)
+    rows = store.conn.execute(
+        f"SELECT {_REF} FROM leads l LEFT JOIN customers c ON c.id = l.customer_id WHERE l.status = 'open'"
+        f"{owner_sql} ORDER BY l.created_at DESC LIMIT ?", [*params, limit])
+    return [LeadRef(*r) for r in rows]

@@ -192,3 +192,12 @@ def test_bad_levels_stop_the_start(store, clock, config):
     bad = dataclasses.replace(config, heatmap=dataclasses.replace(config.heatmap, levels=(4.0, 2.0)))
     with pytest.raises(ConfigError, match="heatmap.levels"):
         make_runtime(store, clock, bad)
+
+
+async def test_typo_gets_did_you_mean_within_scope(runtime, store, clock):
+    add_lead(store, "M1", "r1", T0, customer="华东机械", title="数控机床采购")
+    add_lead(store, "M2", "r3", T0, customer="华东机电", title="产线改造")
+    runtime.console.type_line("张伟", "/热力图 华东机床")
+    await runtime.settle()
+    text = runtime.console.delivered[-1].text
+    assert "你是不是要找" in text and "M1" in text and "M2" not in text, "suggestions stay inside the rep's scope"
