@@ -20,6 +20,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli_backup",
     "bot.cli_doctor",
     "bot.cli_backtest",
+    "bot.cli_rules",
 )
 
 

@@ -242,7 +242,7 @@ class RulesSection:
     reload_check_s: float = 5.0  # how often pack files are checked for changes (hot reload)
     text_max_chars: int = 4000  # keywords look at this many characters of a text
     regex_max_chars: int = 2000  # regexes look at this many characters (bounds the worst case)
-    association_cache_s: float = 60.0  # how long customer-key / open-lead lookups are cached
+    external_check_s: float = 1.0  # how often to notice customers/leads changed by another process (cache)
 
 
 @dataclass(frozen=True)

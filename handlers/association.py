@@ -9,14 +9,18 @@ Order of evidence (most specific first):
 The customer's lead is then its newest open lead. When a customer is clearly involved but unknown, the event keeps
 a `match_key` ("external_id:wm…", "phone:138…", "chat:wr…") for /unmatched and /bind.
 
-Everything is cached in memory (positive and negative answers, `association_cache_s`), because the dispatcher
-must tag ≥15,000 events/s and a SQL lookup per event per key would cost more than the insert itself. /bind
-updates the cache directly, so a binding counts from the next event on.
+Every answer (found or not) is cached in memory, because the dispatcher must tag ≥15,000 events/s and a SQL
+lookup per event per key would cost more than the insert itself. A time-to-live would not help: one customer
+writes every few minutes or hours, so entries would expire between uses. Instead the cache is dropped when
+something could have changed it: TEMP triggers on customer_keys / lead_keys / leads call back into this process
+(store.tagging.install_change_hook), and SQLite's data_version, polled at most every `external_check_s`
+seconds, reveals writes by another process (an import run from the CLI).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from bot.events import Actor, CalendarEvent, CallRecord, DocumentOpen, Message, Role
@@ -74,21 +78,41 @@ NONE = Association(None, None, None, False)
 
 
 class Associator:
-    def __init__(self, store: Store, directory: Directory, ttl_ms: int) -> None:
+    def __init__(self, store: Store, directory: Directory, external_check_s: float = 1.0) -> None:
         self.store = store
         self.directory = directory
-        self.ttl_ms = ttl_ms
-        self._keys: dict[tuple[str, str], tuple[str | None, str | None, int]] = {}
-        self._open_lead: dict[str, tuple[str | None, int]] = {}
-        self._lead: dict[str, tuple[str | None, str, int]] = {}
+        self.external_check_s = external_check_s
+        self._keys: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        self._open_lead: dict[str, str | None] = {}
+        self._lead: dict[str, tuple[str | None, str]] = {}
+        self._dirty = False
+        self._next_external_check = 0.0
+        self._data_version = tag_store.data_version(store)
+        tag_store.install_change_hook(store, self._changed)
+
+    def _changed(self) -> None:
+        self._dirty = True
+
+    def _fresh(self) -> None:
+        """Drop the caches if this process or another one changed what they answer."""
+        now = time.monotonic()
+        if now >= self._next_external_check:
+            self._next_external_check = now + self.external_check_s
+            version = tag_store.data_version(self.store)
+            if version != self._data_version:
+                self._data_version = version
+                self._dirty = True
+        if self._dirty:
+            self._dirty = False
+            self.forget()
 
     # ------------------------------------------------------------------ cached lookups
-    def lookup(self, kind: str, value: str, now: int) -> tuple[str | None, str | None]:
+    def lookup(self, kind: str, value: str) -> tuple[str | None, str | None]:
         """(customer_id, bound lead_id) for a key; either may be None."""
         k = (kind, value)
         hit = self._keys.get(k)
-        if hit is not None and hit[2] > now:
-            return hit[0], hit[1]
+        if hit is not None:
+            return hit
         lead = tag_store.lead_for_key(self.store, kind, value)
         cid = None
         if lead:
@@ -99,30 +123,29 @@ class Associator:
                 cid = brief[0]
         if cid is None:
             cid = tag_store.customer_for_key(self.store, kind, value)
-        self._keys[k] = (cid, lead, now + self.ttl_ms)
+        self._keys[k] = (cid, lead)
         return cid, lead
 
-    def open_lead(self, customer_id: str, now: int) -> str | None:
-        hit = self._open_lead.get(customer_id)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+    def open_lead(self, customer_id: str) -> str | None:
+        if customer_id in self._open_lead:
+            return self._open_lead[customer_id]
         lead = lead_store.open_for_customer(self.store, customer_id)
-        self._open_lead[customer_id] = (lead, now + self.ttl_ms)
+        self._open_lead[customer_id] = lead
         return lead
 
-    def lead_info(self, lead_id: str, now: int) -> tuple[str | None, str]:
+    def lead_info(self, lead_id: str) -> tuple[str | None, str]:
         hit = self._lead.get(lead_id)
-        if hit is not None and hit[2] > now:
-            return hit[0], hit[1]
+        if hit is not None:
+            return hit
         brief = tag_store.lead_brief(self.store, lead_id)
         cid, status = brief if brief else (None, "")
-        self._lead[lead_id] = (cid, status, now + self.ttl_ms)
+        self._lead[lead_id] = (cid, status)
         return cid, status
 
-    def remember(self, kind: str, value: str, customer_id: str, lead_id: str | None, now: int) -> None:
+    def remember(self, kind: str, value: str, customer_id: str, lead_id: str | None) -> None:
         """After /bind: the binding holds from the next event on, without waiting for the cache to expire."""
-        self._keys[(kind, value)] = (customer_id, lead_id, now + self.ttl_ms)
-        self._open_lead.pop(customer_id, None)
+        self.forget()
+        self._keys[(kind, value)] = (customer_id, lead_id)
 
     def forget(self) -> None:
         self._keys.clear()
@@ -130,17 +153,18 @@ class Associator:
         self._lead.clear()
 
     # ------------------------------------------------------------------ resolution
-    def _finish(self, cid: str | None, bound_lead: str | None, match_key: str | None, now: int,
+    def _finish(self, cid: str | None, bound_lead: str | None, match_key: str | None,
                 with_customer: bool = True, **extra) -> Association:
         if cid is None:
             return Association(None, None, match_key, with_customer and match_key is not None, **extra)
         if bound_lead:
-            _c, status = self.lead_info(bound_lead, now)
+            _c, status = self.lead_info(bound_lead)
             if status == "open":
                 return Association(cid, bound_lead, None, True, **extra)
-        return Association(cid, self.open_lead(cid, now), None, True, **extra)
+        return Association(cid, self.open_lead(cid), None, True, **extra)
 
-    def for_message(self, ev: Message, now: int) -> Association:
+    def for_message(self, ev: Message) -> Association:
+        self._fresh()
         if ev.to_bot:
             return NONE
         actor = ev.actor
@@ -150,53 +174,56 @@ class Associator:
         conv = ev.conversation_id
         chat_cid = chat_lead = None
         if ev.is_group and conv:
-            chat_cid, chat_lead = self.lookup("chat", conv, now)
+            chat_cid, chat_lead = self.lookup("chat", conv)
             if chat_lead:
-                return self._finish(chat_cid, chat_lead, None, now)
+                return self._finish(chat_cid, chat_lead, None)
         if role == Role.CUSTOMER:
             pid = actor.platform_id
             kind = key_kind(pid)
-            cid, lead = self.lookup(kind, pid, now)
+            cid, lead = self.lookup(kind, pid)
             cid = actor.customer_id or cid
             if cid:
-                return self._finish(cid, lead, None, now)
+                return self._finish(cid, lead, None)
             if chat_cid:
-                return self._finish(chat_cid, None, None, now)
-            return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else f"{kind}:{pid}", now)
+                return self._finish(chat_cid, None, None)
+            return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else f"{kind}:{pid}")
         if chat_cid:
-            return self._finish(chat_cid, None, None, now)
+            return self._finish(chat_cid, None, None)
         first_unknown = None
         for r in ev.recipients[:MAX_RECIPIENTS]:
             if not looks_external(r):
                 continue
             kind = key_kind(r)
-            cid, lead = self.lookup(kind, r, now)
+            cid, lead = self.lookup(kind, r)
             if cid:
-                return self._finish(cid, lead, None, now)
+                return self._finish(cid, lead, None)
             if first_unknown is None:
                 first_unknown = f"{kind}:{r}"
         if first_unknown is None:
             return NONE
-        return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else first_unknown, now)
+        return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else first_unknown)
 
-    def for_call(self, ev: CallRecord, now: int) -> Association:
+    def for_call(self, ev: CallRecord) -> Association:
+        self._fresh()
         phone = normalise_phone(ev.customer_phone)
         if not phone:
             return NONE
-        cid, lead = self.lookup("phone", phone, now)
+        cid, lead = self.lookup("phone", phone)
         if cid is None and phone != ev.customer_phone:
-            cid, lead = self.lookup("phone", ev.customer_phone, now)
-        return self._finish(cid, lead, f"phone:{phone}", now)
+            cid, lead = self.lookup("phone", ev.customer_phone)
+        return self._finish(cid, lead, f"phone:{phone}")
 
-    def for_document(self, ev: DocumentOpen, now: int) -> Association:
+    def for_document(self, ev: DocumentOpen) -> Association:
+        self._fresh()
         if not ev.lead_id:
             return NONE
-        cid, _status = self.lead_info(ev.lead_id, now)
+        cid, _status = self.lead_info(ev.lead_id)
         if cid is None:
             return NONE
         return Association(cid, ev.lead_id, None, True)
 
-    def for_calendar(self, ev: CalendarEvent, now: int) -> Association:
+    def for_calendar(self, ev: CalendarEvent) -> Association:
+        self._fresh()
         departments: set[str] = set()
         external: list[str] = []
         for a in ev.attendees[:MAX_RECIPIENTS]:
@@ -211,22 +238,22 @@ class Associator:
                  "external_attendees": len(external)}
         hint = ev.customer_hint.strip()
         if hint:
-            cid, status = self.lead_info(hint, now)
+            cid, status = self.lead_info(hint)
             if cid and status:
-                return self._finish(cid, hint, None, now, **extra)
+                return self._finish(cid, hint, None, **extra)
             if self.customer_exists(hint):
-                return self._finish(hint, None, None, now, **extra)
+                return self._finish(hint, None, None, **extra)
             named = tag_store.customer_by_name(self.store, hint)
             if len(named) == 1:
-                return self._finish(named[0], None, None, now, **extra)
+                return self._finish(named[0], None, None, **extra)
         first_unknown = None
         for a in external:
             kind = key_kind(a)
-            cid, lead = self.lookup(kind, a, now)
+            cid, lead = self.lookup(kind, a)
             if cid:
-                return self._finish(cid, lead, None, now, **extra)
+                return self._finish(cid, lead, None, **extra)
             first_unknown = first_unknown or f"{kind}:{a}"
-        return self._finish(None, None, first_unknown, now, with_customer=bool(external), **extra)
+        return self._finish(None, None, first_unknown, with_customer=bool(external), **extra)
 
     def customer_exists(self, customer_id: str) -> bool:
         return customer_store.get(self.store, customer_id) is not None

@@ -57,7 +57,7 @@ class Tagger:
         catalogs = {"products": parse_catalog_entries(list(cfg.products))}
         self.rules = RuleSet(self.files, catalogs, check_interval_ms=int(cfg.reload_check_s * 1000),
                              text_max_chars=cfg.text_max_chars, regex_max_chars=cfg.regex_max_chars)
-        self.associator = Associator(services.store, services.directory, int(cfg.association_cache_s * 1000))
+        self.associator = Associator(services.store, services.directory, cfg.external_check_s)
         self.history = tag_store.SqlHistory(services.store)
         self.directory = services.directory
         self._pending_notice: tuple[str, str, list] | None = None  # (kind, digest, errors)
@@ -107,16 +107,16 @@ class Tagger:
         actor = event.actor
         role = actor.role
         if isinstance(event, Message):
-            assoc = self.associator.for_message(event, now)
+            assoc = self.associator.for_message(event)
             view, kind, text, data = self._message(event, assoc)
         elif isinstance(event, CallRecord):
-            assoc = self.associator.for_call(event, now)
+            assoc = self.associator.for_call(event)
             view, kind, text, data = self._call(event, assoc)
         elif isinstance(event, CalendarEvent):
-            assoc = self.associator.for_calendar(event, now)
+            assoc = self.associator.for_calendar(event)
             view, kind, text, data = self._calendar(event, assoc)
         elif isinstance(event, DocumentOpen):
-            assoc = self.associator.for_document(event, now)
+            assoc = self.associator.for_document(event)
             view, kind, text, data = self._document(event, assoc)
             if role == Role.UNKNOWN:
                 role = Role.CUSTOMER
@@ -350,7 +350,6 @@ def on_bind(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     kind, value = key
     store = ctx.store
-    now = ctx.clock.now_ms()
     tagger = _tagger(ctx)
     notes: list[str] = []
     if what == "lead":
@@ -363,10 +362,10 @@ def on_bind(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     else:
         bound_lead = None
         customer_id = found.id
-        past_lead = tagger.associator.open_lead(customer_id, now)
+        past_lead = tagger.associator.open_lead(customer_id)
     customer_store.add_key(store, kind, value, customer_id)
     ctx.directory.remember_customer_key(kind, value, customer_id)
-    tagger.associator.remember(kind, value, customer_id, bound_lead, now)
+    tagger.associator.remember(kind, value, customer_id, bound_lead)
     n, first, last = tag_store.activity_span(store, f"{kind}:{value}")
     rebound = events_store.rebind_customer(store, (kind, value), customer_id, past_lead)
     if past_lead and first is not None and last is not None:

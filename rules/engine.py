@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from rules.history import HistoryView
-from rules.model import EVENT_TYPES, ROLES, EventView, Hit, Rule
+from rules.model import EVENT_TYPES, MESSAGE_KINDS, ROLES, EventView, Hit, Rule
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -76,12 +76,15 @@ class Engine:
         self.text_max_chars = text_max_chars
         self.regex_max_chars = regex_max_chars
         self._automaton = self._build_automaton()
-        self._buckets: dict[tuple[str, str], tuple[tuple[Rule, ...], frozenset[int]]] = {}
+        # (type, role, message kind) → rules without keywords (checked every time), ids of keyword rules that fit.
+        self._buckets: dict[tuple[str, str, str], tuple[tuple[Rule, ...], frozenset[int]]] = {}
         for etype in EVENT_TYPES:
             for role in (*ROLES, "bot"):
-                fits = [r for r in self.rules if etype in r.types and (r.roles is None or role in r.roles)]
-                always = tuple(r for r in fits if not r.keywords)
-                self._buckets[(etype, role)] = (always, frozenset(r.index for r in fits if r.keywords))
+                for kind in (*MESSAGE_KINDS, "") if etype == "message" else ("",):
+                    fits = [r for r in self.rules if etype in r.types and (r.roles is None or role in r.roles)
+                            and (etype != "message" or r.kinds is None or kind in r.kinds)]
+                    always = tuple(r for r in fits if not r.keywords)
+                    self._buckets[(etype, role, kind)] = (always, frozenset(r.index for r in fits if r.keywords))
         self.keyword_count = sum(len(r.keywords) for r in self.rules)
 
     def _build_automaton(self) -> ahocorasick.Automaton | None:
@@ -124,7 +127,7 @@ class Engine:
         return st
 
     def _candidates(self, view: EventView, st: _State) -> tuple[Rule, ...] | list[Rule]:
-        bucket = self._buckets.get((view.type, view.role))
+        bucket = self._buckets.get((view.type, view.role, view.kind if view.type == "message" else ""))
         if bucket is None:
             return ()
         always, kw_ok = bucket
@@ -150,6 +153,8 @@ class Engine:
             if groups is not None:
                 self._emit(r, groups, st, hits)
         for r in staged:
+            if r.has_tags and st.tags.isdisjoint(r.has_tags):
+                continue
             groups = self._check(r, st, None)
             if groups is None:
                 continue
@@ -206,27 +211,33 @@ class Engine:
         """Static conditions (type/role/keywords were settled by the bucket). None = no match."""
         v = st.view
         groups: dict[str, str] = {}
+        if r.has_tags:
+            have = [t for t in r.has_tags if t in st.tags]
+            if not have:
+                return None if trace is None else _fail(trace, f"本事件没有标签 {'/'.join(r.has_tags)}")
+            if trace is not None:
+                trace.reasons.append(f"已有标签“{have[0]}”")
         if r.kinds is not None and v.type == "message" and v.kind not in r.kinds:
-            return _fail(trace, f"消息类型 {v.kind or '-'} 不在 {'/'.join(sorted(r.kinds))}")
+            return None if trace is None else _fail(trace, f"消息类型 {v.kind or '-'} 不在 {'/'.join(sorted(r.kinds))}")
         if r.index in st.excluded:
-            return _fail(trace, "命中排除词")
+            return None if trace is None else _fail(trace, "命中排除词")
         for cond in r.fields:
             if not cond.test(v.fields):
-                return _fail(trace, f"字段不满足 {cond.text}（实际 {v.fields.get(cond.name, '无')}）")
+                return None if trace is None else _fail(trace, f"字段不满足 {cond.text}（实际 {v.fields.get(cond.name, '无')}）")
             if trace is not None:
                 trace.reasons.append(f"{cond.text}（实际 {v.fields.get(cond.name)}）")
         if r.departments is not None and v.department not in r.departments:
-            return _fail(trace, f"部门 {v.department or '-'} 不在 {'/'.join(sorted(r.departments))}")
+            return None if trace is None else _fail(trace, f"部门 {v.department or '-'} 不在 {'/'.join(sorted(r.departments))}")
         if r.attendee_departments is not None:
             common = r.attendee_departments & v.attendee_departments
             if not common:
-                return _fail(trace, f"参会人没有 {'/'.join(sorted(r.attendee_departments))}")
+                return None if trace is None else _fail(trace, f"参会人没有 {'/'.join(sorted(r.attendee_departments))}")
             if trace is not None:
                 trace.reasons.append(f"参会部门 {'/'.join(sorted(common))}")
         if r.catalog:
             found = st.cats.get(r.catalog)
             if not found:
-                return _fail(trace, f"没有提到目录“{r.catalog}”里的条目")
+                return None if trace is None else _fail(trace, f"没有提到目录“{r.catalog}”里的条目")
             if trace is not None:
                 trace.reasons.append(f"{r.catalog}：{'、'.join(found)}")
         if r.attachments:
@@ -239,7 +250,7 @@ class Engine:
                 if hit:
                     break
             if hit is None:
-                return _fail(trace, f"没有匹配 {' / '.join(g for g, _ in r.attachments)} 的附件")
+                return None if trace is None else _fail(trace, f"没有匹配 {' / '.join(g for g, _ in r.attachments)} 的附件")
             groups["file"] = hit[1]
             if trace is not None:
                 trace.reasons.append(f"附件 {hit[1]} 匹配 {hit[0]}")
@@ -252,13 +263,7 @@ class Engine:
                         trace.reasons.append(f"正则 {rx.pattern} 匹配“{m.group(0)}”")
                     break
             else:
-                return _fail(trace, "正则都不匹配")
-        if r.has_tags:
-            have = [t for t in r.has_tags if t in st.tags]
-            if not have:
-                return _fail(trace, f"本事件没有标签 {'/'.join(r.has_tags)}")
-            if trace is not None:
-                trace.reasons.append(f"已有标签“{have[0]}”")
+                return None if trace is None else _fail(trace, "正则都不匹配")
         return groups
 
     def _windows(self, r: Rule, st: _State, history: HistoryView | None, trace: Trace | None) -> bool:
@@ -266,7 +271,8 @@ class Engine:
             return True
         v = st.view
         if not v.lead_id or history is None:
-            _fail(trace, "没有关联商机，无法看历史")
+            if trace is not None:
+                _fail(trace, "没有关联商机，无法看历史")
             return False
         t = v.occurred_at
         for w in r.windows:
@@ -278,14 +284,16 @@ class Engine:
                 prior = history.distinct_values(v.lead_id, r.id, since, t)
                 current = set(st.cats.get(w.catalog, ()))
                 if w.new_value and not (current - prior):
-                    _fail(trace, f"{w.describe()}：没有新的{w.catalog}")
+                    if trace is not None:
+                        _fail(trace, f"{w.describe()}：没有新的{w.catalog}")
                     return False
                 n = len(prior | current)
             else:
                 doc = v.document or (st.names[0] if st.names else "")
                 n = history.count_opens(v.lead_id, doc, since, t) + 1
             if not w.bounds_ok(n):
-                _fail(trace, f"{w.describe()}：实际 {n}")
+                if trace is not None:
+                    _fail(trace, f"{w.describe()}：实际 {n}")
                 return False
             if trace is not None:
                 trace.reasons.append(f"{w.describe()}：实际 {n}")

@@ -195,11 +195,11 @@ class Rule:
     has_tags: tuple[str, ...] = ()
     windows: tuple[Window, ...] = ()
     index: int = 0
+    # Stage-2 rules look at other tags of the same event or at history, so they run after the plain ones.
+    staged: bool = False
 
-    @property
-    def staged(self) -> bool:
-        """Stage-2 rules look at other tags of the same event or at history, so they run after the plain ones."""
-        return bool(self.has_tags or self.windows)
+    def __post_init__(self) -> None:
+        self.staged = bool(self.has_tags or self.windows)
 
     @property
     def templated(self) -> bool:

@@ -137,3 +137,33 @@ def activity_span(store: Store, match_key: str) -> tuple[int, int | None, int | 
         "SELECT COUNT(*), MIN(occurred_at), MAX(occurred_at) FROM events"
         " WHERE customer_id IS NULL AND match_key = ? AND role <> 'bot'", (match_key,)).fetchone()
     return r[0], r[1], r[2]
+
+
+# ---------------------------------------------------------------- cache invalidation for lead association
+
+_WATCHED = (
+    ("customer_keys", ("INSERT", "UPDATE", "DELETE")),
+    ("lead_keys", ("INSERT", "UPDATE", "DELETE")),
+    ("leads", ("INSERT", "DELETE", "UPDATE OF status, customer_id")),
+    ("customers", ("DELETE",)),
+)
+
+
+def install_change_hook(store: Store, callback) -> None:
+    """Call `callback()` whenever this connection changes customer keys, lead keys or leads' status/customer.
+
+    TEMP triggers live only in this connection and call a Python function registered on it, so the association
+    cache can keep answers forever and drop them the moment something in this process could change them; writes
+    by other processes are caught by `data_version` below.
+    """
+    store.conn.create_function("sp_assoc_changed", 0, lambda: callback() or 0)
+    for table, actions in _WATCHED:
+        for i, action in enumerate(actions):
+            store.conn.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS sp_assoc_{table}_{i} AFTER {action} ON main.{table}"
+                " BEGIN SELECT sp_assoc_changed(); END")
+
+
+def data_version(store: Store) -> int:
+    """Changes when another connection commits to the database file (SQLite PRAGMA data_version)."""
+    return store.conn.execute("PRAGMA data_version").fetchone()[0]

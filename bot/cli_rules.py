@@ -1,0 +1,155 @@
+"""`salespulse rules check [FILES…]` and `salespulse rules try TEXT --as ROLE …`: let an admin validate a pack
+before saving it and see which tags a line would get, and why, without running the bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.cli_support import config_from
+from bot.config import Config
+from rules import Engine, EventView, MemoryHistory, RulePackErrors, load_files, pack_files
+from rules.engine import DAY_MS
+from rules.loader import parse_catalog_entries
+
+# "客户:附件:XX型号参数.pdf" — a speaker prefix sets the role.
+ROLE_PREFIXES = {"客户": "customer", "销售": "rep", "主管": "manager", "经理": "manager", "客服": "cs",
+                 "同事": "colleague", "技术": "colleague", "customer": "customer", "rep": "rep"}
+TRY_AT = 1_772_413_200_000
+TRY_LEAD = "try-lead"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rules", help="check rule packs, or try a line against them")
+    rsub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+
+    c = rsub.add_parser("check", help="validate rule packs; errors read file:line: rule <id>: message")
+    c.add_argument("files", nargs="*", type=Path, help="extra pack files to check with the configured ones")
+    c.set_defaults(handler=cmd_check)
+
+    t = rsub.add_parser("try", help="show which tags a line would get, and why")
+    t.add_argument("text", help='the line, e.g. "客户:附件:XX型号参数.pdf" (a 客户:/销售: prefix sets the role)')
+    t.add_argument("--as", dest="role", default=None,
+                   choices=["customer", "rep", "manager", "cs", "colleague", "unknown"], help="who did it")
+    t.add_argument("--type", default="message", choices=["message", "call", "calendar", "document_open"])
+    t.add_argument("--kind", default="text", choices=["text", "file", "image", "voice", "recall"],
+                   help="message kind (a --file makes it 'file')")
+    t.add_argument("--file", default="", help="attachment file name")
+    t.add_argument("--duration", type=float, default=None, help="call / voice duration in seconds")
+    t.add_argument("--answered", default="true", choices=["true", "false"], help="call answered")
+    t.add_argument("--direction", default="outbound", choices=["inbound", "outbound"], help="call direction")
+    t.add_argument("--department", default="", help="the actor's department")
+    t.add_argument("--attendee-department", action="append", default=[], help="a meeting attendee's department")
+    t.add_argument("--internal", action="store_true", help="no customer involved (internal chat)")
+    t.add_argument("--group", action="store_true", help="a group chat")
+    t.add_argument("--prior", action="append", default=[], metavar="TAG=N",
+                   help="history: N earlier events with TAG on the lead (one day before)")
+    t.add_argument("--opens", type=int, default=0, help="history: earlier opens of the same document")
+    t.add_argument("--seen", default="", help="history: products already asked about, comma separated")
+    t.add_argument("--all", action="store_true", help="also list the rules that did not fire, with the reason")
+    t.add_argument("files", nargs="*", type=Path, default=[], help=argparse.SUPPRESS)
+    t.set_defaults(handler=cmd_try)
+
+
+def _paths(config: Config, extra: list[Path]) -> list[Path]:
+    cfg = config.rules
+    base = Path(config.source).parent if config.source and not config.source.startswith("<") else None
+    paths = pack_files(cfg.packs_dirs, cfg.extra_files, cfg.use_default_pack, base)
+    resolved = {p.resolve() for p in paths if p.exists()}
+    return paths + [p for p in extra if not (p.exists() and p.resolve() in resolved)]
+
+
+def _catalogs(config: Config) -> dict:
+    return {"products": parse_catalog_entries(list(config.rules.products))}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    paths = _paths(config, list(args.files))
+    try:
+        rules, catalogs = load_files(paths, _catalogs(config))
+    except RulePackErrors as exc:
+        for err in exc.errors:
+            print(str(err))
+        print(f"{len(exc.errors)} error(s) in {len(paths)} file(s)", file=sys.stderr)
+        return 1
+    keywords = sum(len(r.keywords) for r in rules)
+    print(f"ok: {len(rules)} rules, {keywords} keywords, {sum(len(v) for v in catalogs.values())} catalogue entries"
+          f" from {len(paths)} file(s)")
+    for p in paths:
+        print(f"  {p}")
+    return 0
+
+
+def build_view(args: argparse.Namespace) -> EventView:
+    text = args.text
+    role = args.role
+    head, sep, rest = text.partition(":")
+    if not sep:
+        head, sep, rest = text.partition("：")
+    if sep and head.strip() in ROLE_PREFIXES:
+        role = role or ROLE_PREFIXES[head.strip()]
+        text = rest
+    role = role or "rep"
+    kind = "file" if args.file and args.kind == "text" else args.kind
+    fields: dict = {"length": len(text), "with_customer": not args.internal, "is_group": args.group}
+    if args.type == "call":
+        fields.update(duration_s=args.duration or 0, answered=args.answered == "true", direction=args.direction)
+        if role == "customer":
+            role = "rep"  # calls are recorded on the rep's side; --direction says who called
+    elif args.duration is not None:
+        fields["duration_s"] = args.duration
+    if args.type == "calendar":
+        fields.update(attendees=1 + len(args.attendee_department), external_attendees=0 if args.internal else 1)
+    searchable = "\n".join(p for p in (text, args.file) if p)
+    return EventView(args.type, role, kind if args.type == "message" else "", searchable,
+                     (args.file,) if args.file else (), fields, args.department,
+                     frozenset(args.attendee_department), text if args.type == "document_open" else "",
+                     TRY_LEAD, TRY_AT)
+
+
+def build_history(args: argparse.Namespace, engine: Engine, view: EventView) -> MemoryHistory:
+    history = MemoryHistory()
+    for item in args.prior:
+        tag, _, n = item.partition("=")
+        for i in range(int(n or 1)):
+            history.add_tag(TRY_LEAD, tag.strip(), TRY_AT - DAY_MS + i)
+    for i in range(args.opens):
+        history.add_open(TRY_LEAD, view.document or (view.names[0] if view.names else ""), TRY_AT - DAY_MS + i)
+    seen = [s.strip() for s in args.seen.replace("，", ",").split(",") if s.strip()]
+    for rule in engine.rules:
+        if any(w.kind == "distinct" for w in rule.windows):
+            for value in seen:
+                history.add_value(TRY_LEAD, rule.id, value, TRY_AT - DAY_MS)
+    return history
+
+
+def cmd_try(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    paths = _paths(config, list(args.files))
+    try:
+        rules, catalogs = load_files(paths, _catalogs(config))
+    except RulePackErrors as exc:
+        for err in exc.errors:
+            print(str(err))
+        return 1
+    engine = Engine(rules, catalogs)
+    view = build_view(args)
+    history = build_history(args, engine, view)
+    traces = engine.explain(view, history)
+    print(f"事件 event: {view.type} · 角色 role: {view.role}"
+          + (f" · 类型 kind: {view.kind}" if view.kind else "") + f" · 文本 text: {view.text!r}")
+    fired = [t for t in traces if t.fired]
+    for t in fired:
+        r = t.rule
+        print(f"✔ {t.tag}  [{r.category} ×{r.weight:g}]  rule {r.id} ({Path(r.file).name}:{r.line})")
+        print(f"    因为 because: {'；'.join(t.reasons)}")
+    if not fired:
+        print("（没有标签 no tags）")
+    if args.all:
+        for t in traces:
+            if not t.fired and view.type in t.rule.types:
+                print(f"✘ {t.rule.tag}  rule {t.rule.id}: {t.failed}")
+    return 0
