@@ -3,6 +3,7 @@ custom-robot signing and its 20/min limit, downloads, org sync."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 
@@ -169,3 +170,31 @@ def test_doctor_one_line_per_check(runtime):
     rows = adapter.doctor()
     assert all(isinstance(ok, bool) and "\n" not in line for _c, ok, line in rows)
     assert rows[0][1] is True and "stream mode" in rows[1][2]
+
+
+async def test_first_org_sync_runs_at_start_then_waits_for_the_schedule(runtime, fake):
+    import dataclasses
+
+    from adapters.dingtalk.adapter import ORG_SYNC_KEY
+    from store import kv
+
+    fake.org["users"] = {"u1": {"userid": "u1", "name": "钱销售", "mobile": "", "dept_id_list": [1]}}
+    runtime.config = dataclasses.replace(runtime.config, dingtalk=dataclasses.replace(
+        runtime.config.dingtalk, mode="http", org_sync_cron="40 2 * * *"))
+    adapter = attach(runtime)
+    synced = asyncio.Event()
+    original = adapter.sync_org
+
+    async def observed():
+        result = await original()
+        synced.set()
+        return result
+
+    adapter.sync_org = observed
+    await adapter.start()
+    try:
+        await asyncio.wait_for(synced.wait(), timeout=5)
+        assert kv.get(runtime.store, ORG_SYNC_KEY) == str(runtime.clock.now_ms())
+        assert Directory(runtime.store).by_name("钱销售") is not None
+    finally:
+        await asyncio.wait_for(adapter.stop(), timeout=3)

@@ -27,12 +27,13 @@ from bot.errors import BadPayload, PlatformAuthError, PlatformError
 from bot.replies import Reply, ReplyKind, Target
 from bot.scheduler import parse_cron
 from prompts import Prompts
-from store import platform_cards
+from store import kv, platform_cards
 from store.platform_org import SyncResult
 
 log = logging.getLogger("salespulse.dingtalk")
 
 PLATFORM = "dingtalk"
+ORG_SYNC_KEY = "dingtalk.org_synced_at"
 CUSTOM_ROBOT_CHAT = "custom-robot"  # Target(chat_id=...) that goes to the group custom robot webhook
 WEBHOOK_MARGIN_MS = 5_000
 
@@ -202,21 +203,28 @@ class DingTalkAdapter(Adapter):
     # ------------------------------------------------------------------ org sync
     async def sync_org(self) -> SyncResult:
         result = await sync_org(self.api, self.ctx.store)
+        kv.put(self.ctx.store, ORG_SYNC_KEY, str(self.ctx.clock.now_ms()))
         log.info("dingtalk org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
         return result
 
     async def _org_loop(self) -> None:
+        """First sync right away when this database never had one, then on the cron schedule."""
         trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
+        if kv.get(self.ctx.store, ORG_SYNC_KEY) is None:
+            await self._sync_logged()
         while True:
             now = self.ctx.clock.now()
             nxt = trigger.get_next_fire_time(None, now)
             if nxt is None:
                 return
             await asyncio.sleep(max((nxt - now).total_seconds(), 1.0))
-            try:
-                await self.sync_org()
-            except (PlatformError, OSError, TimeoutError) as exc:
-                log.warning("dingtalk org sync failed: %s", exc)
+            await self._sync_logged()
+
+    async def _sync_logged(self) -> None:
+        try:
+            await self.sync_org()
+        except (PlatformError, OSError, TimeoutError) as exc:
+            log.warning("dingtalk org sync failed: %s", exc)
 
     # ------------------------------------------------------------------ doctor
     def doctor(self) -> list[tuple[str, bool, str]]:

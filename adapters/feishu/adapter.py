@@ -34,12 +34,13 @@ from bot.errors import BadPayload, PlatformError
 from bot.replies import Reply, ReplyKind, Target
 from bot.scheduler import parse_cron
 from prompts import Prompts
-from store import platform_cards
+from store import kv, platform_cards
 from store.platform_org import SyncResult
 
 log = logging.getLogger("salespulse.feishu")
 
 PLATFORM = "feishu"
+ORG_SYNC_KEY = "feishu.org_synced_at"
 WINDOW_S = 3600
 HANDLED = (parse.MESSAGE_EVENT, parse.CARD_EVENT)
 PERSIST_TIMEOUT_S = 2.5  # Feishu wants an answer within 3 s
@@ -283,21 +284,28 @@ class FeishuAdapter(Adapter):
     # ------------------------------------------------------------------ org sync
     async def sync_org(self) -> SyncResult:
         result = await sync_org(self.api, self.ctx.store)
+        kv.put(self.ctx.store, ORG_SYNC_KEY, str(self.ctx.clock.now_ms()))
         log.info("feishu org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
         return result
 
     async def _org_loop(self) -> None:
+        """First sync right away when this database never had one, then on the cron schedule."""
         trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
+        if kv.get(self.ctx.store, ORG_SYNC_KEY) is None:
+            await self._sync_logged()
         while True:
             now = self.ctx.clock.now()
             nxt = trigger.get_next_fire_time(None, now)
             if nxt is None:
                 return
             await asyncio.sleep(max((nxt - now).total_seconds(), 1.0))
-            try:
-                await self.sync_org()
-            except (PlatformError, OSError, TimeoutError) as exc:
-                log.warning("feishu org sync failed: %s", exc)
+            await self._sync_logged()
+
+    async def _sync_logged(self) -> None:
+        try:
+            await self.sync_org()
+        except (PlatformError, OSError, TimeoutError) as exc:
+            log.warning("feishu org sync failed: %s", exc)
 
     # ------------------------------------------------------------------ doctor
     def doctor(self) -> list[tuple[str, bool, str]]:
