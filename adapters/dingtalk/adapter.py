@@ -232,7 +232,8 @@ class DingTalkAdapter(Adapter):
         rows: list[tuple[str, bool, str]] = []
         missing = [k for k, v in (("client_id", s.client_id), ("client_secret", s.client_secret)) if not v]
         rows.append(("dingtalk credentials", not missing,
-                     "client_id and client_secret set" if not missing else f"missing: {', '.join(missing)}"))
+                     "client_id and client_secret set" if not missing else
+                     f"missing: {', '.join(missing)} (secret may come from env SALESPULSE_DINGTALK_SECRET)"))
         if s.mode == "stream":
             rows.append(("dingtalk inbound", True, f"stream mode via {s.api_base_url} (no public URL needed)"))
         elif s.mode == "http":

@@ -313,7 +313,8 @@ class FeishuAdapter(Adapter):
         rows: list[tuple[str, bool, str]] = []
         missing = [k for k, v in (("app_id", s.app_id), ("app_secret", s.app_secret)) if not v]
         rows.append(("feishu credentials", not missing,
-                     "app_id and app_secret set" if not missing else f"missing: {', '.join(missing)}"))
+                     "app_id and app_secret set" if not missing else
+                     f"missing: {', '.join(missing)} (secret may come from env SALESPULSE_FEISHU_SECRET)"))
         if s.mode == "http":
             url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
             lacks = [k for k, v in (("encrypt_key", s.encrypt_key), ("verification_token", s.verification_token))
