@@ -50,6 +50,7 @@ async def image_reply(runtime, user: str, line: str):
     runtime.console.type_line(user, line)
     await runtime.settle()
     (delivered,) = runtime.console.delivered[before:]
+    assert delivered.key.startswith("deferred:"), "drawn by the deferred job, off the dispatcher"
     return delivered.reply
 
 

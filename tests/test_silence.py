@@ -275,3 +275,18 @@ async def test_seed_fault_case_through_tagging(runtime, clock, store):
     await jump(runtime, clock, T0 + 3 * MINUTE + 72 * HOUR)
     again = [d for d in alerts_sent(runtime) if "没人理的客户" in d.text]
     assert len(again) == 4 and "参数表在哪里？" in again[-1].text
+
+
+async def test_sweep_batch_spreads_a_burst_over_the_next_ticks(store, config, tmp_path):
+    clock = VirtualClock(T0)
+    rt = make_runtime(store, clock, visibility_config(config, str(tmp_path / "d"), sweep_batch=1))
+    try:
+        await rt.settle()
+        add_lead(store, "X1", "r1", T0 - 72 * HOUR + 30_000)
+        add_lead(store, "X2", "r2", T0 - 72 * HOUR + MINUTE)
+        await rt.advance_to(T0 + MINUTE)
+        assert {d.key.split(":")[1] for d in alerts_sent(rt)} == {"X1"}, "oldest deadline first, one per sweep"
+        await rt.advance_to(T0 + 2 * MINUTE)
+        assert {d.key.split(":")[1] for d in alerts_sent(rt)} == {"X1", "X2"}
+    finally:
+        rt.close()
