@@ -173,6 +173,30 @@ def placeholder_tagging_router() -> Router:
 # ------------------------------------------------------------------ the two measurements
 
 
+def _time_handlers(router: Any) -> dict[str, float]:
+    """Wrap every observer and handler of the compiled router with a timer (only with --breakdown)."""
+    totals: dict[str, float] = {}
+
+    def wrap(entry: Any) -> Any:
+        fn = entry.handler
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        totals.setdefault(name, 0.0)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                totals[name] += time.perf_counter() - start
+
+        return dataclasses.replace(entry, handler=timed)
+
+    router._observers[:] = [wrap(e) for e in router._observers]
+    router._handlers[:] = [wrap(e) for e in router._handlers]
+    router._by_type.clear()
+    return totals
+
+
 def _chunks(it: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     for item in it:
@@ -196,7 +220,7 @@ def ingest_chunk(store: Store, chunk: list[dict[str, Any]], now_ms: int) -> None
             inbox_store.accept(store, "wecom", record["msgid"], record, event, now_ms, unsupported_reason=reason)
 
 
-def run_pipeline(db: Path, events: int, batch: int, seed: int) -> dict[str, Any]:
+def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool = False) -> dict[str, Any]:
     store = open_store(db)
     config = dataclasses.replace(load_config(None), org=bench_org())
     config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, dispatch_batch=batch))
@@ -214,20 +238,27 @@ def run_pipeline(db: Path, events: int, batch: int, seed: int) -> dict[str, Any]
         runtime.dispatcher = Dispatcher(runtime.services, runtime.router, batch=batch)
     dispatcher = runtime.dispatcher
 
-    elapsed = 0.0
+    timings = _time_handlers(runtime.router) if breakdown else None
+    elapsed = cpu = ingest_s = 0.0
     for chunk in _chunks(synthetic_records(events, seed), batch):
         clock.set(chunk[-1]["msgtime"] + 1_000)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         ingest_chunk(store, chunk, clock.now_ms())
+        ingest_s += time.perf_counter() - start
         dispatcher.drain()
         elapsed += time.perf_counter() - start
+        cpu += time.process_time() - start_cpu
     counts = inbox_store.counts(store)
     stored = events_store.count(store)
     tags = store.conn.execute("SELECT COUNT(*) FROM event_tags").fetchone()[0]
     runtime.close()
     store.close()
-    return {"seconds": elapsed, "stored_events": stored, "tag_rows": tags, "inbox": counts, "tagging": tagging,
-            "routers": list(app_module.ROUTER_MODULES)}
+    out = {"seconds": elapsed, "cpu_seconds": cpu, "ingest_seconds": ingest_s, "stored_events": stored,
+           "tag_rows": tags, "inbox": counts, "tagging": tagging, "routers": list(app_module.ROUTER_MODULES)}
+    if timings is not None:
+        out["handler_seconds"] = {k: round(v, 3) for k, v in sorted(timings.items(), key=lambda kv: -kv[1])
+                                  if v >= 0.0005}
+    return out
 
 
 def _plain_connect(path: Path) -> sqlite3.Connection:
@@ -239,9 +270,14 @@ def _plain_connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def run_floor(source_db: Path, floor_db: Path, batch: int) -> tuple[int, float]:
-    """Insert the pipeline's own event and tag rows again, with nothing but executemany. Returns (rows, seconds)."""
+def run_floor(source_db: Path, floor_db: Path, batch: int, with_inbox: bool = False) -> tuple[int, float]:
+    """Insert the pipeline's own event and tag rows again, with nothing but executemany. Returns (rows, seconds).
+
+    `with_inbox` also re-inserts the raw inbox rows (payload and event JSON) the pipeline had to persist first.
+    """
     src = sqlite3.connect(source_db)
+    inbox_rows = [tuple(r) for r in src.execute(
+        "SELECT platform, external_id, payload, event, received_at FROM inbox ORDER BY id")] if with_inbox else []
     cols = ", ".join(events_store.EVENT_COLS)
     ids_and_rows = [(r[0], tuple(r[1:])) for r in src.execute(f"SELECT id, {cols} FROM events ORDER BY id")]
     tags: dict[int, list[tuple]] = {}
@@ -251,6 +287,7 @@ def run_floor(source_db: Path, floor_db: Path, batch: int) -> tuple[int, float]:
     src.close()
     open_store(floor_db).close()  # same schema (every migration), then a plain connection
     conn = _plain_connect(floor_db)
+    plain = Store(conn, str(floor_db))  # only to reach store.inbox.put_many's executemany
     elapsed = 0.0
     for i in range(0, len(ids_and_rows), batch):
         part = ids_and_rows[i:i + batch]
@@ -258,6 +295,8 @@ def run_floor(source_db: Path, floor_db: Path, batch: int) -> tuple[int, float]:
         tag_rows = [tags.get(rowid, []) for rowid, _row in part]
         start = time.perf_counter()
         conn.execute("BEGIN")
+        if inbox_rows:
+            inbox_store.put_many(plain, inbox_rows[i:i + batch])
         events_store.insert_many_floor(conn, event_rows, tag_rows)
         conn.execute("COMMIT")
         elapsed += time.perf_counter() - start
@@ -275,10 +314,11 @@ def _peak_rss_mb() -> float | None:
         return None
 
 
-def measure(events: int, batch: int, seed: int, workdir: Path) -> dict[str, Any]:
-    pipe_db, floor_db = workdir / "pipeline.db", workdir / "floor.db"
-    pipe = run_pipeline(pipe_db, events, batch, seed)
+def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool = False) -> dict[str, Any]:
+    pipe_db, floor_db, floor2_db = workdir / "pipeline.db", workdir / "floor.db", workdir / "floor-inbox.db"
+    pipe = run_pipeline(pipe_db, events, batch, seed, breakdown)
     floor_rows, floor_s = run_floor(pipe_db, floor_db, batch)
+    floor2_rows, floor2_s = run_floor(pipe_db, floor2_db, batch, with_inbox=True)
     events_per_s = events / pipe["seconds"] if pipe["seconds"] else 0.0
     floor_per_s = floor_rows / floor_s if floor_s else 0.0
     result: dict[str, Any] = {
@@ -287,6 +327,10 @@ def measure(events: int, batch: int, seed: int, workdir: Path) -> dict[str, Any]
         "events_per_s": round(events_per_s),
         "floor_events_per_s": round(floor_per_s),
         "ratio": round(events_per_s / floor_per_s, 3) if floor_per_s else None,
+        "cpu_seconds": round(pipe["cpu_seconds"], 3),
+        "events_per_cpu_s": round(events / pipe["cpu_seconds"]) if pipe["cpu_seconds"] else None,
+        "ingest_seconds": round(pipe["ingest_seconds"], 3),
+        "floor_with_inbox_events_per_s": round(floor2_rows / floor2_s) if floor2_s else None,
         "stored_events": pipe["stored_events"],
         "tag_rows": pipe["tag_rows"],
         "inbox": pipe["inbox"],
@@ -296,6 +340,8 @@ def measure(events: int, batch: int, seed: int, workdir: Path) -> dict[str, Any]
         "cpus": os.cpu_count(),
         "peak_rss_mb": _peak_rss_mb(),
     }
+    if "handler_seconds" in pipe:
+        result["handler_seconds"] = pipe["handler_seconds"]
     if pipe["tagging"] == "placeholder":
         result["note"] = "handlers.tagging is not registered in bot.app.ROUTER_MODULES; a placeholder tagger ran"
     return result
@@ -309,12 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     parser.add_argument("--profile", action="store_true", help="profile the run with pyinstrument (if installed)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the databases in this folder")
+    parser.add_argument("--breakdown", action="store_true", help="also time every observer and handler")
     args = parser.parse_args(argv)
     batch = args.batch or load_config(None).bot.dispatch_batch
     workdir_ctx = tempfile.TemporaryDirectory(prefix="salespulse-bench-") if args.keep is None else None
     workdir = Path(workdir_ctx.name) if workdir_ctx else args.keep
     workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("pipeline.db", "floor.db"):
+    for name in ("pipeline.db", "floor.db", "floor-inbox.db"):
         for suffix in ("", "-wal", "-shm"):
             (workdir / (name + suffix)).unlink(missing_ok=True)
     profiler = None
@@ -324,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler = Profiler()
         profiler.start()
     try:
-        result = measure(args.events, batch, args.seed, workdir)
+        result = measure(args.events, batch, args.seed, workdir, args.breakdown)
     finally:
         if profiler is not None:
             profiler.stop()
