@@ -198,3 +198,29 @@ async def test_first_org_sync_runs_at_start_then_waits_for_the_schedule(runtime,
         assert Directory(runtime.store).by_name("钱销售") is not None
     finally:
         await asyncio.wait_for(adapter.stop(), timeout=3)
+
+
+async def test_chart_image_is_uploaded_and_sent_as_image_message(adapter, fake, runtime, tmp_path):
+    png = tmp_path / "heatmap.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\nfake-png-bytes")
+    token = make_reply_token(f"{fake.base_url}/session/img", runtime.clock.now_ms() + 600_000)
+    target = Target("dingtalk", user_id="zhangwei", reply_token=token)
+    await adapter.send(target, Reply.image(str(png), "▁▂▃ 热力图", title="热力图"), "img-1")
+    (upload,) = fake.calls("/media/upload")
+    assert upload.query["type"] == "image" and b"fake-png-bytes" in upload.body
+    (sent,) = fake.calls("/v1.0/robot/oToMessages/batchSend")
+    assert sent.json["msgKey"] == "sampleImageMsg"
+    assert json.loads(sent.json["msgParam"]) == {"photoURL": "@lADP-media-1"}
+    # a chart file that is gone degrades to its text version, through the session webhook
+    await adapter.send(target, Reply.image(str(tmp_path / "missing.png"), "▁▂▃ 热力图", title="热力图"), "img-2")
+    (hook,) = fake.calls("/session/img")
+    assert "▁▂▃ 热力图" in hook.json["markdown"]["text"]
+
+
+async def test_refused_session_webhook_falls_back_to_openapi(adapter, fake, runtime):
+    fake.prefix_routes[("POST", "/session/")] = lambda rec: (200, {"errcode": 300001, "errmsg": "session expired"})
+    token = make_reply_token(f"{fake.base_url}/session/gone", runtime.clock.now_ms() + 600_000)
+    ref = await adapter.send(Target("dingtalk", chat_id="cid-3", reply_token=token), Reply.plain("hi"), "k")
+    assert len(fake.calls("/session/gone")) == 1 and ref.startswith("q")
+    (grp,) = fake.calls("/v1.0/robot/groupMessages/send")
+    assert json.loads(grp.json["msgParam"]) == {"content": "hi"}

@@ -125,3 +125,25 @@ def test_doctor_flags_missing_https_and_secrets(runtime):
     assert by_name["feishu credentials"][0] is True
     ok, line = by_name["feishu inbound"]
     assert ok is False and "https" in line and "/feishu/events" in line
+
+
+async def test_chart_image_is_uploaded_and_sent_as_an_image_card(adapter, fake, tmp_path):
+    png = tmp_path / "timeline.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\nfeishu-png")
+    await adapter.send(Target("feishu", user_id="ou_a"), Reply.image(str(png), "文字版", title="时间线"), "img")
+    (upload,) = fake.calls("/open-apis/im/v1/images")
+    assert b"feishu-png" in upload.body and b'name="image_type"' in upload.body
+    (sent,) = fake.calls("/open-apis/im/v1/messages", "POST")
+    card = json.loads(sent.json["content"])
+    assert sent.json["msg_type"] == "interactive" and card["header"]["title"]["content"] == "时间线"
+    assert card["elements"][0] == {"tag": "img", "img_key": "img_v2_1", "alt": {"tag": "plain_text",
+                                                                                 "content": "文字版"}}
+
+
+async def test_reply_to_a_recalled_message_falls_back_to_the_chat(adapter, fake):
+    fake.prefix_routes[("POST", "/open-apis/im/v1/messages/")] = lambda rec: (
+        400, {"code": 230011, "msg": "the message was withdrawn"})
+    mid = await adapter.send(Target("feishu", chat_id="oc_7", reply_token="om_gone"), Reply.plain("x"), "k")
+    assert len(fake.calls("/open-apis/im/v1/messages/om_gone/reply")) == 1
+    (created,) = fake.calls("/open-apis/im/v1/messages", "POST")
+    assert created.query == {"receive_id_type": "chat_id"} and mid.startswith("om_sent_")

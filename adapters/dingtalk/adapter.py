@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -168,16 +169,35 @@ class DingTalkAdapter(Adapter):
         if target.chat_id == CUSTOM_ROBOT_CHAT:
             await self.api.custom_robot(render.webhook_message(reply))
             return "custom-robot"
+        image_id = await self._upload_image(reply) if reply.kind == ReplyKind.IMAGE else ""
         webhook, expires = parse.split_reply_token(target.reply_token)
-        if webhook and (expires == 0 or expires > self.ctx.clock.now_ms() + WEBHOOK_MARGIN_MS):
-            await self.api.session_webhook(webhook, render.webhook_message(reply))
-            return "session-webhook"
-        msg_key, msg_param = render.robot_message(reply)
+        usable = webhook and (expires == 0 or expires > self.ctx.clock.now_ms() + WEBHOOK_MARGIN_MS)
+        if usable and not image_id:
+            try:
+                await self.api.session_webhook(webhook, render.webhook_message(reply))
+                return "session-webhook"
+            except PlatformError as exc:  # expired or revoked early: the OpenAPI still reaches them
+                if not exc.permanent or not (target.chat_id or target.user_id):
+                    raise
+                log.warning("dingtalk session webhook refused (%s); using the robot OpenAPI", exc)
+        if image_id:
+            msg_key, msg_param = "sampleImageMsg", {"photoURL": image_id}
+        else:
+            msg_key, msg_param = render.robot_message(reply)
         if target.chat_id:
             return await self.api.send_to_group(target.chat_id, msg_key, msg_param)
         if target.user_id:
             return await self.api.send_to_users([target.user_id], msg_key, msg_param)
         raise PlatformError("dingtalk target has neither user_id nor chat_id", permanent=True)
+
+    async def _upload_image(self, reply: Reply) -> str:
+        """Upload a chart; a missing file degrades to its text version (empty id)."""
+        try:
+            blob = await asyncio.to_thread(Path(reply.image_path).read_bytes)
+        except (OSError, ValueError):
+            log.warning("dingtalk: image %r not readable; sending its text version", reply.image_path)
+            return ""
+        return await self.api.upload_image(blob, Path(reply.image_path).name or "image.png")
 
     async def _send_card(self, target: Target, reply: Reply, key: str) -> str:
         """cardBizId is derived from the outbox key: a retry re-sends the same card, never a second one."""

@@ -173,6 +173,28 @@ class DingTalkApi:
         return await self._request("POST", url, body, auth=False)
 
     # ------------------------------------------------------------------ files
+    async def upload_image(self, blob: bytes, filename: str = "image.png") -> str:
+        """oapi media/upload; the returned media_id is what sampleImageMsg's photoURL accepts."""
+        token = await self.access_token()
+        form = aiohttp.FormData()
+        form.add_field("type", "image")
+        form.add_field("media", blob, filename=filename, content_type="image/png")
+        http = await self._http()
+        async with http.post(f"{self.oapi}/media/upload", params={"access_token": token, "type": "image"},
+                             data=form) as resp:
+            status = resp.status
+            text = await resp.text()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = {}
+        if status >= 500:
+            raise PlatformError(f"dingtalk media upload HTTP {status}")
+        media_id = data.get("media_id") if isinstance(data, dict) else None
+        if status >= 400 or not isinstance(media_id, str) or not media_id:
+            raise PlatformError(f"dingtalk media upload failed: {str(data)[:200]}", permanent=True)
+        return media_id
+
     async def download(self, download_code: str, max_bytes: int = 50 * 1024 * 1024) -> bytes:
         """A robot message file (picture, audio, file, video) by its downloadCode."""
         data = await self._request("POST", f"{self.api}/v1.0/robot/messageFiles/download",

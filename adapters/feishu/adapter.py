@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import lark_oapi as lark
@@ -253,17 +254,36 @@ class FeishuAdapter(Adapter):
         return web.Response(status=200, body=resp.content or b'{"msg":"success"}', content_type="application/json")
 
     # ------------------------------------------------------------------ outbound
+    async def _render(self, reply: Reply) -> tuple[str, str]:
+        """Images are uploaded and sent as an image card; a missing file degrades to its text version."""
+        if reply.kind == ReplyKind.IMAGE and reply.image_path:
+            try:
+                blob = await asyncio.to_thread(Path(reply.image_path).read_bytes)
+            except OSError:
+                log.warning("feishu: image %s not readable; sending its text version", reply.image_path)
+            else:
+                return "interactive", render.image_card(reply, await self.api.upload_image(blob))
+        return render.message(reply)
+
     async def send(self, target: Target, reply: Reply, key: str) -> str | None:
-        msg_type, content = render.message(reply)
+        msg_type, content = await self._render(reply)
         uuid = hashlib.sha1(key.encode()).hexdigest()  # Feishu dedupes a uuid for an hour: retries never double-send
+        message_id, replied = "", False
         if target.reply_token:
-            message_id = await self.api.reply_message(target.reply_token, msg_type, content, uuid)
-        elif target.chat_id:
-            message_id = await self.api.create_message("chat_id", target.chat_id, msg_type, content, uuid)
-        elif target.user_id:
-            message_id = await self.api.create_message("open_id", target.user_id, msg_type, content, uuid)
-        else:
-            raise PlatformError("feishu target has neither user_id nor chat_id", permanent=True)
+            try:
+                message_id = await self.api.reply_message(target.reply_token, msg_type, content, uuid)
+                replied = True
+            except PlatformError as exc:  # the message may be gone (recalled); answer in the chat instead
+                if not exc.permanent or not (target.chat_id or target.user_id):
+                    raise
+                log.warning("feishu reply to %s failed (%s); sending a new message", target.reply_token, exc)
+        if not replied:
+            if target.chat_id:
+                message_id = await self.api.create_message("chat_id", target.chat_id, msg_type, content, uuid)
+            elif target.user_id:
+                message_id = await self.api.create_message("open_id", target.user_id, msg_type, content, uuid)
+            else:
+                raise PlatformError("feishu target has neither user_id nor chat_id", permanent=True)
         if reply.kind == ReplyKind.CARD and message_id:
             platform_cards.remember(self.ctx.store, PLATFORM, message_id, target.to_dict(), reply.to_dict(),
                                     self.ctx.clock.now_ms())

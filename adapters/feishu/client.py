@@ -63,13 +63,22 @@ class FeishuApi:
         self._token, self._token_expires_ms = "", 0
 
     async def _call(self, method: str, path: str, body: Any = None, *, params: dict | None = None,
-                    auth: bool = True, retried: bool = False, raw: bool = False, whole: bool = False) -> Any:
-        headers = {"Content-Type": "application/json; charset=utf-8"}
+                    auth: bool = True, retried: bool = False, raw: bool = False, whole: bool = False,
+                    files: dict[str, tuple[str, bytes, str]] | None = None) -> Any:
+        headers: dict[str, str] = {}
         if auth:
             headers["Authorization"] = f"Bearer {await self.tenant_token()}"
+        if files is not None:  # multipart: plain fields from `body`, files as (name, bytes, content type)
+            data: Any = aiohttp.FormData()
+            for k, v in (body or {}).items():
+                data.add_field(k, str(v))
+            for k, (fname, blob, ctype) in files.items():
+                data.add_field(k, blob, filename=fname, content_type=ctype)
+        else:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            data = None if body is None else json.dumps(body, ensure_ascii=False)
         http = await self._http()
-        async with http.request(method, self.base + path, params=params, headers=headers,
-                                data=None if body is None else json.dumps(body, ensure_ascii=False)) as resp:
+        async with http.request(method, self.base + path, params=params, headers=headers, data=data) as resp:
             status = resp.status
             reset = resp.headers.get("x-ogw-ratelimit-reset", "")
             ctype = resp.headers.get("Content-Type", "")
@@ -85,7 +94,8 @@ class FeishuApi:
         code = data.get("code", 0)
         if code in TOKEN_INVALID and auth and not retried:
             self.reset_token()
-            return await self._call(method, path, body, params=params, auth=auth, retried=True, raw=raw, whole=whole)
+            return await self._call(method, path, body, params=params, auth=auth, retried=True, raw=raw, whole=whole,
+                                    files=files)
         if status == 429 or code in RATE_LIMITED:
             raise PlatformRetryAfter(f"feishu rate limited on {path}", float(reset) if reset.isdigit() else 1.0)
         if status >= 500:
@@ -114,6 +124,14 @@ class FeishuApi:
 
     async def patch_card(self, message_id: str, content: str) -> None:
         await self._call("PATCH", f"/im/v1/messages/{quote(message_id, safe='')}", {"content": content})
+
+    async def upload_image(self, blob: bytes, filename: str = "image.png") -> str:
+        data = await self._call("POST", "/im/v1/images", {"image_type": "message"},
+                                files={"image": (filename, blob, "image/png")})
+        key = (data or {}).get("image_key")
+        if not isinstance(key, str) or not key:
+            raise PlatformError("feishu image_key missing", permanent=True)
+        return key
 
     async def resource(self, message_id: str, file_key: str, kind: str = "file") -> bytes:
         return await self._call("GET", f"/im/v1/messages/{quote(message_id, safe='')}/resources/"

@@ -37,3 +37,12 @@ def message(reply: Reply) -> tuple[str, str]:
     body = reply.alt_text if reply.kind == ReplyKind.IMAGE else reply.text
     post = {"zh_cn": {"title": reply.title, "content": [[{"tag": "md", "text": body}]]}}
     return "post", json.dumps(post, ensure_ascii=False)
+
+
+def image_card(reply: Reply, image_key: str) -> str:
+    """An uploaded chart as a card: title header, the image, its text version as alt."""
+    body = {"config": {"wide_screen_mode": True},
+            "header": {"title": {"tag": "plain_text", "content": reply.title or "SalesPulse"}, "template": "blue"},
+            "elements": [{"tag": "img", "img_key": image_key,
+                          "alt": {"tag": "plain_text", "content": reply.alt_text[:500]}}]}
+    return json.dumps(body, ensure_ascii=False)

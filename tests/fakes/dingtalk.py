@@ -37,6 +37,7 @@ class FakeDingTalk(FakeServer):
         r[("POST", "/v1.0/robot/groupMessages/send")] = ok
         r[("POST", "/v1.0/im/v1.0/robot/interactiveCards/send")] = ok
         r[("PUT", "/v1.0/im/robots/interactiveCards")] = lambda rec: (200, {"success": True})
+        r[("POST", "/media/upload")] = lambda rec: (200, {"errcode": 0, "type": "image", "media_id": "@lADP-media-1"})
         r[("POST", "/robot/send")] = lambda rec: (200, {"errcode": 0, "errmsg": "ok"})
         r[("POST", "/v1.0/robot/messageFiles/download")] = self._download
         r[("POST", "/topapi/v2/department/listsub")] = self._listsub

@@ -77,6 +77,7 @@ class FakeFeishu(FakeServer):
         r[("POST", "/open-apis/auth/v3/tenant_access_token/internal")] = self._token
         r[("POST", "/open-apis/im/v1/messages")] = self._message
         r[("POST", "/callback/ws/endpoint")] = self._endpoint
+        r[("POST", "/open-apis/im/v1/images")] = lambda rec: (200, {"code": 0, "data": {"image_key": "img_v2_1"}})
         r[("GET", "/open-apis/contact/v3/departments/0/children")] = self._children
         r[("GET", "/open-apis/contact/v3/users/find_by_department")] = self._users
         self.prefix_routes[("POST", "/open-apis/im/v1/messages/")] = self._message
