@@ -11,4 +11,4 @@ SEED_HOOKS lets other capabilities add their own demo data: "module:function" st
 
 from __future__ import annotations
 
-SEED_HOOKS: tuple[str, ...] = ()
+SEED_HOOKS: tuple[str, ...] = ("handlers.forecast.demo_seed:seed",)

@@ -69,7 +69,7 @@ def build_models(store: Store, all_deals: list[Deal], cfg: ForecastSection, now_
 
 
 def explain(models: Models, deal: Deal) -> model.Explained:
-    base = models.win.base.of(deal.industry, deal.product)
+    base = models.win.base_of(deal)
     att = model.rep_attainment(models.closed_sorted, deal, base)
     return models.win.explain(deal, att, models.responsiveness.get(deal.id, 0.0))
 

@@ -117,10 +117,14 @@ class WinModel:
     fitted_on: int
     fallback: bool
     intent_cap: float = 0.35
+    intercept: float = 0.0  # fitted correction of the base (logit units): base rates are marginal rates
+
+    def base_of(self, deal: Deal) -> float:
+        return sigmoid(logit(self.base.of(deal.industry, deal.product)) + self.intercept)
 
     def explain(self, deal: Deal, rep_attainment: float = 0.0, responsiveness: float = 0.0) -> Explained:
         x = features(deal, rep_attainment, responsiveness)
-        base = self.base.of(deal.industry, deal.product)
+        base = self.base_of(deal)
         lb = logit(base)
         steps, acc = {}, lb
         prev = base
@@ -193,17 +197,20 @@ def fit(closed: Sequence[Deal], *, prior: float = 0.25, strength: float = 20.0, 
     X = np.vstack([features(d, rep_attainment(closed, d, rates.of(d.industry, d.product))) for d in with_details])
     y = np.array([d.status == "won" for d in with_details], dtype=float)
     offset = np.array([logit(rates.of(d.industry, d.product)) for d in with_details])
-    beta = prior_beta
+    beta, intercept = prior_beta, 0.0
     try:
         import statsmodels.api as sm
 
         active = X.std(axis=0) > 0
-        glm = sm.GLM(y, X[:, active], family=sm.families.Binomial(), offset=offset)
+        design = np.column_stack([np.ones(len(y)), X[:, active]])
+        glm = sm.GLM(y, design, family=sm.families.Binomial(), offset=offset)
         res = glm.fit_regularized(alpha=1.0 / len(y), L1_wt=0.0, maxiter=200)
+        params = np.asarray(res.params)
         fitted = prior_beta.copy()
-        fitted[active] = np.asarray(res.params)
+        fitted[active] = params[1:]
         w = len(y) / (len(y) + strength * 5)
         beta = w * fitted + (1 - w) * prior_beta
+        intercept = w * float(params[0])
     except (ValueError, np.linalg.LinAlgError) as exc:  # separation, singular designs: keep the priors
         log.warning("win model fit failed, keeping prior coefficients: %s", exc)
-    return WinModel(rates, beta, len(with_details), False, intent_cap)
+    return WinModel(rates, beta, len(with_details), False, intent_cap, intercept)
