@@ -250,3 +250,25 @@ async def test_archive_events_flow_through_the_runtime(runtime, clock, sdk_path,
     await runtime.settle()
     counts = runtime.store.conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall()
     assert dict((r[0], r[1]) for r in counts) == {"done": 5, "unsupported": 2}
+
+
+async def test_adapter_runs_the_puller_and_doctor_reports_it(store, clock, config, sdk_path, rsa_keys, archive,
+                                                              tmp_path):
+    import asyncio
+
+    import wecom_helpers as h
+
+    from adapters.wecom.adapter import WeComAdapter
+
+    cfg = h.wecom_config(config, archive_sdk_path=sdk_path, archive_secret=ARCHIVE_SECRET,
+                         archive_private_keys=rsa_keys[1], org_sync_cron="")
+    adapter = WeComAdapter(AdapterContext(store, cfg, clock, lambda: None))
+    lines = {name: (ok, text) for name, ok, text in adapter.doctor()}
+    assert lines["wecom archive"][0] and "versions 1, 2" in lines["wecom archive"][1]
+    await adapter.start()
+    assert adapter.puller is not None and [t.get_name() for t in adapter._tasks] == ["wecom-archive"]
+    await asyncio.wait_for(adapter.stop(), timeout=30)
+    assert adapter._tasks == []
+    missing = h.wecom_config(config, archive_sdk_path=str(tmp_path / "nope.so"), archive_secret="x")
+    lines = {n: (ok, t) for n, ok, t in WeComAdapter(AdapterContext(store, missing, clock, lambda: None)).doctor()}
+    assert not lines["wecom archive"][0] and "not found" in lines["wecom archive"][1]
