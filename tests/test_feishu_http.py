@@ -181,3 +181,11 @@ def test_server_registry_builds_both_adapters(runtime, config):
     app = build_app(cfg, adapters)
     paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
     assert {"/dingtalk/callback", "/feishu/events"} <= paths
+
+
+@pytest.mark.parametrize("inner", [[1, 2], {"header": [1]}, {"header": {"event_id": "x"}}, "str", {"schema": "2.0"}])
+async def test_odd_decrypted_shapes_never_500(client, runtime, inner):
+    body, headers = signed_request(inner, now_s(runtime))
+    resp = await client.post(PATH, data=body, headers=headers)
+    assert resp.status in (200, 400, 401)
+    assert "Traceback" not in await resp.text()

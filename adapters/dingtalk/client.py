@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import deque
 from typing import Any
 from urllib.parse import quote_plus
@@ -168,7 +167,7 @@ class DingTalkApi:
         self.custom_robot_limiter.take("dingtalk custom robot")
         url = f"{self.oapi}/robot/send?access_token={quote_plus(token)}"
         if secret:
-            ts = self.clock.now_ms() if self.clock else int(time.time() * 1000)
+            ts = self.clock.now_ms()
             url += f"&timestamp={ts}&sign={quote_plus(sign(secret, ts))}"
         return await self._request("POST", url, body, auth=False)
 

@@ -224,7 +224,8 @@ class FeishuAdapter(Adapter):
         if not isinstance(inner, dict):
             return _short(400, "JSON object expected")
         is_challenge = inner.get("type") == "url_verification"
-        token = inner.get("token") if is_challenge else (inner.get("header") or {}).get("token")
+        header = inner.get("header")
+        token = inner.get("token") if is_challenge else (header.get("token") if isinstance(header, dict) else None)
         if self.section.verification_token and not hmac.compare_digest(
                 str(token or "").encode(), self.section.verification_token.encode()):
             return _short(401, "bad verification token")
