@@ -247,13 +247,14 @@ def _rule_files(config: Config) -> list[tuple[str, Path]]:
     base = Path(source).parent if source and not source.startswith("<") else None
     rules_cfg = config.rules
     files = pack_files(rules_cfg.packs_dirs, rules_cfg.extra_files, rules_cfg.use_default_pack, base)
-    default = default_pack_path().resolve()
+    shipped_dir = default_pack_path().resolve().parent
+    shipped = sorted(shipped_dir.glob("*.toml"))  # every shipped pack, loaded or not
     out: list[tuple[str, Path]] = []
     used: set[str] = set()
-    for path in files:
+    for path in [*shipped, *(f for f in files if f.resolve() not in set(shipped))]:
         if not path.is_file():
             continue
-        if path.resolve() == default:
+        if path.resolve().parent == shipped_dir:
             name = f"rules/packs/{path.name}"
         else:
             name = f"rules/{path.parent.name}/{path.name}"

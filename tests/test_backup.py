@@ -210,3 +210,16 @@ def test_cli_export_and_restore(live, tmp_path, capsys):
     assert cli_main(["-c", config.source, "restore", str(zip_path), "--db", str(target)]) == 2
     assert "--force" in capsys.readouterr().err
     assert all_rows(target) == all_rows(runtime.store.path)
+
+
+def test_configured_rule_packs_travel_with_the_backup(live, tmp_path, clock):
+    runtime, config = live
+    packs = tmp_path / "rules.d"  # [rules] packs_dirs default, relative to bot.toml
+    packs.mkdir()
+    (packs / "our-team.toml").write_text('[pack]\nname = "our-team"\n', encoding="utf-8")
+    result = export_backup(config, runtime.store.path, tmp_path / "b.zip", clock)
+    assert "rules/rules.d/our-team.toml" in result.manifest["files"]
+    assert "rules/packs/default.toml" in result.manifest["files"]
+    restored = restore_backup(tmp_path / "b.zip", tmp_path / "r.db", files_dir=tmp_path / "review")
+    assert (tmp_path / "review" / "rules" / "rules.d" / "our-team.toml").read_text(encoding="utf-8").startswith("[pack]")
+    assert restored.files_dir == tmp_path / "review"
