@@ -127,3 +127,28 @@ async def test_same_message_three_times_over_webhook_retries_is_processed_once(r
     await runtime.settle()
     assert inbox_store.counts(runtime.store) == {"done": 1}
     assert sum(outbox_store.counts(runtime.store).values()) == 1
+
+
+def test_user_input_error_rolls_back_the_rows_writes_and_answers(store, clock, config):
+    from bot.errors import UserInputError
+
+    router = Router("r")
+
+    @router.observe(Message)
+    def record(event, ctx):
+        ctx.send(ctx.origin_target(), Reply.plain("recorded"), f"seen:{event.event_id}")
+
+    @router.on(Message)
+    def picky(event, ctx):
+        if "bad" in event.text:
+            raise UserInputError("金额要写成数字，例如 /调整 L1 82万")
+
+    now = clock.now_ms()
+    with store.transaction():
+        inbox_store.put(store, "console", "ok", "{}", json.dumps(message("ok", "fine")), now)
+        inbox_store.put(store, "console", "bad", "{}", json.dumps(message("bad", "bad amount")), now)
+    _dispatcher(store, clock, config, router).drain()
+    assert inbox_store.counts(store) == {"done": 2}
+    keys = {r.idempotency_key: r.reply["text"] for r in outbox_store.listing(store)}
+    assert "seen:bad" not in keys and "seen:ok" in keys
+    assert keys["bad:input-error:1"] == "金额要写成数字，例如 /调整 L1 82万"
