@@ -273,3 +273,19 @@ def test_doctor_lines(store, clock, config):
     lines = {name: (ok, text) for name, ok, text in WeComAdapter(AdapterContext(store, bad, clock, lambda: None)).doctor()}
     assert not lines["wecom credentials"][0] and "secret" in lines["wecom credentials"][1]
     assert not lines["wecom callback"][0] and "43" in lines["wecom callback"][1]
+
+
+async def test_unreachable_api_is_a_retryable_platform_error(store, clock, config):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = h.wecom_config(config, f"http://127.0.0.1:{port}")
+    ad = WeComAdapter(AdapterContext(store, cfg, clock, lambda: None))
+    try:
+        with pytest.raises(PlatformError) as err:
+            await ad.send(user(), Reply.plain("x"), "k")
+        assert not err.value.permanent
+    finally:
+        await ad.client.close()

@@ -5,8 +5,10 @@ ingest, org_sync). Addressing of a Target on WeCom:
 - `user_id` → message/send to that member (the bot's 1:1 chat);
 - `chat_id` "robot" or "robot:<webhook key>" → the group-robot webhook (20/min per robot, no callbacks);
 - any other `chat_id` → appchat/send (a group chat created by the app);
-- `reply_token` = a card's task_id (CardAction.card_ref) and a card reply → message/update_template_card with the
-  response_code the click delivered, i.e. the pressed card is updated in place.
+- a button press is shown on the pressed card at once (its buttons become "✅ 已选择：…", using the click's
+  single-use response_code), as the DingTalk and Feishu adapters do;
+- `reply_token` = a card's task_id (CardAction.card_ref) with a card reply → message/update_template_card while an
+  unused response_code is known (the one message/send returned); otherwise the card goes out as a new message.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from adapters.wecom.callback import CallbackRoute
 from adapters.wecom.client import WeComClient
 from adapters.wecom.crypto import CallbackCrypto, aes_key_ok
 from bot.clock import from_ms, to_ms
-from bot.errors import PlatformAuthError, PlatformError
+from bot.errors import PlatformError
 from bot.events import CardAction
 from bot.replies import Button, Reply, ReplyKind, Target
 from prompts import Prompts
@@ -128,9 +130,8 @@ class WeComAdapter(Adapter):
                 pass
             try:
                 await org_sync.sync(self.ctx, self.client)
-            except PlatformError as exc:
+            except (PlatformError, OSError, TimeoutError) as exc:
                 log.error("wecom org sync failed: %s", exc)
-                await asyncio.sleep(0)
                 try:
                     await asyncio.wait_for(self._stop.wait(), timeout=600)
                     return
@@ -334,5 +335,3 @@ class WeComAdapter(Adapter):
         seq = kv.get(self.ctx.store, "wecom.archive.seq", "0")
         return True, f"SDK found; private keys for versions {', '.join(map(str, versions))}; checkpoint seq {seq}"
 
-
-__all__ = ["WeComAdapter", "PlatformAuthError"]

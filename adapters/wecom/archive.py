@@ -373,10 +373,13 @@ class ArchivePuller:
             try:
                 await self.pull_all()
                 delay = self.poll_s
-            except PlatformError as exc:
+            except ConfigError as exc:
+                log.error("wecom archive puller stopped: %s", exc)
+                return
+            except (PlatformError, OSError) as exc:
                 self.errors += 1
                 log.error("wecom archive pull failed: %s", exc)
-                if exc.permanent:
+                if isinstance(exc, PlatformError) and exc.permanent:
                     return
                 delay = min(delay * 2, 600.0)
             try:

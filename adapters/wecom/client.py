@@ -116,28 +116,31 @@ class WeComClient:
                        json: Any = None, data: Any = None) -> tuple[dict[str, Any] | None, bytes, str]:
         """(JSON body or None, raw bytes, content type); HTTP-level failures become typed errors."""
         url = f"{self.base_url}{path}"
-        async with self.session().request(method, url, params=params, json=json, data=data) as resp:
-            raw = await resp.read()
-            ctype = resp.headers.get("Content-Type", "")
-            if resp.status == 429:
+        try:
+            async with self.session().request(method, url, params=params, json=json, data=data) as resp:
+                raw = await resp.read()
+                status, ctype = resp.status, resp.headers.get("Content-Type", "")
                 retry = resp.headers.get("Retry-After", "")
-                raise PlatformRetryAfter(f"wecom {path}: HTTP 429",
-                                         float(retry) if retry.isdigit() else RETRY_AFTER_S)
-            if resp.status >= 500:
-                raise PlatformError(f"wecom {path}: HTTP {resp.status}")
-            if resp.status >= 400:
-                raise PlatformError(f"wecom {path}: HTTP {resp.status}", permanent=True)
-            if "json" in ctype or "text/plain" in ctype or raw[:1] == b"{":
-                try:
-                    body = jsonlib.loads(raw)
-                except ValueError:
-                    if "json" in ctype:
-                        raise PlatformError(f"wecom {path}: answer is not JSON") from None
-                    return None, raw, ctype
-                if isinstance(body, dict):
-                    return body, raw, ctype
-                raise PlatformError(f"wecom {path}: answer is not a JSON object")
-            return None, raw, ctype
+        except aiohttp.ClientError as exc:  # disconnects, bad payloads …: retryable, never an untyped error
+            raise PlatformError(f"wecom {path}: {type(exc).__name__}: {exc}") from None
+        if status == 429:
+            raise PlatformRetryAfter(f"wecom {path}: HTTP 429",
+                                     float(retry) if retry.isdigit() else RETRY_AFTER_S)
+        if status >= 500:
+            raise PlatformError(f"wecom {path}: HTTP {status}")
+        if status >= 400:
+            raise PlatformError(f"wecom {path}: HTTP {status}", permanent=True)
+        if "json" in ctype or "text/plain" in ctype or raw[:1] == b"{":
+            try:
+                body = jsonlib.loads(raw)
+            except ValueError:
+                if "json" in ctype:
+                    raise PlatformError(f"wecom {path}: answer is not JSON") from None
+                return None, raw, ctype
+            if isinstance(body, dict):
+                return body, raw, ctype
+            raise PlatformError(f"wecom {path}: answer is not a JSON object")
+        return None, raw, ctype
 
     async def token(self, *, force: bool = False) -> str:
         async with self._token_lock:
