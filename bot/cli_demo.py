@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
 from bot.demo.replay import DemoDriver, ReplayStats, Sent, demo_config
 from bot.demo.script import script, story
+from bot.errors import UserInputError
 from bot.org import Directory
 from prompts import Prompts
 from store import events as event_store
@@ -42,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help=f"database file to (re)create (default {DEFAULT_DB})")
     p.add_argument("--transcript", type=Path, default=None, help="also write the transcript to this file")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--sweep-minutes", type=int, default=10,
+                   help="run the per-minute sweeps every N virtual minutes (default 10: faster, same story)")
     p.add_argument("--customers", type=int, default=Sizes().customers, help=argparse.SUPPRESS)
     p.add_argument("--leads", type=int, default=Sizes().leads, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_demo)
@@ -60,8 +64,12 @@ class DemoOutcome:
 class _Transcript:
     """Turns delivered replies into readable lines: a day header, time, recipient name and role, the text."""
 
-    def __init__(self, prompts: Prompts, directory: Directory, tz: ZoneInfo, emit: Callable[[str], None]) -> None:
+    def __init__(self, prompts: Prompts, directory: Directory, tz: ZoneInfo, emit: Callable[[str], None],
+                 out_dir: Path) -> None:
         self.p, self.dir, self.tz, self.emit = prompts, directory, tz, emit
+        # file paths (charts) are shown relative to the demo's output folder, so the transcript is the same
+        # wherever the demo was written
+        self.prefixes = sorted({str(out_dir) + os.sep, str(out_dir.resolve()) + os.sep}, key=len, reverse=True)
         self.lines: list[str] = []
         self._day = ""
 
@@ -91,7 +99,10 @@ class _Transcript:
         else:
             name, role = self.who(item.target.person_id or item.target.user_id)
             self.line(self.p.t("demo.to_person", time=time_, name=name, role=role))
-        for text_line in item.text.splitlines() or [""]:
+        text = item.text
+        for prefix in self.prefixes:
+            text = text.replace(prefix, "")
+        for text_line in text.splitlines() or [""]:
             self.line("    " + text_line)
 
     def typed(self, at_ms: int, person_id: str, text: str) -> None:
@@ -118,7 +129,7 @@ def _fresh(path: Path) -> None:
 
 
 def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Sizes | None = None,
-             base: Config | None = None, emit: Callable[[str], None] = lambda _line: None,
+             base: Config | None = None, sweep_minutes: int = 10, emit: Callable[[str], None] = lambda _line: None,
              progress: Callable[[int, int], None] | None = None) -> DemoOutcome:
     """The whole demo; `emit` gets each transcript line as it happens, `progress(done, total)` the replay."""
     started = time.perf_counter()
@@ -127,7 +138,8 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
     db_path = Path(db)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     _fresh(db_path)
-    config = demo_config(base or load_config(None), str(db_path), str(db_path.parent / "salespulse-data"))
+    config = demo_config(base or load_config(None), str(db_path), str(db_path.parent / "salespulse-data"),
+                         every_min=sweep_minutes)
     prompts = Prompts(config.bot.locale)
     tz = ZoneInfo(config.bot.timezone)
     store = open_store(db_path)
@@ -135,7 +147,7 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
         transcript: _Transcript | None = None
         driver = DemoDriver(config, store, company, activity, on_sent=lambda item: transcript and transcript.sent(item))
         rt = driver.prepare()
-        transcript = _Transcript(prompts, rt.services.directory, tz, emit)
+        transcript = _Transcript(prompts, rt.services.directory, tz, emit, db_path.parent)
         _header(transcript, prompts, company, len(activity.items), tz)
         total = len(activity.items)
         asyncio.run(_run(driver, company, transcript, prompts,
@@ -215,16 +227,23 @@ def reversed_missed(driver: DemoDriver):
 def cmd_demo(args: argparse.Namespace) -> int:
     base = load_config(args.config) if getattr(args, "config", None) else None
     console = Console(highlight=False, soft_wrap=True)
-    sizes = Sizes(customers=args.customers, leads=args.leads)
     prompts = Prompts((base or load_config(None)).bot.locale)
+    if not 3 <= args.days <= 365:
+        raise UserInputError(prompts.t("demo.bad_days", value=args.days))
+    if args.customers < 10 or args.leads < args.customers:
+        raise UserInputError(prompts.t("demo.bad_sizes", customers=args.customers, leads=args.leads))
+    if not 1 <= args.sweep_minutes <= 60:
+        raise UserInputError(prompts.t("demo.bad_sweep", value=args.sweep_minutes))
+    sizes = Sizes(customers=args.customers, leads=args.leads)
     if args.quiet:
-        outcome = run_demo(seed=args.seed, days=args.days, db=args.db, sizes=sizes, base=base)
+        outcome = run_demo(seed=args.seed, days=args.days, db=args.db, sizes=sizes, base=base,
+                           sweep_minutes=args.sweep_minutes)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task(prompts.t("demo.replaying", days=args.days), total=None)
             outcome = run_demo(seed=args.seed, days=args.days, db=args.db, sizes=sizes, base=base,
-                               emit=lambda line: bar.console.print(line, markup=False),
+                               sweep_minutes=args.sweep_minutes, emit=lambda line: bar.console.print(line, markup=False),
                                progress=lambda done, total: bar.update(task, completed=done, total=total))
     if args.quiet:  # the summary is the tail of the transcript
         start = max(i for i, ln in enumerate(outcome.transcript) if ln == prompts.t("demo.summary"))

@@ -94,6 +94,7 @@ class _Gen:
         self.quote_ver: dict[str, float] = {}
         self.first_contact: set[str] = set()
         self.all_customers = company.customers
+        self.hard_end: int | None = None  # nothing of a lead happens after it was won or lost
 
     # ------------------------------------------------------------------ emitting
     def _next(self) -> int:
@@ -105,6 +106,8 @@ class _Gen:
 
     def feed(self, at: int, platform: str, external_id: str, payload: dict[str, Any], event: Event | None,
              unsupported: str | None = None) -> None:
+        if self.hard_end is not None and at > self.hard_end:
+            return
         self.act.items.append(Feed(at, self._next(), platform, external_id, payload, event, unsupported))
 
     def record(self, at: int, sender: str, to: list[str], msgtype: str, body: dict[str, Any], room: str = "",
@@ -257,7 +260,7 @@ class _Gen:
             return
         eid = self.call(t, rep, cust, "inbound", False, 0)
         r = rng.random()
-        back = None if force_never else (rng.randint(4, 27) if r < 0.6 else rng.randint(45, 150) if r < 0.8 else None)
+        back = None if force_never else (rng.randint(4, 27) if r < 0.7 else rng.randint(45, 150) if r < 0.85 else None)
         if back is not None and t + back * MINUTE >= until:
             back = None
         if rng.random() < 0.5 or force_never:
@@ -316,6 +319,7 @@ class _Gen:
         start, now = c.start, c.now
         cust, rep = c.customer(lead.customer_id), c.person(lead.owner_id)
         end = lead.closed_at if lead.closed_at is not None else now
+        self.hard_end = end
         history = 0
         if lead.created_at < start and (lead.closed_at is None or lead.closed_at > start):
             history = max(lead.created_at, start - int(rng.uniform(2, 40) * HOUR))
@@ -401,6 +405,7 @@ def generate_activity(company: Company) -> Activity:
     gen = _Gen(company, random.Random(f"salespulse-demo:{company.seed}:activity"))
     for lead in company.leads:
         gen.lead_life(lead)
+    gen.hard_end = None
     # one member switched enterprise during the window: a session marker the archive also delivers (unsupported)
     rep = company.with_role("rep")[-1]
     at = company.start + 3 * DAY + 10 * HOUR

@@ -296,7 +296,7 @@ def assign_scenarios(rng: random.Random, company: Company) -> None:
         if lead.scenario != "normal":
             continue
         r = rng.random()
-        if lead.status == "open" and r < 0.12:
+        if lead.status == "open" and lead.created_at < now - 14 * DAY and r < 0.12:
             lead.scenario = "quiet_end"
         elif r < 0.2:
             lead.scenario = "quiet_mid"
