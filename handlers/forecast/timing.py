@@ -50,23 +50,25 @@ class TimingModel:
     slip_prior_sd_days: float = 25.0
 
     # ------------------------------------------------------------------ hazard cells
-    def rates(self, position: int) -> np.ndarray:
+    def rates(self, position: int, wins: np.ndarray | None = None, n: np.ndarray | None = None) -> np.ndarray:
         """P(won inside a period at `position` | open at its start) per (known, age), shrunk level by level."""
         k = self.prior_strength
-        pooled_w, pooled_n = self.wins.sum(axis=0), self.n.sum(axis=0)
+        wins = self.wins if wins is None else wins
+        n = self.n if n is None else n
+        pooled_w, pooled_n = wins.sum(axis=0), n.sum(axis=0)
         total_w, total_n = pooled_w.sum(axis=1, keepdims=True), pooled_n.sum(axis=1, keepdims=True)
         top = (total_w + k * self.base_rate * 0.3) / (total_n + k)  # per known-flag, toward a per-period prior
         level0 = (pooled_w + k * top) / (pooled_n + k)
         same_kind = [p for p in range(3) if (p == 0) == (position == 0)]
-        w1, n1 = self.wins[same_kind].sum(axis=0), self.n[same_kind].sum(axis=0)
+        w1, n1 = wins[same_kind].sum(axis=0), n[same_kind].sum(axis=0)
         level1 = (w1 + k * level0) / (n1 + k)
-        return (self.wins[position] + k * level1) / (self.n[position] + k)
+        return (wins[position] + k * level1) / (n[position] + k)
 
-    def hazard(self, book: Book, mask: np.ndarray, period: Period) -> np.ndarray:
+    def hazard(self, book: Book, mask: np.ndarray, period: Period, rates: np.ndarray | None = None) -> np.ndarray:
         start, _end = period.ms(self.tz)
         ages = age_bucket(np.maximum(start - book.created[mask], 0))
         known = book.known_customer[mask].astype(int)
-        return self.rates(period.position)[known, ages]
+        return (self.rates(period.position) if rates is None else rates)[known, ages]
 
     # ------------------------------------------------------------------ expected close dates
     def slip_cdf(self, days: np.ndarray) -> np.ndarray:
@@ -144,15 +146,26 @@ def fit(book: Book, as_of: int, kind: str, tz: ZoneInfo, *, prior_strength: floa
         ages = age_bucket(start - book.created[open_mask])
         known = book.known_customer[open_mask].astype(int)
         pos = per.position
-        np.add.at(model.wins[pos], (known, ages), won_in)
-        np.add.at(model.n[pos], (known, ages), 1)
-        snapshots.append((per, open_mask, won_in))
+        w_p, n_p = np.zeros_like(model.wins), np.zeros_like(model.n)
+        np.add.at(w_p[pos], (known, ages), won_in)
+        np.add.at(n_p[pos], (known, ages), 1)
+        model.wins += w_p
+        model.n += n_p
+        snapshots.append((per, open_mask, won_in, w_p, n_p))
         created_in = (book.created >= start) & (book.created < end)
         new_won = won_known & created_in & (closed_view < end)
         model.new_values.append((pos, float(book.amount[new_won].sum())))
     model.periods = len(hist)
-    for per, open_mask, won_in in snapshots:
-        expected = float((model.hazard(book, open_mask, per) * book.list_amount[open_mask]).sum())
+    # How far a period's actual lands from what the rates learned on the OTHER periods expected (leave one out):
+    # an honest, out-of-sample measure of how much rates wander, which sets the width of the interval.
+    # A period whose quarter position has no other period in the history is skipped: without it the model would
+    # not know its kind of period at all, which measures a model we never use.
+    positions = [per.position for per, *_rest in snapshots]
+    for per, open_mask, won_in, w_p, n_p in snapshots:
+        if positions.count(per.position) < 2:
+            continue
+        loo = model.rates(per.position, model.wins - w_p, model.n - n_p)
+        expected = float((model.hazard(book, open_mask, per, loo) * book.list_amount[open_mask]).sum())
         actual = float(book.amount[open_mask][won_in].sum())
         if expected > 0 and actual > 0:
             model.ratios.append(actual / expected)
