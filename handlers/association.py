@@ -19,6 +19,7 @@ seconds, reveals writes by another process (an import run from the CLI).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class Association:
     departments: frozenset[str] = frozenset()
     attendees: int = 0
     external_attendees: int = 0
+    actor_is_customer: bool = False  # the directory did not know the actor, but a customer key (e.g. email) did
 
 
 NONE = Association(None, None, None, False)
@@ -177,6 +179,11 @@ class Associator:
             chat_cid, chat_lead = self.lookup("chat", conv)
             if chat_lead:
                 return self._finish(chat_cid, chat_lead, None)
+        if role == Role.UNKNOWN and looks_external(actor.platform_id):
+            pid = actor.platform_id
+            cid, lead = self.lookup(key_kind(pid), pid)
+            if cid:
+                return dataclasses.replace(self._finish(cid, lead, None), actor_is_customer=True)
         if role == Role.CUSTOMER:
             pid = actor.platform_id
             kind = key_kind(pid)

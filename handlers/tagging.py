@@ -18,6 +18,7 @@ and the admins are told which line is wrong, once per broken version.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import logging
@@ -108,6 +109,9 @@ class Tagger:
         role = actor.role
         if isinstance(event, Message):
             assoc = self.associator.for_message(event)
+            if assoc.actor_is_customer:
+                event = event.with_actor(dataclasses.replace(actor, role=Role.CUSTOMER, customer_id=assoc.customer_id))
+                actor, role = event.actor, Role.CUSTOMER
             view, kind, text, data = self._message(event, assoc)
         elif isinstance(event, CallRecord):
             assoc = self.associator.for_call(event)
@@ -124,13 +128,15 @@ class Tagger:
             return
         lead_id = assoc.lead_id
         store = ctx.store
+        # Rules first: history windows must see the lead's past without this event (a repeat count would count
+        # this open twice otherwise).
+        hits, values = self.rules.engine.evaluate(view, self.history) if view is not None else ((), ())
         rowid = tag_store.insert_event(store, (
             event.event_id, event.type_name, event.platform, event.occurred_at, actor.platform_id, actor.person_id,
             role.value, assoc.customer_id, lead_id, kind, text, event.conversation_id,
             json.dumps(data, ensure_ascii=False) if data else "{}", assoc.match_key))
         if rowid is None or view is None:  # already stored (replay) or not something rules look at
             return
-        hits, values = self.rules.engine.evaluate(view, self.history)
         at = event.occurred_at
         if hits:
             events_store.insert_tags(store, [(rowid, h.tag, h.category, h.weight, h.rule_id, lead_id, at) for h in hits])
@@ -335,7 +341,7 @@ def on_bind(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     key = parse_key(ctx.store, args[0])
     if key is None:
-        ctx.reply(ctx.t("tagging.bind_bad_key", key=args[0]))
+        ctx.reply(ctx.t("tagging.bind_bad_key", raw=args[0]))
         return
     target_text = " ".join(args[1:]).strip()
     what, found = resolve_target(ctx, target_text)

@@ -84,7 +84,10 @@ class _Lines:
         start, end = self.rule_span(index)
         if not start:
             return default
-        pat = re.compile(rf"^\s*(?:[\w.]*\.)?\"?{re.escape(key)}\"?\s*=")
+        if key == "window":
+            pat = re.compile(r"^\s*\[\[\s*rule\.window\s*\]\]")
+        else:
+            pat = re.compile(rf"^\s*(?:[\w.]*\.)?\"?{re.escape(key)}\"?\s*=")
         for n in range(start, end):
             if pat.match(self.lines[n - 1]):
                 return n
