@@ -366,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
             (workdir / (name + suffix)).unlink(missing_ok=True)
     profiler = None
     if args.profile:
-        from pyinstrument import Profiler
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            parser.error("--profile needs pyinstrument: .venv/bin/pip install pyinstrument")
 
         profiler = Profiler()
         profiler.start()
