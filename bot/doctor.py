@@ -66,7 +66,7 @@ def check_database(path: str, t: Translate) -> Check:
     p = Path(path)
     top = available()[-1][0]
     if not p.exists():
-        return Check(True, t("ops.db_ok", path=p, schema=f"0 → {top}", migrations=0))
+        return Check(True, t("ops.db_new", path=p, schema=top))
     try:
         conn = sqlite3.connect(f"file:{p}?mode=rw", uri=True, timeout=0.5)
         try:

@@ -37,7 +37,7 @@ def test_fresh_install_with_defaults_passes(tmp_path, monkeypatch):
     text = "\n".join(lines)
     assert code == 0, text
     assert "✓ config: no bot.toml found, using built-in defaults" in text
-    assert "✓ database:" in text and "new.db" in text
+    assert "✓ database:" in text and "new.db" in text and "does not exist yet" in text
     assert "✓ ffmpeg: bundled binary found" in text
     assert "✓ CJK font: found" in text and "NotoSansCJKsc-Regular.otf" in text
     assert "· speech recognition: off" in text
