@@ -224,3 +224,20 @@ async def test_refused_session_webhook_falls_back_to_openapi(adapter, fake, runt
     assert len(fake.calls("/session/gone")) == 1 and ref.startswith("q")
     (grp,) = fake.calls("/v1.0/robot/groupMessages/send")
     assert json.loads(grp.json["msgParam"]) == {"content": "hi"}
+
+
+async def test_unreachable_server_is_a_retryable_platform_error(runtime):
+    import dataclasses
+
+    from fakes import free_port
+
+    base = f"http://127.0.0.1:{free_port()}"
+    runtime.config = dataclasses.replace(runtime.config, dingtalk=dataclasses.replace(
+        runtime.config.dingtalk, api_base_url=base, oapi_base_url=base))
+    adapter = attach(runtime)
+    try:
+        with pytest.raises(PlatformError) as exc:
+            await adapter.send(Target("dingtalk", user_id="u"), Reply.plain("x"), "k")
+        assert not exc.value.permanent
+    finally:
+        await adapter.stop()

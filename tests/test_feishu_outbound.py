@@ -147,3 +147,19 @@ async def test_reply_to_a_recalled_message_falls_back_to_the_chat(adapter, fake)
     assert len(fake.calls("/open-apis/im/v1/messages/om_gone/reply")) == 1
     (created,) = fake.calls("/open-apis/im/v1/messages", "POST")
     assert created.query == {"receive_id_type": "chat_id"} and mid.startswith("om_sent_")
+
+
+async def test_unreachable_server_is_a_retryable_platform_error(runtime):
+    import dataclasses
+
+    from fakes import free_port
+
+    runtime.config = dataclasses.replace(runtime.config, feishu=dataclasses.replace(
+        runtime.config.feishu, domain=f"http://127.0.0.1:{free_port()}"))
+    adapter = attach_feishu(runtime)
+    try:
+        with pytest.raises(PlatformError) as exc:
+            await adapter.send(Target("feishu", user_id="ou_a"), Reply.plain("x"), "k")
+        assert not exc.value.permanent
+    finally:
+        await adapter.stop()

@@ -94,11 +94,14 @@ class DingTalkApi:
         if auth:
             headers["x-acs-dingtalk-access-token"] = await self.access_token()
         http = await self._http()
-        async with http.request(method, url, data=None if body is None else json.dumps(body, ensure_ascii=False),
-                                headers=headers) as resp:
-            text = await resp.text()
-            status = resp.status
-            retry_after = resp.headers.get("Retry-After", "")
+        try:
+            async with http.request(method, url, headers=headers,
+                                    data=None if body is None else json.dumps(body, ensure_ascii=False)) as resp:
+                text = await resp.text()
+                status = resp.status
+                retry_after = resp.headers.get("Retry-After", "")
+        except (aiohttp.ClientError, TimeoutError) as exc:  # transport trouble: retry later, with backoff
+            raise PlatformError(f"dingtalk transport error on {url.split('?')[0]}: {type(exc).__name__}") from None
         try:
             data = json.loads(text) if text else {}
         except json.JSONDecodeError:
@@ -179,10 +182,13 @@ class DingTalkApi:
         form.add_field("type", "image")
         form.add_field("media", blob, filename=filename, content_type="image/png")
         http = await self._http()
-        async with http.post(f"{self.oapi}/media/upload", params={"access_token": token, "type": "image"},
-                             data=form) as resp:
-            status = resp.status
-            text = await resp.text()
+        try:
+            async with http.post(f"{self.oapi}/media/upload", params={"access_token": token, "type": "image"},
+                                 data=form) as resp:
+                status = resp.status
+                text = await resp.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PlatformError(f"dingtalk media upload failed: {type(exc).__name__}") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
@@ -202,10 +208,13 @@ class DingTalkApi:
         if not isinstance(url, str) or not url:
             raise PlatformError("dingtalk downloadUrl missing", permanent=True)
         http = await self._http()
-        async with http.get(url) as resp:
-            if resp.status != 200:
-                raise PlatformError(f"dingtalk file download HTTP {resp.status}", permanent=resp.status < 500)
-            out = await resp.content.read(max_bytes + 1)
+        try:
+            async with http.get(url) as resp:
+                if resp.status != 200:
+                    raise PlatformError(f"dingtalk file download HTTP {resp.status}", permanent=resp.status < 500)
+                out = await resp.content.read(max_bytes + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PlatformError(f"dingtalk file download failed: {type(exc).__name__}") from None
         if len(out) > max_bytes:
             raise PlatformError("dingtalk file larger than the download limit", permanent=True)
         return out

@@ -78,11 +78,14 @@ class FeishuApi:
             headers["Content-Type"] = "application/json; charset=utf-8"
             data = None if body is None else json.dumps(body, ensure_ascii=False)
         http = await self._http()
-        async with http.request(method, self.base + path, params=params, headers=headers, data=data) as resp:
-            status = resp.status
-            reset = resp.headers.get("x-ogw-ratelimit-reset", "")
-            ctype = resp.headers.get("Content-Type", "")
-            payload = await resp.read()
+        try:
+            async with http.request(method, self.base + path, params=params, headers=headers, data=data) as resp:
+                status = resp.status
+                reset = resp.headers.get("x-ogw-ratelimit-reset", "")
+                ctype = resp.headers.get("Content-Type", "")
+                payload = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:  # transport trouble: retry later, with backoff
+            raise PlatformError(f"feishu transport error on {path}: {type(exc).__name__}") from None
         if raw and status == 200 and "application/json" not in ctype:
             return payload
         try:
