@@ -352,10 +352,12 @@ class _Gen:
         gap_pending = sc == "quiet_mid"
         while t < stop:
             times.append(t)
-            gap = rng.uniform(4, 30) if sc == "active" else rng.uniform(8, 56)
+            # diligent reps come back within 40 h, the slowest within 56 h (+ overnight): never 72 h by accident
+            gap = rng.uniform(4, 30) if sc == "active" else rng.uniform(8, 56 - 20 * (rep.diligence - 0.6))
             if gap_pending and t >= mid:
                 gap, gap_pending = rng.uniform(4, 9) * 24, False
-            t = work_time(rng, t + int(gap * HOUR))
+            nxt = work_time(rng, t + int(gap * HOUR))
+            t = nxt if nxt - t < 70 * HOUR or gap > 72 else t + int(gap * HOUR)
         if sc == "fault":
             times.append(now - 96 * HOUR)
         span = max(lead.planned_close_at - lead.created_at, DAY)

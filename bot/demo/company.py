@@ -45,6 +45,7 @@ class DemoPerson:
     admin: bool = False
     phone: str = ""
     title: str = ""  # job title shown in the transcript
+    diligence: float = 1.0  # reps: how closely they follow up (0.6 slow … 1.4 top seller); shapes gaps and silences
 
     @property
     def wecom_id(self) -> str:
@@ -174,19 +175,22 @@ def build_org(rng: random.Random, sizes: Sizes) -> tuple[list[DemoTeam], list[De
     teams: list[DemoTeam] = []
     people: list[DemoPerson] = []
 
-    def person(role: str, team: str = "", department: str = "", admin: bool = False, title: str = "") -> DemoPerson:
+    def person(role: str, team: str = "", department: str = "", admin: bool = False, title: str = "",
+               diligence: float = 1.0) -> DemoPerson:
         name, pinyin = names.person_name(rng, taken_names)
         p = DemoPerson(id=names.unique_user_id(pinyin, taken_ids), name=name, role=role, team=team,
                        department=department or ("销售部" if role in ("rep", "manager") else ""), admin=admin,
-                       phone=names.mobile(rng, phones), title=title)
+                       phone=names.mobile(rng, phones), title=title, diligence=diligence)
         people.append(p)
         return p
 
     for (team_name, region, industry), n_reps in zip(TEAM_PLAN, sizes.reps_per_team, strict=True):
         mgr = person("manager", team_name, title="销售总监" if region == "华东" else "销售经理")
         teams.append(DemoTeam(team_name, mgr.id, region, industry))
-        for _ in range(n_reps):
-            person("rep", team_name, title="客户经理")
+        for i in range(n_reps):
+            # the first team's first rep is the top seller whose leads the demo's story follows
+            diligence = 1.35 if not teams[1:] and i == 0 else round(rng.uniform(0.6, 1.4), 2)
+            person("rep", team_name, title="客户经理", diligence=diligence)
     for _ in range(2):
         person("cs", department="客服中心", title="客服专员")
     person("colleague", department="技术部", title="售前工程师")
@@ -249,7 +253,7 @@ def _new_lead(rng: random.Random, n: int, customer: DemoCustomer, created: int, 
 
 def build_leads(rng: random.Random, sizes: Sizes, customers: list[DemoCustomer], now: int, days: int) -> list[DemoLead]:
     """One lead per customer first, then follow-up leads after a customer's last lead closed, until the target."""
-    horizon = (days + 100) * DAY
+    horizon = (days + 170) * DAY  # most leads of the last year are closed before the window opens
     leads: list[DemoLead] = []
     last_of: dict[str, DemoLead] = {}
     for c in customers:
@@ -296,9 +300,10 @@ def assign_scenarios(rng: random.Random, company: Company) -> None:
         if lead.scenario != "normal":
             continue
         r = rng.random()
-        if lead.status == "open" and lead.created_at < now - 14 * DAY and r < 0.12:
+        slack = 1.4 - company.person(lead.owner_id).diligence  # 0 for the most diligent, 0.8 for the slowest
+        if lead.status == "open" and lead.created_at < now - 14 * DAY and r < 0.04 + 0.15 * slack:
             lead.scenario = "quiet_end"
-        elif r < 0.2:
+        elif r < 0.1 + 0.25 * slack:
             lead.scenario = "quiet_mid"
 
 
