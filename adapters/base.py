@@ -27,6 +27,7 @@ class AdapterContext:
     config: Config
     clock: Clock
     wake: Callable[[], None]  # tell the dispatcher there is new work
+    org_changed: Callable[[], None] = lambda: None  # an org sync changed people: refresh the directory cache
 
     def accept(self, platform: str, external_id: str, payload: Any, event: Event | None,
                unsupported_reason: str | None = None) -> bool:

@@ -77,7 +77,8 @@ class Server:
         self.clock = clock or SystemClock()
         self.store = open_store(config.bot.database)
         self.runtime = Runtime(config=config, store=self.store, clock=self.clock)
-        self.adapter_ctx = AdapterContext(self.store, config, self.clock, self.runtime.wake)
+        self.adapter_ctx = AdapterContext(self.store, config, self.clock, self.runtime.wake,
+                                          org_changed=self.runtime.services.directory.refresh)
         self.adapters = build_adapters(config, self.adapter_ctx)
         for adapter in self.adapters:
             self.runtime.add_sender(adapter.platform, adapter.send)

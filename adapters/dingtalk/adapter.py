@@ -224,6 +224,7 @@ class DingTalkAdapter(Adapter):
     async def sync_org(self) -> SyncResult:
         result = await sync_org(self.api, self.ctx.store)
         kv.put(self.ctx.store, ORG_SYNC_KEY, str(self.ctx.clock.now_ms()))
+        self.ctx.org_changed()
         log.info("dingtalk org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
         return result
 

@@ -124,8 +124,6 @@ def apply(ctx: AdapterContext, depts: list[dict], users: list[dict]) -> SyncResu
 async def sync(ctx: AdapterContext, client: WeComClient) -> SyncResult:
     depts, users = await fetch(client)
     result = apply(ctx, depts, users)
-    refresh = getattr(ctx, "org_changed", None)
-    if callable(refresh):
-        refresh()
+    ctx.org_changed()
     log.info("wecom org sync: %s", result)
     return result
