@@ -219,7 +219,7 @@ def build_customers(rng: random.Random, sizes: Sizes, teams: list[DemoTeam], peo
             team = home if rng.random() < 0.9 else rng.choice(teams)
             full, short, city = names.company_name(rng, industry, home.region, taken_names)
             contact, _py = names.person_name(rng, taken_person_names)
-            title_short, title = rng.choice(names.CONTACT_TITLES)
+            title_short, title = rng.choice(names.CONTACT_TITLES[industry])
             size = rng.choices(("大型", "中型", "小型"), weights=(2, 5, 4))[0]
             room = ""
             if industry == "制造业" and size != "小型" and rng.random() < 0.35:

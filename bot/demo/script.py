@@ -41,7 +41,7 @@ def script(company: Company) -> list[tuple[str, str]]:
     def short(lead_id: str) -> str:
         return company.customer(company.lead(lead_id).customer_id).short if lead_id else ""
 
-    quiet, active, fault, missed = short(s.quiet), short(s.active), short(s.fault), short(s.missed_call)
+    quiet, active, fault = short(s.quiet), short(s.active), short(s.fault)
     lines = [
         (s.manager, "/帮助"),
         (s.manager, "/silent"),
@@ -56,8 +56,9 @@ def script(company: Company) -> list[tuple[str, str]]:
         (s.rep, f"/heatmap {fault}"),
         (s.rep, f"/timeline {active}"),
         (s.rep, f"/deal {active}"),
+        (s.rep, f"/links {active}"),
         (s.rep, "/forecast 本月"),
-        (s.rep, f"/note {missed} 客户CFO下周回国"),
+        (s.rep, f"/note {active} 客户CFO下周回国"),
         (s.cs, "/missed"),
         (s.admin, "/unmatched"),
     ]
