@@ -80,7 +80,7 @@ class Tagger:
             if result.errors:
                 log.error("rule packs not reloaded:\n%s", "\n".join(str(e) for e in result.errors))
                 self._pending_notice = ("broken", result.signature, result.errors)
-            elif result.changed and self.rules.generation > 1:
+            elif result.changed:  # the first load happens in __init__, so this is an edit
                 log.info("rule packs reloaded: %d rules", len(self.rules.engine.rules))
                 self._pending_notice = ("reloaded", result.signature, [])
         if self._pending_notice is not None:

@@ -93,6 +93,15 @@ class _Lines:
                 return n
         return start
 
+    def top_key_line(self, key: str) -> int:
+        """Line of a key outside the rules (e.g. a catalogue), 0 when not found."""
+        pat = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        limit = self.headers[0] if self.headers else len(self.lines) + 1
+        for n in range(1, limit):
+            if pat.match(self.lines[n - 1]):
+                return n
+        return 0
+
     def rule_id_before(self, line: int) -> str:
         """Best effort for syntax errors: the id of the rule the broken line belongs to."""
         start = max((h for h in self.headers if h <= line), default=0)
@@ -301,7 +310,7 @@ def load_text(text: str, file: str) -> tuple[Pack, list[RuleError]]:
         try:
             pack.catalogs[cname] = parse_catalog_entries(entries)
         except ValueError as exc:
-            errors.append(RuleError(file, 0, "", f"catalog {cname}: {exc}"))
+            errors.append(RuleError(file, lines.top_key_line(cname), "", f"catalog {cname}: {exc}"))
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
         errors.append(RuleError(file, 0, "", "rules are written as [[rule]] tables"))
