@@ -20,6 +20,7 @@ from rules.history import HistoryView
 from rules.model import EVENT_TYPES, MESSAGE_KINDS, ROLES, EventView, Hit, Rule
 
 DAY_MS = 86_400_000
+MAX_TAG_CHARS = 64  # a template filled from a regex group must not turn a whole message into a tag
 HOUR_MS = 3_600_000
 # "附件:XX型号参数.pdf", "附件：报价单v2.3.xlsx", "文件: 方案.pdf" inside a chat line.
 _ATTACH_RE = re.compile(r"(?:附件|文件|attachment|attached)\s*[:：]\s*([^\s，,；;。、'\"“”]+)", re.IGNORECASE)
@@ -201,7 +202,7 @@ class Engine:
             values = _Empty({k: v for k, v in groups.items() if v})
             if r.catalog:
                 values.setdefault("product", "、".join(st.cats.get(r.catalog, ())))
-            tag = tag.format_map(values).strip() or r.tag.split("{", 1)[0]
+            tag = tag.format_map(values).strip()[:MAX_TAG_CHARS] or r.tag.split("{", 1)[0]
         if tag in st.tags:
             return
         st.tags.add(tag)

@@ -65,6 +65,7 @@ def record(engine: Engine, history: MemoryHistory, view: EventView) -> set[str]:
     (msg(kind="file", file="GW-300报价单v2.3.pdf"), {"已发送报价单v2.3"}, {"资料交付"}),
     (msg("王总您好，GW-300的报价单v2.3已经发您邮箱了，请查收。"), {"已发送报价单v2.3"}, set()),
     (msg("附件:报价单.xlsx"), {"已发送报价单"}, set()),
+    (msg(kind="file", file="报价单_终版_V3.pdf"), {"已发送报价单V3"}, set()),
     # day-one customer signals
     (msg("GW-300的价格能不能再便宜一点？预算有点紧。", role="customer"), {"客户询价", "价格异议", "预算"}, set()),
     (msg("我们再比较一下，竞品那边报价低不少。", role="customer"), {"竞品提及", "价格异议"}, set()),
