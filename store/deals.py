@@ -189,5 +189,11 @@ def notes(store: Store, lead_id: str, limit: int = 5) -> list[tuple[str, int]]:
         "SELECT text, at FROM deal_notes WHERE lead_id = ? ORDER BY at DESC, id DESC LIMIT ?", (lead_id, limit))]
 
 
+def details_version(store: Store) -> tuple[int, int]:
+    """(rows, latest update) of deal_details: changes whenever any deal's details change (model cache key)."""
+    r = store.conn.execute("SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM deal_details").fetchone()
+    return int(r[0]), int(r[1])
+
+
 def count_details(store: Store) -> int:
     return store.conn.execute("SELECT COUNT(*) FROM deal_details").fetchone()[0]

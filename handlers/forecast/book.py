@@ -71,6 +71,22 @@ class Book:
             stage=col(lambda r: r.stage, object),
         )
 
+    @staticmethod
+    def from_columns(ids, created, status, amount, closed, expected, known_customer, owner, product, industry,
+                     stage, list_amount=None) -> Book:
+        """Build from parallel sequences (no per-deal objects): the fast path for large pipelines."""
+        status = np.asarray(status, dtype=object)
+        closed_arr = np.array([NO_TIME if c is None else c for c in closed], dtype=np.int64)
+        closed_arr[status == "open"] = NO_TIME
+        amount = np.asarray(amount, dtype=np.float64)
+        return Book(ids=np.asarray(ids, dtype=object), created=np.asarray(created, dtype=np.int64), closed=closed_arr,
+                    won=status == "won", lost=status == "lost", amount=amount,
+                    list_amount=amount if list_amount is None else np.asarray(list_amount, dtype=np.float64),
+                    expected=np.array([NO_TIME if e is None else e for e in expected], dtype=np.int64),
+                    known_customer=np.asarray(known_customer, dtype=bool), owner=np.asarray(owner, dtype=object),
+                    product=np.asarray(product, dtype=object), industry=np.asarray(industry, dtype=object),
+                    stage=np.asarray(stage, dtype=object))
+
     def __len__(self) -> int:
         return len(self.ids)
 

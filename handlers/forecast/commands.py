@@ -24,8 +24,8 @@ from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_t
 from prompts import Prompts
 from store import deals as deal_store
 from store import revisions as rev_store
-from store.deals import Deal
 from store.db import Store
+from store.deals import Deal
 
 router = Router("forecast")
 _SERVICES: dict[str, Services] = {}
@@ -139,7 +139,7 @@ def render_forecast(p: Prompts, fc: engine.Forecast, label: str, scope_text: str
     o = fc.outcome
     lines = [p.t("forecast.forecast_line", period=label, p50=wan(o.p50), conf=round(100 * o.confidence),
                  p10=wan(o.p10), p90=wan(o.p90)),
-             p.t("forecast.forecast_scope", scope=scope_text, n=len(fc.views))]
+             p.t("forecast.forecast_scope", scope=scope_text, n=fc.n_deals)]
     if fc.won_to_date:
         lines.append(p.t("forecast.forecast_won", won=wan(fc.won_to_date)))
     if o.target:
@@ -364,8 +364,8 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         lines.append(ctx.t("forecast.note_done", items="；".join(items), p_old=round(100 * p_old),
                            p_new=round(100 * p_new)))
         if round(100 * p_new) != round(100 * p_old):
-            rev_store.add(ctx.store, deal.id, "note", f"{round(100 * p_old)}%", f"{round(100 * p_new)}%", text,
-                          event.actor.person_id, now, event.event_id)
+            rev_store.add(ctx.store, deal.id, "note", f"{round(100 * p_old)}%", f"{round(100 * p_new)}%",
+                          ctx.t("forecast.note_reason"), event.actor.person_id, now, event.event_id)
         if parsed.event_date:
             lines.append(ctx.t("forecast.note_event", date=parsed.event_date.isoformat()))
     else:

@@ -12,8 +12,8 @@ import numpy as np
 
 from bot.config import ForecastSection
 from handlers.forecast import calendar, model, timing
-from handlers.forecast.book import Book, DealRow
-from handlers.forecast.periods import Period, date_ms, local_date
+from handlers.forecast.book import NO_TIME, Book, DealRow
+from handlers.forecast.periods import Period, date_ms, local_date, of_kind
 from handlers.forecast.simulate import Outcome, simulate
 from store import deals as deal_store
 from store import procurement
@@ -22,19 +22,11 @@ from store.deals import Deal
 
 
 @dataclass
-class DealView:
-    deal: Deal
-    explained: model.Explained
-    p_period: float
-    shift: calendar.Shift | None = None
-
-
-@dataclass
 class Forecast:
     period: Period
     outcome: Outcome
     won_to_date: float
-    views: list[DealView]
+    n_deals: int
     new_mu: float
     history_periods: int
     fallback: bool
@@ -51,79 +43,136 @@ def to_row(d: Deal) -> DealRow:
 class Models:
     win: model.WinModel
     closed_sorted: list[Deal]
+    reps: model.RepHistory
     windows: list[procurement.Window]
     responsiveness: dict[str, float]
 
 
+_CACHE: dict[tuple, object] = {}  # fitted models by history fingerprint: a running bot refits only on change
+_CACHE_MAX = 8
+
+
+def _params(cfg: ForecastSection) -> tuple:
+    return (cfg.base_rate_prior, cfg.prior_strength, cfg.min_fit_deals, cfg.intent_cap, cfg.history_periods,
+            cfg.month_sd_prior, cfg.slip_prior_days, cfg.slip_prior_sd_days)
+
+
+def _cached(key: tuple, make):
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = make()
+    return _CACHE[key]
+
+
 def build_models(store: Store, all_deals: list[Deal], cfg: ForecastSection, now_ms: int) -> Models:
-    closed = sorted((d for d in all_deals if d.status != "open"), key=lambda d: (d.closed_at or d.created_at, d.id))
-    win = model.fit(closed, prior=cfg.base_rate_prior, strength=cfg.prior_strength, min_fit=cfg.min_fit_deals,
-                    intent_cap=cfg.intent_cap)
+    closed = [d for d in all_deals if d.status != "open"]
+    key = ("win", store.path, _params(cfg), len(closed), sum(d.closed_at or 0 for d in closed), deal_store.details_version(store))
+
+    def make():
+        ordered = sorted(closed, key=lambda d: (d.closed_at or d.created_at, d.id))
+        win = model.fit(ordered, prior=cfg.base_rate_prior, strength=cfg.prior_strength,
+                        min_fit=cfg.min_fit_deals, intent_cap=cfg.intent_cap)
+        return win, ordered, model.RepHistory(ordered)
+
+    win, ordered, reps = _cached(key, make)
     open_ids = [d.id for d in all_deals if d.status == "open"]
     last = deal_store.last_customer_response(store, open_ids)
     resp = {}
     for lead_id, at in last.items():
         days_ago = (now_ms - at) / 86_400_000
         resp[lead_id] = 1.0 if days_ago <= 7 else (-1.0 if days_ago > 14 else 0.0)
-    return Models(win, closed, procurement.all_windows(store), resp)
+    return Models(win, ordered, reps, procurement.all_windows(store), resp)
+
+
+def book_of(deals: list[Deal]) -> Book:
+    return Book.from_columns(
+        [d.id for d in deals], [d.created_at for d in deals], [d.status for d in deals], [d.amount for d in deals],
+        [d.closed_at for d in deals], [d.expected_close_at for d in deals],
+        [d.details.customer_known for d in deals], [d.owner_id or "" for d in deals], [d.product for d in deals],
+        [d.industry for d in deals], [d.stage for d in deals])
 
 
 def explain(models: Models, deal: Deal) -> model.Explained:
-    base = models.win.base_of(deal)
-    att = model.rep_attainment(models.closed_sorted, deal, base)
+    att = models.reps.attainment(deal, models.win.base_of(deal))
     return models.win.explain(deal, att, models.responsiveness.get(deal.id, 0.0))
 
 
 def run(store: Store, cfg: ForecastSection, tz: ZoneInfo, now_ms: int, period: Period, owners: list[str] | None,
         target: float | None, seed: int = 0) -> Forecast:
     all_deals = deal_store.listing(store)
+    return compute(store, all_deals, cfg, tz, now_ms, period, owners, target, seed)
+
+
+def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneInfo, now_ms: int, period: Period,
+            owners: list[str] | None, target: float | None, seed: int = 0) -> Forecast:
+    """The forecast over `all_deals` (history and pipeline), vectorised over the open deals in scope."""
     models = build_models(store, all_deals, cfg, now_ms)
-    book = Book.from_rows(to_row(d) for d in all_deals)
-    tm = timing.fit(book, now_ms, period.kind, tz, prior_strength=cfg.prior_strength, base_rate=cfg.base_rate_prior,
-                    history_periods=cfg.history_periods, month_sd_prior=cfg.month_sd_prior,
-                    slip_prior_days=cfg.slip_prior_days, slip_prior_sd_days=cfg.slip_prior_sd_days)
+    book = book_of(all_deals)
+    done = book.closed != NO_TIME
+    current = of_kind(period.kind, local_date(now_ms, tz))
+    tkey = ("timing", store.path, _params(cfg), period.kind, current.label, len(book), int(done.sum()), int(book.closed[done].sum()),
+            int(book.created.sum()))
+    tm = _cached(tkey, lambda: timing.fit(
+        book, now_ms, period.kind, tz, prior_strength=cfg.prior_strength, base_rate=cfg.base_rate_prior,
+        history_periods=cfg.history_periods, month_sd_prior=cfg.month_sd_prior, slip_prior_days=cfg.slip_prior_days,
+        slip_prior_sd_days=cfg.slip_prior_sd_days))
     start, end = period.ms(tz)
-    in_scope = (lambda d: True) if owners is None else (lambda d, s=set(owners): d.owner_id in s)
-    won_to_date = sum(d.amount for d in all_deals if d.status == "won" and in_scope(d)
-                      and d.closed_at is not None and start <= d.closed_at < min(end, now_ms + 1))
+    scope = None if owners is None else set(owners)
+    in_scope = np.array([scope is None or d.owner_id in scope for d in all_deals], dtype=bool)
+    won_to_date = float(book.amount[in_scope & book.won_between(start, min(end, now_ms + 1))].sum())
     remaining = max(0.0, min(1.0, (end - max(now_ms, start)) / (end - start)))
-    views: list[DealView] = []
-    open_deals = [d for d in all_deals if d.status == "open" and in_scope(d)]
-    hazard_mask = np.zeros(len(all_deals), dtype=bool)
-    index = {d.id: i for i, d in enumerate(all_deals)}
-    for d in open_deals:
-        hazard_mask[index[d.id]] = d.expected_close_at is None
-    hazard_p = dict(zip(book.ids[hazard_mask], tm.hazard(book, hazard_mask, period), strict=True)) if tm.periods else {}
-    for d in open_deals:
-        ex = explain(models, d)
-        sh = None
-        if d.expected_close_at is not None:
-            exp_date = local_date(d.expected_close_at, tz)
-            sh = calendar.shift_close(models.windows, d.customer_id, d.industry, exp_date)
-            expected = date_ms(sh.shifted, tz) if sh else d.expected_close_at
-            p = ex.probability * float(tm.in_period(np.array([expected]), period)[0])
-        elif d.id in hazard_p:
+    mask = in_scope & (book.closed == NO_TIME) & np.array([d.status == "open" for d in all_deals], dtype=bool)
+    open_deals = [d for d, m in zip(all_deals, mask, strict=True) if m]
+    raw = np.clip(np.array(models.win.bases(open_deals), dtype=float), 1e-4, 1 - 1e-4)
+    base = 1 / (1 + np.exp(-(np.log(raw / (1 - raw)) + models.win.intercept)))
+    att_cache: dict[tuple, float] = {}
+    rep_att = np.empty(len(open_deals))
+    for i, d in enumerate(open_deals):  # open deals never appear in the closed history: one lookup per rep×product
+        k = (d.owner_id, d.product, base[i])
+        v = att_cache.get(k)
+        if v is None:
+            v = att_cache[k] = models.reps.attainment(d, base[i])
+        rep_att[i] = v
+    resp = np.array([models.responsiveness.get(d.id, 0.0) for d in open_deals])
+    many = models.win.explain_many(open_deals, rep_att, resp, raw)
+    expected = book.expected[mask].copy()
+    has_exp = expected != NO_TIME
+    shifted = np.zeros(len(open_deals), dtype=bool)
+    if models.windows:
+        for i in np.flatnonzero(has_exp):
+            d = open_deals[i]
+            sh = calendar.shift_close(models.windows, d.customer_id, d.industry, local_date(int(expected[i]), tz))
+            if sh:
+                expected[i], shifted[i] = date_ms(sh.shifted, tz), True
+    p = np.zeros(len(open_deals))
+    if has_exp.any():
+        p[has_exp] = many.probability[has_exp] * tm.in_period(expected[has_exp], period)
+    no_exp = ~has_exp
+    if no_exp.any():
+        if tm.periods:
             # history-based timing; the deal's own evidence moves it by its win probability relative to base
-            rel = ex.probability / max(ex.base, 1e-6)
-            p = min(1.0, float(hazard_p[d.id]) * rel * remaining)
+            sub = mask.copy()
+            sub[mask] = no_exp
+            rel = many.probability[no_exp] / np.maximum(many.base[no_exp], 1e-6)
+            p[no_exp] = tm.hazard(book, sub, period) * rel * remaining
         else:
-            p = ex.probability * remaining * (period.end - period.start).days / 90.0
-        views.append(DealView(d, ex, min(max(p, 0.0), 1.0), sh))
+            p[no_exp] = many.probability[no_exp] * remaining * (period.end - period.start).days / 90.0
+    p = np.clip(p, 0.0, 1.0)
     new_mu, new_sd = tm.new_revenue(period.position)
-    if owners is not None and new_mu > 0:
-        won_all = sum(d.amount for d in all_deals if d.status == "won") or 1.0
-        new_mu *= sum(d.amount for d in all_deals if d.status == "won" and in_scope(d)) / won_all
+    if scope is not None and new_mu > 0:
+        won_all = float(book.amount[book.won].sum()) or 1.0
+        new_mu *= float(book.amount[book.won & in_scope].sum()) / won_all
     new_mu *= remaining
-    p = np.array([v.p_period for v in views])
-    amounts = np.array([v.deal.amount for v in views])
+    amounts = book.list_amount[mask]
     rng = np.random.default_rng(seed)
     remaining_target = None if target is None else max(target - won_to_date, 0.0)
     out = simulate(p, amounts, common_sd=tm.common_sd(), new_mu=new_mu, new_sd=new_sd, draws=cfg.draws, rng=rng,
                    band=cfg.confidence_band, target=remaining_target)
     if won_to_date:
         out = _shift(out, won_to_date, cfg.confidence_band, target)
-    fc = Forecast(period, out, won_to_date, views, new_mu, tm.periods, models.win.fallback)
-    fc.reasons = reasons(fc)
+    fc = Forecast(period, out, won_to_date, len(open_deals), new_mu, tm.periods, models.win.fallback)
+    fc.reasons = reasons(fc, p, amounts, [d.title for d in open_deals], many, shifted)
     return fc
 
 
@@ -136,36 +185,34 @@ def _shift(out: Outcome, add: float, band: float, target: float | None) -> Outco
                    out.variance_parts)
 
 
-def reasons(fc: Forecast) -> list[tuple[str, dict]]:
+def reasons(fc: Forecast, p: np.ndarray, amounts: np.ndarray, titles: list[str], many: model.Many,
+            shifted: np.ndarray) -> list[tuple[str, dict]]:
     """The two or three biggest reasons the confidence is not higher, as (prompt key, values)."""
     cands: list[tuple[float, str, dict]] = []
     parts = fc.outcome.variance_parts
     mean = max(fc.outcome.mean, 1.0)
-    if fc.new_mu > 0:
-        cands.append((parts.get("new", 0) + 0.05, "reason_new", {"pct": round(100 * fc.new_mu / mean)}))
-    if fc.views:
-        ranked = sorted(fc.views, key=lambda v: -(v.p_period * (1 - v.p_period) * v.deal.amount ** 2))[:3]
-        big = [v for v in ranked if 0.15 <= v.p_period <= 0.85]
+    if fc.new_mu > 0.05 * mean:
+        cands.append((parts.get("new", 0) + 0.05, "reason_new", {"pct": min(100, round(100 * fc.new_mu / mean))}))
+    if len(p):
+        var = p * (1 - p) * amounts ** 2
+        top = np.argsort(-var)[:3]
+        big = [i for i in top if 0.15 <= p[i] <= 0.85]
         if big:
             cands.append((parts.get("deals", 0), "reason_big_deals",
-                          {"n": len(big), "names": "、".join(v.deal.title for v in big),
-                           "amount": sum(v.deal.amount for v in big)}))
-        # the negative factor that weighs on the most expected money
-        weight: dict[str, list[float]] = {}
-        for v in fc.views:
-            for name, change in v.explained.contributions:
-                if change < -0.05:
-                    weight.setdefault(name, []).append(v.deal.amount)
-            if v.explained.capped:
-                weight.setdefault("intent_cap", []).append(v.deal.amount)
-        total_amount = sum(v.deal.amount for v in fc.views) or 1.0
-        for name, amounts in sorted(weight.items(), key=lambda kv: -sum(kv[1]))[:2]:
-            share = sum(amounts) / total_amount
-            cands.append((share * 0.5, "reason_factor", {"factor": name, "n": len(amounts),
-                                                         "pct": round(100 * share)}))
-        shifted = [v for v in fc.views if v.shift]
-        if shifted:
-            cands.append((0.2, "reason_window", {"n": len(shifted)}))
+                          {"n": len(big), "names": "、".join(titles[i] for i in big),
+                           "amount": float(amounts[big].sum())}))
+        # the negative factors that weigh on the most expected money
+        total_amount = float(amounts.sum()) or 1.0
+        hurt = many.contributions < -0.05
+        weights = {name: (int(hurt[:, j].sum()), float(amounts[hurt[:, j]].sum()))
+                   for j, name in enumerate(model.NAMES) if hurt[:, j].any()}
+        if many.capped.any():
+            weights["intent_cap"] = (int(many.capped.sum()), float(amounts[many.capped].sum()))
+        for name, (n, amount) in sorted(weights.items(), key=lambda kv: -kv[1][1])[:2]:
+            share = amount / total_amount
+            cands.append((share * 0.5, "reason_factor", {"factor": name, "n": n, "pct": round(100 * share)}))
+        if shifted.any():
+            cands.append((0.2, "reason_window", {"n": int(shifted.sum())}))
     if fc.history_periods < 3:
         cands.append((parts.get("shock", 0) + 0.3, "reason_thin_history", {"n": fc.history_periods}))
     cands.sort(key=lambda c: -c[0])

@@ -39,6 +39,8 @@ def assess(deal: Deal, now_ms: int, cfg: ForecastHealthSection, last_response_ms
     # 3 legal review
     if d.legal_review == "failed":
         issues.append((RED, "h_legal_failed", {}))
+    elif d.legal_review != "passed" and days_to_close is not None and days_to_close < 0:
+        issues.append((RED, "h_legal_overdue", {"days": round(-days_to_close)}))
     elif d.legal_review != "passed" and days_to_close is not None and days_to_close <= cfg.legal_pending_red_days:
         issues.append((RED, "h_legal_late", {"days": round(days_to_close)}))
     elif d.legal_review == "pending":

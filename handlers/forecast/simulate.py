@@ -3,7 +3,7 @@
 Uncertainty has three layers, all in the draws (no fixed ±%):
 1. a common shock per draw — rates wander from period to period (log-normal, sd learned from history + prior);
 2. each deal won or not (Bernoulli with its probability × the shock);
-3. revenue from deals created and won inside the period (log-normal around the learned rate).
+3. revenue from deals created and won inside the period (gamma around the learned rate).
 
 Why it is fast: the deals that carry most of the variance (the largest p(1-p)·amount²) are drawn one by one in
 chunks of draws (bounded memory); the long tail is summed per draw with its exact conditional mean and variance
@@ -33,7 +33,7 @@ class Outcome:
 
 
 def simulate(p: np.ndarray, amount: np.ndarray, *, common_sd: float, new_mu: float, new_sd: float, draws: int,
-             rng: np.random.Generator, band: float = 0.15, target: float | None = None, exact_max: int = 2000,
+             rng: np.random.Generator, band: float = 0.15, target: float | None = None, exact_max: int = 1000,
              chunk: int = 1000) -> Outcome:
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
     amount = np.asarray(amount, dtype=np.float64)
@@ -61,8 +61,11 @@ def simulate(p: np.ndarray, amount: np.ndarray, *, common_sd: float, new_mu: flo
         tail_mean = mm * s1
         tail_sd = np.sqrt(np.maximum(mm * s2 - mm * mm * s3, 0.0))
         pipeline[i:i + chunk] = part + np.maximum(tail_mean + tail_sd * rng.standard_normal(m.size), 0.0)
-    if new_mu > 0:
-        new = new_mu * np.exp(rng.standard_normal(draws) * new_sd - new_sd ** 2 / 2)
+    if new_mu > 0 and new_sd > 0:  # gamma: non-negative, mean new_mu, coefficient of variation new_sd
+        shape = 1.0 / new_sd ** 2
+        new = rng.gamma(shape, new_mu / shape, draws)
+    elif new_mu > 0:
+        new = np.full(draws, new_mu)
     else:
         new = np.zeros(draws)
     total = pipeline + new

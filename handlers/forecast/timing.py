@@ -96,19 +96,25 @@ class TimingModel:
 
     # ------------------------------------------------------------------ new deals and dispersion
     def new_revenue(self, position: int) -> tuple[float, float]:
-        """(mean, log-sd) of revenue won from deals created inside a period at this position."""
+        """(mean, coefficient of variation) of revenue won from deals created inside a period at this position.
+
+        The mean pools same-position periods with the all-period mean (one pseudo-period); the spread is the
+        periods' scatter around their position means relative to the overall mean (zeros are fine), pooled with
+        a prior, plus the uncertainty of the mean itself.
+        """
         if not self.new_values:
             return 0.0, 0.0
         vals = np.array([v for _p, v in self.new_values])
         allmean = float(vals.mean())
+        if allmean <= 0:
+            return 0.0, 0.0
         same = np.array([v for p, v in self.new_values if p == position])
         mu = (same.sum() + allmean) / (same.size + 1)
         pos_mean = {p: np.mean([v for q, v in self.new_values if q == p]) for p, _ in self.new_values}
-        resid = [math.log(max(v, 1.0) / max(pos_mean[p], 1.0)) for p, v in self.new_values]
+        resid = [(v - pos_mean[p]) / allmean for p, v in self.new_values]
         n0, s0 = 3.0, 0.25
-        s2 = (n0 * s0 ** 2 + sum(r * r for r in resid)) / (n0 + len(resid))
-        s2_total = s2 * (1 + 1 / (same.size + 1))
-        return float(mu), math.sqrt(s2_total)
+        cv2 = (n0 * s0 ** 2 + sum(r * r for r in resid)) / (n0 + len(resid))
+        return float(mu), math.sqrt(cv2 * (1 + 1 / (same.size + 1)))
 
     def common_sd(self) -> float:
         """Log-sd of the period-level shock on pipeline rates (prior + observed in-sample misfit)."""
