@@ -1,6 +1,7 @@
 """Replaying the demo company through the real pipeline in virtual time.
 
-Every delivery goes through AdapterContext.accept (inbox → dispatcher → router → handlers → outbox → sender), the
+Every delivery goes through AdapterContext.accept (inbox → dispatcher → router → handlers → outbox → sender) —
+archive records through adapters.wecom.ingest.ingest_record, as the live archive puller hands them over — the
 clock is a VirtualClock moved with Runtime.advance_to so scheduler Ticks fire at their due times between events,
 and CRM changes (lead created / stage / won / lost) are written to store.leads at their time. Deliveries between
 two stops are accepted in one transaction: the inbox rows are the same, the run is much faster.
@@ -18,6 +19,7 @@ from typing import Any
 
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter
+from adapters.wecom.ingest import ingest_record
 from bot.app import Runtime
 from bot.clock import VirtualClock, from_ms, to_ms
 from bot.config import Config, JobSection, OrgSection
@@ -183,7 +185,12 @@ class DemoDriver:
             with store.transaction():
                 for f in batch:
                     clock.set(f.at)
-                    new = ctx.accept(f.platform, f.external_id, f.payload, f.event, unsupported_reason=f.unsupported)
+                    if f.platform == "wecom":  # exactly what the archive puller does with a decrypted record
+                        outcome = ingest_record(ctx, f.payload, f.at)
+                        new = outcome != "duplicate"
+                    else:
+                        new = ctx.accept(f.platform, f.external_id, f.payload, f.event,
+                                         unsupported_reason=f.unsupported)
                     self.stats.accepted += new
                     self.stats.duplicates += not new
                     self.stats.unsupported += f.unsupported is not None
