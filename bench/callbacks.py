@@ -11,9 +11,9 @@ whether or not earlier ones were answered — and records each one's ack latency
 Every callback is a chat message to the bot, so the server also dispatches it, answers it through the outbox and
 message/send to the fake while the load runs: the latency includes that contention.
 
-The served bot runs with bot.dispatch_batch = 10 (--dispatch-batch): the dispatcher handles inbox rows
-synchronously on the event loop, so the batch size bounds how long an ack can wait behind it. With the default
-500, rows that pile up while replies are being sent are processed in one long pass and p99 grows several-fold.
+The served bot runs with bot.serve_batch = 10 (the default; --dispatch-batch overrides it): while serving, the
+dispatcher handles inbox rows synchronously on the event loop in slices of serve_batch and yields between slices,
+so the slice size bounds how long an ack can wait behind it.
 
 Output: {sent, stored, lost, p50_ms, p99_ms, …}; stored = rows in the server's inbox, lost = sent − stored.
 Targets on a 2-core machine: p99_ms ≤ 50, lost = 0.
@@ -53,7 +53,7 @@ def write_config(folder: Path, port: int, api_base: str, dispatch_batch: int = 1
 [bot]
 database = "{folder / 'bench.db'}"
 data_dir = "{folder / 'data'}"
-dispatch_batch = {dispatch_batch}
+serve_batch = {dispatch_batch}
 
 [server]
 host = "127.0.0.1"

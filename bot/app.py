@@ -107,7 +107,7 @@ class Runtime:
     async def _serve_step(self) -> None:
         """Like step(), but yields to the event loop between dispatcher batches so HTTP acks stay fast."""
         self.scheduler.emit_due()
-        while self.dispatcher.process_pending() > 0:
+        while self.dispatcher.process_pending(self.config.bot.serve_batch) > 0:
             await asyncio.sleep(0)
         await self.deferred.run_pending()
         await self.sender.send_due()

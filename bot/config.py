@@ -35,6 +35,7 @@ class BotSection:
     data_dir: str = "salespulse-data"
     inbox_retention_days: int = 30
     dispatch_batch: int = 500
+    serve_batch: int = 10
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ sends it twice.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -54,7 +54,13 @@ class Reply:
         return Reply(kind=ReplyKind.IMAGE, image_path=path, alt_text=alt_text, title=title)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand, not dataclasses.asdict: this runs for every reply inside the dispatcher's transaction
+        return {
+            "kind": self.kind.value, "text": self.text, "title": self.title,
+            "fields": [[k, v] for k, v in self.fields],
+            "buttons": [{"text": b.text, "action": b.action, "value": b.value, "style": b.style} for b in self.buttons],
+            "image_path": self.image_path, "alt_text": self.alt_text,
+        }
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Reply:
@@ -82,7 +88,8 @@ class Target:
     reply_token: str = ""  # e.g. a DingTalk session webhook or a Feishu message id to reply to
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"platform": self.platform, "user_id": self.user_id, "chat_id": self.chat_id,
+                "person_id": self.person_id, "reply_token": self.reply_token}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Target:
