@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -106,14 +105,13 @@ def test_guard_accepts_ordinary_patterns(pattern):
     compile_safe(pattern)
 
 
-def test_accepted_patterns_stay_fast_on_hostile_input():
-    """What the guard lets through runs in linear-ish time on the capped input (measured here only as a bound
-    far above normal, so a regression to exponential behaviour fails instead of hanging)."""
+@pytest.mark.timeout(20)
+def test_accepted_patterns_finish_on_hostile_input():
+    """A pattern the guard lets through completes on the classic attack input (a regression to exponential
+    backtracking would hang here and be stopped by the timeout, not pass)."""
     hostile = "1." * 1000 + "!"
-    rx = compile_safe(r"(\d+\.)+\d+$")
-    start = time.perf_counter()
-    assert rx.search(hostile[:2000]) is None
-    assert time.perf_counter() - start < 2.0
+    assert compile_safe(r"(\d+\.)+\d+$").search(hostile[:2000]) is None
+    assert compile_safe(r"[vV]\d+(?:\.\d+)*x").search("v" + "1." * 1000) is None
 
 
 # ---------------------------------------------------------------- CLI
