@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from conftest import T0
+
 from store import customers as customer_store
 from store import deals as deal_store
 from store import leads as lead_store
 from store import revisions as rev_store
-from conftest import T0
 
 DAY = 86_400_000
 
@@ -94,3 +95,19 @@ async def test_health_lists_by_colour_with_reasons(runtime):
     (text,) = await ask(runtime, "王经理", "/健康度")
     assert "🔴 华东电网巡检" in text and "争议条款3条" in text and "未见终审人" in text
     assert "华南" not in text and "南方物流" not in text
+
+
+async def test_admin_sees_the_company_and_empty_history_says_so(runtime):
+    with runtime.store.transaction():
+        customer_store.upsert(runtime.store, "c1", "华东电网", industry="能源")
+        lead_store.upsert(runtime.store, "L1", "c1", "r1", "华东电网巡检", T0 - 5 * DAY, amount=350_000,
+                          expected_close_at=T0 + 5 * DAY)
+        lead_store.upsert(runtime.store, "L3", "c1", "r3", "华东电网二期", T0 - 5 * DAY, amount=150_000,
+                          expected_close_at=T0 + 5 * DAY)
+    body = "\n".join(await ask(runtime, "管理员", "/forecast 本月 全公司"))
+    assert "全公司" in body and "在途商机2个" in body
+    assert "历史成交太少" in body  # no closed deal yet: base rates, and it says so
+    body = "\n".join(await ask(runtime, "王经理", "/预测 本月 华南组"))
+    assert "没有权限" in body
+    body = "\n".join(await ask(runtime, "王经理", "/预测 本月 华东二组"))
+    assert "不认识" in body and "华东一组" in body  # a suggestion for the near miss

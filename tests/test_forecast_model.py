@@ -109,3 +109,24 @@ def test_simulation_target_probability_and_exact_small_scope():
     out = simulate(np.array([1.0, 0.0]), np.array([100.0, 50.0]), common_sd=0.0, new_mu=0, new_sd=0, draws=500,
                    rng=rng, target=100.0)
     assert out.p10 == out.p50 == out.p90 == 100.0 and out.prob_target == 1.0 and out.confidence == 1.0
+
+
+def test_vectorised_path_matches_the_per_deal_explanation():
+    rng = np.random.default_rng(5)
+    closed = [deal(i, "won" if rng.random() < 0.4 else "lost", approver_met=bool(rng.random() < 0.5),
+                   tech_validation=float(rng.random()), competitors=int(rng.integers(0, 3))) for i in range(80)]
+    m = model.fit(closed, prior=0.3, min_fit=30)
+    assert not m.fallback
+    open_deals = [deal(1000 + i, approver_met=[None, True, False][i % 3], tech_validation=[None, 0.2, 0.9][i % 3],
+                       legal_review=["", "passed", "failed"][i % 3], intent_force=["", "框架共识", "法律约束"][i % 3],
+                       payment_punctuality=[None, 0.5, 1.0][i % 3], intent_letter=i % 2 == 0, has_seal=i % 4 == 0,
+                       probability_override=0.9 if i == 7 else None) for i in range(12)]
+    att = np.linspace(-0.3, 0.3, 12)
+    resp = np.array([0.0, 1.0, -1.0] * 4)
+    many = m.explain_many(open_deals, att, resp)
+    for i, d in enumerate(open_deals):
+        one = m.explain(d, att[i], resp[i])
+        assert abs(one.probability - many.probability[i]) < 1e-9
+        assert bool(one.capped) == bool(many.capped[i])
+        for name, change in one.contributions:
+            assert abs(many.contributions[i, model.NAMES.index(name)] - change) < 1e-9
