@@ -92,7 +92,7 @@ def build_view(args: argparse.Namespace) -> EventView:
     if sep and head.strip() in ROLE_PREFIXES:
         role = role or ROLE_PREFIXES[head.strip()]
         text = rest
-    role = role or "rep"
+    role = role or ("customer" if args.type == "document_open" else "rep")
     kind = "file" if args.file and args.kind == "text" else args.kind
     fields: dict = {"length": len(text), "with_customer": not args.internal, "is_group": args.group}
     if args.type == "call":
