@@ -121,8 +121,14 @@ def replay_file(ctx: AdapterContext, path: Path, report: Callable[[str], None]) 
     Unknown event types are kept in the inbox as `unsupported`; bad lines are reported and skipped.
     """
     accepted = rejected = 0
+    skipped: list[str] = []
+
+    def skip(message: str) -> None:  # malformed lines count as rejected too, not only unknown events
+        skipped.append(message)
+        report(message)
+
     with ctx.store.transaction():
-        for number, obj in read_jsonl(path, report):
+        for number, obj in read_jsonl(path, skip):
             try:
                 event = event_from_dict(obj)
             except BadPayload as exc:
@@ -133,4 +139,4 @@ def replay_file(ctx: AdapterContext, path: Path, report: Callable[[str], None]) 
                 continue
             if ctx.accept(event.platform if event.platform != "console" else "replay", event.event_id, obj, event):
                 accepted += 1
-    return accepted, rejected
+    return accepted, rejected + len(skipped)

@@ -47,7 +47,7 @@ def test_replay_skips_bad_lines_with_their_numbers_and_goes_on(tmp_path, monkeyp
     assert f"{jsonl}:3: not a JSON object" in err
     assert f"{jsonl}:4: unknown event type: 'fax'; kept as unsupported" in err
     assert f"{jsonl}:8: unknown field 'colour'" in err
-    assert "replayed 2 events (2 rejected), 2 replies" in err
+    assert "replayed 2 events (4 rejected), 2 replies" in err
     assert "Traceback" not in err
     assert out.count("→ u1:") == 2
 
