@@ -100,8 +100,17 @@ class ConsoleAdapter(Adapter):
 
 def read_jsonl(path: Path, report: Callable[[str], None]) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object); a malformed line is reported with its number and skipped."""
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise BadPayload(f"{path}: cannot read ({exc.strerror})") from None
+    with fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                report(f"{path}:{number}: not UTF-8 text; skipped")
+                continue
             if not line.strip():
                 continue
             try:

@@ -152,3 +152,15 @@ def test_user_input_error_rolls_back_the_rows_writes_and_answers(store, clock, c
     keys = {r.idempotency_key: r.reply["text"] for r in outbox_store.listing(store)}
     assert "seen:bad" not in keys and "seen:ok" in keys
     assert keys["bad:input-error:1"] == "金额要写成数字，例如 /调整 L1 82万"
+
+
+def test_replay_of_a_missing_or_binary_file_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["replay", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "r.db")]) == 2
+    assert capsys.readouterr().err.strip() == f"salespulse: {tmp_path / 'nope.jsonl'}: cannot read (No such file or directory)"
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(b"\xff\xfe\x00garbage\n" + json.dumps(message("ok1", "/help")).encode("utf-8") + b"\n")
+    assert cli_main(["replay", str(mixed), "--db", str(tmp_path / "r.db")]) == 1
+    err = capsys.readouterr().err
+    assert f"{mixed}:1: not UTF-8 text; skipped" in err and "replayed 1 events (1 rejected)" in err
+    assert "Traceback" not in err
