@@ -309,12 +309,18 @@ def export_backup(config: Config, db_path: str | Path, out: str | Path, clock: C
             "files": {DB_NAME: _sha256(copy), **{n: hashlib.sha256(b).hexdigest() for n, b in files.items()}},
         }
         partial = out.with_name(out.name + ".partial")
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
-            zf.write(copy, DB_NAME)
-            for name, data in files.items():
-                zf.writestr(name, data)
-        partial.replace(out)  # a crash mid-write never leaves a plausible-looking half archive
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+                zf.write(copy, DB_NAME)
+                for name, data in files.items():
+                    zf.writestr(name, data)
+            partial.replace(out)  # a crash mid-write never leaves a plausible-looking half archive
+        except OSError as exc:
+            if partial.is_file():
+                partial.unlink()
+            raise BackupError(t("ops.write_failed", path=out, error=exc.strerror or exc)) from None
     return ExportResult(out, manifest)
 
 
@@ -399,7 +405,10 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
             raise BackupError(t("ops.restore_mismatch"))
         if _has_data(db_path) and not force:
             raise BackupError(t("ops.restore_not_empty", path=db_path))
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackupError(t("ops.write_failed", path=db_path, error=exc.strerror or exc)) from None
         if db_path.exists():
             open_store(db_path, run_migrations=False).close()  # locked by a running bot → one clear sentence
         _online_copy(extracted, db_path, progress)
@@ -412,8 +421,11 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
         target_dir = Path(files_dir) if files_dir else db_path.parent / "salespulse-restored"
         for name, data in sorted(others.items()):
             dest = target_dir / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+            except OSError as exc:
+                raise BackupError(t("ops.write_failed", path=dest, error=exc.strerror or exc)) from None
             written.append(str(dest))
     return RestoreResult(db_path, manifest, target_dir, written, migrated=after != manifest.get("schema_version"))
 

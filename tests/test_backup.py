@@ -223,3 +223,12 @@ def test_configured_rule_packs_travel_with_the_backup(live, tmp_path, clock):
     restored = restore_backup(tmp_path / "b.zip", tmp_path / "r.db", files_dir=tmp_path / "review")
     assert (tmp_path / "review" / "rules" / "rules.d" / "our-team.toml").read_text(encoding="utf-8").startswith("[pack]")
     assert restored.files_dir == tmp_path / "review"
+
+
+def test_unwritable_destination_is_one_sentence(live, tmp_path, clock):
+    runtime, config = live
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(BackupError, match="cannot write"):
+        export_backup(config, runtime.store.path, blocker / "sub" / "b.zip", clock, t=EN)
+    assert not list(tmp_path.glob("**/*.partial"))
