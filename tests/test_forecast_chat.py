@@ -111,3 +111,27 @@ async def test_admin_sees_the_company_and_empty_history_says_so(runtime):
     assert "没有权限" in body
     body = "\n".join(await ask(runtime, "王经理", "/预测 本月 华东二组"))
     assert "不认识" in body and "华东一组" in body  # a suggestion for the near miss
+
+
+def test_a_close_outside_the_buying_window_moves_out_of_the_period(store, config):
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from handlers.forecast import engine, periods
+    from store import procurement
+
+    with store.transaction():
+        customer_store.upsert(store, "c2", "明德中学", industry="教育")
+        lead_store.upsert(store, "L2", "c2", None, "明德中学大屏", T0 - 30 * DAY, amount=120_000,
+                          expected_close_at=T0 + 3 * DAY)
+    tz = ZoneInfo("Asia/Shanghai")
+    month = periods.month_of(date(2026, 3, 2))
+    before = engine.run(store, config.forecast, tz, T0, month, None, None)
+    assert before.outcome.mean > 10_000
+    with store.transaction():
+        procurement.add(store, "教育局采购窗口", "09-15", "09-30", industry="教育")
+    after = engine.run(store, config.forecast, tz, T0, month, None, None)
+    assert after.outcome.mean < before.outcome.mean / 10  # moved to September 15
+    assert ("reason_window", {"n": 1}) in after.reasons
+    september = engine.run(store, config.forecast, tz, T0, periods.month_of(date(2026, 9, 1)), None, None)
+    assert september.outcome.mean > after.outcome.mean

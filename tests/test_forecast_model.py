@@ -130,3 +130,10 @@ def test_vectorised_path_matches_the_per_deal_explanation():
         assert bool(one.capped) == bool(many.capped[i])
         for name, change in one.contributions:
             assert abs(many.contributions[i, model.NAMES.index(name)] - change) < 1e-9
+
+
+def test_every_feature_has_plain_chinese_texts():
+    p = Prompts("zh-CN")
+    for name in model.NAMES:
+        for sign in ("plus", "minus"):
+            assert p.has(f"forecast.f_{name}_{sign}"), name
