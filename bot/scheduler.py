@@ -43,9 +43,15 @@ class TickScheduler:
         self.clock = clock
         self.config = config
         self.jobs = [Job(j.name, j.cron, parse_cron(j.cron, config.timezone)) for j in config.jobs if j.enabled]
+        # Earliest due time over all jobs once everything up to the last emit_due() was written. Nothing can be
+        # due before it, so until then emit_due() costs nothing (it runs on every loop pass and every demo step).
+        self._next_due: int | None = None
+        self._known = False
+        self._job_next: dict[str, int | None] = {}
 
     def add_job(self, name: str, cron: str) -> None:
         self.jobs.append(Job(name, cron, parse_cron(cron, self.config.timezone)))
+        self._known = False
 
     def _fire_times(self, job: Job, after_ms: int, until_ms: int) -> list[int]:
         out: list[int] = []
@@ -64,30 +70,51 @@ class TickScheduler:
     def emit_due(self) -> int:
         """Write a Tick into the inbox for every due time that passed; returns how many were new."""
         now = self.clock.now_ms()
+        if self._known and (self._next_due is None or now < self._next_due):
+            return 0
+        with self.store.transaction():  # one commit for all jobs
+            emitted = self._emit(now)
+        self._next_due, self._known = self._after(now), True
+        return emitted
+
+    def _after(self, now: int) -> int | None:
+        """Earliest fire time after `now`, re-evaluating only the jobs whose cached next time has passed."""
+        best: int | None = None
+        for job in self.jobs:
+            nxt = self._job_next.get(job.name)
+            if nxt is None or nxt <= now:
+                fire = job.trigger.get_next_fire_time(None, from_ms(now) + timedelta(milliseconds=1))
+                nxt = self._job_next[job.name] = to_ms(fire) if fire is not None else None
+            if nxt is not None and (best is None or nxt < best):
+                best = nxt
+        return best
+
+    def _emit(self, now: int) -> int:
         emitted = 0
         for job in self.jobs:
-            with self.store.transaction():
-                last = sched_store.last_due(self.store, job.name)
-                if last is None:
-                    sched_store.set_start(self.store, job.name, job.cron, now)
-                    continue
-                due = self._fire_times(job, last, now)
-                if len(due) > self.config.max_catch_up:
-                    log.warning("job %s missed %d runs; catching up the last %d", job.name, len(due),
-                                self.config.max_catch_up)
-                    due = due[-self.config.max_catch_up:]
-                for due_ms in due:
-                    if sched_store.record_run(self.store, job.name, job.cron, due_ms, now):
-                        tick = Tick(event_id=f"tick:{job.name}:{due_ms}", platform="scheduler", occurred_at=due_ms,
-                                    received_at=now, actor=Actor(platform_id="scheduler", role=Role.BOT),
-                                    job=job.name, due_at=due_ms)
-                        inbox_store.accept(self.store, "scheduler", f"{job.name}:{due_ms}", {"job": job.name},
-                                           tick.to_dict(), now)
-                        emitted += 1
+            last = sched_store.last_due(self.store, job.name)
+            if last is None:
+                sched_store.set_start(self.store, job.name, job.cron, now)
+                continue
+            due = self._fire_times(job, last, now)
+            if len(due) > self.config.max_catch_up:
+                log.warning("job %s missed %d runs; catching up the last %d", job.name, len(due),
+                            self.config.max_catch_up)
+                due = due[-self.config.max_catch_up:]
+            for due_ms in due:
+                if sched_store.record_run(self.store, job.name, job.cron, due_ms, now):
+                    tick = Tick(event_id=f"tick:{job.name}:{due_ms}", platform="scheduler", occurred_at=due_ms,
+                                received_at=now, actor=Actor(platform_id="scheduler", role=Role.BOT),
+                                job=job.name, due_at=due_ms)
+                    inbox_store.accept(self.store, "scheduler", f"{job.name}:{due_ms}", {"job": job.name},
+                                       tick.to_dict(), now)
+                    emitted += 1
         return emitted
 
     def next_due_at(self) -> int | None:
         """The earliest future due time over all jobs (the virtual-time driver jumps to it)."""
+        if self._known:
+            return self._next_due
         now = self.clock.now_ms()
         best: int | None = None
         for job in self.jobs:

@@ -14,14 +14,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
 
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter
 from adapters.wecom.ingest import ingest_record
 from bot.app import Runtime
-from bot.clock import VirtualClock, from_ms, to_ms
+from bot.clock import VirtualClock
 from bot.config import Config, JobSection, OrgSection
 from bot.demo.activity import Activity, Feed, LeadOp
 from bot.demo.company import Company
@@ -61,54 +59,6 @@ def demo_config(base: Config, database: str, data_dir: str, every_min: int = 10)
         scheduler=dataclasses.replace(base.scheduler, jobs=jobs),
         org=OrgSection(),
     )
-
-
-class _NextDueCache:
-    """Wraps the runtime's TickScheduler so that between two due times a step costs nothing.
-
-    Runtime.step asks the scheduler to emit due ticks on every pass, and each ask evaluates every job's cron
-    trigger; over 90 virtual days that is most of the demo's time. Nothing can become due before the earliest
-    next due time, so the wrapper answers "nothing due" until then and delegates the real work (which writes the
-    ticks and the run records) to the scheduler itself at each due time, inside one transaction.
-    """
-
-    def __init__(self, inner: Any, clock: VirtualClock, store: Store) -> None:
-        self._inner = inner
-        self._clock = clock
-        self._store = store
-        self._next: int | None = None
-        self._known = False
-        self._job_next: dict[str, int | None] = {}
-
-    def emit_due(self) -> int:
-        now = self._clock.now_ms()
-        if self._known and (self._next is None or now < self._next):
-            return 0
-        with self._store.transaction():  # one commit for all jobs' ticks instead of one per job
-            emitted = self._inner.emit_due()
-        self._next, self._known = self._after(now), True
-        return emitted
-
-    def _after(self, now: int) -> int | None:
-        """Earliest fire time after `now` over all jobs — what TickScheduler.next_due_at answers once everything
-        up to `now` was emitted — re-evaluating only the jobs whose cached next time has passed."""
-        best: int | None = None
-        for job in self._inner.jobs:
-            nxt = self._job_next.get(job.name)
-            if nxt is None or nxt <= now:
-                fire = job.trigger.get_next_fire_time(None, from_ms(now) + timedelta(milliseconds=1))
-                nxt = self._job_next[job.name] = to_ms(fire) if fire is not None else None
-            if nxt is not None and (best is None or nxt < best):
-                best = nxt
-        return best
-
-    def next_due_at(self) -> int | None:
-        if not self._known:
-            return self._inner.next_due_at()
-        return self._next
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +118,6 @@ class DemoDriver:
 
         for platform in SENDER_PLATFORMS:
             rt.add_sender(platform, send)
-        rt.scheduler = _NextDueCache(rt.scheduler, self.clock, self.store)  # type: ignore[assignment]
         self.runtime, self.console = rt, console
         return rt
 
