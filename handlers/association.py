@@ -197,9 +197,14 @@ class Associator:
         if chat_cid:
             return self._finish(chat_cid, None, None)
         first_unknown = None
-        for r in ev.recipients[:MAX_RECIPIENTS]:
+        others = ev.recipients
+        if not others and not ev.is_group and "|" in conv:  # a 1:1 archive chat id is "a|b", both ways round
+            others = tuple(p for p in conv.split("|") if p != actor.platform_id)
+        for r in others[:MAX_RECIPIENTS]:
             if not looks_external(r):
                 continue
+            if "@" in r and self.directory.resolve(ev.platform, Actor(platform_id=r)).person_id:
+                continue  # a colleague's mail address
             kind = key_kind(r)
             cid, lead = self.lookup(kind, r)
             if cid:

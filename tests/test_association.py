@@ -64,12 +64,14 @@ async def test_each_kind_of_evidence_finds_the_customer_and_open_lead(company):
     feed(company, msg("e:ext", "wmCust1", to=("zhangwei",)))                 # customer's external id
     feed(company, msg("e:rcpt", "zhangwei", to=("wmCust1",)))                # the customer among recipients
     feed(company, msg("e:mail", "li@huaxin.cn", to=("zhangwei@corp.cn",), platform="email"))  # email
+    feed(company, Message(event_id="e:conv", platform="wecom", occurred_at=T0 + HOUR, actor=Actor(platform_id="zhangwei"),
+                          text="在吗", conversation_id="wmCust1|zhangwei"))  # no recipient list: the 1:1 chat id
     feed(company, CallRecord(event_id="e:call", platform="telephony", occurred_at=T0 + HOUR,
                              actor=Actor(platform_id="zhangwei"), customer_phone="+86 139 0000 1111", duration_s=60))
     feed(company, DocumentOpen(event_id="e:doc", platform="links", occurred_at=T0 + HOUR, actor=Actor(platform_id="x"),
                                document="方案.pdf", lead_id="L3"))
     await company.settle()
-    for eid in ("e:ext", "e:rcpt", "e:mail", "e:call"):
+    for eid in ("e:ext", "e:rcpt", "e:mail", "e:call", "e:conv"):
         assert where(company.store, eid) == ("c1", "L1", None), eid  # the open lead, not the lost one
     assert where(company.store, "e:doc") == ("c2", "L3", None)
     assert company.store.conn.execute("SELECT role FROM events WHERE event_id = 'e:mail'").fetchone()[0] == "customer"
