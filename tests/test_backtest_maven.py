@@ -8,7 +8,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import SHARED
 
 MAVEN = SHARED / "data" / "maven_crm" / "sales_pipeline.csv"
