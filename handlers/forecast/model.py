@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -81,35 +80,36 @@ def features_matrix(deals: Sequence[Deal], rep_att: np.ndarray, resp: np.ndarray
     X = np.zeros((n, len(NAMES)))
     if n == 0:
         return X
-    get = operator.attrgetter(*_DETAIL_ATTRS)
-    table = np.array([get(d.details) for d in deals], dtype=object)
-    col = {a: table[:, i] for i, a in enumerate(_DETAIL_ATTRS)}
+    details = [d.details for d in deals]
+    nan = float("nan")
 
-    def num(values, none=np.nan):
-        out = values.copy()
-        out[out == None] = none  # noqa: E711 — elementwise comparison on an object array
-        return out.astype(float)
+    def num(attr: str, none: float = nan) -> np.ndarray:
+        return np.array([none if (v := getattr(x, attr)) is None else v for x in details], dtype=float)
 
-    pp = num(col["payment_punctuality"])
+    col = {a: num(a, 0.0) for a in ("years_cooperation", "decision_rank", "rank_change", "competitors",
+                                     "competitor_move", "disputed_clauses", "sentiment")}
+    col.update({a: num(a) for a in ("payment_punctuality", "budget_share", "approver_met", "tech_validation")})
+    legal = [x.legal_review for x in details]
+    force = [x.intent_force for x in details]
+
+    pp = col["payment_punctuality"]
     X[:, 0] = np.where(np.isnan(pp), 0.0, pp - 0.8)
-    X[:, 1] = np.minimum(num(col["years_cooperation"], 0.0), 5.0)
-    bs = num(col["budget_share"])
+    X[:, 1] = np.minimum(col["years_cooperation"], 5.0)
+    bs = col["budget_share"]
     X[:, 2] = np.where(np.isnan(bs), 0.0, bs - 0.2)
-    am = num(col["approver_met"])
+    am = col["approver_met"]
     X[:, 3] = np.where(np.isnan(am), 0.0, 2 * am - 1)
-    dr = num(col["decision_rank"], 0.0)
+    dr = col["decision_rank"]
     X[:, 4] = np.where(dr == 0, 0.0, dr - 3)
-    X[:, 5] = np.clip(num(col["rank_change"], 0.0), -1, 1)
-    X[:, 6] = np.minimum(num(col["competitors"], 0.0), 4)
-    X[:, 7] = num(col["competitor_move"], 0.0)
-    tv = num(col["tech_validation"])
+    X[:, 5] = np.clip(col["rank_change"], -1, 1)
+    X[:, 6] = np.minimum(col["competitors"], 4)
+    X[:, 7] = col["competitor_move"]
+    tv = col["tech_validation"]
     X[:, 8] = np.where(np.isnan(tv), 0.0, tv - 0.5)
-    X[:, 9] = np.minimum(num(col["disputed_clauses"], 0.0), 5)
-    legal = col["legal_review"]
-    X[:, 10] = (legal == "passed").astype(float) - (legal == "failed").astype(float)
-    force = col["intent_force"]
-    X[:, 11] = (force == "法律约束").astype(float) + 0.5 * (force == "框架共识").astype(float)
-    X[:, 12] = np.clip(num(col["sentiment"], 0.0), -1, 1)
+    X[:, 9] = np.minimum(col["disputed_clauses"], 5)
+    X[:, 10] = [1.0 if v == "passed" else -1.0 if v == "failed" else 0.0 for v in legal]
+    X[:, 11] = [1.0 if v == "法律约束" else 0.5 if v == "框架共识" else 0.0 for v in force]
+    X[:, 12] = np.clip(col["sentiment"], -1, 1)
     X[:, 13] = resp
     X[:, 14] = rep_att
     return X
