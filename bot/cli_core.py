@@ -13,9 +13,11 @@ from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter, render_text, replay_file
 from bot.app import Runtime
 from bot.cli_support import config_from, store_from
-from bot.clock import SystemClock
+from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
+from bot.errors import UserInputError
 from bot.replies import Reply
 from prompts import Prompts
+from store import kv
 from store import outbox as outbox_store
 
 
@@ -23,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("chat", help="chat with the bot in this terminal (same path as the real platforms)")
     p.add_argument("--as", dest="user", required=True, help="who you are: a person id or name from the org, e.g. 张伟")
     p.add_argument("--db", default=None, help="database file (default: bot.database from config)")
+    p.add_argument("--at", default=None, metavar="'YYYY-MM-DD HH:MM'",
+                   help="pretend it is this local time (default: the demo's date on a demo database, else now)")
     p.set_defaults(handler=cmd_chat)
 
     p = sub.add_parser("replay", help="feed recorded events (JSONL, one Event per line) through the pipeline")
@@ -39,10 +43,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_outbox)
 
 
+def _chat_clock(args: argparse.Namespace, config, store) -> Clock:
+    """`--at`, else the virtual time a demo database was built at, else the wall clock."""
+    at = getattr(args, "at", None)
+    if at:
+        try:
+            local = datetime.fromisoformat(at.replace("/", "-"))
+        except ValueError:
+            raise UserInputError(f"--at: not a date/time: {at!r} (use 'YYYY-MM-DD HH:MM')") from None
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=ZoneInfo(config.bot.timezone))
+        return OffsetClock(to_ms(local))
+    recorded = kv.get(store, CLOCK_KEY)
+    if recorded and getattr(args, "handler", None) is cmd_chat:
+        return OffsetClock(int(recorded))
+    return SystemClock()
+
+
 def _console_runtime(args: argparse.Namespace, echo) -> tuple[Runtime, ConsoleAdapter]:
     config = config_from(args)
     store = store_from(config, args.db)
-    clock = SystemClock()
+    clock = _chat_clock(args, config, store)
     rt = Runtime(config=config, store=store, clock=clock)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),
                              echo=echo)
@@ -54,8 +75,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     rt, console = _console_runtime(args, echo=lambda text: print(f"\n🤖 {text}\n"))
     person = rt.services.directory.by_name(args.user) or rt.services.directory.person(args.user)
     user = person.id if person else args.user
-    who = f"{person.name}（{person.role.value}）" if person else args.user
-    print(f"SalesPulse chat — 你是 {who}。输入 /帮助 查看命令，Ctrl-D 退出。")
+    role = rt.services.prompts.t(f"core.role_{person.role.value}") if person else ""
+    who = f"{person.name}（{role}）" if person else args.user
+    when = datetime.fromtimestamp(rt.clock.now_ms() / 1000, ZoneInfo(rt.config.bot.timezone)).strftime("%Y-%m-%d %H:%M")
+    print(rt.services.prompts.t("core.chat_banner", who=who, when=when))
 
     async def loop() -> None:
         while True:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.clock import CLOCK_KEY
 from bot.config import Config, load_config
 from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
@@ -32,7 +33,7 @@ from bot.org import Directory
 from prompts import Prompts
 from store import events as event_store
 from store import inbox as inbox_store
-from store import open_store
+from store import kv, open_store
 
 DEFAULT_DB = "demo-out/salespulse-demo.db"
 
@@ -154,6 +155,8 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
                          (lambda n: progress(n, total)) if progress is not None else None))
         outcome = DemoOutcome(str(db_path), company, driver.stats, driver.sent)
         _summary(transcript, prompts, store, company, driver)
+        # `salespulse chat --db <demo db>` continues from the demo's virtual "now", not from today's date
+        kv.put(store, CLOCK_KEY, str(driver.clock.now_ms()))
         outcome.transcript = list(transcript.lines)
         driver.close()
     finally:

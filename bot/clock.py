@@ -37,6 +37,24 @@ class SystemClock:
         return from_ms(self.now_ms())
 
 
+# kv key under which a database records the virtual time it was built at (the demo's "now"); `salespulse chat`
+# on such a database continues from there instead of from today's date.
+CLOCK_KEY = "clock.virtual_now_ms"
+
+
+class OffsetClock:
+    """Wall-clock pace from a chosen start: `chat` on the demo database lives at the demo's date."""
+
+    def __init__(self, start_ms: int) -> None:
+        self._offset = int(start_ms) - int(time.time() * 1000)
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self._offset
+
+    def now(self) -> datetime:
+        return from_ms(self.now_ms())
+
+
 class VirtualClock:
     """A clock that moves only when told to; the demo and the tests drive it."""
 

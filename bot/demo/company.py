@@ -18,7 +18,7 @@ from bot.demo import names
 from bot.demo.catalogue import INDUSTRIES, Product, for_industry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEFAULT_NOW = to_ms(datetime(2026, 3, 31, 18, 0, tzinfo=SHANGHAI))  # the demo's fixed "now"
+DEFAULT_NOW = to_ms(datetime(2026, 5, 20, 18, 0, tzinfo=SHANGHAI))  # the demo's fixed "now"
 HOUR = 3_600_000
 DAY = 24 * HOUR
 
