@@ -7,18 +7,26 @@ PlatformError / PlatformRetryAfter so the outbox sender can back off.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
-from bot.clock import Clock
+from bot.clock import Clock, from_ms, to_ms
 from bot.config import Config
+from bot.errors import PlatformError
 from bot.events import Event
 from bot.replies import Reply, Target
+from bot.scheduler import parse_cron
 from store import inbox as inbox_store
+from store import kv
 from store.db import Store
+
+log = logging.getLogger("salespulse.adapters")
 
 
 @dataclass
@@ -64,3 +72,31 @@ class Adapter:
     def doctor(self) -> list[tuple[str, bool, str]]:
         """(check, ok, one-line explanation) for `salespulse doctor`."""
         return []
+
+
+def next_cron_run_ms(ctx: AdapterContext, cron: str, last_run_key: str) -> int:
+    """When a periodic adapter job is next due: now if it never ran (no `last_run_key` in kv), else the cron's
+    next fire time after the recorded last run."""
+    last = kv.get(ctx.store, last_run_key)
+    if last is None:
+        return ctx.clock.now_ms()
+    trigger = parse_cron(cron, ctx.config.scheduler.timezone)
+    nxt = trigger.get_next_fire_time(None, from_ms(int(last)) + timedelta(seconds=1))
+    return to_ms(nxt) if nxt is not None else int(last) + 86_400_000
+
+
+async def run_on_cron(ctx: AdapterContext, cron: str, last_run_key: str, job: Callable[[], Awaitable[Any]],
+                      name: str, retry_s: float = 600.0) -> None:
+    """Run an adapter's periodic job (org sync) at once if it never ran, then on its cron schedule, until cancelled.
+
+    The job records its own success under `last_run_key`; a failure (platform or network) is logged and retried
+    after `retry_s`, so one bad night does not stop the sync for good.
+    """
+    while True:
+        wait_ms = next_cron_run_ms(ctx, cron, last_run_key) - ctx.clock.now_ms()
+        await asyncio.sleep(max(wait_ms / 1000, 0.0))
+        try:
+            await job()
+        except (PlatformError, OSError, TimeoutError) as exc:
+            log.warning("%s failed: %s; retrying in %.0f s", name, exc, retry_s)
+            await asyncio.sleep(retry_s)

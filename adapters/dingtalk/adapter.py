@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from dingtalk_stream import AckMessage, Credential
 
-from adapters.base import Adapter, AdapterContext
+from adapters.base import Adapter, AdapterContext, run_on_cron
 from adapters.dingtalk import parse, render
 from adapters.dingtalk.client import DingTalkApi
 from adapters.dingtalk.org_sync import sync_org
@@ -26,7 +26,6 @@ from adapters.dingtalk.sign import verify
 from adapters.dingtalk.stream import CARD_TOPIC, ROBOT_TOPIC, FrameHandler, GatewayStreamClient, point_sdk_at
 from bot.errors import BadPayload, PlatformAuthError, PlatformError
 from bot.replies import Reply, ReplyKind, Target
-from bot.scheduler import parse_cron
 from prompts import Prompts
 from store import kv, platform_cards
 from store.platform_org import SyncResult
@@ -73,7 +72,9 @@ class DingTalkAdapter(Adapter):
             self.stream = client
             self._stream_task = asyncio.create_task(client.start(), name="dingtalk-stream")
         if self.section.org_sync_cron and self.section.client_id:
-            self._org_task = asyncio.create_task(self._org_loop(), name="dingtalk-org-sync")
+            self._org_task = asyncio.create_task(
+                run_on_cron(self.ctx, self.section.org_sync_cron, ORG_SYNC_KEY, self.sync_org, "dingtalk org sync"),
+                name="dingtalk-org-sync")
 
     async def stop(self) -> None:
         tasks = [t for t in (self._stream_task, self._org_task, *self._background) if t is not None]
@@ -227,25 +228,6 @@ class DingTalkAdapter(Adapter):
         self.ctx.org_changed()
         log.info("dingtalk org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
         return result
-
-    async def _org_loop(self) -> None:
-        """First sync right away when this database never had one, then on the cron schedule."""
-        trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
-        if kv.get(self.ctx.store, ORG_SYNC_KEY) is None:
-            await self._sync_logged()
-        while True:
-            now = self.ctx.clock.now()
-            nxt = trigger.get_next_fire_time(None, now)
-            if nxt is None:
-                return
-            await asyncio.sleep(max((nxt - now).total_seconds(), 1.0))
-            await self._sync_logged()
-
-    async def _sync_logged(self) -> None:
-        try:
-            await self.sync_org()
-        except (PlatformError, OSError, TimeoutError) as exc:
-            log.warning("dingtalk org sync failed: %s", exc)
 
     # ------------------------------------------------------------------ doctor
     def doctor(self) -> list[tuple[str, bool, str]]:

@@ -26,14 +26,13 @@ from lark_oapi.core.model import RawRequest
 from lark_oapi.core.utils import AESCipher
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-from adapters.base import Adapter, AdapterContext
+from adapters.base import Adapter, AdapterContext, run_on_cron
 from adapters.feishu import parse, render
 from adapters.feishu.client import FeishuApi
 from adapters.feishu.org_sync import sync_org
 from adapters.feishu.ws import LongConnection
 from bot.errors import BadPayload, PlatformError
 from bot.replies import Reply, ReplyKind, Target
-from bot.scheduler import parse_cron
 from prompts import Prompts
 from store import kv, platform_cards
 from store.platform_org import SyncResult
@@ -107,7 +106,9 @@ class FeishuAdapter(Adapter):
                                                   _WsHandler(self, self.dispatcher))
             self.long_connection.start()
         if self.section.org_sync_cron and self.section.app_id:
-            self._org_task = asyncio.create_task(self._org_loop(), name="feishu-org-sync")
+            self._org_task = asyncio.create_task(
+                run_on_cron(self.ctx, self.section.org_sync_cron, ORG_SYNC_KEY, self.sync_org, "feishu org sync"),
+                name="feishu-org-sync")
 
     async def stop(self) -> None:
         if self.long_connection is not None:
@@ -309,25 +310,6 @@ class FeishuAdapter(Adapter):
         self.ctx.org_changed()
         log.info("feishu org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
         return result
-
-    async def _org_loop(self) -> None:
-        """First sync right away when this database never had one, then on the cron schedule."""
-        trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
-        if kv.get(self.ctx.store, ORG_SYNC_KEY) is None:
-            await self._sync_logged()
-        while True:
-            now = self.ctx.clock.now()
-            nxt = trigger.get_next_fire_time(None, now)
-            if nxt is None:
-                return
-            await asyncio.sleep(max((nxt - now).total_seconds(), 1.0))
-            await self._sync_logged()
-
-    async def _sync_logged(self) -> None:
-        try:
-            await self.sync_org()
-        except (PlatformError, OSError, TimeoutError) as exc:
-            log.warning("feishu org sync failed: %s", exc)
 
     # ------------------------------------------------------------------ doctor
     def doctor(self) -> list[tuple[str, bool, str]]:

@@ -17,18 +17,16 @@ import asyncio
 import hashlib
 import logging
 import mimetypes
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from adapters.base import Adapter, AdapterContext
+from adapters.base import Adapter, AdapterContext, next_cron_run_ms, run_on_cron
 from adapters.wecom import keys, org_sync, render
 from adapters.wecom.callback import CallbackRoute
 from adapters.wecom.client import WeComClient
 from adapters.wecom.crypto import CallbackCrypto, aes_key_ok
-from bot.clock import from_ms, to_ms
 from bot.errors import PlatformError
 from bot.events import CardAction
 from bot.replies import Button, Reply, ReplyKind, Target
@@ -81,7 +79,9 @@ class WeComAdapter(Adapter):
             self.puller = self._build_puller()
             self._tasks.append(asyncio.create_task(self.puller.run(self._stop), name="wecom-archive"))
         if s.secret and s.corp_id and s.org_sync_cron:
-            self._tasks.append(asyncio.create_task(self._org_sync_loop(), name="wecom-org-sync"))
+            self._tasks.append(asyncio.create_task(
+                run_on_cron(self.ctx, s.org_sync_cron, org_sync.LAST_SYNC_KEY, self.sync_org, "wecom org sync"),
+                name="wecom-org-sync"))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -111,32 +111,10 @@ class WeComAdapter(Adapter):
 
     def next_org_sync_ms(self) -> int:
         """Due time of the next org sync: now when never synced, else the cron's next fire after the last run."""
-        from bot.scheduler import parse_cron
+        return next_cron_run_ms(self.ctx, self.section.org_sync_cron, org_sync.LAST_SYNC_KEY)
 
-        last = kv.get(self.ctx.store, org_sync.LAST_SYNC_KEY)
-        if last is None:
-            return self.ctx.clock.now_ms()
-        trigger = parse_cron(self.section.org_sync_cron, self.ctx.config.scheduler.timezone)
-        nxt = trigger.get_next_fire_time(None, from_ms(int(last)) + timedelta(seconds=1))
-        return to_ms(nxt) if nxt else int(last) + 86_400_000
-
-    async def _org_sync_loop(self) -> None:
-        while not self._stop.is_set():
-            wait_s = max(0.0, (self.next_org_sync_ms() - self.ctx.clock.now_ms()) / 1000)
-            try:
-                await asyncio.wait_for(self._stop.wait(), timeout=wait_s)
-                return
-            except TimeoutError:
-                pass
-            try:
-                await org_sync.sync(self.ctx, self.client)
-            except (PlatformError, OSError, TimeoutError) as exc:
-                log.error("wecom org sync failed: %s", exc)
-                try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=600)
-                    return
-                except TimeoutError:
-                    pass
+    async def sync_org(self) -> org_sync.SyncResult:
+        return await org_sync.sync(self.ctx, self.client)
 
     # ------------------------------------------------------------ card presses
 
