@@ -36,7 +36,8 @@ from bot.clock import Clock, from_ms
 from bot.config import Config
 from bot.errors import SalesPulseError
 from prompts import Prompts
-from store import open_store
+from store import maintenance, open_store
+from store.maintenance import table_counts
 from store.migrate import available as available_migrations
 
 FORMAT = "salespulse-backup"
@@ -196,12 +197,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    return {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in names}
-
-
 def _online_copy(src_path: Path, dst_path: Path, progress: Progress | None) -> None:
     """SQLite's online backup API, page by page, so a running bot is never blocked for long."""
     src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=30)
@@ -280,10 +275,10 @@ def export_backup(config: Config, db_path: str | Path, out: str | Path, clock: C
         _online_copy(db_path, copy, progress)
         conn = sqlite3.connect(copy)
         try:
-            schema = conn.execute("PRAGMA user_version").fetchone()[0]
-            migrations = [r[0] for r in conn.execute("SELECT id FROM schema_migrations ORDER BY id")]
+            schema = maintenance.schema_version(conn)
+            migrations = maintenance.applied_migrations(conn)
             counts = table_counts(conn)
-            check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            check = maintenance.integrity(conn)
         finally:
             conn.close()
         if check != "ok":
@@ -398,7 +393,7 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
         conn = sqlite3.connect(extracted)
         try:
             counts = table_counts(conn)
-            check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            check = maintenance.integrity(conn)
         finally:
             conn.close()
         if check != "ok" or counts != manifest.get("tables"):
@@ -413,7 +408,7 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
             open_store(db_path, run_migrations=False).close()  # locked by a running bot → one clear sentence
         _online_copy(extracted, db_path, progress)
     store = open_store(db_path)  # migrates an older backup to this version's schema
-    after = store.conn.execute("PRAGMA user_version").fetchone()[0]
+    after = maintenance.schema_version(store.conn)
     store.close()
     written: list[str] = []
     target_dir: Path | None = None

@@ -25,6 +25,7 @@ from bot.clock import SystemClock
 from bot.config import Config, load_config
 from bot.errors import SalesPulseError
 from prompts import Prompts
+from store import maintenance
 
 Translate = Callable[..., str]
 PLATFORMS = {"wecom": "WeCom 企业微信", "dingtalk": "DingTalk 钉钉", "feishu": "Feishu 飞书"}
@@ -70,13 +71,9 @@ def check_database(path: str, t: Translate) -> Check:
     try:
         conn = sqlite3.connect(f"file:{p}?mode=rw", uri=True, timeout=0.5)
         try:
-            schema = conn.execute("PRAGMA user_version").fetchone()[0]
-            try:
-                migrations = conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
-            except sqlite3.OperationalError:
-                migrations = 0
-            conn.execute("BEGIN IMMEDIATE")  # a writer elsewhere holding the lock shows here
-            conn.execute("ROLLBACK")
+            schema = maintenance.schema_version(conn)
+            migrations = len(maintenance.applied_migrations(conn))
+            maintenance.probe_write_lock(conn)  # a writer elsewhere holding the lock shows here
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
