@@ -12,7 +12,16 @@ class ConfigError(SalesPulseError):
 
 
 class DatabaseError(SalesPulseError):
-    """The database file cannot be opened, is locked or is not a SalesPulse database."""
+    """The database file cannot be opened, is locked or is not a SalesPulse database.
+
+    Raised by store/ with a `reason` code; the sentence shown to the admin comes from prompts (core.db_<reason>).
+    """
+
+    def __init__(self, reason: str, path: str, detail: str = "") -> None:
+        from prompts import Prompts
+
+        self.reason, self.path, self.detail = reason, path, detail
+        super().__init__(Prompts().t(f"core.db_{reason}", path=path, detail=detail))
 
 
 class BadPayload(SalesPulseError):

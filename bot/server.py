@@ -21,6 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.supervisor import Supervisor
+from prompts import Prompts
 from store import open_store
 
 log = logging.getLogger("salespulse.server")
@@ -122,10 +123,7 @@ class Server:
 
 def serve(config: Config) -> int:
     if not any(getattr(config, p).enabled for p in PLATFORMS):
-        raise ConfigError(
-            f"{config.source}: 没有启用任何平台 / no platform is enabled — set enabled = true under [wecom], "
-            "[dingtalk] or [feishu] in bot.toml, or try everything offline first with `salespulse demo`"
-        )
+        raise ConfigError(Prompts(config.bot.locale).t("core.no_platform", source=config.source))
 
     async def main() -> None:
         server = Server(config)

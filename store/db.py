@@ -80,11 +80,9 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise DatabaseError(
-                    f"无法创建数据库所在目录 / cannot create the database folder {p.parent}: {exc.strerror}"
-                ) from None
+                raise DatabaseError("no_folder", str(p.parent), exc.strerror or str(exc)) from None
         if p.exists() and not p.is_file():
-            raise DatabaseError(f"数据库路径不是文件 / database path is not a file: {p}")
+            raise DatabaseError("not_file", str(p))
     try:
         conn = _connect(spath, busy_timeout_ms)
         if run_migrations:
@@ -92,12 +90,10 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
     except sqlite3.DatabaseError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            raise DatabaseError(
-                f"数据库被另一个进程锁定 / database is locked by another process: {spath} — stop the other salespulse first"
-            ) from None
+            raise DatabaseError("locked", spath) from None
         if "not a database" in text or "malformed" in text:
-            raise DatabaseError(f"这不是一个可用的 SQLite 数据库 / not a usable SQLite database: {spath}") from None
+            raise DatabaseError("not_database", spath) from None
         if "unable to open" in text or "readonly" in text:
-            raise DatabaseError(f"无法打开数据库文件（权限？）/ cannot open database file (permissions?): {spath}") from None
-        raise DatabaseError(f"数据库错误 / database error in {spath}: {text}") from None
+            raise DatabaseError("cannot_open", spath) from None
+        raise DatabaseError("other", spath, text) from None
     return Store(conn, spath)
