@@ -30,7 +30,11 @@ def help_text(ctx: Context, only: str | None = None) -> str:
                          aliases=" ".join("/" + a for a in spec.get("aliases", ())) or "—")
     lines = [ctx.t("core.help_title")]
     for name, spec in specs.items():
-        lines.append(ctx.t("core.help_line", usage=spec.get("usage", "/" + name), summary=_summary(ctx, spec)))
+        usage = spec.get("usage", "/" + name)
+        aliases = [a for a in spec.get("aliases", ()) if not str(a).isascii()]
+        if aliases:  # show the Chinese name next to the English one: /forecast（/预测）
+            usage = usage.replace("/" + name, f"/{name}（/{aliases[0]}）", 1)
+        lines.append(ctx.t("core.help_line", usage=usage, summary=_summary(ctx, spec)))
     lines.append(ctx.t("core.help_footer"))
     return "\n".join(lines)
 

@@ -397,7 +397,7 @@ def on_revisions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     table = weekly_table(revs, first_monday, weeks, tz)
     text = heatmap_text(table, ctx.t, weeks)
-    ctx.reply(text)
+    # one answer: the image, carrying the text version for platforms and terminals that show no images
     ctx.defer("forecast.revisions_chart", {"table": table, "title": ctx.t("forecast.revisions_chart_title"),
                                            "alt": text, "key": event.event_id})
 
