@@ -12,9 +12,6 @@ Floor (timed): the very rows the pipeline stored in `events` and `event_tags`, r
 sqlite3 executemany (store.events.insert_many_floor) into a fresh database with the same schema and pragmas, in
 transactions of the same size. ratio = pipeline events/s ÷ floor events/s: how much of the raw storage speed the
 whole pipeline keeps.
-
-Until the rules capability registers handlers.tagging, a placeholder keyword tagger stands in for it (the JSON says
-which one ran), so the benchmark always measures normalise → tag → store.
 """
 
 from __future__ import annotations
@@ -37,11 +34,7 @@ from bot import app as app_module
 from bot.app import Runtime
 from bot.clock import VirtualClock
 from bot.config import OrgSection, PersonSection, TeamSection, load_config
-from bot.context import Context
-from bot.dispatcher import Dispatcher
 from bot.errors import BadPayload, UnsupportedEvent
-from bot.events import Message
-from bot.router import Router
 from store import customers as customer_store
 from store import events as events_store
 from store import inbox as inbox_store
@@ -142,34 +135,6 @@ def synthetic_records(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
             yield {**base, "msgtype": "emotion", "emotion": {"type": 1}}
 
 
-# ------------------------------------------------------------------ placeholder tagging (until handlers.tagging)
-
-_PLACEHOLDER_TAGS = (("报价单", "已发送报价单", "销售动作"), ("型号参数", "资料交付", "销售动作"),
-                     ("预算", "预算异议", "客户响应"), ("再比较一下", "再比较一下", "客户响应"),
-                     ("案例", "案例佐证", "销售动作"), ("交付", "交付疑虑", "客户响应"))
-
-
-def placeholder_tagging_router() -> Router:
-    router = Router("bench-placeholder-tagging")
-
-    @router.observe(Message)
-    def tag(event: Message, ctx: Context) -> None:
-        actor = event.actor
-        rowid = events_store.insert(ctx.store, (
-            event.event_id, event.type_name, event.platform, event.occurred_at, actor.platform_id, actor.person_id,
-            actor.role.value, actor.customer_id or None, None, event.kind.value, event.searchable_text,
-            event.conversation_id, "{}"))
-        if rowid is None:
-            return
-        text = event.searchable_text
-        tags = [(rowid, tag, category, 1.0, "placeholder", None, event.occurred_at)
-                for needle, tag, category in _PLACEHOLDER_TAGS if needle in text]
-        if tags:
-            events_store.insert_tags(ctx.store, tags)
-
-    return router
-
-
 # ------------------------------------------------------------------ the two measurements
 
 
@@ -228,14 +193,6 @@ def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool =
     runtime = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
     seed_customers(store)
     runtime.services.directory.refresh()
-    tagging = "handlers.tagging"
-    if "handlers.tagging" not in app_module.ROUTER_MODULES:
-        tagging = "placeholder"
-        modules = app_module.handler_modules()
-        root = Router("bench-root")
-        root.include(placeholder_tagging_router(), *(m.router for m in modules))
-        runtime.router = root.compile()
-        runtime.dispatcher = Dispatcher(runtime.services, runtime.router, batch=batch)
     dispatcher = runtime.dispatcher
 
     timings = _time_handlers(runtime.router) if breakdown else None
@@ -254,7 +211,7 @@ def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool =
     runtime.close()
     store.close()
     out = {"seconds": elapsed, "cpu_seconds": cpu, "ingest_seconds": ingest_s, "stored_events": stored,
-           "tag_rows": tags, "inbox": counts, "tagging": tagging, "routers": list(app_module.ROUTER_MODULES)}
+           "tag_rows": tags, "inbox": counts, "routers": list(app_module.ROUTER_MODULES)}
     if timings is not None:
         out["handler_seconds"] = {k: round(v, 3) for k, v in sorted(timings.items(), key=lambda kv: -kv[1])
                                   if v >= 0.0005}
@@ -346,7 +303,6 @@ def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool =
         "stored_events": pipe["stored_events"],
         "tag_rows": pipe["tag_rows"],
         "inbox": pipe["inbox"],
-        "tagging": pipe["tagging"],
         "routers": pipe["routers"],
         "batch": batch,
         "cpus": os.cpu_count(),
@@ -354,8 +310,6 @@ def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool =
     }
     if "handler_seconds" in pipe:
         result["handler_seconds"] = pipe["handler_seconds"]
-    if pipe["tagging"] == "placeholder":
-        result["note"] = "handlers.tagging is not registered in bot.app.ROUTER_MODULES; a placeholder tagger ran"
     return result
 
 
