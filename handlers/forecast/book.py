@@ -42,7 +42,6 @@ class Book:
     amount: np.ndarray  # float64: the won value once won
     list_amount: np.ndarray  # float64: what the deal was expected to be worth while open
     expected: np.ndarray  # int64 ms, NO_TIME when unknown
-    known_customer: np.ndarray  # bool
     owner: np.ndarray  # object
     product: np.ndarray  # object
     industry: np.ndarray  # object
@@ -64,7 +63,6 @@ class Book:
             amount=col(lambda r: r.amount, np.float64),
             list_amount=col(lambda r: r.amount if r.list_amount is None else r.list_amount, np.float64),
             expected=col(lambda r: NO_TIME if r.expected_close_at is None else r.expected_close_at, np.int64),
-            known_customer=col(lambda r: bool(r.customer), bool),
             owner=col(lambda r: r.owner, object),
             product=col(lambda r: r.product, object),
             industry=col(lambda r: r.industry, object),
@@ -72,7 +70,7 @@ class Book:
         )
 
     @staticmethod
-    def from_columns(ids, created, status, amount, closed, expected, known_customer, owner, product, industry,
+    def from_columns(ids, created, status, amount, closed, expected, owner, product, industry,
                      stage, list_amount=None) -> Book:
         """Build from parallel sequences (no per-deal objects): the fast path for large pipelines."""
         status = np.asarray(status, dtype=object)
@@ -83,7 +81,7 @@ class Book:
                     won=status == "won", lost=status == "lost", amount=amount,
                     list_amount=amount if list_amount is None else np.asarray(list_amount, dtype=np.float64),
                     expected=np.array([NO_TIME if e is None else e for e in expected], dtype=np.int64),
-                    known_customer=np.asarray(known_customer, dtype=bool), owner=np.asarray(owner, dtype=object),
+                    owner=np.asarray(owner, dtype=object),
                     product=np.asarray(product, dtype=object), industry=np.asarray(industry, dtype=object),
                     stage=np.asarray(stage, dtype=object))
 

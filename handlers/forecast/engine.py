@@ -36,7 +36,7 @@ class Forecast:
 def to_row(d: Deal) -> DealRow:
     return DealRow(id=d.id, created_at=d.created_at, status=d.status, amount=d.amount, closed_at=d.closed_at,
                    expected_close_at=d.expected_close_at, owner=d.owner_id or "", product=d.product,
-                   customer=d.customer_id if d.details.customer_known else "", industry=d.industry, stage=d.stage)
+                   customer=d.customer_id, industry=d.industry, stage=d.stage)
 
 
 @dataclass
@@ -89,7 +89,7 @@ def book_of(deals: list[Deal]) -> Book:
     return Book.from_columns(
         [d.id for d in deals], [d.created_at for d in deals], [d.status for d in deals], [d.amount for d in deals],
         [d.closed_at for d in deals], [d.expected_close_at for d in deals],
-        [d.details.customer_known for d in deals], [d.owner_id or "" for d in deals], [d.product for d in deals],
+        [d.owner_id or "" for d in deals], [d.product for d in deals],
         [d.industry for d in deals], [d.stage for d in deals])
 
 
