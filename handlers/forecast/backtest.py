@@ -3,8 +3,11 @@
 Leakage guard: the data has no stage history, so "open at the start of the period" is rebuilt from the creation
 and close dates — created before the start and not closed before it. Outcomes and won values of deals that close
 later are invisible at the start (timing.fit masks them; open deals are valued at their list amount, never at the
-value they were later won for). Baselines on the same snapshots: the open pipeline × the historical win rate
-(naive stage-weighted) and the previous period's actual.
+value they were later won for), and no attribute that only the final export knows is used — the account, say,
+which Maven lacks exactly on the deals still open at its end (Book does not even carry it). A deal open at the
+start therefore looks the same whether it is later won, lost or never closed; tests/test_backtest_maven.py
+redraws everything after the start and checks the forecast does not move. Baselines on the same snapshots: the
+open pipeline × the historical win rate (naive stage-weighted) and the previous period's actual.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Owners are matched to the org directory by name or id; unknown owners become reps (id "imp:<name>") in the
 mapped team, so an imported history keeps its per-rep statistics. A deal without a customer gets the shared
-placeholder customer and `customer_known = 0` (the timing model learns that such deals rarely close).
+placeholder customer and `customer_known = 0`. The forecast never uses that flag: in exports such as Maven's the
+account is missing exactly on deals still open at the export date, so it would smuggle the future into a backtest.
 """
 
 from __future__ import annotations

@@ -34,17 +34,20 @@ DEAD_PRIOR = 10.0  # pseudo-deals that keep a small cohort's excess of open deal
 
 
 def _shrunk(wins: np.ndarray, n: np.ndarray, position: int, k: float, prior: float) -> np.ndarray:
-    """Rates per age for one quarter position: cell → same kind of position → all positions → prior.
+    """Rates per age for one quarter position: cell → same kind of position → all positions → neighbouring age.
 
-    Ages with no history at all (older than anything seen) take the oldest seen age's pooled rate.
+    The all-positions rate of an age is shrunk toward the next younger age's (neighbouring ages are alike), the
+    youngest toward the overall rate: an age with thin or no history (older than most seen) inherits the rate of
+    the ages before it — near zero where history says deals no longer close — instead of the overall average.
     """
     pooled_w, pooled_n = wins.sum(axis=0), n.sum(axis=0)
     top = (pooled_w.sum() + k * prior) / (pooled_n.sum() + k)
-    level0 = (pooled_w + k * top) / (pooled_n + k)
+    level0 = np.empty(pooled_w.size)
     seen = np.flatnonzero(pooled_n > 0)
-    if seen.size:
-        level0[seen.max() + 1:] = level0[seen.max()]
-        level0[:seen.min()] = level0[seen.min()]
+    first = int(seen.min()) if seen.size else 0
+    level0[:first + 1] = (pooled_w[first] + k * top) / (pooled_n[first] + k)
+    for lag in range(first + 1, level0.size):
+        level0[lag] = (pooled_w[lag] + k * level0[lag - 1]) / (pooled_n[lag] + k)
     same_kind = [p for p in range(wins.shape[0]) if (p == 0) == (position == 0)]
     level1 = (wins[same_kind].sum(axis=0) + k * level0) / (n[same_kind].sum(axis=0) + k)
     return (wins[position] + k * level1) / (n[position] + k)
