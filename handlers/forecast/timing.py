@@ -10,6 +10,8 @@ Two sources, used per deal:
 - Dead deals: a creation cohort (the deals created in one period) with more deals still open than history's close
   rates would leave open carries that excess as deals that will never close; its open deals' rates are scaled
   down by the excess share. This sees "zombie" pipelines from what is open now, not from how deals ended later.
+- A backlog at the start of the record (the first period with closes also holds every close from before the
+  record began) is used only while no other period tells about its position in the quarter.
 
 Everything is fitted only on what was known at `as_of`: a deal that closed later counts as open in every snapshot
 (and is censored, not lost), and no attribute that depends on a deal's later fate is used — in particular not
@@ -226,10 +228,11 @@ def fit(book: Book, as_of: int, kind: str, tz: ZoneInfo, *, prior_strength: floa
         hist.append(p)
         p = shift(p, -1)
     hist.reverse()
-    # A record of closes that starts after deals were created: its first period also collects every close that
-    # happened before the record began (older deals all "close" in it), so it says nothing about how far a normal
-    # period lands from its expectation.
-    backlog = bool(hist) and hist[0].ms(tz)[1] > first_close and bool(
+    # A record of closes that starts well after deals were created (no close at all in the periods before, deals
+    # older than a full period): its first period also collects the closes that happened before the record began,
+    # so its rates are inflated. It is used for a quarter position only until another period of that position
+    # is known, and never to measure how far a normal period lands from its expectation.
+    backlog = bool(hist) and hist[0].ms(tz)[0] <= first_close and bool(
         (book.created < shift(hist[0], -1).ms(tz)[0]).any())
     closed_view = np.where(known_closed, book.closed, NO_TIME)  # later closes are unknown at as_of
     won_known = book.won & known_closed
@@ -252,13 +255,26 @@ def fit(book: Book, as_of: int, kind: str, tz: ZoneInfo, *, prior_strength: floa
         # closes of any kind, including the cohort created inside the period (age 0), for cohort survival
         risk = ((created_idx >= 0) & (created_idx <= at) & (closed_view >= start))
         ended = ended_known[risk] & (closed_view[risk] < end)
-        np.add.at(model.closes[pos], np.clip(at - created_idx[risk], 0, MAX_LAG), ended)
-        np.add.at(model.n_close[pos], np.clip(at - created_idx[risk], 0, MAX_LAG), 1)
+        c_p, nc_p = np.zeros_like(model.closes), np.zeros_like(model.n_close)
+        np.add.at(c_p[pos], np.clip(at - created_idx[risk], 0, MAX_LAG), ended)
+        np.add.at(nc_p[pos], np.clip(at - created_idx[risk], 0, MAX_LAG), 1)
+        model.closes += c_p
+        model.n_close += nc_p
         snapshots.append((per, at, open_mask, won_in, w_p, n_p))
+        if backlog and per == hist[0]:
+            first_counts = (w_p, n_p, c_p, nc_p)
         created_in = (book.created >= start) & (book.created < end)
         new_won = won_known & created_in & (closed_view < end)
         model.new_values.append((pos, float(book.amount[new_won].sum())))
     model.periods = len(hist)
+    if backlog and sum(per.position == hist[0].position for per in hist) > 1:
+        # the backlog period's rates are used only while nothing else tells about its position in the quarter
+        w_p, n_p, c_p, nc_p = first_counts
+        model.wins -= w_p
+        model.n -= n_p
+        model.closes -= c_p
+        model.n_close -= nc_p
+        snapshots = snapshots[1:]
     now_open = before & (closed_view >= as_of)
     # cohorts older than the current period (its own cohort is still being created: taken as alive)
     model.alive = model.alive_shares(created_idx, now_open, int(model.index(as_of)))
@@ -267,8 +283,8 @@ def fit(book: Book, as_of: int, kind: str, tz: ZoneInfo, *, prior_strength: floa
     # A period whose quarter position has no other period in the history is skipped: without it the model would
     # not know its kind of period at all, which measures a model we never use.
     positions = [per.position for per, *_rest in snapshots]
-    for i, (per, at, open_mask, won_in, w_p, n_p) in enumerate(snapshots):
-        if positions.count(per.position) < 2 or (i == 0 and backlog):
+    for per, at, open_mask, won_in, w_p, n_p in snapshots:
+        if positions.count(per.position) < 2 or (backlog and per == hist[0]):
             continue
         loo = model.rates(per.position, model.wins - w_p, model.n - n_p)
         alive = model.alive_shares(created_idx, open_mask, at)
