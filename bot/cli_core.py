@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter, render_text, replay_file
 from bot.app import Runtime
-from bot.cli_support import config_from, store_from
+from bot.cli_support import config_from, progress, store_from
 from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
 from bot.errors import UserInputError
 from bot.replies import Reply
 from prompts import Prompts
+from store import inbox as inbox_store
 from store import kv
 from store import outbox as outbox_store
 
@@ -101,12 +102,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     rt, console = _console_runtime(args, echo=None)
     accepted, rejected = replay_file(console.ctx, args.file, lambda msg: print(msg, file=sys.stderr))
+    pending = inbox_store.counts(rt.store).get("pending", 0)
+    with progress() as bar:  # a long recording takes a while: show the dispatcher working through it
+        task = bar.add_task("replay", total=pending)
+        while (n := rt.dispatcher.process_pending()) > 0:
+            bar.advance(task, n)
     asyncio.run(rt.settle(max_rounds=100_000))
-    prompts = Prompts(rt.config.bot.locale)
     for d in console.delivered:
         print(f"→ {d.target.person_id or d.target.user_id}: {d.text}")
     print(f"replayed {accepted} events ({rejected} rejected), {len(console.delivered)} replies", file=sys.stderr)
-    del prompts
     rt.close()
     return 0 if rejected == 0 else 1
 
