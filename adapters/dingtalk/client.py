@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
 from typing import Any
 from urllib.parse import quote_plus
 
 import aiohttp
 
 from adapters.dingtalk.sign import sign
+from adapters.http import ApiSession, RateLimiter
 from bot.clock import Clock
 from bot.config import DingTalkSection
 from bot.errors import PlatformError, PlatformRetryAfter
@@ -25,47 +25,22 @@ THROTTLE_CODES = {"Forbidden.AccessDenied.QpsLimitForApi", "Forbidden.AccessDeni
 OAPI_THROTTLE = {88, 90002, 130101, 90018}  # oapi "too many requests" / custom robot "send too fast"
 
 
-class RateLimiter:
-    """At most `limit` sends per `window_ms` (sliding window on the injected clock); over it → PlatformRetryAfter."""
-
-    def __init__(self, limit: int, window_ms: int, clock: Clock) -> None:
-        self.limit, self.window_ms, self.clock = limit, window_ms, clock
-        self._sent: deque[int] = deque()
-
-    def take(self, what: str) -> None:
-        now = self.clock.now_ms()
-        while self._sent and self._sent[0] <= now - self.window_ms:
-            self._sent.popleft()
-        if len(self._sent) >= self.limit:
-            wait_s = (self._sent[0] + self.window_ms - now) / 1000
-            raise PlatformRetryAfter(f"{what}: {self.limit} per {self.window_ms // 1000}s reached", max(wait_s, 0.5))
-        self._sent.append(now)
-
-
-class DingTalkApi:
+class DingTalkApi(ApiSession):
     def __init__(self, section: DingTalkSection, clock: Clock, *, timeout_s: float = 10.0) -> None:
         self.section = section
         self.clock = clock
         self.api = section.api_base_url.rstrip("/")
         self.oapi = section.oapi_base_url.rstrip("/")
         self.robot_code = section.robot_code or section.client_id
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        super().__init__(timeout_s)
         self.custom_robot_limiter = RateLimiter(20, 60_000, clock)
-        self._session: aiohttp.ClientSession | None = None
         self._token = ""
         self._token_expires_ms = 0
         self._token_lock = asyncio.Lock()
         self.token_fetches = 0
 
     async def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        return self.session()
 
     # ------------------------------------------------------------------ token
     async def access_token(self) -> str:

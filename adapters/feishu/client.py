@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.http import ApiSession
 from bot.clock import Clock
 from bot.config import FeishuSection
 from bot.errors import PlatformError, PlatformRetryAfter
@@ -22,27 +23,19 @@ TOKEN_INVALID = {99991661, 99991663, 99991668, 99991671}
 RATE_LIMITED = {99991400, 11232, 230020}
 
 
-class FeishuApi:
+class FeishuApi(ApiSession):
     def __init__(self, section: FeishuSection, clock: Clock, *, timeout_s: float = 10.0) -> None:
         self.section = section
         self.clock = clock
         self.base = section.domain.rstrip("/") + "/open-apis"
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+        super().__init__(timeout_s)
         self._token = ""
         self._token_expires_ms = 0
         self._lock = asyncio.Lock()
         self.token_fetches = 0
 
     async def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        return self.session()
 
     async def tenant_token(self) -> str:
         async with self._lock:

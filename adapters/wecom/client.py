@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import logging
-from collections import deque
 from typing import Any
 
 import aiohttp
 
+from adapters.http import ApiSession, RateLimiter
 from bot.clock import Clock
 from bot.errors import PlatformError, PlatformRetryAfter
 
@@ -65,26 +65,7 @@ def _raise_for(path: str, data: dict[str, Any]) -> None:
     raise WeComApiError(path, code, msg, permanent=code in PERMANENT_ERRORS)
 
 
-class RobotLimiter:
-    """A sliding one-minute window per robot key (the clock is injected, so tests need no sleeping)."""
-
-    def __init__(self, clock: Clock, per_minute: int = ROBOT_PER_MINUTE) -> None:
-        self.clock = clock
-        self.per_minute = per_minute
-        self._sent: dict[str, deque[int]] = {}
-
-    def take(self, key: str) -> None:
-        now = self.clock.now_ms()
-        window = self._sent.setdefault(key, deque())
-        while window and window[0] <= now - 60_000:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            wait_s = (window[0] + 60_000 - now) / 1000
-            raise PlatformRetryAfter(f"wecom robot: {self.per_minute} messages per minute reached", max(wait_s, 0.1))
-        window.append(now)
-
-
-class WeComClient:
+class WeComClient(ApiSession):
     def __init__(self, base_url: str, corp_id: str, secret: str, agent_id: int, clock: Clock,
                  timeout_s: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -92,25 +73,14 @@ class WeComClient:
         self.secret = secret
         self.agent_id = agent_id
         self.clock = clock
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self.robot_limiter = RobotLimiter(clock)
-        self._session: aiohttp.ClientSession | None = None
+        super().__init__(timeout_s)
+        self.robot_limiter = RateLimiter(ROBOT_PER_MINUTE, 60_000, clock)
         self._token = ""
         self._token_expires_ms = 0
         self._token_lock = asyncio.Lock()
         self.token_fetches = 0
 
     # ------------------------------------------------------------ plumbing
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
 
     async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                        json: Any = None, data: Any = None) -> tuple[dict[str, Any] | None, bytes, str]:
@@ -204,7 +174,7 @@ class WeComClient:
 
     async def robot_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
         """Group-robot webhook (no token; the key is the credential), at most 20 messages a minute per robot."""
-        self.robot_limiter.take(key)
+        self.robot_limiter.take(key, "wecom robot")
         answer, _raw, _ct = await self._request("POST", "/cgi-bin/webhook/send", params={"key": key}, json=body)
         if answer is None:
             raise PlatformError("wecom webhook: answer is not JSON")
