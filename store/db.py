@@ -23,6 +23,9 @@ class Store:
         self.path = path
         self.utils = sqlite_utils.Database(conn)
         self._savepoint = 0
+        # In-process handoff (store.inbox.accept → the dispatcher): inbox row id → (platform, external_id, object).
+        # Only a shortcut past re-parsing the row's JSON; the row itself stays the source of truth.
+        self.handoff: dict[int, tuple[str, str, object]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -18,15 +18,32 @@ class InboxRow:
     attempts: int
 
 
+HANDOFF_MAX = 20_000  # objects kept for the dispatcher at most; beyond that it parses the stored JSON
+
+
 def put(store: Store, platform: str, external_id: str, payload: str, event_json: str | None, received_at: int,
         *, status: str = "pending", error: str | None = None) -> bool:
     """Insert one payload; False when (platform, external_id) was already there (a platform retry)."""
+    return _put(store, platform, external_id, payload, event_json, received_at, status, error) is not None
+
+
+def _put(store: Store, platform: str, external_id: str, payload: str, event_json: str | None, received_at: int,
+         status: str = "pending", error: str | None = None) -> int | None:
     cur = store.conn.execute(
         "INSERT OR IGNORE INTO inbox (platform, external_id, received_at, payload, event, status, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (platform, external_id, received_at, payload, event_json, status, error),
     )
-    return cur.rowcount == 1
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
+def take_handoff(store: Store, row: InboxRow) -> object | None:
+    """The object `accept(..., handoff=obj)` left for this row in this process, or None (after a restart, another
+    process, or a stale entry whose row id was reused after a rollback: the key must match)."""
+    entry = store.handoff.pop(row.id, None)
+    if entry is None or entry[0] != row.platform or entry[1] != row.external_id or row.event is None:
+        return None
+    return entry[2]
 
 
 def put_many(store: Store, rows: Iterable[tuple[str, str, str, str | None, int]]) -> int:
@@ -97,13 +114,22 @@ def list_by_status(store: Store, status: str, limit: int = 50) -> list[dict]:
 
 
 def accept(store: Store, platform: str, external_id: str, payload: object, event: dict | None, received_at: int,
-           *, unsupported_reason: str | None = None) -> bool:
+           *, unsupported_reason: str | None = None, handoff: object = None) -> bool:
     """What an adapter calls after verifying a payload: persist it (dedupe on the platform's id) before acking.
 
     `event` is the normalised event dict (Event.to_dict()); None with a reason keeps the payload as `unsupported`.
+    `handoff` (the already-built event object) is kept in memory for this process's dispatcher, keyed by the new
+    row's id, so it need not parse back what was just serialised; the stored JSON stays the source of truth.
     """
     raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
     if event is None:
         return put(store, platform, external_id, raw, None, received_at, status="unsupported",
                    error=unsupported_reason or "unsupported")
-    return put(store, platform, external_id, raw, json.dumps(event, ensure_ascii=False), received_at)
+    rowid = _put(store, platform, external_id, raw, json.dumps(event, ensure_ascii=False), received_at)
+    if rowid is None:
+        return False
+    if handoff is not None:
+        if len(store.handoff) >= HANDOFF_MAX:
+            store.handoff.clear()  # nobody is draining (or rows were rolled back): fall back to the JSON
+        store.handoff[rowid] = (platform, external_id, handoff)
+    return True
