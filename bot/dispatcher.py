@@ -64,6 +64,10 @@ class Dispatcher:
                                 kind = data.get("type") if isinstance(data, dict) else type(data).__name__
                                 raise UnsupportedEvent(f"unknown event type: {kind!r}")
                             event = normalise(event_from_dict(data, directory.resolve))
+                        if event.__class__ is not Message or event.to_bot:
+                            # Observers of chat messages may defer writes (store.later); everything else (commands,
+                            # ticks, calls, …) may read what they wrote, so it sees them first.
+                            store.flush()
                         self.router.dispatch(event, Context(self.services, event))
                     done.append(row.id)
                 except UserInputError as exc:

@@ -143,7 +143,10 @@ class Tagger:
         if values:
             tag_store.insert_values(store, [(rowid, k, v, lead_id, at) for k, v in values])
         if lead_id is not None and role not in _NO_TOUCH_ROLES:
-            lead_store.touch(store, lead_id, at)
+            if event.__class__ is Message:  # chat: one UPDATE per lead per batch (see store.leads.touch_later)
+                lead_store.touch_later(store, lead_id, at)
+            else:
+                lead_store.touch(store, lead_id, at)
 
     def _department(self, person_id: str) -> str:
         if not person_id:

@@ -7,7 +7,7 @@ and re-entrant through savepoints, so a handler's writes and the dispatcher's "i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,34 +26,88 @@ class Store:
         # In-process handoff (store.inbox.accept → the dispatcher): inbox row id → (platform, external_id, object).
         # Only a shortcut past re-parsing the row's JSON; the row itself stays the source of truth.
         self.handoff: dict[int, tuple[str, str, object]] = {}
+        # Deferred writes of the open transaction (see `later`): statements, how many already ran, savepoint marks.
+        self._later: list[tuple[str, tuple]] = []
+        self._later_done = 0
+        self._later_marks: list[tuple[int, int]] = []
+        self._mergers: dict[str, Callable[[list[tuple]], list[tuple]]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction."""
+        """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction.
+
+        Deferred writes (`later`) follow the transaction: a rolled-back savepoint drops those queued inside it (and
+        queues again those queued before it but run inside it), the outermost COMMIT runs what is still queued first.
+        """
         conn = self.conn
         if conn.in_transaction:
             self._savepoint += 1
             name = f"sp{self._savepoint}"
+            self._later_marks.append((len(self._later), self._later_done))
             conn.execute(f"SAVEPOINT {name}")
             try:
                 yield conn
             except BaseException:
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
+                queued, done = self._later_marks.pop()
+                del self._later[queued:]
+                self._later_done = done
                 raise
             else:
                 conn.execute(f"RELEASE {name}")
+                self._later_marks.pop()
             finally:
                 self._savepoint -= 1
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            self.flush()
         except BaseException:
+            self._forget_later()
             conn.rollback()
             raise
         else:
+            self._forget_later()
             conn.commit()
+
+    # -- deferred writes: statements whose effect nobody reads before the transaction ends (or `flush()`)
+    def later(self, sql: str, params: tuple) -> None:
+        """Run `sql` with `params` at the end of the current transaction (or at the next `flush()`), in order with
+        the other deferred writes; at once when no transaction is open. Runs of the same statement go through one
+        executemany, first through the merger registered for it (`merge_later`)."""
+        if not self.conn.in_transaction:
+            self.conn.execute(sql, params)
+            return
+        self._later.append((sql, params))
+
+    def merge_later(self, sql: str, merger: Callable[[list[tuple]], list[tuple]]) -> None:
+        """Register how a run of deferred `sql` rows collapses into fewer rows with the same end state."""
+        self._mergers[sql] = merger
+
+    def flush(self) -> None:
+        """Run the deferred writes now (inside the current transaction or savepoint; a rollback re-queues them)."""
+        log, start = self._later, self._later_done
+        end = len(log)
+        if start >= end:
+            return
+        i = start
+        while i < end:
+            sql = log[i][0]
+            j = i + 1
+            while j < end and log[j][0] == sql:
+                j += 1
+            rows = [p for _s, p in log[i:j]]
+            merger = self._mergers.get(sql)
+            self.conn.executemany(sql, merger(rows) if merger is not None else rows)
+            i = j
+        self._later_done = end
+
+    def _forget_later(self) -> None:
+        self._later.clear()
+        self._later_done = 0
+        self._later_marks.clear()
 
     def close(self) -> None:
         self.conn.close()

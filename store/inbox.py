@@ -64,11 +64,18 @@ def pending(store: Store, limit: int) -> list[InboxRow]:
     return [InboxRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
+_DONE_CHUNK = 500
+
+
 def mark_done(store: Store, ids: list[int], now_ms: int) -> None:
-    store.conn.executemany(
-        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1 WHERE id = ?",
-        [(now_ms, i) for i in ids],
-    )
+    """One UPDATE per up to 500 rows (a batch), not one per row."""
+    for start in range(0, len(ids), _DONE_CHUNK):
+        chunk = ids[start:start + _DONE_CHUNK]
+        store.conn.execute(
+            "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1"
+            f" WHERE id IN ({', '.join('?' * len(chunk))})",
+            (now_ms, *chunk),
+        )
 
 
 def mark(store: Store, inbox_id: int, status: str, error: str | None, now_ms: int) -> None:
