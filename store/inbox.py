@@ -18,6 +18,9 @@ class InboxRow:
     attempts: int
 
 
+# json.dumps builds a new encoder per call whenever an option is set; these are built once (same output).
+_encode_payload = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_encode_event = json.JSONEncoder(ensure_ascii=False).encode
 HANDOFF_MAX = 20_000  # objects kept for the dispatcher at most; beyond that it parses the stored JSON
 
 
@@ -128,11 +131,11 @@ def accept(store: Store, platform: str, external_id: str, payload: object, event
     `handoff` (the already-built event object) is kept in memory for this process's dispatcher, keyed by the new
     row's id, so it need not parse back what was just serialised; the stored JSON stays the source of truth.
     """
-    raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
+    raw = payload if isinstance(payload, str) else _encode_payload(payload)
     if event is None:
         return put(store, platform, external_id, raw, None, received_at, status="unsupported",
                    error=unsupported_reason or "unsupported")
-    rowid = _put(store, platform, external_id, raw, json.dumps(event, ensure_ascii=False), received_at)
+    rowid = _put(store, platform, external_id, raw, _encode_event(event), received_at)
     if rowid is None:
         return False
     if handoff is not None:
