@@ -37,6 +37,7 @@ from bot.clock import VirtualClock
 from bot.config import OrgSection, PersonSection, TeamSection, load_config
 from bot.errors import BadPayload, UnsupportedEvent
 from store import customers as customer_store
+from store import db as store_db
 from store import events as events_store
 from store import inbox as inbox_store
 from store import leads as lead_store
@@ -222,11 +223,12 @@ def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool =
 
 
 def _plain_connect(path: Path) -> sqlite3.Connection:
-    """A plain sqlite3 connection with the same pragmas the store uses (WAL, NORMAL sync, foreign keys)."""
+    """A plain sqlite3 connection with the same pragmas the store uses (WAL, NORMAL sync, foreign keys, page cache)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{store_db.CACHE_KIB}")
     return conn
 
 

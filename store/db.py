@@ -16,6 +16,10 @@ import sqlite_utils
 from bot.errors import DatabaseError
 from store.migrate import migrate
 
+# Page cache per connection (KiB). SQLite's default (2 MiB) no longer holds the index pages that every event insert
+# touches (events, event_tags, inbox and their indexes) once the database has a few hundred thousand events.
+CACHE_KIB = 32 * 1024
+
 
 class Store:
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
@@ -121,6 +125,7 @@ def _connect(path: str, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
     if path != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return conn
 
 
