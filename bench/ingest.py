@@ -229,6 +229,7 @@ def _plain_connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = -{store_db.CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {store_db.WAL_AUTOCHECKPOINT_PAGES}")
     return conn
 
 

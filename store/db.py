@@ -19,6 +19,7 @@ from store.migrate import migrate
 # Page cache per connection (KiB). SQLite's default (2 MiB) no longer holds the index pages that every event insert
 # touches (events, event_tags, inbox and their indexes) once the database has a few hundred thousand events.
 CACHE_KIB = 32 * 1024
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class Store:
@@ -126,6 +127,7 @@ def _connect(path: str, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     return conn
 
 
