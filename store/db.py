@@ -7,8 +7,7 @@ and re-entrant through savepoints, so a handler's writes and the dispatcher's "i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
@@ -37,45 +36,14 @@ class Store:
         self._later_marks: list[tuple[int, int]] = []
         self._mergers: dict[str, Callable[[list[tuple]], list[tuple]]] = {}
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction.
+    def transaction(self) -> _Transaction:
+        """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction (`with store.transaction():`,
+        `as conn` gives the connection).
 
         Deferred writes (`later`) follow the transaction: a rolled-back savepoint drops those queued inside it (and
         queues again those queued before it but run inside it), the outermost COMMIT runs what is still queued first.
         """
-        conn = self.conn
-        if conn.in_transaction:
-            self._savepoint += 1
-            name = f"sp{self._savepoint}"
-            self._later_marks.append((len(self._later), self._later_done))
-            conn.execute(f"SAVEPOINT {name}")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-                queued, done = self._later_marks.pop()
-                del self._later[queued:]
-                self._later_done = done
-                raise
-            else:
-                conn.execute(f"RELEASE {name}")
-                self._later_marks.pop()
-            finally:
-                self._savepoint -= 1
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            self.flush()
-        except BaseException:
-            self._forget_later()
-            conn.rollback()
-            raise
-        else:
-            self._forget_later()
-            conn.commit()
+        return _Transaction(self)
 
     # -- deferred writes: statements whose effect nobody reads before the transaction ends (or `flush()`)
     def later(self, sql: str, params: tuple) -> None:
@@ -161,3 +129,60 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
             raise DatabaseError("cannot_open", spath) from None
         raise DatabaseError("other", spath, text) from None
     return Store(conn, spath)
+
+
+class _Transaction:
+    """Store.transaction's context manager (a class, not a generator: it wraps every dispatched row)."""
+
+    __slots__ = ("store", "name")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.name = ""
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        conn = store.conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+            return conn
+        store._savepoint += 1
+        self.name = name = f"sp{store._savepoint}"
+        try:
+            conn.execute(f"SAVEPOINT {name}")
+        except BaseException:
+            store._savepoint -= 1
+            raise
+        store._later_marks.append((len(store._later), store._later_done))
+        return conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        store = self.store
+        conn = store.conn
+        name = self.name
+        if name:  # a savepoint
+            try:
+                queued, done = store._later_marks.pop()
+                if exc_type is None:
+                    conn.execute(f"RELEASE {name}")
+                else:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                    del store._later[queued:]
+                    store._later_done = done
+            finally:
+                store._savepoint -= 1
+            return False
+        if exc_type is None:
+            try:
+                store.flush()
+            except BaseException:
+                store._forget_later()
+                conn.rollback()
+                raise
+            store._forget_later()
+            conn.commit()
+        else:
+            store._forget_later()
+            conn.rollback()
+        return False
