@@ -42,7 +42,7 @@ class AdapterContext:
         """Persist a verified payload before acking; False when it is a duplicate delivery."""
         new = inbox_store.accept(self.store, platform, external_id, payload,
                                  event.to_dict() if event is not None else None, self.clock.now_ms(),
-                                 unsupported_reason=unsupported_reason)
+                                 unsupported_reason=unsupported_reason, handoff=event)
         if new:
             self.wake()
         return new

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from adapters.base import AdapterContext
 from adapters.wecom.archive_format import record_to_event
 from bot import app as app_module
 from bot.app import Runtime
@@ -36,6 +37,7 @@ from bot.clock import VirtualClock
 from bot.config import OrgSection, PersonSection, TeamSection, load_config
 from bot.errors import BadPayload, UnsupportedEvent
 from store import customers as customer_store
+from store import db as store_db
 from store import events as events_store
 from store import inbox as inbox_store
 from store import leads as lead_store
@@ -173,16 +175,17 @@ def _chunks(it: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, 
         yield chunk
 
 
-def ingest_chunk(store: Store, chunk: list[dict[str, Any]], now_ms: int) -> None:
-    """What the archive puller does per pull: normalise and persist before acknowledging the sequence."""
-    with store.transaction():
+def ingest_chunk(ctx: AdapterContext, chunk: list[dict[str, Any]], now_ms: int) -> None:
+    """What the archive puller does per pull: normalise and persist (AdapterContext.accept, the adapters' one way
+    into the inbox) before acknowledging the sequence."""
+    with ctx.store.transaction():
         for record in chunk:
             try:
-                event = record_to_event(record, now_ms).to_dict()
+                event = record_to_event(record, now_ms)
                 reason = None
             except (UnsupportedEvent, BadPayload) as exc:
                 event, reason = None, str(exc)
-            inbox_store.accept(store, "wecom", record["msgid"], record, event, now_ms, unsupported_reason=reason)
+            ctx.accept("wecom", record["msgid"], record, event, unsupported_reason=reason)
 
 
 def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool = False) -> dict[str, Any]:
@@ -194,13 +197,14 @@ def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool =
     seed_customers(store)
     runtime.services.directory.refresh()
     dispatcher = runtime.dispatcher
+    adapter_ctx = AdapterContext(store, config, clock, lambda: None)
 
     timings = _time_handlers(runtime.router) if breakdown else None
     elapsed = cpu = ingest_s = 0.0
     for chunk in _chunks(synthetic_records(events, seed), batch):
         clock.set(chunk[-1]["msgtime"] + 1_000)
         start, start_cpu = time.perf_counter(), time.process_time()
-        ingest_chunk(store, chunk, clock.now_ms())
+        ingest_chunk(adapter_ctx, chunk, clock.now_ms())
         ingest_s += time.perf_counter() - start
         dispatcher.drain()
         elapsed += time.perf_counter() - start
@@ -219,11 +223,13 @@ def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool =
 
 
 def _plain_connect(path: Path) -> sqlite3.Connection:
-    """A plain sqlite3 connection with the same pragmas the store uses (WAL, NORMAL sync, foreign keys)."""
+    """A plain sqlite3 connection with the same pragmas the store uses (WAL, NORMAL sync, foreign keys, page cache)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{store_db.CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {store_db.WAL_AUTOCHECKPOINT_PAGES}")
     return conn
 
 

@@ -53,12 +53,21 @@ class Dispatcher:
                     with store.transaction():
                         if row.event is None:
                             raise UnsupportedEvent("no normalised event")
-                        data = json.loads(row.event)
-                        if not isinstance(data, dict) or data.get("type") not in EVENT_TYPES:
-                            # written by a newer version or another tool: keep it visible, do not fail the loop
-                            kind = data.get("type") if isinstance(data, dict) else type(data).__name__
-                            raise UnsupportedEvent(f"unknown event type: {kind!r}")
-                        event = normalise(event_from_dict(data, directory.resolve))
+                        handed = inbox_store.take_handoff(store, row)
+                        if isinstance(handed, Event):  # accepted by this process: the object, not its JSON
+                            actor = directory.resolve(handed.platform, handed.actor)
+                            event = normalise(handed if actor is handed.actor else handed.with_actor(actor))
+                        else:
+                            data = json.loads(row.event)
+                            if not isinstance(data, dict) or data.get("type") not in EVENT_TYPES:
+                                # written by a newer version or another tool: keep it visible, do not fail the loop
+                                kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+                                raise UnsupportedEvent(f"unknown event type: {kind!r}")
+                            event = normalise(event_from_dict(data, directory.resolve))
+                        if event.__class__ is not Message or event.to_bot:
+                            # Observers of chat messages may defer writes (store.later); everything else (commands,
+                            # ticks, calls, …) may read what they wrote, so it sees them first.
+                            store.flush()
                         self.router.dispatch(event, Context(self.services, event))
                     done.append(row.id)
                 except UserInputError as exc:

@@ -71,7 +71,15 @@ class Event:
         return from_ms(self.occurred_at)
 
     def with_actor(self, actor: Actor) -> Event:
-        return dataclasses.replace(self, actor=actor)
+        """A copy with another actor (hot path: every dispatched event; dataclasses.replace re-runs __init__)."""
+        spec = _TO_DICT.get(type(self)) or _to_dict_spec(type(self))
+        names, getter, _tuple_names = spec
+        new = object.__new__(type(self))
+        set_attr = object.__setattr__
+        for name, value in zip(names, getter(self), strict=True):
+            set_attr(new, name, value)
+        set_attr(new, "actor", actor)
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         # Hot path (every ingested event): per-class field getters are built once, actors copied by hand.

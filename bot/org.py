@@ -7,7 +7,6 @@ which resolves every event's actor through it. Unknown WeCom external ids (wo…
 from __future__ import annotations
 
 import csv
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +99,7 @@ class Directory:
         self._ids = {(plat, uid): pid for plat, uid, pid in org_store.all_identities(self._store)}
         self._customer_keys = {(kind, value): cid for kind, value, cid in customer_store.all_keys(self._store)}
         self._by_name = {p.name: p.id for p in self.people.values()}
+        self._resolved: dict[tuple[str, Actor], Actor] = {}
 
     def person(self, person_id: str) -> PersonView | None:
         return self.people.get(person_id)
@@ -134,19 +134,35 @@ class Directory:
 
     def remember_customer_key(self, kind: str, value: str, customer_id: str) -> None:
         self._customer_keys[(kind, value)] = customer_id
+        self._resolved.clear()
 
     def resolve(self, platform: str, actor: Actor) -> Actor:
-        """Fill role, person, team and admin flag from the directory; customers get their customer id."""
+        """Fill role, person, team and admin flag from the directory; customers get their customer id.
+
+        Answers that came from the directory (a person, a known customer key) are cached until `refresh()` /
+        `remember_customer_key()`; everything else is worked out again (a customer key may be added any time)."""
+        key = (platform, actor)
+        hit = self._resolved.get(key)
+        if hit is not None:
+            return hit
         pid = self._ids.get((platform, actor.platform_id))
         if pid is None and platform != "console":
             pid = self._ids.get(("console", actor.platform_id)) if platform in ("replay", "archive") else None
         if pid is not None:
             p = self.people[pid]
-            return dataclasses.replace(actor, person_id=p.id, name=actor.name or p.name, role=p.role, team=p.team_id,
-                                       is_admin=p.is_admin)
+            return self._keep(key, Actor(actor.platform_id, actor.name or p.name, p.role, p.id, p.team_id, p.is_admin,
+                                         actor.customer_id))
         if actor.role == Role.BOT:
             return actor
         cid = self.customer_for("external_id", actor.platform_id) or self.customer_for("platform_user", actor.platform_id)
         if cid or actor.platform_id.startswith(("wo", "wm")) or actor.role == Role.CUSTOMER:
-            return dataclasses.replace(actor, role=Role.CUSTOMER, customer_id=cid or actor.customer_id)
+            resolved = Actor(actor.platform_id, actor.name, Role.CUSTOMER, actor.person_id, actor.team, actor.is_admin,
+                             cid or actor.customer_id)
+            return self._keep(key, resolved) if cid else resolved
         return actor
+
+    def _keep(self, key: tuple[str, Actor], resolved: Actor) -> Actor:
+        if len(self._resolved) >= 50_000:
+            self._resolved.clear()
+        self._resolved[key] = resolved
+        return resolved

@@ -55,6 +55,7 @@ def setup(services: Services) -> None:
             else:
                 log.warning("[calls] extensions: %s → %s: no such person; ignored", extension, person_id)
     services.directory.refresh()
+    calls_store.watch_open(store)
 
 
 # ---------------------------------------------------------------- who and whom
@@ -175,6 +176,8 @@ def _is_staff_message(event, ctx) -> bool:
 @router.observe(Message, F(_is_staff_message))
 def on_staff_message(event: Message, ctx: Context) -> None:
     """A rep writing to the customer (1:1 or in the customer's bound group) counts as a return."""
+    if not calls_store.any_open(ctx.store):  # nothing to return (exact: see store.calls.watch_open)
+        return
     customers = {ctx.directory.customer_for("external_id", r) for r in event.recipients}
     if event.conversation_id:
         customers.add(ctx.directory.customer_for("chat", event.conversation_id))

@@ -45,6 +45,7 @@ KEY_KINDS = ("external_id", "phone", "email", "chat", "platform_user")
 _CHAT_PREFIXES = ("wr", "oc_", "cid", "chat")
 _NO_TOUCH_ROLES = frozenset({Role.BOT})
 MAX_ERRORS_SHOWN = 8
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False) without a new encoder
 
 
 class Tagger:
@@ -134,7 +135,7 @@ class Tagger:
         rowid = tag_store.insert_event(store, (
             event.event_id, event.type_name, event.platform, event.occurred_at, actor.platform_id, actor.person_id,
             role.value, assoc.customer_id, lead_id, kind, text, event.conversation_id,
-            json.dumps(data, ensure_ascii=False) if data else "{}", assoc.match_key))
+            _encode(data) if data else "{}", assoc.match_key))
         if rowid is None or view is None:  # already stored (replay) or not something rules look at
             return
         at = event.occurred_at
@@ -143,7 +144,10 @@ class Tagger:
         if values:
             tag_store.insert_values(store, [(rowid, k, v, lead_id, at) for k, v in values])
         if lead_id is not None and role not in _NO_TOUCH_ROLES:
-            lead_store.touch(store, lead_id, at)
+            if event.__class__ is Message:  # chat: one UPDATE per lead per batch (see store.leads.touch_later)
+                lead_store.touch_later(store, lead_id, at)
+            else:
+                lead_store.touch(store, lead_id, at)
 
     def _department(self, person_id: str) -> str:
         if not person_id:

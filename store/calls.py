@@ -149,6 +149,52 @@ def due(store: Store, until_ms: int, limit: int = 500) -> list[MissedCall]:
     return [_missed(r) for r in rows]
 
 
+class _OpenWatch:
+    __slots__ = ("dirty", "version", "any")
+
+    def __init__(self) -> None:
+        self.dirty = True
+        self.version = -1
+        self.any = True
+
+    def changed(self) -> int:
+        self.dirty = True
+        return 0
+
+
+def watch_open(store: Store) -> None:
+    """Let `any_open` cache its answer on this connection: a TEMP trigger on missed_calls flags every change made
+    through it (a rolled-back change too, which only costs one extra query), and SQLite's data_version reveals
+    commits by other connections. Call outside a transaction: a TEMP trigger created inside one would vanish with
+    its rollback."""
+    if getattr(store, "_calls_open_watch", None) is not None or store.conn.in_transaction:
+        return
+    watch = _OpenWatch()
+    store.conn.create_function("sp_calls_changed", 0, watch.changed)
+    for i, action in enumerate(("INSERT", "UPDATE", "DELETE")):
+        store.conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS sp_calls_missed_{i} AFTER {action} ON main.missed_calls"
+                           " BEGIN SELECT sp_calls_changed(); END")
+    store._calls_open_watch = watch
+
+
+def _any_open_query(store: Store) -> bool:
+    return bool(store.conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM missed_calls WHERE status IN ('pending', 'escalated', 'claimed'))").fetchone()[0])
+
+
+def any_open(store: Store) -> bool:
+    """Is any missed-call episode open (pending, escalated, claimed)? Cached per connection (see watch_open)."""
+    watch = getattr(store, "_calls_open_watch", None)
+    if watch is None:
+        return _any_open_query(store)
+    version = store.conn.execute("PRAGMA data_version").fetchone()[0]
+    if watch.dirty or version != watch.version:
+        watch.dirty = False
+        watch.version = version
+        watch.any = _any_open_query(store)
+    return watch.any
+
+
 def open_matching(store: Store, phone: str, customer_id: str | None, at_ms: int) -> list[MissedCall]:
     """Open episodes (pending, escalated, claimed) of this number or customer that began at or before `at_ms`."""
     rows = store.conn.execute(

@@ -7,14 +7,18 @@ and re-entrant through savepoints, so a handler's writes and the dispatcher's "i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
 from bot.errors import DatabaseError
 from store.migrate import migrate
+
+# Page cache per connection (KiB). SQLite's default (2 MiB) no longer holds the index pages that every event insert
+# touches (events, event_tags, inbox and their indexes) once the database has a few hundred thousand events.
+CACHE_KIB = 32 * 1024
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class Store:
@@ -23,34 +27,60 @@ class Store:
         self.path = path
         self.utils = sqlite_utils.Database(conn)
         self._savepoint = 0
+        # In-process handoff (store.inbox.accept → the dispatcher): inbox row id → (platform, external_id, object).
+        # Only a shortcut past re-parsing the row's JSON; the row itself stays the source of truth.
+        self.handoff: dict[int, tuple[str, str, object]] = {}
+        # Deferred writes of the open transaction (see `later`): statements, how many already ran, savepoint marks.
+        self._later: list[tuple[str, tuple]] = []
+        self._later_done = 0
+        self._later_marks: list[tuple[int, int]] = []
+        self._mergers: dict[str, Callable[[list[tuple]], list[tuple]]] = {}
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction."""
-        conn = self.conn
-        if conn.in_transaction:
-            self._savepoint += 1
-            name = f"sp{self._savepoint}"
-            conn.execute(f"SAVEPOINT {name}")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-                raise
-            else:
-                conn.execute(f"RELEASE {name}")
-            finally:
-                self._savepoint -= 1
+    def transaction(self) -> _Transaction:
+        """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction (`with store.transaction():`,
+        `as conn` gives the connection).
+
+        Deferred writes (`later`) follow the transaction: a rolled-back savepoint drops those queued inside it (and
+        queues again those queued before it but run inside it), the outermost COMMIT runs what is still queued first.
+        """
+        return _Transaction(self)
+
+    # -- deferred writes: statements whose effect nobody reads before the transaction ends (or `flush()`)
+    def later(self, sql: str, params: tuple) -> None:
+        """Run `sql` with `params` at the end of the current transaction (or at the next `flush()`), in order with
+        the other deferred writes; at once when no transaction is open. Runs of the same statement go through one
+        executemany, first through the merger registered for it (`merge_later`)."""
+        if not self.conn.in_transaction:
+            self.conn.execute(sql, params)
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        else:
-            conn.commit()
+        self._later.append((sql, params))
+
+    def merge_later(self, sql: str, merger: Callable[[list[tuple]], list[tuple]]) -> None:
+        """Register how a run of deferred `sql` rows collapses into fewer rows with the same end state."""
+        self._mergers[sql] = merger
+
+    def flush(self) -> None:
+        """Run the deferred writes now (inside the current transaction or savepoint; a rollback re-queues them)."""
+        log, start = self._later, self._later_done
+        end = len(log)
+        if start >= end:
+            return
+        i = start
+        while i < end:
+            sql = log[i][0]
+            j = i + 1
+            while j < end and log[j][0] == sql:
+                j += 1
+            rows = [p for _s, p in log[i:j]]
+            merger = self._mergers.get(sql)
+            self.conn.executemany(sql, merger(rows) if merger is not None else rows)
+            i = j
+        self._later_done = end
+
+    def _forget_later(self) -> None:
+        self._later.clear()
+        self._later_done = 0
+        self._later_marks.clear()
 
     def close(self) -> None:
         self.conn.close()
@@ -64,6 +94,8 @@ def _connect(path: str, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
     if path != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     return conn
 
 
@@ -97,3 +129,60 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
             raise DatabaseError("cannot_open", spath) from None
         raise DatabaseError("other", spath, text) from None
     return Store(conn, spath)
+
+
+class _Transaction:
+    """Store.transaction's context manager (a class, not a generator: it wraps every dispatched row)."""
+
+    __slots__ = ("store", "name")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.name = ""
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        conn = store.conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+            return conn
+        store._savepoint += 1
+        self.name = name = f"sp{store._savepoint}"
+        try:
+            conn.execute(f"SAVEPOINT {name}")
+        except BaseException:
+            store._savepoint -= 1
+            raise
+        store._later_marks.append((len(store._later), store._later_done))
+        return conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        store = self.store
+        conn = store.conn
+        name = self.name
+        if name:  # a savepoint
+            try:
+                queued, done = store._later_marks.pop()
+                if exc_type is None:
+                    conn.execute(f"RELEASE {name}")
+                else:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                    del store._later[queued:]
+                    store._later_done = done
+            finally:
+                store._savepoint -= 1
+            return False
+        if exc_type is None:
+            try:
+                store.flush()
+            except BaseException:
+                store._forget_later()
+                conn.rollback()
+                raise
+            store._forget_later()
+            conn.commit()
+        else:
+            store._forget_later()
+            conn.rollback()
+        return False

@@ -18,15 +18,35 @@ class InboxRow:
     attempts: int
 
 
+# json.dumps builds a new encoder per call whenever an option is set; these are built once (same output).
+_encode_payload = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_encode_event = json.JSONEncoder(ensure_ascii=False).encode
+HANDOFF_MAX = 20_000  # objects kept for the dispatcher at most; beyond that it parses the stored JSON
+
+
 def put(store: Store, platform: str, external_id: str, payload: str, event_json: str | None, received_at: int,
         *, status: str = "pending", error: str | None = None) -> bool:
     """Insert one payload; False when (platform, external_id) was already there (a platform retry)."""
+    return _put(store, platform, external_id, payload, event_json, received_at, status, error) is not None
+
+
+def _put(store: Store, platform: str, external_id: str, payload: str, event_json: str | None, received_at: int,
+         status: str = "pending", error: str | None = None) -> int | None:
     cur = store.conn.execute(
         "INSERT OR IGNORE INTO inbox (platform, external_id, received_at, payload, event, status, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (platform, external_id, received_at, payload, event_json, status, error),
     )
-    return cur.rowcount == 1
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
+def take_handoff(store: Store, row: InboxRow) -> object | None:
+    """The object `accept(..., handoff=obj)` left for this row in this process, or None (after a restart, another
+    process, or a stale entry whose row id was reused after a rollback: the key must match)."""
+    entry = store.handoff.pop(row.id, None)
+    if entry is None or entry[0] != row.platform or entry[1] != row.external_id or row.event is None:
+        return None
+    return entry[2]
 
 
 def put_many(store: Store, rows: Iterable[tuple[str, str, str, str | None, int]]) -> int:
@@ -47,11 +67,18 @@ def pending(store: Store, limit: int) -> list[InboxRow]:
     return [InboxRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
+_DONE_CHUNK = 500
+
+
 def mark_done(store: Store, ids: list[int], now_ms: int) -> None:
-    store.conn.executemany(
-        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1 WHERE id = ?",
-        [(now_ms, i) for i in ids],
-    )
+    """One UPDATE per up to 500 rows (a batch), not one per row."""
+    for start in range(0, len(ids), _DONE_CHUNK):
+        chunk = ids[start:start + _DONE_CHUNK]
+        store.conn.execute(
+            "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1"
+            f" WHERE id IN ({', '.join('?' * len(chunk))})",
+            (now_ms, *chunk),
+        )
 
 
 def mark(store: Store, inbox_id: int, status: str, error: str | None, now_ms: int) -> None:
@@ -97,13 +124,22 @@ def list_by_status(store: Store, status: str, limit: int = 50) -> list[dict]:
 
 
 def accept(store: Store, platform: str, external_id: str, payload: object, event: dict | None, received_at: int,
-           *, unsupported_reason: str | None = None) -> bool:
+           *, unsupported_reason: str | None = None, handoff: object = None) -> bool:
     """What an adapter calls after verifying a payload: persist it (dedupe on the platform's id) before acking.
 
     `event` is the normalised event dict (Event.to_dict()); None with a reason keeps the payload as `unsupported`.
+    `handoff` (the already-built event object) is kept in memory for this process's dispatcher, keyed by the new
+    row's id, so it need not parse back what was just serialised; the stored JSON stays the source of truth.
     """
-    raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
+    raw = payload if isinstance(payload, str) else _encode_payload(payload)
     if event is None:
         return put(store, platform, external_id, raw, None, received_at, status="unsupported",
                    error=unsupported_reason or "unsupported")
-    return put(store, platform, external_id, raw, json.dumps(event, ensure_ascii=False), received_at)
+    rowid = _put(store, platform, external_id, raw, _encode_event(event), received_at)
+    if rowid is None:
+        return False
+    if handoff is not None:
+        if len(store.handoff) >= HANDOFF_MAX:
+            store.handoff.clear()  # nobody is draining (or rows were rolled back): fall back to the JSON
+        store.handoff[rowid] = (platform, external_id, handoff)
+    return True

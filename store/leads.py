@@ -55,13 +55,37 @@ def open_for_customer(store: Store, customer_id: str) -> str | None:
     return row[0] if row else None
 
 
+_TOUCH = ("UPDATE leads SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?),"
+          " first_touch_at = MIN(COALESCE(first_touch_at, ?), ?) WHERE id = ?")
+
+
 def touch(store: Store, lead_id: str, at_ms: int) -> None:
     """Record activity on a lead (keeps the latest; first_touch_at keeps the earliest)."""
-    store.conn.execute(
-        "UPDATE leads SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?),"
-        " first_touch_at = MIN(COALESCE(first_touch_at, ?), ?) WHERE id = ?",
-        (at_ms, at_ms, at_ms, lead_id),
-    )
+    store.conn.execute(_TOUCH, (at_ms, at_ms, at_ms, lead_id))
+
+
+def _merge_touches(rows: list[tuple]) -> list[tuple]:
+    """Touches of one lead collapse into one: the latest time for last_activity_at, the earliest for first_touch_at
+    (MAX / MIN are order-free, and the silence trigger only looks at the final last_activity_at)."""
+    merged: dict[str, list[int]] = {}
+    for latest, earliest, _same, lead_id in rows:
+        span = merged.get(lead_id)
+        if span is None:
+            merged[lead_id] = [latest, earliest]
+        else:
+            if latest > span[0]:
+                span[0] = latest
+            if earliest < span[1]:
+                span[1] = earliest
+    return [(hi, lo, lo, lead_id) for lead_id, (hi, lo) in merged.items()]
+
+
+def touch_later(store: Store, lead_id: str, at_ms: int) -> None:
+    """`touch` at the end of the transaction (or the next `store.flush()`): a batch's touches of one lead become one
+    UPDATE. For the dispatcher's observers of chat messages, whose batch nobody reads lead activity in before it
+    ends: the dispatcher flushes before routing any other event (commands, ticks, calls, …)."""
+    store.merge_later(_TOUCH, _merge_touches)
+    store.later(_TOUCH, (at_ms, at_ms, at_ms, lead_id))
 
 
 def for_owner(store: Store, owner_id: str, status: str = "open") -> list[Lead]:

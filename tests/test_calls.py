@@ -245,3 +245,41 @@ async def test_shorter_window_from_config(store, clock, config):
         assert len(alerts(rt)) == 3
     finally:
         rt.close()
+
+
+async def test_rep_message_in_the_same_batch_as_the_missed_call_returns_it(rt, store):
+    """on_staff_message skips its lookups while no episode is open; one opened earlier in the same batch counts."""
+    await rt.settle()
+    rep_msg = Message(event_id="wecom:m-0", platform="wecom", occurred_at=T0 - MIN, actor=Actor(platform_id="zhangwei"),
+                      kind=MessageKind.TEXT, text="王总早", recipients=("wmCUST1",))
+    rt.console.ctx.accept("wecom", "m-0", {}, rep_msg)  # no episode open yet: the early exit
+    accept_call(rt, "c-1", T0)
+    msg = Message(event_id="wecom:m-1", platform="wecom", occurred_at=T0 + 5 * MIN, actor=Actor(platform_id="zhangwei"),
+                  kind=MessageKind.TEXT, text="王总，刚才没接到电话", recipients=("wmCUST1",))
+    rt.console.ctx.accept("wecom", "m-1", {}, msg)
+    assert rt.dispatcher.process_pending() == 3  # one batch, one transaction
+    assert calls_store.open_list(store, None) == []
+    assert calls_store.any_open(store) is False
+    await rt.advance_to(T0 + 2 * 60 * MIN)
+    assert alerts(rt) == []
+
+
+def test_any_open_follows_every_change_and_other_connections(rt, store, tmp_path):
+    import sqlite3
+
+    assert calls_store.any_open(store) is False
+    with store.transaction():
+        mid = calls_store.add_missed(store, "e1", CUSTOMER_PHONE, "c1", "L1", "r1", T0, T0 + 30 * MIN, "pending")
+    assert calls_store.any_open(store) is True
+    with store.transaction():
+        calls_store.mark_returned(store, mid, T0 + MIN, "r1")
+    assert calls_store.any_open(store) is False
+    with pytest.raises(RuntimeError), store.transaction():  # a rolled-back insert leaves nothing open
+        calls_store.add_missed(store, "e2", CUSTOMER_PHONE, "c1", "L1", "r1", T0, T0 + 30 * MIN, "pending")
+        raise RuntimeError
+    assert calls_store.any_open(store) is False
+    other = sqlite3.connect(store.path)  # another process's write is seen through data_version
+    other.execute("UPDATE missed_calls SET status = 'pending' WHERE id = ?", (mid,))
+    other.commit()
+    other.close()
+    assert calls_store.any_open(store) is True

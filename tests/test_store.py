@@ -142,3 +142,80 @@ def test_unopenable_path(tmp_path):
     blocker.write_text("x")
     with pytest.raises(DatabaseError):
         open_store(blocker / "sub" / "db.sqlite")  # a parent that is a file
+
+
+def _seed_lead(store, lead_id: str = "L1") -> None:
+    from store import customers as customer_store
+    from store import leads as lead_store
+
+    with store.transaction():
+        customer_store.upsert(store, "c1", "华鑫精密", owner_id=None, created_at=1_000)
+        lead_store.upsert(store, lead_id, "c1", None, "项目", 1_000)
+
+
+def _activity(store, lead_id: str = "L1") -> tuple:
+    return tuple(store.conn.execute("SELECT first_touch_at, last_activity_at FROM leads WHERE id = ?",
+                                    (lead_id,)).fetchone())
+
+
+def test_deferred_writes_follow_savepoints_and_commit(store):
+    from store import leads as lead_store
+
+    _seed_lead(store)
+    with store.transaction():
+        lead_store.touch_later(store, "L1", 5_000)
+        with pytest.raises(RuntimeError), store.transaction():  # a failing row: its deferred touch goes with it
+            lead_store.touch_later(store, "L1", 9_000)
+            raise RuntimeError
+        with store.transaction():
+            lead_store.touch_later(store, "L1", 3_000)
+        assert _activity(store) == (None, None)  # nothing ran yet
+        with pytest.raises(RuntimeError), store.transaction():  # a flush inside a rolled-back savepoint re-queues
+            store.flush()
+            assert _activity(store) == (3_000, 5_000)
+            raise RuntimeError
+        assert _activity(store) == (None, None)
+        lead_store.touch_later(store, "L1", 4_000)
+    assert _activity(store) == (3_000, 5_000)  # merged: earliest first touch, latest activity
+    with pytest.raises(RuntimeError), store.transaction():  # the outer rollback drops the queue
+        lead_store.touch_later(store, "L1", 99_000)
+        raise RuntimeError
+    with store.transaction():
+        pass
+    assert _activity(store) == (3_000, 5_000)
+    lead_store.touch_later(store, "L1", 6_000)  # outside a transaction: at once
+    assert _activity(store) == (3_000, 6_000)
+
+
+def test_merged_touches_leave_the_same_silence_state_as_one_by_one(tmp_path):
+    from store import leads as lead_store
+
+    times = [7_000, 2_000, 9_000, 9_000, 4_000]
+    results = []
+    for i, deferred in enumerate((False, True)):
+        store = open_store(tmp_path / f"t{i}.db")
+        _seed_lead(store)
+        with store.transaction():
+            for t in times:
+                (lead_store.touch_later if deferred else lead_store.touch)(store, "L1", t)
+        results.append((_activity(store), tuple(store.conn.execute(
+            "SELECT basis_at, deadline_at, alerted_at FROM lead_silence WHERE lead_id = 'L1'").fetchone())))
+        store.close()
+    assert results[0] == results[1] == (((2_000, 9_000), (9_000, None, None)))
+
+
+def test_inbox_handoff_only_for_its_own_row(store, clock):
+    ev = Message(event_id="console:1", platform="console", occurred_at=1, actor=Actor(platform_id="u"), text="hi")
+    with store.transaction():
+        assert inbox_store.accept(store, "console", "1", {"t": 1}, ev.to_dict(), clock.now_ms(), handoff=ev)
+        assert not inbox_store.accept(store, "console", "1", {"t": 1}, ev.to_dict(), clock.now_ms(), handoff="dup")
+    (row,) = inbox_store.pending(store, 10)
+    assert inbox_store.take_handoff(store, row) is ev
+    assert inbox_store.take_handoff(store, row) is None  # taken once
+    # a stale entry (its insert was rolled back and the row id reused by another key) is ignored
+    store.handoff[row.id + 1] = ("console", "other", ev)
+    with store.transaction():
+        inbox_store.put(store, "console", "3", "{}", "{}", clock.now_ms())
+    three = next(r for r in inbox_store.pending(store, 10) if r.external_id == "3")
+    assert three.id == row.id + 1
+    assert inbox_store.take_handoff(store, three) is None
