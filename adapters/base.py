@@ -74,6 +74,13 @@ class Adapter:
         return []
 
 
+def org_synced(ctx: AdapterContext, last_run_key: str, platform: str, result: Any) -> None:
+    """After a successful org sync: remember when (for run_on_cron), refresh the directory cache, log the counts."""
+    kv.put(ctx.store, last_run_key, str(ctx.clock.now_ms()))
+    ctx.org_changed()
+    log.info("%s org sync: %s", platform, result)
+
+
 def next_cron_run_ms(ctx: AdapterContext, cron: str, last_run_key: str) -> int:
     """When a periodic adapter job is next due: now if it never ran (no `last_run_key` in kv), else the cron's
     next fire time after the recorded last run."""

@@ -37,17 +37,23 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _owner_filter(owner_ids: Iterable[str] | None) -> tuple[str | None, list[str]]:
+    """(" AND l.owner_id IN (…)", owners) for a scope; ("", []) for everyone; (None, []) for nobody."""
+    if owner_ids is None:
+        return "", []
+    owners = sorted(set(owner_ids))
+    if not owners:
+        return None, []
+    return f" AND l.owner_id IN ({','.join('?' for _ in owners)})", owners
+
+
 def search_leads(store: Store, text: str, owner_ids: Iterable[str] | None, limit: int = 8) -> list[LeadRef]:
     """Leads whose id is `text`, or whose title or customer name contains it, among `owner_ids` (None = all).
     Exact id first, then open leads, then newest."""
-    params: list = [text, _like(text), _like(text)]
-    owner_sql = ""
-    if owner_ids is not None:
-        owners = sorted(set(owner_ids))
-        if not owners:
-            return []
-        owner_sql = f" AND l.owner_id IN ({','.join('?' for _ in owners)})"
-        params.extend(owners)
+    owner_sql, owners = _owner_filter(owner_ids)
+    if owner_sql is None:
+        return []
+    params: list = [text, _like(text), _like(text), *owners]
     rows = store.conn.execute(
         f"SELECT {_REF} FROM leads l LEFT JOIN customers c ON c.id = l.customer_id"
         " WHERE (l.id = ? OR l.title LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\')" + owner_sql +
@@ -95,14 +101,10 @@ def count_tagged_events(store: Store, lead_id: str) -> int:
 
 def open_leads(store: Store, owner_ids: Iterable[str] | None, limit: int = 5000) -> list[LeadRef]:
     """Open leads among `owner_ids` (None = all), newest first: the pool for "did you mean" suggestions."""
-    params: list = []
-    owner_sql = ""
-    if owner_ids is not None:
-        owners = sorted(set(owner_ids))
-        if not owners:
-            return []
-        owner_sql = f" AND l.owner_id IN ({','.join('?' for _ in owners)})"
-        params.extend(owners)
+    owner_sql, owners = _owner_filter(owner_ids)
+    if owner_sql is None:
+        return []
+    params: list = [*owners]
     rows = store.conn.execute(
         f"SELECT {_REF} FROM leads l LEFT JOIN customers c ON c.id = l.customer_id WHERE l.status = 'open'"
         f"{owner_sql} ORDER BY l.created_at DESC LIMIT ?", [*params, limit])

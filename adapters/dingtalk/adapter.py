@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from dingtalk_stream import AckMessage, Credential
 
-from adapters.base import Adapter, AdapterContext, run_on_cron
+from adapters.base import Adapter, AdapterContext, org_synced, run_on_cron
 from adapters.dingtalk import parse, render
 from adapters.dingtalk.client import DingTalkApi
 from adapters.dingtalk.org_sync import sync_org
@@ -27,7 +27,7 @@ from adapters.dingtalk.stream import CARD_TOPIC, ROBOT_TOPIC, FrameHandler, Gate
 from bot.errors import BadPayload, PlatformAuthError, PlatformError
 from bot.replies import Reply, ReplyKind, Target
 from prompts import Prompts
-from store import kv, platform_cards
+from store import platform_cards
 from store.platform_org import SyncResult
 
 log = logging.getLogger("salespulse.dingtalk")
@@ -224,9 +224,7 @@ class DingTalkAdapter(Adapter):
     # ------------------------------------------------------------------ org sync
     async def sync_org(self) -> SyncResult:
         result = await sync_org(self.api, self.ctx.store)
-        kv.put(self.ctx.store, ORG_SYNC_KEY, str(self.ctx.clock.now_ms()))
-        self.ctx.org_changed()
-        log.info("dingtalk org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
+        org_synced(self.ctx, ORG_SYNC_KEY, "dingtalk", result)
         return result
 
     # ------------------------------------------------------------------ doctor

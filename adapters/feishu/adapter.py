@@ -26,7 +26,7 @@ from lark_oapi.core.model import RawRequest
 from lark_oapi.core.utils import AESCipher
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-from adapters.base import Adapter, AdapterContext, run_on_cron
+from adapters.base import Adapter, AdapterContext, org_synced, run_on_cron
 from adapters.feishu import parse, render
 from adapters.feishu.client import FeishuApi
 from adapters.feishu.org_sync import sync_org
@@ -34,7 +34,7 @@ from adapters.feishu.ws import LongConnection
 from bot.errors import BadPayload, PlatformError
 from bot.replies import Reply, ReplyKind, Target
 from prompts import Prompts
-from store import kv, platform_cards
+from store import platform_cards
 from store.platform_org import SyncResult
 
 log = logging.getLogger("salespulse.feishu")
@@ -306,9 +306,7 @@ class FeishuAdapter(Adapter):
     # ------------------------------------------------------------------ org sync
     async def sync_org(self) -> SyncResult:
         result = await sync_org(self.api, self.ctx.store)
-        kv.put(self.ctx.store, ORG_SYNC_KEY, str(self.ctx.clock.now_ms()))
-        self.ctx.org_changed()
-        log.info("feishu org sync: %s added, %s linked, %s teams", result.added, result.linked, result.teams)
+        org_synced(self.ctx, ORG_SYNC_KEY, "feishu", result)
         return result
 
     # ------------------------------------------------------------------ doctor
