@@ -12,6 +12,13 @@ Floor (timed): the very rows the pipeline stored in `events` and `event_tags`, r
 sqlite3 executemany (store.events.insert_many_floor) into a fresh database with the same schema and pragmas, in
 transactions of the same size. ratio = pipeline events/s ÷ floor events/s: how much of the raw storage speed the
 whole pipeline keeps.
+
+Compute floor (timed, no SQL): the per-event Python work any pipeline of this product has to do before it can write
+a row — normalise the record, serialise the raw payload and the event for the inbox, resolve the actor, associate the
+customer and lead, build the rule view and evaluate the rule pack (window rules answered from an in-memory history,
+rules.history.MemoryHistory, so no query is counted). Together with the floor it bounds any single-process pipeline
+on this schema: bound_events_per_s = 1 / (compute µs + floor-with-inbox µs per event). It is a bound, not a
+measurement of the pipeline: it leaves out routing, savepoints, the lead touch and every other observer.
 """
 
 from __future__ import annotations
@@ -222,6 +229,61 @@ def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool =
     return out
 
 
+def run_compute(db: Path, events: int, seed: int) -> dict[str, float]:
+    """The compute floor (see the module docstring): µs per record of each step, no SQL in the timed part."""
+    from bot.events import Message
+    from rules.history import MemoryHistory
+
+    store = open_store(db)
+    config = dataclasses.replace(load_config(None), org=bench_org())
+    runtime = Runtime(config=config, store=store, clock=VirtualClock(T0), deferred_in_thread=False)
+    seed_customers(store)
+    directory = runtime.services.directory
+    directory.refresh()
+    tagger = runtime.services.extras["tagging"]
+    engine, history = tagger.rules.engine, MemoryHistory()
+    records = list(synthetic_records(events, seed))
+    steps = dict.fromkeys(("normalise", "serialise", "resolve", "associate", "rules"), 0.0)
+    perf = time.perf_counter
+    for record in records:
+        t0 = perf()
+        try:
+            event = record_to_event(record, T0)
+        except (UnsupportedEvent, BadPayload):
+            continue
+        t1 = perf()
+        inbox_store._encode_payload(record)
+        inbox_store._encode_event(event.to_dict())
+        t2 = perf()
+        actor = directory.resolve(event.platform, event.actor)
+        if actor is not event.actor:
+            event = event.with_actor(actor)
+        t3 = perf()
+        if not isinstance(event, Message):
+            continue
+        assoc = tagger.associator.for_message(event)
+        view = tagger._message(event, assoc)[0]
+        t4 = perf()
+        if view is not None:
+            hits, values = engine.evaluate(view, history)
+            if assoc.lead_id:
+                for h in hits:
+                    history.add_tag(assoc.lead_id, h.tag, event.occurred_at)
+                for k, v in values:
+                    history.add_value(assoc.lead_id, k, v, event.occurred_at)
+        t5 = perf()
+        steps["normalise"] += t1 - t0
+        steps["serialise"] += t2 - t1
+        steps["resolve"] += t3 - t2
+        steps["associate"] += t4 - t3
+        steps["rules"] += t5 - t4
+    runtime.close()
+    store.close()
+    per_event = {k: round(v / len(records) * 1e6, 2) for k, v in steps.items()}
+    per_event["total"] = round(sum(steps.values()) / len(records) * 1e6, 2)
+    return per_event
+
+
 def _plain_connect(path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection with the same pragmas the store uses (WAL, NORMAL sync, foreign keys, page cache)."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -291,6 +353,8 @@ def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool =
     pipe = run_pipeline(pipe_db, events, batch, seed, breakdown)
     floor_rows, floor_s, floor_cpu = run_floor(pipe_db, floor_db, batch)
     floor2_rows, floor2_s, _cpu = run_floor(pipe_db, floor2_db, batch, with_inbox=True)
+    compute = run_compute(workdir / "compute.db", events, seed)
+    floor_inbox_us = floor2_s / floor2_rows * 1e6 if floor2_rows else 0.0
     events_per_s = events / pipe["seconds"] if pipe["seconds"] else 0.0
     floor_per_s = floor_rows / floor_s if floor_s else 0.0
     result: dict[str, Any] = {
@@ -306,6 +370,8 @@ def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool =
         if pipe["cpu_seconds"] and floor_cpu else None,
         "ingest_seconds": round(pipe["ingest_seconds"], 3),
         "floor_with_inbox_events_per_s": round(floor2_rows / floor2_s) if floor2_s else None,
+        "compute_floor_us_per_event": compute,
+        "bound_events_per_s": round(1e6 / (compute["total"] + floor_inbox_us)) if floor_inbox_us else None,
         "stored_events": pipe["stored_events"],
         "tag_rows": pipe["tag_rows"],
         "inbox": pipe["inbox"],
@@ -333,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir_ctx = tempfile.TemporaryDirectory(prefix="salespulse-bench-") if args.keep is None else None
     workdir = Path(workdir_ctx.name) if workdir_ctx else args.keep
     workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("pipeline.db", "floor.db", "floor-inbox.db"):
+    for name in ("pipeline.db", "floor.db", "floor-inbox.db", "compute.db"):
         for suffix in ("", "-wal", "-shm"):
             (workdir / (name + suffix)).unlink(missing_ok=True)
     profiler = None

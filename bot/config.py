@@ -34,7 +34,7 @@ class BotSection:
     database: str = "salespulse.db"
     data_dir: str = "salespulse-data"
     inbox_retention_days: int = 30
-    dispatch_batch: int = 500
+    dispatch_batch: int = 2000
     serve_batch: int = 10
 
 
