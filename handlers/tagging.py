@@ -45,6 +45,7 @@ KEY_KINDS = ("external_id", "phone", "email", "chat", "platform_user")
 _CHAT_PREFIXES = ("wr", "oc_", "cid", "chat")
 _NO_TOUCH_ROLES = frozenset({Role.BOT})
 MAX_ERRORS_SHOWN = 8
+RETAG_MAX_EVENTS = 50_000  # /bind re-evaluates at most this many of the lead's events, oldest first
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False) without a new encoder
 
 
@@ -149,6 +150,58 @@ class Tagger:
             else:
                 lead_store.touch(store, lead_id, at)
 
+    # ------------------------------------------------------------------ late binding
+    def retag_lead(self, store, lead_id: str, since_ms: int) -> dict[str, int]:
+        """Evaluate the rules again over the lead's stored events from `since_ms` on, oldest first, and add the tags
+        they now earn; returns tag → how many were added.
+
+        Why: events stored before /bind tied them to a lead were evaluated without a lead, so window rules
+        (3日内二次联系, 同一客户3次不同产品询价, 打开超3次 …) could not look at any history; and the lead's own later
+        events were evaluated without the newly bound ones. Each event sees the history without itself (as when it
+        was first stored) and with every tag added before it in this pass. Tags are only added, never removed;
+        calendar events are left as they are (their view needs the attendees' association, not kept per event).
+        """
+        before = tag_store.tag_counts_of(store, lead_id)
+        engine = self.rules.engine
+        for row in tag_store.lead_events_since(store, lead_id, since_ms, RETAG_MAX_EVENTS):
+            view = self._stored_view(row, lead_id)
+            if view is None:
+                continue
+            hits, values = engine.evaluate(view, tag_store.SqlHistory(store, exclude_rowid=row.rowid))
+            at = row.occurred_at
+            if hits:
+                events_store.insert_tags(store, [(row.rowid, h.tag, h.category, h.weight, h.rule_id, lead_id, at)
+                                                 for h in hits])
+            if values:
+                tag_store.insert_values(store, [(row.rowid, k, v, lead_id, at) for k, v in values])
+        after = tag_store.tag_counts_of(store, lead_id)
+        return {tag: n - before.get(tag, 0) for tag, n in after.items() if n > before.get(tag, 0)}
+
+    def _stored_view(self, row: tag_store.StoredEvent, lead_id: str) -> EventView | None:
+        """The rule view of a stored event, rebuilt from its columns the way _message/_call/_document built it."""
+        if row.role == Role.BOT.value:
+            return None
+        data = json.loads(row.data or "{}")
+        department = self._department(row.person_id)
+        if row.type == "message":
+            file_name = data.get("file", "")
+            searchable = f"{row.text}\n{file_name}" if file_name and row.text != file_name else row.text
+            is_group = bool(data.get("group")) or row.conversation_id.startswith(_CHAT_PREFIXES)
+            fields = {"length": len(row.text), "with_customer": True, "is_group": is_group}
+            if row.kind == MessageKind.VOICE.value:
+                fields["duration_s"] = data.get("duration_ms", 0) / 1000
+            return EventView("message", row.role, row.kind, searchable, (file_name,) if file_name else (), fields,
+                             department, frozenset(), "", lead_id, row.occurred_at)
+        if row.type == "call":
+            fields = {"duration_s": data.get("duration_s", 0), "answered": data.get("answered", False),
+                      "direction": data.get("direction", row.kind), "with_customer": True}
+            return EventView("call", row.role, "", "", (), fields, department, frozenset(), "", lead_id,
+                             row.occurred_at)
+        if row.type == "document_open":
+            return EventView("document_open", "customer", "", row.text, (), {"with_customer": True}, "", frozenset(),
+                             row.text, lead_id, row.occurred_at)
+        return None
+
     def _department(self, person_id: str) -> str:
         if not person_id:
             return ""
@@ -166,6 +219,8 @@ class Tagger:
             data["recalled_id"] = ev.recalled_id
         if ev.actor.role == Role.CUSTOMER and ev.actor.name:
             data["name"] = ev.actor.name
+        if ev.is_group:
+            data["group"] = 1
         if ev.to_bot or ev.actor.role == Role.BOT:
             return None, ev.kind.value, text, data
         fields = {"length": len(text), "with_customer": assoc.with_customer, "is_group": ev.is_group}
@@ -378,9 +433,12 @@ def on_bind(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     tagger.associator.remember(kind, value, customer_id, bound_lead)
     n, first, last = tag_store.activity_span(store, f"{kind}:{value}")
     rebound = events_store.rebind_customer(store, (kind, value), customer_id, past_lead)
+    retagged: dict[str, int] = {}
     if past_lead and first is not None and last is not None:
         lead_store.touch(store, past_lead, first)
         lead_store.touch(store, past_lead, last)
+        if rebound:
+            retagged = tagger.retag_lead(store, past_lead, first)
     customer = customer_store.get(store, customer_id)
     cname = customer.name if customer else customer_id
     kind_label = ctx.t(f"tagging.kind_{kind}")
@@ -392,6 +450,9 @@ def on_bind(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     lines += notes
     if rebound and past_lead and last is not None:
         lines.append(ctx.t("tagging.bind_rebound", n=rebound, lead=past_lead, last=_fmt(ctx, last)))
+        if retagged:
+            added = "、".join(f"{tag}×{n}" for tag, n in sorted(retagged.items(), key=lambda kv: -kv[1]))
+            lines.append(ctx.t("tagging.bind_retagged", tags=added))
     elif rebound:
         lines.append(ctx.t("tagging.bind_rebound_no_lead", n=rebound, customer=cname))
     else:

@@ -3,7 +3,8 @@ rules ask about (SqlHistory), unmatched keys, lead-bound keys and late binding.
 
 Stored event layout (type → text / kind / data), read by timeline, silence, calls and baseline:
 - message: text = text or voice transcript or file name; kind = text|file|image|voice|recall;
-  data = {"file": name, "duration_ms": n, "recalled_id": id, "name": sender display name} (only what is set)
+  data = {"file": name, "duration_ms": n, "recalled_id": id, "name": sender display name, "group": 1}
+  (only what is set; "group" marks a group chat — rows stored before it was kept fall back to the chat id's prefix)
 - call: text = ""; kind = inbound|outbound; data = {"phone", "answered", "duration_s", "direction"}
 - calendar: text = title; data = {"starts_at", "ends_at", "attendees": [...]}
 - document_open: text = document name; data = {"link_code", "opener_hash"}
@@ -34,25 +35,61 @@ def insert_values(store: Store, rows: Iterable[Sequence]) -> None:
 
 
 class SqlHistory:
-    """rules.history.HistoryView over the events, event_tags and event_values tables (all index ranges)."""
+    """rules.history.HistoryView over the events, event_tags and event_values tables (all index ranges).
 
-    def __init__(self, store: Store) -> None:
+    `exclude_rowid` leaves one stored event out of every answer: re-evaluating an event that is already stored
+    (after /bind) must see the lead's history without that event, exactly as it was first evaluated."""
+
+    def __init__(self, store: Store, exclude_rowid: int | None = None) -> None:
         self._conn = store.conn
+        self._skip = -1 if exclude_rowid is None else exclude_rowid
 
     def count_tag_since(self, lead: str, tag: str, since: int, until: int) -> int:
+        if self._skip < 0:
+            return self._conn.execute(
+                "SELECT COUNT(*) FROM event_tags WHERE lead_id = ? AND tag = ? AND occurred_at BETWEEN ? AND ?",
+                (lead, tag, since, until)).fetchone()[0]
         return self._conn.execute(
-            "SELECT COUNT(*) FROM event_tags WHERE lead_id = ? AND tag = ? AND occurred_at BETWEEN ? AND ?",
-            (lead, tag, since, until)).fetchone()[0]
+            "SELECT COUNT(*) FROM event_tags WHERE lead_id = ? AND tag = ? AND occurred_at BETWEEN ? AND ?"
+            " AND event_rowid <> ?", (lead, tag, since, until, self._skip)).fetchone()[0]
 
     def distinct_values(self, lead: str, key: str, since: int, until: int) -> set[str]:
         return {r[0] for r in self._conn.execute(
-            "SELECT DISTINCT value FROM event_values WHERE lead_id = ? AND key = ? AND occurred_at BETWEEN ? AND ?",
-            (lead, key, since, until))}
+            "SELECT DISTINCT value FROM event_values WHERE lead_id = ? AND key = ? AND occurred_at BETWEEN ? AND ?"
+            " AND event_rowid <> ?", (lead, key, since, until, self._skip))}
 
     def count_opens(self, lead: str, doc: str, since: int, until: int) -> int:
         return self._conn.execute(
             "SELECT COUNT(*) FROM events WHERE type = 'document_open' AND lead_id = ? AND text = ?"
-            " AND occurred_at BETWEEN ? AND ?", (lead, doc, since, until)).fetchone()[0]
+            " AND occurred_at BETWEEN ? AND ? AND id <> ?", (lead, doc, since, until, self._skip)).fetchone()[0]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """What re-tagging needs of a stored event (see the layout at the top of this module)."""
+
+    rowid: int
+    type: str
+    role: str
+    person_id: str
+    kind: str
+    text: str
+    conversation_id: str
+    data: str
+    occurred_at: int
+
+
+def lead_events_since(store: Store, lead_id: str, since_ms: int, limit: int) -> list[StoredEvent]:
+    """The lead's stored events from `since_ms` on, oldest first (ties in storage order)."""
+    return [StoredEvent(*r) for r in store.conn.execute(
+        "SELECT id, type, role, person_id, kind, text, conversation_id, data, occurred_at FROM events"
+        " WHERE lead_id = ? AND occurred_at >= ? ORDER BY occurred_at, id LIMIT ?", (lead_id, since_ms, limit))]
+
+
+def tag_counts_of(store: Store, lead_id: str) -> dict[str, int]:
+    """tag → how many of the lead's events carry it."""
+    return {r[0]: r[1] for r in store.conn.execute(
+        "SELECT tag, COUNT(*) FROM event_tags WHERE lead_id = ? GROUP BY tag", (lead_id,))}
 
 
 # ---------------------------------------------------------------- keys

@@ -129,6 +129,34 @@ async def test_bind_counts_past_events_and_future_ones(company):
     assert "没有未匹配的来源" in replies_to(company, "a1")[-1]
 
 
+def _tags_of(store, eid) -> set[str]:
+    return {r[0] for r in store.conn.execute(
+        "SELECT tag FROM event_tags JOIN events ON events.id = event_tags.event_rowid WHERE event_id = ?", (eid,))}
+
+
+async def test_bind_re_evaluates_window_rules_over_the_bound_history(company):
+    """Before /bind the stranger's chats had no lead, so no window rule could count them; after it, the second
+    contact within 3 days earns 3日内二次联系 — once, and the lead's own later contact does not earn it again."""
+    feed(company, msg("w:1", "zhangwei", text="王总您好，方案发您了", to=("wmNew",), at=T0 + HOUR))
+    feed(company, msg("w:2", "zhangwei", text="王总，方案看了吗？", to=("wmNew",), at=T0 + 26 * HOUR))
+    await company.settle()
+    assert "销售联系" in _tags_of(company.store, "w:2")
+    assert "3日内二次联系" not in _tags_of(company.store, "w:2")
+    company.console.type_line("管理员", "/绑定 wmNew 恒通-质检项目")
+    await company.settle()
+    reply = replies_to(company, "a1")[-1]
+    assert "重算了组合规则" in reply and "3日内二次联系×1" in reply, reply
+    assert "3日内二次联系" not in _tags_of(company.store, "w:1")
+    assert "3日内二次联系" in _tags_of(company.store, "w:2")
+    row = company.store.conn.execute("SELECT event_tags.lead_id FROM event_tags JOIN events ON events.id = event_rowid"
+                                     " WHERE event_id = 'w:2' AND tag = '3日内二次联系'").fetchone()
+    assert row[0] == "L2"
+    # a third contact the next day is within 3 days of the re-computed tag: the rule records it only once
+    feed(company, msg("w:3", "zhangwei", text="王总早", to=("wmNew",), at=T0 + 50 * HOUR))
+    await company.settle()
+    assert "3日内二次联系" not in _tags_of(company.store, "w:3")
+
+
 async def test_bind_group_chat_to_customer_by_name(company):
     feed(company, msg("g:1", "zhangwei", text="群里发下资料", to=("wmNew",), room="wrRoom1"))
     await company.settle()

@@ -42,3 +42,43 @@ def test_handoff_and_json_paths_store_the_same_rows(tmp_path, monkeypatch):
     for name in _TABLES:
         assert a[name] == b[name], name
     assert any(r[2] is not None for r in a["leads"])  # lead activity was recorded
+
+
+def test_retagging_stored_history_adds_nothing(tmp_path, monkeypatch):
+    """/bind re-evaluates stored events from their columns (Tagger._stored_view); over history that was tagged
+    live, with the same rules, that must earn exactly the tags already there — so the rebuilt view matches."""
+    import dataclasses
+
+    from bot.app import Runtime
+    from bot.clock import VirtualClock
+    from bot.config import load_config
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    ingest = importlib.import_module("bench.ingest")
+    ingest.run_pipeline(tmp_path / "live.db", 3_000, 500, 5)
+    store = open_store(tmp_path / "live.db")
+    config = dataclasses.replace(load_config(None), org=ingest.bench_org())
+    runtime = Runtime(config=config, store=store, clock=VirtualClock(ingest.T0), deferred_in_thread=False)
+    try:
+        tagger = runtime.services.extras["tagging"]
+        leads = [r[0] for r in store.conn.execute("SELECT DISTINCT lead_id FROM events WHERE lead_id IS NOT NULL")]
+        assert len(leads) > 100
+        windowed = store.conn.execute("SELECT COUNT(*) FROM event_tags WHERE tag = '3日内二次联系'").fetchone()[0]
+        assert windowed > 0  # the history really has window tags to reproduce
+        with store.transaction():
+            added = {lead: tagger.retag_lead(store, lead, 0) for lead in leads}
+        assert {lead: a for lead, a in added.items() if a} == {}
+    finally:
+        runtime.close()
+        store.close()
+
+
+def test_compute_floor_measures_every_step(tmp_path, monkeypatch):
+    """The ingest benchmark's compute floor keeps running against the real normaliser, directory, associator and
+    rule engine (it reaches into them, so a rename would otherwise only show up when someone runs the bench)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    ingest = importlib.import_module("bench.ingest")
+    steps = ingest.run_compute(tmp_path / "compute.db", 400, 3)
+    assert set(steps) == {"normalise", "serialise", "resolve", "associate", "rules", "total"}
+    assert all(v > 0 for v in steps.values())
+    assert steps["total"] >= max(v for k, v in steps.items() if k != "total")
