@@ -33,8 +33,60 @@ class Job:
     trigger: CronTrigger
 
 
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def standard_weekdays(field: str) -> str:
+    """A standard cron weekday field (0 or 7 = Sunday, 1 = Monday … 6 = Saturday; lists, ranges, steps, names) in
+    APScheduler 3's terms.
+
+    Why: APScheduler 3.x `CronTrigger.from_crontab` passes the weekday numbers through unchanged, and in its own
+    numbering 0 is Monday — so "0 9 * * 1" (Monday 09:00 in every crontab, and in bot.toml's comment) would fire
+    on Tuesdays. Numbers are expanded to the set of days they mean and written back as day names, which both
+    numberings read the same way.
+    """
+    field = field.strip()
+    if field in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        rng, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad weekday step in {field!r}")
+        if rng == "*":
+            lo, hi = 0, 6
+        else:
+            lo_text, dash, hi_text = rng.partition("-")
+            lo = _weekday_number(lo_text, field)
+            hi = _weekday_number(hi_text, field) if dash else (6 if step_text else lo)
+            if dash and hi == 0 and lo > 0:  # "5-0" / "5-7": Friday to Sunday
+                hi = 7
+            if hi < lo:
+                raise ValueError(f"weekday range goes backwards in {field!r}")
+        days.update(d % 7 for d in range(lo, hi + 1, step))
+    if len(days) == 7:
+        return "*"
+    return ",".join(_DAY_NAMES[d] for d in sorted(days))
+
+
+def _weekday_number(text: str, field: str) -> int:
+    text = text.strip().lower()
+    if text[:3] in _DAY_NAMES:
+        return _DAY_NAMES.index(text[:3])
+    if not text.isdigit() or int(text) > 7:
+        raise ValueError(f"bad weekday {text!r} in {field!r} (0-7 or sun-sat)")
+    return int(text)
+
+
 def parse_cron(cron: str, tz: str) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+    """A standard 5-field cron string (minute hour day month weekday) as an APScheduler trigger."""
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=standard_weekdays(weekday),
+                       timezone=ZoneInfo(tz))
 
 
 class TickScheduler:

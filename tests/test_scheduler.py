@@ -138,3 +138,30 @@ def test_ticks_reach_the_router_once_per_due_time_across_restart(store, clock, c
     dispatcher.drain()
     assert len(seen) == 4 and len(set(seen)) == 4
     assert inbox_store.counts(store) == {"done": 4}
+
+
+def test_weekday_numbers_follow_standard_cron_not_apscheduler():
+    """APScheduler 3 reads weekday 0 as Monday; every crontab (and bot.toml) means Sunday. 1 is Monday."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.scheduler import parse_cron, standard_weekdays
+
+    assert standard_weekdays("1") == "mon"
+    assert standard_weekdays("0") == standard_weekdays("7") == standard_weekdays("SUN") == "sun"
+    assert standard_weekdays("1-5") == "mon,tue,wed,thu,fri"
+    assert standard_weekdays("5-7") == standard_weekdays("5-0") == "sun,fri,sat"
+    assert standard_weekdays("0,6") == "sun,sat"
+    assert standard_weekdays("*/2") == "sun,tue,thu,sat"
+    assert standard_weekdays("0-6") == standard_weekdays("*") == "*"
+    for bad in ("8", "5-2", "x", "1/0"):
+        with pytest.raises(ValueError):
+            standard_weekdays(bad)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    after = datetime(2026, 3, 2, 10, 0, tzinfo=shanghai)  # a Monday, past 09:00
+    monday = parse_cron("0 9 * * 1", "Asia/Shanghai").get_next_fire_time(None, after)
+    assert monday.strftime("%a %Y-%m-%d %H:%M") == "Mon 2026-03-09 09:00"
+    sunday = parse_cron("30 8 * * 0", "Asia/Shanghai").get_next_fire_time(None, after)
+    assert sunday.strftime("%a %Y-%m-%d %H:%M") == "Sun 2026-03-08 08:30"
+    with pytest.raises(ValueError):
+        parse_cron("0 9 * *", "Asia/Shanghai")
