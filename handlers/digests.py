@@ -1,8 +1,15 @@
-"""The daily digest: at the `daily_digest` tick each manager gets one message about their team's day —
-tagged actions by category, most frequent tags, leads touched, leads now silent and missed calls still open.
+"""Scheduled digests for managers.
 
-It reads what the other capabilities already stored (event_tags, lead silence state, missed calls); it keeps no
-state of its own. One digest per manager per due time (the idempotency key carries the due time).
+- Daily (`daily_digest` tick): the team's day — tagged actions by category, most frequent tags, leads touched,
+  leads now silent and missed calls still open.
+- Weekly (`weekly_digest` tick, Monday morning by default): the seven days before the due day against the seven
+  before those — actions per category with last week's number beside it, most frequent tags, leads touched,
+  forecast changes by preset reason, silent leads and open missed calls now, and the team's /baseline self-check
+  (销售日均有效动作数 and 线索平均跟进时长 against the industry mean and the healthy threshold).
+
+They read what the other capabilities already stored (event_tags, lead silence state, missed calls, deal
+revisions); they keep no state of their own. One digest per manager per due time (the idempotency key carries the
+due time), so a replayed tick never sends twice.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from bot.context import Context
 from bot.events import Role, Tick
 from bot.replies import Reply
 from bot.router import F, Router
+from handlers import baseline
 from store import calls as calls_store
 from store import digests as digest_store
 from store import silence as silence_store
@@ -54,6 +62,67 @@ def team_digest(ctx: Context, manager_id: str, due_ms: int) -> Reply | None:
     if silent_rows:
         lines.append(ctx.t("digests.silent_hint"))
     return Reply.card(ctx.t("digests.title", team=team_names, day=day), "\n".join(lines), fields)
+
+
+def _week_window(due_ms: int, tz: str) -> tuple[int, int, int, str]:
+    """(previous week's start, this week's start, end, label): the 7 local days before the due day."""
+    local = datetime.fromtimestamp(due_ms / 1000, ZoneInfo(tz))
+    end = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    start, before = end - timedelta(days=7), end - timedelta(days=14)
+    label = f"{start.strftime('%m月%d日')}–{(end - timedelta(days=1)).strftime('%m月%d日')}"
+    return to_ms(before), to_ms(start), to_ms(end), label
+
+
+def _with_last_week(ctx: Context, now: int, before: int) -> str:
+    if before == 0:
+        return ctx.t("digests.week_value_new", n=now)
+    change = round((now - before) * 100 / before)
+    return ctx.t("digests.week_value", n=now, last=before, change=f"{change:+d}%")
+
+
+def team_weekly(ctx: Context, manager_id: str, due_ms: int) -> Reply | None:
+    team_ids = ctx.directory.teams_managed_by(manager_id)
+    reps = [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role == Role.REP]
+    if not reps:
+        return None
+    before, start, end, label = _week_window(due_ms, ctx.config.bot.timezone)
+    this_week = digest_store.tag_counts_by_category(ctx.store, reps, start, end)
+    last_week = digest_store.tag_counts_by_category(ctx.store, reps, before, start)
+    fields = [(c, _with_last_week(ctx, this_week.get(c, 0), last_week.get(c, 0))) for c in CATEGORIES]
+    fields.append((ctx.t("digests.week_touched"), str(digest_store.active_leads(ctx.store, reps, start, end))))
+    silent_total, _rows = silence_store.silent(ctx.store, due_ms, reps, limit=1)
+    fields.append((ctx.t("digests.silent"), str(silent_total)))
+    fields.append((ctx.t("digests.missed"), str(len(calls_store.open_list(ctx.store, reps, limit=100)))))
+    lines = []
+    tops = digest_store.top_tags(ctx.store, reps, start, end)
+    lines.append(ctx.t("digests.week_top_tags", tags="、".join(f"{t}×{n}" for t, n in tops)) if tops
+                 else ctx.t("digests.week_no_tags"))
+    reasons = digest_store.revision_reasons(ctx.store, reps, start, end)
+    if reasons:
+        lines.append(ctx.t("digests.week_revisions", n=sum(n for _r, n in reasons),
+                           reasons="、".join(f"{r}×{n}" for r, n in reasons[:3])))
+    else:
+        lines.append(ctx.t("digests.week_no_revisions"))
+    window, rows = baseline.compute(ctx, due_ms, [], team_ids, company=False)
+    cfg = ctx.config.baseline
+    for row in rows:
+        lines.append(ctx.t(
+            "digests.week_baseline", label=row.label, days=window.days,
+            actions="—" if row.actions_per_day is None else f"{row.actions_per_day:.1f}",
+            act_ok=cfg.actions_healthy, act_mean=cfg.actions_industry,
+            follow_up="—" if row.follow_up_days is None else f"{row.follow_up_days:.1f}",
+            fu_ok=cfg.follow_up_healthy_days, fu_mean=cfg.follow_up_industry_days))
+    lines.append(ctx.t("digests.week_hint"))
+    team_names = "、".join(ctx.directory.teams[t][0] for t in team_ids)
+    return Reply.card(ctx.t("digests.week_title", team=team_names, span=label), "\n".join(lines), fields)
+
+
+@router.on(Tick, F(lambda event, ctx: event.job == "weekly_digest"))
+def on_weekly_digest(event: Tick, ctx: Context) -> None:
+    for person in ctx.directory.with_role(Role.MANAGER):
+        reply = team_weekly(ctx, person.id, event.due_at)
+        if reply is not None:
+            ctx.notify(person.id, reply, key=f"digest:weekly:{event.due_at}")
 
 
 @router.on(Tick, F(lambda event, ctx: event.job == "daily_digest"))

@@ -42,3 +42,16 @@ def active_leads(store: Store, owner_ids: Sequence[str], start_ms: int, end_ms: 
         " AND last_activity_at >= ? AND last_activity_at < ?",
         (*owner_ids, start_ms, end_ms),
     ).fetchone()[0]
+
+
+def revision_reasons(store: Store, owner_ids: Sequence[str], start_ms: int, end_ms: int) -> list[tuple[str, int]]:
+    """Forecast changes (deal_revisions) on the owners' deals in [start, end), counted per preset reason."""
+    if not owner_ids:
+        return []
+    marks = ",".join("?" for _ in owner_ids)
+    rows = store.conn.execute(
+        f"SELECT r.reason, COUNT(*) FROM deal_revisions r JOIN leads l ON l.id = r.lead_id"
+        f" WHERE l.owner_id IN ({marks}) AND r.at >= ? AND r.at < ? GROUP BY r.reason ORDER BY 2 DESC, 1",
+        (*owner_ids, start_ms, end_ms),
+    )
+    return [(r[0], r[1]) for r in rows]

@@ -35,3 +35,37 @@ async def test_daily_digest_to_managers_once(runtime, clock):
     await runtime.advance_to(T0 + 10 * HOUR)
     again = [d for d in runtime.console.delivered if "digest" in d.key]
     assert len(again) == len(digests)
+
+
+async def test_weekly_digest_compares_weeks_and_lists_forecast_changes(runtime, clock):
+    """Monday 09:00: each manager gets last week (Mon–Sun) against the week before, the forecast changes by reason
+    and the team's baseline self-check — once, however often the tick is replayed."""
+    from store import revisions as revision_store
+
+    store = runtime.store
+    with store.transaction():
+        customer_store.upsert(store, "c1", "杭州精工机械", industry="制造业")
+        customer_store.add_key(store, "external_id", "wmCUST1", "c1")
+        lead_store.upsert(store, "L1", "c1", "r1", "精工机械-数控设备", T0 - 24 * HOUR)
+    runtime.services.directory.refresh()
+    await runtime.advance_to(T0)
+    for i, text in enumerate(("附件:XX型号参数.pdf", "王总，参数表收到了吗？")):
+        msg = Message(event_id=f"wecom-archive:w{i}", platform="wecom", occurred_at=T0 + (1 + 30 * i) * HOUR,
+                      actor=Actor(platform_id="zhangwei"), kind=MessageKind.TEXT, text=text, recipients=("wmCUST1",))
+        runtime.console.ctx.accept("wecom", f"w{i}", {"msgid": f"w{i}"}, msg)
+    with store.transaction():
+        revision_store.add(store, "L1", "probability", "0.4", "0.3", "客户CFO出国,审批延迟", "m1", T0 + 50 * HOUR)
+    monday = T0 + 7 * 24 * HOUR
+    await runtime.advance_to(monday + 60_000)
+    weekly = [d for d in runtime.console.delivered if d.key.startswith(f"digest:weekly:{monday}")]
+    assert sorted(d.target.person_id for d in weekly) == ["m1", "m2"]
+    mine = next(d for d in weekly if d.target.person_id == "m1")
+    assert "周报（03月02日–03月08日）" in mine.text, mine.text
+    assert "资料交付×1" in mine.text
+    assert "销售动作：4（上周 0）" in mine.text and "3日内二次联系×1" in mine.text, mine.text
+    assert "本周预测调整 1 次" in mine.text and "客户CFO出国,审批延迟×1" in mine.text
+    assert "日均有效动作" in mine.text and "健康 ≥8.1" in mine.text
+    other = next(d for d in weekly if d.target.person_id == "m2")
+    assert "本周没有预测调整" in other.text and "销售动作：0（上周 0）" in other.text
+    await runtime.advance_to(monday + 2 * HOUR)
+    assert len([d for d in runtime.console.delivered if d.key.startswith(f"digest:weekly:{monday}")]) == 2
