@@ -242,7 +242,8 @@ class DingTalkAdapter(Adapter):
             ok = url.startswith("https://")
             rows.append(("dingtalk inbound", ok, f"HTTP outgoing robot: register {url}"
                          + ("" if ok else " (DingTalk requires a public https URL)")
-                         + "; card button presses arrive only in stream mode"))
+                         + "; card button presses are not received in HTTP mode"
+                         " (no documented signed HTTP callback for StandardCard cards; see docs/platforms/dingtalk.md)"))
         else:
             rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
         rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"

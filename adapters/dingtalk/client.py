@@ -119,14 +119,21 @@ class DingTalkApi(ApiSession):
             "msgParam": json.dumps(msg_param, ensure_ascii=False)})
         return str(data.get("processQueryKey", ""))
 
-    async def send_card(self, card_biz_id: str, card_data: dict, *, user_id: str = "", conversation_id: str = "",
-                        callback_route_key: str = "") -> None:
-        """Interactive card (StandardCard) to one user or a group; presses come back on the card callback."""
+    async def send_card(self, card_biz_id: str, card_data: dict, *, user_id: str = "",
+                        conversation_id: str = "") -> None:
+        """Interactive card, 普通版 (StandardCard), to one user or a group.
+
+        Body per https://open.dingtalk.com/document/development/robots-send-interactive-cards (same call as
+        dingtalk-stream 0.24.3 ChatbotHandler.reply_card): cardTemplateId is fixed to "StandardCard", cardBizId is
+        our idempotent card id (≤100 chars; it comes back as the callback's outTrackId), cardData is the card JSON as
+        a string, singleChatReceiver is a JSON string {"userId": …}, exclusive with openConversationId. This API
+        has no callbackRouteKey/callbackType: its only callback field is an optional raw `callbackUrl`, and
+        DingTalk's card FAQ says 普通版 cards do not support Stream-mode callbacks
+        (open-dingtalk/developerpedia docs/learn/card/intro.md).
+        """
         body: dict[str, Any] = {"cardTemplateId": "StandardCard", "robotCode": self.robot_code,
                                 "cardBizId": card_biz_id, "cardData": json.dumps(card_data, ensure_ascii=False),
                                 "sendOptions": {"atAll": False}, "pullStrategy": False}
-        if callback_route_key:
-            body["callbackRouteKey"] = callback_route_key
         if conversation_id:
             body["openConversationId"] = conversation_id
         else:
@@ -134,6 +141,9 @@ class DingTalkApi(ApiSession):
         await self._request("POST", f"{self.api}/v1.0/im/v1.0/robot/interactiveCards/send", body)
 
     async def update_card(self, card_biz_id: str, card_data: dict) -> None:
+        """Replace a 普通版 card's data: PUT {cardBizId, cardData}; without updateOptions DingTalk replaces the whole
+        cardData (https://open.dingtalk.com/document/development/update-the-robot-to-send-interactive-cards;
+        dingtalk-stream 0.24.3 ChatbotHandler.update_card)."""
         await self._request("PUT", f"{self.api}/v1.0/im/robots/interactiveCards", {
             "cardBizId": card_biz_id, "cardData": json.dumps(card_data, ensure_ascii=False)})
 

@@ -153,21 +153,33 @@ class CardPress:
     params: dict
 
 
+# The card callback body, identical on the stream topic and on a registered HTTP callback URL:
+#   {"type": "actionCallback", "outTrackId", "corpId", "userId",
+#    "content": "<JSON string> {cardPrivateData: {actionIds: [pressed component id], params: {...}}}"}
+# Sources: https://open.dingtalk.com/document/development/event-callback-card (接收事件回调 / 回调处理);
+# dingtalk-stream 0.24.3 card_callback.py CardCallbackMessage.from_dict (json.loads of `content`);
+# open-dingtalk/dingtalk-card-examples examples/helloworld/java/.../models/CardCallbackMessage.java, CardPrivateData.java.
+ACTION_CALLBACK = "actionCallback"
+
+
 def parse_card_callback(data: Any) -> CardPress:
-    """Card callback data (outTrackId, userId, content with cardPrivateData.actionIds/params)."""
+    """Card callback data (type, outTrackId, userId, content with cardPrivateData.actionIds/params)."""
     if not isinstance(data, dict):
         raise BadPayload("dingtalk card callback must be a JSON object")
-    card_ref = _str(data.get("outTrackId"))
-    user_id = _str(data.get("userId"))
+    kind = data.get("type")  # "actionCallback" = a press (event-callback-card); tolerated when absent
+    if kind not in (None, "", ACTION_CALLBACK):
+        raise BadPayload(f"dingtalk card callback type {_str(kind)[:40]!r} is not an action callback")
+    card_ref = _str(data.get("outTrackId"))  # the cardBizId/outTrackId we chose when sending
+    user_id = _str(data.get("userId"))  # userIdType as set when the card was created (userid by default)
     if not card_ref or not user_id:
         raise BadPayload("dingtalk card callback lacks outTrackId/userId")
-    content = _json_obj(data.get("content"), "content")
+    content = _json_obj(data.get("content"), "content")  # a JSON *string* per the docs; a dict is tolerated
     private = content.get("cardPrivateData") or {}
     if not isinstance(private, dict):
         raise BadPayload("dingtalk card callback cardPrivateData must be an object")
-    ids = private.get("actionIds") or []
+    ids = private.get("actionIds") or []  # ids of the pressed components, e.g. our "sp0"
     action_id = _str(ids[0]) if isinstance(ids, list) and ids else ""
-    params = private.get("params") or {}
+    params = private.get("params") or {}  # extra parameters configured on the button
     if not isinstance(params, dict):
         params = {}
     return CardPress(card_ref, user_id, action_id, params)
