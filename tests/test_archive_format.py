@@ -155,3 +155,59 @@ def test_fuzz_only_typed_errors(record):
     assert ev.event_id.startswith("wecom-archive:")
     assert ev.platform == "wecom"
     assert event_from_dict(ev.to_dict()) == ev
+
+
+# --- records in the shapes of WeCom's 获取会话内容 doc examples (document/path/91774), as copied in public archive
+# code (long sdkfileids shortened); field names cross-checked with WxJava's WxCpChatModel and PowerWeChat's types.
+
+DOC_VOICE = {"msgid": "10958372969718811103_1603875609", "action": "send", "from": "wmGAgeDQAAdBjb8CK4ieMPRm7Cqm-9VA",
+             "tolist": ["kenshin"], "roomid": "", "msgtime": 1603875609704, "msgtype": "voice",
+             "voice": {"md5sum": "9db09c7fa627c9e53f17736c786a74d5", "voice_size": 6810, "play_length": 10,
+                       "sdkfileid": "kcyZjZqOXhETGYxajB2Zkp5Rk8zYzh4RVF3ZzZGdXlXNWRjMUoxVGZxbzFTTDJnQ2YxL0Nr"}}
+DOC_REVOKE = {"msgid": "15775510700152506326_1603875615", "action": "recall", "from": "kenshin",
+              "tolist": ["wmUu0zBgAALV7ZymkcMyxvbTe8YdWxxA"], "roomid": "", "msgtime": 1603875615723,
+              "msgtype": "revoke", "revoke": {"pre_msgid": "14822339130656386894_1603875600"}}
+DOC_MEETING_VOICE_CALL = {  # no roomid in the doc example
+    "msgid": "17952229780246929345_1594197637", "action": "send", "from": "wo137MCgAAYW6pIiKKrDe5SlzEhSgwbA",
+    "tolist": ["wo137MCgAAYW6pIiKKrDe5SlzEhSgwbA"], "msgtime": 1594197581203, "msgtype": "meeting_voice_call",
+    "voiceid": "grb8a4c48a3c094a70982c518d55e40557",
+    "meeting_voice_call": {"endtime": 1594197635, "sdkfileid": "CpsBKjAqd0xhb2JWRUJldGtwcE5DVTB6",
+                           "demofiledata": [{"filename": "65eb1cdd3e7a3c1740ecd74220b6c627.docx",
+                                             "demooperator": "wo137MCgAAYW6pIiKKrDe5SlzEhSgwbA",
+                                             "starttime": 1594197599, "endtime": 1594197609}],
+                           "sharescreendata": [{"share": "wo137MCgAAYW6pIiKKrDe5SlzEhSgwbA",
+                                                "starttime": 1594197624, "endtime": 1594197624}]}}
+# not found verbatim in what search could read: the documented file fields, with made-up values
+DOC_FILE = {"msgid": "18039699423706571225_1603875608", "action": "send", "from": "kenshin",
+            "tolist": ["wmGAgeDQAAdBjb8CK4ieMPRm7Cqm-9VA"], "roomid": "", "msgtime": 1603875608214, "msgtype": "file",
+            "file": {"md5sum": "18e93fc2ea884df23b3d2d3b8667b9f0", "filename": "资料.docx", "fileext": "docx",
+                     "filesize": 18181, "sdkfileid": "E4ODRkZjIzYjNiMmQ2OW"}}
+
+
+def test_doc_voice_record():
+    ev = record_to_event(copy.deepcopy(DOC_VOICE), T)
+    assert ev.kind == MessageKind.VOICE and ev.duration_ms == 10_000
+    assert ev.media_id == DOC_VOICE["voice"]["sdkfileid"] and ev.occurred_at == 1603875609704
+    assert ev.actor.platform_id.startswith("wm") and ev.recipients == ("kenshin",)
+    assert ev.event_id == "wecom-archive:10958372969718811103_1603875609"
+
+
+def test_doc_revoke_record_points_at_the_recalled_message():
+    ev = record_to_event(copy.deepcopy(DOC_REVOKE), T)
+    assert ev.kind == MessageKind.RECALL
+    assert ev.recalled_id == "wecom-archive:14822339130656386894_1603875600"
+
+
+def test_doc_file_record_keeps_the_name_once():
+    ev = record_to_event(copy.deepcopy(DOC_FILE), T)
+    assert ev.kind == MessageKind.FILE and ev.file_name == "资料.docx" and ev.media_id == "E4ODRkZjIzYjNiMmQ2OW"
+
+
+@pytest.mark.parametrize("record", [
+    DOC_MEETING_VOICE_CALL,
+    {**DOC_MEETING_VOICE_CALL, "tolist": [{"odd": "shape"}]},  # unmodelled types are kept whatever their fields
+    {k: v for k, v in DOC_MEETING_VOICE_CALL.items() if k != "msgtime"},
+])
+def test_doc_meeting_voice_call_is_unsupported_not_malformed(record):
+    with pytest.raises(UnsupportedEvent, match="meeting_voice_call"):
+        record_to_event(copy.deepcopy(record), T)

@@ -296,6 +296,8 @@ class FeishuAdapter(Adapter):
         platform_cards.remember(self.ctx.store, PLATFORM, message_id, {}, reply.to_dict(), self.ctx.clock.now_ms())
 
     async def download(self, message_id: str, file_key: str, kind: str = "file") -> bytes:
+        """A message's resource: kind "image" for an image_key (image messages, images in a post), "file" for the
+        file_key of file / audio / media messages (Feishu's 获取消息中的资源文件 accepts only these two)."""
         return await self.api.resource(message_id, file_key, kind)
 
     async def download_voice_wav(self, message_id: str, file_key: str) -> bytes:

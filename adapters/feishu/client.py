@@ -21,6 +21,7 @@ from bot.errors import PlatformError, PlatformRetryAfter
 
 TOKEN_INVALID = {99991661, 99991663, 99991668, 99991671}
 RATE_LIMITED = {99991400, 11232, 230020}
+RESOURCE_TYPES = ("image", "file")  # the `type` values of the message-resource download
 
 
 class FeishuApi(ApiSession):
@@ -130,6 +131,13 @@ class FeishuApi(ApiSession):
         return key
 
     async def resource(self, message_id: str, file_key: str, kind: str = "file") -> bytes:
+        """获取消息中的资源文件: GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=…
+        (https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-resource/get; the same URI and
+        `type` query in larksuite/oapi-sdk-python lark_oapi/api/im/v1/model/get_message_resource_request.py).
+        `type` takes only "image" (images, also those inside a post) or "file" (files, audio, video); the answer is
+        the raw bytes (up to 100 MB), a JSON body only on error."""
+        if kind not in RESOURCE_TYPES:
+            raise PlatformError(f"feishu resource type must be 'image' or 'file', not {kind!r}", permanent=True)
         return await self._call("GET", f"/im/v1/messages/{quote(message_id, safe='')}/resources/"
                                 f"{quote(file_key, safe='')}", params={"type": kind}, raw=True)
 

@@ -2,6 +2,18 @@
 
 im.message.receive_v1 carries `content` as a JSON *string* whose shape depends on message_type (text, post, image,
 audio, file, media). Dedupe is by header.event_id (Feishu re-pushes an event it got no timely answer for).
+
+Media content shapes, as in Feishu's 接收消息内容结构
+(https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/im-v1/message/events/message_content):
+
+    image  {"image_key": "img_4adb3cc3-902b-4187-b0f1-842f67fd017g"}
+    file   {"file_key": "75235e0c-4f92-430a-a99b-8446610223cg", "file_name": "test.txt"}
+    audio  {"file_key": "75235e0c-…", "duration": 2000}                 duration in milliseconds
+    media  {"file_key": "75235e0c-…", "image_key": "img_xxxxxx", "file_name": "测试视频.mp4", "duration": 2000}
+                                                                         image_key = cover, duration in ms
+
+The bytes come from GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=image|file
+(adapters/feishu/client.py): `image_key`s with type=image, the `file_key` of file / audio / media with type=file.
 """
 
 from __future__ import annotations
@@ -119,12 +131,12 @@ def parse_message(envelope: Any, now_ms: int) -> Parsed:
     elif mtype == "post":
         text, image = _post_text(content)
         fields = {"kind": MessageKind.TEXT, "text": _MENTION.sub("", text).strip(), "media_id": image}
-    elif mtype == "image":
+    elif mtype == "image":  # {"image_key"} — download with type=image
         fields = {"kind": MessageKind.IMAGE, "media_id": _s(content.get("image_key"))}
-    elif mtype == "audio":
+    elif mtype == "audio":  # {"file_key", "duration" (ms)} — download with type=file
         fields = {"kind": MessageKind.VOICE, "media_id": _s(content.get("file_key")),
                   "duration_ms": _int(content.get("duration"))}
-    elif mtype in ("file", "media"):
+    elif mtype in ("file", "media"):  # {"file_key", "file_name"}; media adds "image_key" (cover), "duration" (ms)
         fields = {"kind": MessageKind.FILE, "media_id": _s(content.get("file_key")),
                   "file_name": _s(content.get("file_name")) or mtype, "duration_ms": _int(content.get("duration"))}
     else:

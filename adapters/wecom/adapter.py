@@ -25,7 +25,7 @@ from aiohttp import web
 from adapters.base import Adapter, AdapterContext, next_cron_run_ms, run_on_cron
 from adapters.wecom import keys, org_sync, render
 from adapters.wecom.callback import CallbackRoute
-from adapters.wecom.client import WeComClient
+from adapters.wecom.client import WeComApiError, WeComClient
 from adapters.wecom.crypto import CallbackCrypto, aes_key_ok
 from bot.errors import PlatformError
 from bot.events import CardAction
@@ -134,6 +134,8 @@ class WeComAdapter(Adapter):
                     label = b.text
                     break
         text = render.truncate_chars(self.prompts.t("platforms.card_pressed", button=label), 20)
+        # 更新按钮为不可点击状态: {"userids", "agentid", "response_code", "button": {"replace_name"}}, with the
+        # click's own ResponseCode (https://developer.work.weixin.qq.com/document/path/94888)
         body = {"userids": [event.actor.platform_id], "response_code": response_code,
                 "button": {"replace_name": text}}
         task = asyncio.get_running_loop().create_task(self._update_pressed(task_id, body))
@@ -212,7 +214,15 @@ class WeComAdapter(Adapter):
         return await self._deliver(target, body, key)
 
     async def _update_card(self, target: Target, reply: Reply) -> str | None:
-        """Update the card a button was pressed on (None when there is no usable response_code: send anew)."""
+        """Update the card a button was pressed on (None when there is no usable response_code: send anew).
+
+        Body as in WeCom's 更新模版卡片消息 (https://developer.work.weixin.qq.com/document/path/94888, read from its
+        copy .../path/94945): `userids`, `agentid` (added by the client), `response_code`, and either
+        `button.replace_name` (the buttons become unclickable with that text) or a whole new `template_card`.
+        A response_code works once and only for 72 h; the store does not know its age, so when WeCom refuses the
+        update with an errcode (used or expired code, card gone …) the reply goes out as a new message instead of
+        being retried until it dies. Transport failures and rate limits still propagate (the outbox retries).
+        """
         card = wecom_store.card(self.ctx.store, target.reply_token)
         if card is None or not card.response_code or not target.user_id:
             return None
@@ -221,8 +231,13 @@ class WeComAdapter(Adapter):
             body: dict[str, Any] = {"template_card": tc}
         else:  # no buttons left: the button area shows the new state, e.g. "已确认"
             body = {"button": {"replace_name": render.truncate_chars(reply.title or reply.text, 20)}}
-        await self.client.update_template_card({"userids": [target.user_id], "response_code": card.response_code,
-                                                **body})
+        try:
+            await self.client.update_template_card({"userids": [target.user_id],
+                                                    "response_code": card.response_code, **body})
+        except WeComApiError as exc:
+            log.warning("wecom card %s not updated (%s); sending the reply as a new message", card.task_id, exc)
+            wecom_store.use_response_code(self.ctx.store, card.task_id, self.ctx.clock.now_ms())
+            return None
         wecom_store.use_response_code(self.ctx.store, card.task_id, self.ctx.clock.now_ms())
         return f"update:{card.task_id}"
 

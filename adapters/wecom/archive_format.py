@@ -1,9 +1,23 @@
 """WeCom message-archive (会话内容存档) record → bot Message.
 
-The archive SDK hands us one decrypted JSON record per chat message (field names as in WeCom's docs and
-WxJava's WxCpChatModel): `msgid`, `action` (send / recall / switch), `from`, `tolist`, `roomid` (empty for
-1:1 chats), `msgtime` (ms), `msgtype` and one object named after the type (`text.content`,
-`file{filename, fileext, filesize, sdkfileid}`, `voice{play_length, sdkfileid}`, `revoke.pre_msgid`, …).
+The archive SDK hands us one decrypted JSON record per chat message. Field names as in WeCom's 获取会话内容
+(https://developer.work.weixin.qq.com/document/path/91774), verified against WxJava's
+weixin-java-cp/src/main/java/me/chanjar/weixin/cp/bean/msgaudit/WxCpChatModel.java (read from the fork
+xz-wtx/WxJava) and ArtisanCloud/PowerWeChat's archive types (ChatDataMeta, Text, File, Voice, Revoke,
+MeetingVoiceCall):
+
+- common: `msgid`, `action` (send / recall / switch), `from`, `tolist` (list of ids), `roomid` (empty for 1:1
+  chats), `msgtime` (UTC ms, e.g. 1603875609704), `msgtype`, then one object named after the type;
+- `text.content`; `image{md5sum, filesize, sdkfileid}`; `file{md5sum, filename, fileext, filesize, sdkfileid}`;
+  `voice{md5sum, voice_size, play_length, sdkfileid}`; `revoke.pre_msgid` (with action "recall");
+- `switch` records are `{msgid, action: "switch", time, user}` — no msgtime, from or msgtype;
+- `meeting_voice_call` records carry `voiceid` and `meeting_voice_call{endtime, sdkfileid, demofiledata,
+  sharescreendata}` and may lack `roomid` (doc example).
+
+Doc example of a voice record (as copied in public archive code):
+`{"msgid":"10958372969718811103_1603875609","action":"send","from":"wmGAgeDQAAdBjb8CK4ieMPRm7Cqm-9VA",
+"tolist":["kenshin"],"roomid":"","msgtime":1603875609704,"msgtype":"voice","voice":{"md5sum":"9db0…",
+"voice_size":6810,"play_length":10,"sdkfileid":"kcyZ…"}}`.
 
 This module is pure (no I/O, no clock) so that the live archive puller, the demo generator and the tests all
 share one normaliser. Two typed outcomes besides a Message:
@@ -95,10 +109,17 @@ def record_to_event(record: dict[str, Any], received_at: int) -> Message:
     if not isinstance(action, str):
         raise BadPayload("wecom archive: 'action' must be a string")
     msgid = _req_str(record, "msgid", "record")
-    if action == "switch":  # a member switched enterprises: a session marker, no message
+    if action == "switch":  # a member switched enterprises: {msgid, action, time, user}, a session marker
         raise UnsupportedEvent(f"wecom archive action 'switch' ({msgid}) is not a message")
     if action not in ("send", "recall"):
         raise UnsupportedEvent(f"wecom archive action {action!r} ({msgid}) is not modelled")
+    msgtype = record.get("msgtype", "")
+    if not isinstance(msgtype, str):
+        raise BadPayload(f"wecom archive {msgid}: 'msgtype' must be a string")
+    if msgtype in _KNOWN_UNMODELLED and action != "recall":
+        # Decided before the common fields are checked: these types vary (the doc's meeting_voice_call example has
+        # no roomid) and the caller keeps the whole record in the inbox anyway.
+        raise UnsupportedEvent(f"wecom archive msgtype {msgtype!r} ({msgid}) is not modelled")
     msgtime = record.get("msgtime")
     if isinstance(msgtime, bool) or not isinstance(msgtime, int) or msgtime <= 0:
         raise BadPayload(f"wecom archive {msgid}: 'msgtime' must be a positive integer (ms)")
@@ -110,9 +131,6 @@ def record_to_event(record: dict[str, Any], received_at: int) -> Message:
         raise BadPayload(f"wecom archive {msgid}: 'tolist' must be a list of user ids")
     tolist = tuple(raw_tolist)
     roomid = _opt_str(record, "roomid", msgid)
-    msgtype = record.get("msgtype", "")
-    if not isinstance(msgtype, str):
-        raise BadPayload(f"wecom archive {msgid}: 'msgtype' must be a string")
 
     base: dict[str, Any] = {
         "event_id": event_id_for(msgid),
@@ -150,12 +168,12 @@ def record_to_event(record: dict[str, Any], received_at: int) -> Message:
         return Message(**base, kind=MessageKind.IMAGE, media_id=_opt_str(sec, "sdkfileid", f"{msgid} image"))
     if msgtype == "voice":
         sec = _section(record, "voice")
-        seconds = _opt_int(sec, "play_length", f"{msgid} voice")  # play_length is in seconds
+        # not verified against docs: the unit of play_length (no source we could read states it; the doc example
+        # voice_size 6810 bytes of AMR with play_length 10 only fits seconds, so seconds are assumed).
+        seconds = _opt_int(sec, "play_length", f"{msgid} voice")
         _opt_int(sec, "voice_size", f"{msgid} voice")
         return Message(**base, kind=MessageKind.VOICE, duration_ms=seconds * 1000,
                        media_id=_opt_str(sec, "sdkfileid", f"{msgid} voice"))
-    if msgtype in _KNOWN_UNMODELLED:
-        raise UnsupportedEvent(f"wecom archive msgtype {msgtype!r} ({msgid}) is not modelled")
     if not msgtype:
         raise BadPayload(f"wecom archive {msgid}: 'msgtype' is missing")
     raise UnsupportedEvent(f"wecom archive msgtype {msgtype!r} ({msgid}) is unknown")

@@ -170,6 +170,8 @@ class WeComClient(ApiSession):
         return await self.call("POST", "/cgi-bin/appchat/send", json=body)
 
     async def update_template_card(self, body: dict[str, Any]) -> dict[str, Any]:
+        """message/update_template_card: userids + response_code + button.replace_name or template_card; agentid
+        is added here (https://developer.work.weixin.qq.com/document/path/94888)."""
         return await self.call("POST", "/cgi-bin/message/update_template_card", json={**body, "agentid": self.agent_id})
 
     async def robot_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:

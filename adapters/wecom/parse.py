@@ -8,8 +8,25 @@ Outcomes: a `Parsed` with an event, or a `Parsed` with `event=None` and an `unsu
 not modelled: video, enter_agent, …), or BadPayload (malformed). Nothing else escapes.
 
 Dedup keys (the inbox key): `msg:<MsgId>` for messages; events have no MsgId, so
-`evt:<FromUserName>:<CreateTime>:<Event>` — WeCom's retries repeat all three; the event name keeps a click and an
-enter_agent in the same second apart.
+`evt:<FromUserName>:<CreateTime>:<Event>` (WeCom's retries repeat the whole XML) — the event name keeps a click
+and an enter_agent in the same second apart — and a template-card click adds `:<TaskId>`, so presses on two
+different cards in the same second are both kept.
+
+Template-card clicks (Event = template_card_event), field names as in WeCom's "模板卡片事件推送"
+(https://developer.work.weixin.qq.com/document/path/90376), verified against binarywang/WxJava
+weixin-java-cp/.../bean/message/WxCpXmlMessage.java (TaskId, CardType, ResponseCode, SelectedItems/SelectedItem/
+QuestionKey/OptionIds) and the doc's example XML reproduced in its WxCpXmlMessageTest.testTemplateCardEvent:
+
+    <EventKey>key111</EventKey> <TaskId>taskid111</TaskId> <CardType>text_notice</CardType>
+    <ResponseCode>ResponseCode</ResponseCode> <AgentID>1</AgentID>
+    <SelectedItems><SelectedItem><QuestionKey>QuestionKey1</QuestionKey>
+      <OptionIds><OptionId>OptionId1</OptionId><OptionId>OptionId2</OptionId></OptionIds>
+    </SelectedItem>…</SelectedItems>
+
+EventKey is the pressed button's `key`, TaskId the card's `task_id`; ResponseCode is the single-use code for one
+message/update_template_card call, valid 72 h ("更新模版卡片消息",
+https://developer.work.weixin.qq.com/document/path/94888; the text was read from its copy for third-party apps,
+.../document/path/94945).
 """
 
 from __future__ import annotations
@@ -74,7 +91,11 @@ def _int(raw: dict[str, Any], key: str, *, required: bool = False) -> int:
 
 
 def _selected(raw: dict[str, Any]) -> dict[str, Any]:
-    """SelectedItems of a vote/multiple-choice card, flattened to {question_key: [option ids]} (best effort)."""
+    """SelectedItems of a vote/multiple-choice card, flattened to {question_key: [option ids]} (best effort).
+
+    Shape per the 模板卡片事件推送 example (see the module docstring): SelectedItems > SelectedItem (one or more) >
+    QuestionKey + OptionIds > OptionId (one or more). xmltodict gives a dict for one child and a list for several.
+    """
     items = raw.get("SelectedItems")
     out: dict[str, Any] = {}
     if not isinstance(items, dict):
@@ -120,6 +141,8 @@ def to_event(raw: dict[str, Any], received_at: int) -> Parsed:
     elif msg_type == "voice":
         event = Message(**base, kind=MessageKind.VOICE, media_id=_s(raw, "MediaId", required=True))
     elif msg_type == "file":
+        # not verified against docs: WeCom's 接收普通消息 page lists text/image/voice/video/location/link only, and
+        # WxJava's WxCpXmlMessage has no FileName; FileName/Title are kept as a best guess for clients that send it.
         name = _s(raw, "FileName") or _s(raw, "Title")
         event = Message(**base, kind=MessageKind.FILE, media_id=_s(raw, "MediaId"), file_name=name)
     elif msg_type == "location":
@@ -136,12 +159,12 @@ def to_event(raw: dict[str, Any], received_at: int) -> Parsed:
 
 def _event(raw: dict[str, Any], sender: str, created: int, base: dict[str, Any]) -> Parsed:
     name = _s(raw, "Event", required=True)
-    dedupe = f"evt:{sender}:{created}:{name}"
-    base["event_id"] = f"{PLATFORM}:{dedupe}"
     lname = name.lower()
+    task_id = _s(raw, "TaskId") if lname == "template_card_event" else ""
+    dedupe = f"evt:{sender}:{created}:{name}" + (f":{task_id}" if task_id else "")
+    base["event_id"] = f"{PLATFORM}:{dedupe}"
     if lname == "template_card_event":
-        key = _s(raw, "EventKey", required=True)
-        task_id = _s(raw, "TaskId")
+        key = _s(raw, "EventKey", required=True)  # the pressed button's key (button_list[].key)
         decoded = keys.decode(key)
         selected = _selected(raw)
         if isinstance(decoded, str):  # a digest: the adapter looks the button up in the store
