@@ -88,6 +88,7 @@ class Directory:
     def __init__(self, store: Store) -> None:
         self._store = store
         self.refresh()
+        store.on_rollback(self.refresh)  # a rolled-back row may have added people, identities or customer keys
 
     def refresh(self) -> None:
         teams = {tid: (name, mgr) for tid, name, mgr in org_store.all_teams(self._store)}

@@ -61,6 +61,7 @@ class Tagger:
         self.rules = RuleSet(self.files, catalogs, check_interval_ms=int(cfg.reload_check_s * 1000),
                              text_max_chars=cfg.text_max_chars, regex_max_chars=cfg.regex_max_chars)
         self.associator = Associator(services.store, services.directory, cfg.external_check_s)
+        services.store.on_rollback(self.associator.forget)  # e.g. a /bind that failed after remember()
         self.history = tag_store.SqlHistory(services.store)
         self.directory = services.directory
         self._pending_notice: tuple[str, str, list] | None = None  # (kind, digest, errors)

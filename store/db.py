@@ -6,6 +6,7 @@ and re-entrant through savepoints, so a handler's writes and the dispatcher's "i
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,8 @@ import sqlite_utils
 
 from bot.errors import DatabaseError
 from store.migrate import migrate
+
+log = logging.getLogger("salespulse.store")
 
 # Page cache per connection (KiB). SQLite's default (2 MiB) no longer holds the index pages that every event insert
 # touches (events, event_tags, inbox and their indexes) once the database has a few hundred thousand events.
@@ -35,6 +38,7 @@ class Store:
         self._later_done = 0
         self._later_marks: list[tuple[int, int]] = []
         self._mergers: dict[str, Callable[[list[tuple]], list[tuple]]] = {}
+        self._rollback_listeners: list[Callable[[], None]] = []
 
     def transaction(self) -> _Transaction:
         """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when already inside a transaction (`with store.transaction():`,
@@ -76,6 +80,20 @@ class Store:
             self.conn.executemany(sql, merger(rows) if merger is not None else rows)
             i = j
         self._later_done = end
+
+    def on_rollback(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after a transaction or savepoint that had written something is rolled back.
+
+        Why: in-memory caches (the directory's resolved actors, lead association) may hold answers read from rows
+        that the rollback just removed — e.g. a /bind whose handler failed after remembering the new key."""
+        self._rollback_listeners.append(listener)
+
+    def _rolled_back(self) -> None:
+        for listener in self._rollback_listeners:
+            try:
+                listener()
+            except Exception:  # a cache that cannot reset must not turn one failed row into a failed batch
+                log.exception("rollback listener %r failed", listener)
 
     def _forget_later(self) -> None:
         self._later.clear()
@@ -134,15 +152,17 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
 class _Transaction:
     """Store.transaction's context manager (a class, not a generator: it wraps every dispatched row)."""
 
-    __slots__ = ("store", "name")
+    __slots__ = ("store", "name", "changes")
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.name = ""
+        self.changes = 0
 
     def __enter__(self) -> sqlite3.Connection:
         store = self.store
         conn = store.conn
+        self.changes = conn.total_changes
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
             return conn
@@ -170,6 +190,8 @@ class _Transaction:
                     conn.execute(f"RELEASE {name}")
                     del store._later[queued:]
                     store._later_done = done
+                    if conn.total_changes != self.changes:
+                        store._rolled_back()
             finally:
                 store._savepoint -= 1
             return False
@@ -179,10 +201,13 @@ class _Transaction:
             except BaseException:
                 store._forget_later()
                 conn.rollback()
+                store._rolled_back()
                 raise
             store._forget_later()
             conn.commit()
         else:
             store._forget_later()
             conn.rollback()
+            if conn.total_changes != self.changes:
+                store._rolled_back()
         return False

@@ -204,3 +204,23 @@ async def test_keys_added_outside_bind_are_seen_at_once(company):
     feed(company, msg("k:2", "wmLate", to=("zhangwei",), at=T0 + 2 * HOUR))
     await company.settle()
     assert where(company.store, "k:2")[:2] == ("c2", "L3")
+
+
+async def test_a_failed_bind_leaves_no_binding_in_memory(company, monkeypatch):
+    """/bind remembers the new key in the association cache; if the command then fails, its writes are rolled
+    back and so must the cache be — later messages from that key stay unmatched."""
+    from store import events as events_store
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk trouble")
+
+    monkeypatch.setattr(events_store, "rebind_customer", broken)
+    feed(company, msg("f:1", "wmGhost", text="在吗", to=("zhangwei",)))
+    await company.settle()
+    company.console.type_line("管理员", "/绑定 wmGhost 恒通-质检项目")
+    await company.settle()
+    assert "出错" in company.console.delivered[-1].text  # the apology with a reference
+    assert company.store.conn.execute("SELECT COUNT(*) FROM customer_keys WHERE value = 'wmGhost'").fetchone()[0] == 0
+    feed(company, msg("f:2", "wmGhost", text="还在吗", to=("zhangwei",), at=T0 + 2 * HOUR))
+    await company.settle()
+    assert where(company.store, "f:2") == (None, None, "external_id:wmGhost")

@@ -219,3 +219,25 @@ def test_inbox_handoff_only_for_its_own_row(store, clock):
     three = next(r for r in inbox_store.pending(store, 10) if r.external_id == "3")
     assert three.id == row.id + 1
     assert inbox_store.take_handoff(store, three) is None
+
+
+def test_rollback_listeners_run_only_when_written_rows_are_undone(tmp_path):
+    store = open_store(tmp_path / "r.db")
+    calls: list[str] = []
+    store.on_rollback(lambda: calls.append("reset"))
+    with store.transaction():
+        with pytest.raises(ValueError), store.transaction():
+            raise ValueError("nothing written in this savepoint")
+        assert calls == []
+        with pytest.raises(ValueError), store.transaction():
+            kv.put(store, "k", "v")
+            raise ValueError("a savepoint that wrote")
+        assert calls == ["reset"]
+        kv.put(store, "k2", "v2")
+    assert calls == ["reset"]  # committed: no reset
+    with pytest.raises(ValueError), store.transaction():
+        kv.put(store, "k3", "v3")
+        raise ValueError("the whole transaction")
+    assert calls == ["reset", "reset"]
+    assert kv.get(store, "k") is None and kv.get(store, "k2") == "v2" and kv.get(store, "k3") is None
+    store.close()
