@@ -27,6 +27,11 @@ from store import inbox as inbox_store
 from store.db import Store
 
 _VALUE_FIELDS = ("direction", "answered")
+# A call cannot have started after the import runs. A row dated later (a typo in the year, an export written in
+# another timezone than the mapping says) would make the lead look active until that date, so it would never be
+# reported silent (store.leads.touch keeps the latest time): refuse it by line. The slack covers phone-system clocks
+# that run a little ahead.
+FUTURE_SLACK_MS = 3_600_000
 _OPTIONS = ("timezone", "time_format", "encoding", "delimiter")
 
 
@@ -108,6 +113,8 @@ def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int):
         raw = path.read_bytes()
     except FileNotFoundError:
         raise BadPayload(f"{path}: file not found") from None
+    except OSError as exc:  # a folder, no permission, …: a short answer, not a traceback
+        raise BadPayload(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     try:
         text = _decode(raw, mapping.encoding)
     except UnicodeDecodeError:
@@ -127,6 +134,11 @@ def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int):
                                      time_format=mapping.time_format)
         except BadPayload as exc:
             yield reader.line_num, row, exc
+            continue
+        if event.occurred_at > now_ms + FUTURE_SLACK_MS:
+            yield reader.line_num, row, BadPayload(
+                f"started_at: {record.get('started_at', '')!r} is later than now; check the year, or the timezone"
+                f" (times without an offset are read in {mapping.timezone or tz}; see [options] timezone)")
             continue
         yield reader.line_num, row, event
 

@@ -169,7 +169,12 @@ def heatmap_data(ctx: Context, lead: timeline_store.LeadRef, now_ms: int) -> cha
             col = index.get(from_ms(at).astimezone(zone).date())
             if col is not None:
                 values[CATEGORIES.index(category)][col] += weight
-    totals = [sum(col) for col in zip(*values, strict=True)]
+    # Cold = no touch at all (tagged or not, whatever its weight), as the silence alert counts activity.
+    touched = [0.0] * len(days)
+    for at in timeline_store.activity_times(ctx.store, lead.lead_id, since, now_ms):
+        col = index.get(from_ms(at).astimezone(zone).date())
+        if col is not None:
+            touched[col] = 1.0
     levels = tuple(cfg.levels) or (1.0,)
     steps = charts.legend_thresholds(levels)
     legend = ctx.t("timeline.legend", steps="  ".join(f"{charts.SHADES[i] if i else '␣'}={s}"
@@ -180,7 +185,7 @@ def heatmap_data(ctx: Context, lead: timeline_store.LeadRef, now_ms: int) -> cha
         days=tuple(d.isoformat() for d in days),
         row_labels=tuple(ctx.t(k) for k in _ROW_KEYS),
         values=tuple(tuple(row) for row in values),
-        cold=tuple(charts.cold_zones(totals, cfg.cold_days)),
+        cold=tuple(charts.cold_zones(touched, cfg.cold_days)),
         levels=levels,
         texts={"legend": legend, "cold_row": ctx.t("timeline.cold_row"),
                "cold_caption": ctx.t("timeline.cold_caption", days=cfg.cold_days),

@@ -78,12 +78,23 @@ def first_return(store: Store, phone: str, customer_id: str | None, start_ms: in
 
     Counts any outbound call attempt to the number (answered or not: a callback attempt is a return), an answered
     inbound call from the same number, and a message from staff (rep, manager, 客服) stored against the customer.
+    "The number" is any of the customer's phone numbers: a callback to their mobile returns a missed call from
+    their switchboard, as it does when the records arrive in order (handlers/calls.py `_returned` matches the
+    customer), so the outcome does not depend on the order of an unsorted export.
     """
     found: list[tuple[int, str]] = []
+    phones = [phone]
+    if customer_id:
+        for (value,) in store.conn.execute(
+                "SELECT value FROM customer_keys WHERE customer_id = ? AND kind = 'phone' LIMIT 20", (customer_id,)):
+            other = normalise_phone(value)
+            if other and other not in phones:
+                phones.append(other)
+    marks = ", ".join("?" for _ in phones)
     row = store.conn.execute(
-        "SELECT occurred_at, person_id FROM call_log WHERE phone = ? AND occurred_at BETWEEN ? AND ?"
+        f"SELECT occurred_at, person_id FROM call_log WHERE phone IN ({marks}) AND occurred_at BETWEEN ? AND ?"
         " AND event_id != ? AND (direction = 'outbound' OR answered = 1) ORDER BY occurred_at LIMIT 1",
-        (phone, start_ms, end_ms, exclude_event_id),
+        (*phones, start_ms, end_ms, exclude_event_id),
     ).fetchone()
     if row:
         found.append((row[0], row[1]))

@@ -121,10 +121,17 @@ def alerts(store: Store, lead_id: str | None = None) -> list[dict]:
 
 
 def customer_quotes(store: Store, lead_id: str, n: int) -> list[tuple[int, str]]:
-    """The customer's last `n` things said on this lead, newest first: (occurred_at, text)."""
+    """The customer's last `n` things said on this lead, newest first: (occurred_at, text).
+
+    Only chat messages count: a tracked-document open is stored with the customer's role and the document's name
+    as its text, but "客户打开了 方案.pdf" is not something the customer said. A message the customer recalled
+    (撤回) is not quoted either, nor the recall notice itself."""
     rows = store.conn.execute(
-        "SELECT occurred_at, text FROM events WHERE lead_id = ? AND role = 'customer' AND text <> ''"
-        " ORDER BY occurred_at DESC LIMIT ?", (lead_id, n))
+        "SELECT e.occurred_at, e.text FROM events e WHERE e.lead_id = ? AND e.role = 'customer'"
+        " AND e.type = 'message' AND e.kind <> 'recall' AND e.text <> ''"
+        " AND NOT EXISTS (SELECT 1 FROM events r WHERE r.lead_id = e.lead_id AND r.kind = 'recall'"
+        "  AND r.type = 'message' AND json_extract(r.data, '$.recalled_id') = e.event_id)"
+        " ORDER BY e.occurred_at DESC LIMIT ?", (lead_id, n))
     return [(r[0], r[1]) for r in rows]
 
 

@@ -78,6 +78,16 @@ def tag_points(store: Store, lead_id: str, since_ms: int, until_ms: int) -> list
     return [(r[0], r[1], r[2]) for r in rows]
 
 
+def activity_times(store: Store, lead_id: str, since_ms: int, until_ms: int) -> list[int]:
+    """When the lead had activity in [since, until]: every stored event on it from a person (the bot's own
+    messages excluded) — what handlers/tagging.py counts as a touch, tagged or not. The heatmap's cold zones use it
+    so that a day drawn cold is a day without any activity, the same test the silence alert applies."""
+    rows = store.conn.execute(
+        "SELECT occurred_at FROM events WHERE lead_id = ? AND occurred_at >= ? AND occurred_at <= ? AND role <> 'bot'",
+        (lead_id, since_ms, until_ms))
+    return [r[0] for r in rows]
+
+
 def first_tag_at(store: Store, lead_id: str) -> int | None:
     return store.conn.execute("SELECT MIN(occurred_at) FROM event_tags WHERE lead_id = ?", (lead_id,)).fetchone()[0]
 

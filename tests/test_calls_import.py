@@ -155,3 +155,26 @@ async def test_imported_calls_escalate_only_the_unreturned_one(runtime, store, t
     alerts = [d for d in runtime.console.delivered if d.key.startswith("missed-call:")]
     assert sorted(d.target.person_id for d in alerts) == ["cs1", "m1", "r1"]
     assert all("13700001111" in d.text for d in alerts)
+
+
+def test_rows_dated_after_now_are_refused_by_line(tmp_path, store):
+    """A mistyped year (2062) or an export in another timezone would make the lead look active until then, so it
+    would never be reported silent: such rows are named and skipped; a PBX clock a few minutes ahead is fine."""
+    path = tmp_path / "future.csv"
+    path.write_text(
+        "call_id,started_at,direction,rep,customer_phone,answered,duration_s\n"
+        "F-1,2026-03-02 09:15:00,inbound,8001,13911112222,未接,0\n"
+        "F-2,2062-03-02 09:15:00,outbound,8001,13911112222,已接,60\n"
+        "F-3,2026-03-02T11:23:20Z,outbound,8001,13911112222,已接,60\n"  # NOW + 10 min: clock drift, kept
+        "F-4,2026-03-03 09:15:00,outbound,8001,13911112222,已接,60\n", encoding="utf-8")
+    result = import_calls_csv(store, path, CallMapping(), "Asia/Shanghai", NOW)
+    assert [e.split(": ", 1)[0] for e in result.errors] == [f"{path}:3", f"{path}:5"]
+    assert "later than now" in result.errors[0] and "timezone" in result.errors[0]
+    assert {e["event_id"] for e in events(store)} == {"telephony:F-1", "telephony:F-3"}
+
+
+def test_a_folder_instead_of_a_file_is_a_short_answer(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", "calls", str(tmp_path), "--db", str(tmp_path / "cli.db")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "Traceback" not in err
