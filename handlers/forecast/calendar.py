@@ -10,6 +10,7 @@ X-SALESPULSE-INDUSTRY say whom it applies to.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,11 +41,23 @@ def _md(text: str, where: str) -> str:
     return f"{mo:02d}-{d:02d}"
 
 
+def _text(path: Path) -> str:
+    """UTF-8, else GBK (what Excel in China saves CSV as), else a clear error instead of a traceback."""
+    data = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise BadPayload(f"{path}: neither UTF-8 nor GBK text; save it as UTF-8 CSV")
+
+
 def import_csv(store: Store, path: Path) -> int:
     n, errors = 0, []
-    with path.open(encoding="utf-8-sig", newline="") as fh, store.transaction():
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            where = f"{path}:{line}"
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    with store.transaction():
+        for row in reader:
+            where = f"{path}:{reader.line_num}"  # the file line (blank lines are skipped, not counted)
             try:
                 name = (row.get("name") or "").strip()
                 if not name:
@@ -62,7 +75,7 @@ def import_csv(store: Store, path: Path) -> int:
 
 
 def import_ics(store: Store, path: Path) -> int:
-    text = path.read_text(encoding="utf-8-sig")
+    text = _text(path)
     text = re.sub(r"\r?\n[ \t]", "", text)  # unfold continued lines
     n = 0
     with store.transaction():

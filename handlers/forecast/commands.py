@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,8 @@ def _today(ctx: Context) -> date:
 # ------------------------------------------------------------------ deal lookup with suggestions
 def find_deal(ctx: Context, text: str) -> Deal:
     owners = scope_mod.visible_owners(ctx.event.actor, ctx.directory)
+    if owners == []:  # customer service, colleagues: no deals at all, say so rather than "你名下还没有"
+        raise UserInputError(ctx.t("core.permission_denied"))
     hits = deal_store.search(ctx.store, text, owners)
     exact = [d for d in hits if d.title == text or d.id == text]
     if exact:
@@ -80,9 +83,14 @@ def _parse_forecast_args(ctx: Context, args: tuple[str, ...]):
     period, sc = None, None
     for a in args:
         p = periods.parse(a, today)
-        if p is not None and period is None:
+        if p is not None:
+            if period is not None:  # "本季 本月": say so, rather than "不认识「本月」"
+                raise UserInputError(ctx.t("forecast.one_period", first=period.label, second=p.label))
             period = p
             continue
+        if sc is not None:
+            raise UserInputError(ctx.t("forecast.one_scope", first=sc.name or ctx.t(f"forecast.{sc.label_key}"),
+                                       second=a))
         sc = scope_mod.resolve(a, ctx.event.actor, ctx.directory, ctx.t)
     period = period or periods.parse(ctx.config.forecast.default_period, today) or periods.quarter_of(today)
     sc = sc or scope_mod.default_scope(ctx.event.actor, ctx.directory)
@@ -117,7 +125,8 @@ def on_forecast(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     word = {"this_month": "本月", "next_month": "下月", "this_quarter": "本季", "next_quarter": "下季"}
     pword = next((w for k, w in word.items() if ctx.t(f"forecast.{k}") == label), period.label)
     scope_text = ctx.t(f"forecast.{sc.label_key}", name=sc.name)
-    ctx.reply(ctx.t("forecast.forecast_working", period=label, draws=ctx.config.forecast.draws))
+    if period.end > _today(ctx):  # a past period is only looked up: nothing to simulate
+        ctx.reply(ctx.t("forecast.forecast_working", period=label, draws=ctx.config.forecast.draws))
     ctx.defer("forecast.run", {"kind": period.kind, "start": period.start.isoformat(), "label": label,
                                "owners": sc.owners, "scope": scope_text,
                                "target": _target(ctx.config.forecast, sc, pword, period),
@@ -130,8 +139,12 @@ def job_forecast(payload: dict, reader: Store) -> Reply:
     tz = _tz(s)
     start = date.fromisoformat(payload["start"])
     period = periods.of_kind(payload["kind"], start)
-    fc = engine.run(reader, s.config.forecast, tz, s.clock.now_ms(), period, payload["owners"], payload["target"],
+    now = s.clock.now_ms()
+    fc = engine.run(reader, s.config.forecast, tz, now, period, payload["owners"], payload["target"],
                     seed=payload.get("seed", 0))
+    if period.ms(tz)[1] <= now:  # a period already over has an actual, not a forecast with "reasons"
+        return Reply.plain(s.prompts.t("forecast.forecast_past", period=payload["label"], won=wan(fc.won_to_date),
+                                       scope=payload["scope"]))
     return Reply.plain(render_forecast(s.prompts, fc, payload["label"], payload["scope"]))
 
 
@@ -152,7 +165,7 @@ def render_forecast(p: Prompts, fc: engine.Forecast, label: str, scope_text: str
             values = dict(values)
             if "amount" in values:
                 values["amount"] = wan(values["amount"])
-            if key == "reason_factor":
+            if key in ("reason_factor", "reason_factor_cut"):
                 f = values["factor"]
                 values["factor_text"] = p.t(f"forecast.f_{f}_minus") if f != "intent_cap" else p.t("forecast.f_intent_cap")
             lines.append(f"{i}. " + p.t(f"forecast.{key}", **values))
@@ -180,7 +193,9 @@ def deal_text(ctx: Context, deal: Deal) -> str:
     close = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else ctx.t("forecast.no_close")
     lines = [ctx.t("forecast.deal_title", title=deal.title, customer=deal.customer_name),
              ctx.t("forecast.deal_fields", amount=wan(deal.amount), owner=owner.name if owner else "—", close=close),
-             ctx.t("forecast.deal_prob", prob=round(ex.probability * 100), base=round(ex.base * 100),
+             # after a cap or a manual override the product no longer equals the probability: show both
+             ctx.t("forecast.deal_prob" if not (ex.capped or ex.override) else "forecast.deal_prob_adjusted",
+                   prob=round(ex.probability * 100), model=round(ex.model * 100), base=round(ex.base * 100),
                    c=f"{ex.coefficients['customer']:.2f}", p=f"{ex.coefficients['project']:.2f}",
                    r=f"{ex.coefficients['rep']:.2f}") + (ctx.t("forecast.deal_override") if ex.override else "")]
     if ex.capped:
@@ -253,20 +268,39 @@ FIELD_WORDS = {"金额": "amount", "amount": "amount", "概率": "probability", 
                "赢率": "probability", "日期": "close_date", "date": "close_date", "成交日": "close_date"}
 
 
-def _parse_value(field: str, text: str, tz: ZoneInfo) -> float | int | None:
-    t = text.replace(",", "").strip()
+_DATE = re.compile(r"^(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+
+
+def parse_close_date(text: str, today: date) -> date | None:
+    """2026-06-30, 2026/6/30, 2026年6月30日, 6月30日, 6/30 — without a year, the next such day from today."""
+    m = _DATE.match(text.strip())
+    if not m:
+        return None
+    try:
+        d = date(int(m.group(1) or today.year), int(m.group(2)), int(m.group(3)))
+        if m.group(1) is None and d < today:
+            d = date(today.year + 1, d.month, d.day)
+    except ValueError:
+        return None
+    return d
+
+
+def _parse_value(field: str, text: str, tz: ZoneInfo, today: date) -> float | int | None:
+    """The new value of an /adjust, or None when it is not a sensible one (the answer then says what fits)."""
+    t = text.replace(",", "").replace("，", "").strip()
     try:
         if field == "amount":
-            if t.endswith("万"):
-                return float(t[:-1]) * 10_000
-            return float(t.rstrip("元"))
+            v = float(t[:-1]) * 10_000 if t.endswith("万") else float(t.rstrip("元"))
+            return v if math.isfinite(v) and v > 0 else None  # nan/inf/negative would corrupt the pipeline
         if field == "probability":
             v = float(t.rstrip("%％")) / (100 if t.endswith(("%", "％")) or float(t.rstrip("%％")) > 1 else 1)
             return v if 0 <= v <= 1 else None
-        d = datetime.strptime(t.replace("/", "-"), "%Y-%m-%d").date()
-        return periods.date_ms(d, tz)
     except ValueError:
         return None
+    d = parse_close_date(t, today)
+    if d is None or d < today:  # an expected close in the past is not a forecast
+        return None
+    return periods.date_ms(d, tz)
 
 
 def preset_reason(ctx: Context, words: list[str]) -> str | None:
@@ -292,7 +326,7 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     deal = find_deal(ctx, " ".join(args[:field_at]))
     field = FIELD_WORDS[args[field_at]]
     raw_value = args[field_at + 1]
-    value = _parse_value(field, raw_value, tz)
+    value = _parse_value(field, raw_value, tz, _today(ctx))
     if value is None:
         raise UserInputError(ctx.t("forecast.adjust_bad_value", value=raw_value, field=ctx.t(f"forecast.field_{field}")))
     reason = preset_reason(ctx, list(args[field_at + 2:]))
@@ -319,9 +353,13 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         if deal.expected_close_at is not None and value > deal.expected_close_at:
             deal_store.upsert_details(ctx.store, deal.id, now, close_slips=deal.details.close_slips + 1)
     rev_store.add(ctx.store, deal.id, field, old, new, reason, event.actor.person_id, now, event.event_id)
-    p_new = engine.explain(models, deal_store.get(ctx.store, deal.id)).probability
-    ctx.reply(ctx.t("forecast.adjust_done", title=deal.title, field=ctx.t(f"forecast.field_{field}"), old=old,
-                    new=new, reason=reason, p_old=round(100 * p_old), p_new=round(100 * p_new)))
+    ex = engine.explain(models, deal_store.get(ctx.store, deal.id))
+    text = ctx.t("forecast.adjust_done", title=deal.title, field=ctx.t(f"forecast.field_{field}"), old=old,
+                 new=new, reason=reason, p_old=round(100 * p_old), p_new=round(100 * ex.probability))
+    if ex.capped:  # "概率 60%" that comes out as 35%: say why, or the answer looks wrong
+        missing = "、".join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
+        text += "\n" + ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100))
+    ctx.reply(text)
 
 
 # ------------------------------------------------------------------ /note

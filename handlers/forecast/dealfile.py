@@ -8,6 +8,7 @@ industry from accounts.csv). Bad rows are reported with their line numbers and s
 from __future__ import annotations
 
 import csv
+import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,6 +30,8 @@ BOOL_DETAILS = {"intent_letter", "has_seal", "has_budget_range", "has_named_cont
                 "approver_met", "competitor_move"}
 INT_DETAILS = {"decision_people", "decision_rank", "rank_change", "competitors", "disputed_clauses"}
 FLOAT_DETAILS = {"tech_validation", "payment_punctuality", "years_cooperation", "budget_share"}
+INT_RANGES = {"decision_rank": (0, 5), "rank_change": (-1, 1)}  # the rest: counts, 0 and up
+FRACTIONS = {"tech_validation", "payment_punctuality", "budget_share"}
 _TRUE = {"1", "true", "yes", "y", "是", "有", "已", "✓", "√", "x"}
 _FALSE = {"0", "false", "no", "n", "否", "无", "未", ""}
 LEGAL = {"": "", "pending": "pending", "审核中": "pending", "passed": "passed", "通过": "passed", "已通过": "passed",
@@ -96,9 +99,46 @@ def load_mapping(path: str | Path) -> Mapping:
 
 def _rows(path: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+        return _xlsx_rows(path, mapping)
+    try:
+        return _csv_rows(path, mapping.encoding)
+    except UnicodeDecodeError:
+        pass
+    if mapping.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8"):
+        try:  # Excel in China saves CSV as GBK; gb18030 is its superset
+            return _csv_rows(path, "gb18030")
+        except UnicodeDecodeError:
+            pass
+    raise BadPayload(f"{path}: cannot be read as {mapping.encoding} (or GBK); save it as UTF-8 CSV or set"
+                     f" [source] encoding in {mapping.path}")
 
+
+def _csv_rows(path: Path, encoding: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Rows with the file line each starts on (csv skips blank lines and quoted fields may span lines, so a
+    record count is not a line number)."""
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        out = []
+        for r in reader:
+            spans = sum(v.count("\n") for k, v in r.items() if k is not None and isinstance(v, str))
+            out.append((reader.line_num - spans, {k.strip(): (v or "").strip() for k, v in r.items() if k}))
+        return header, out
+
+
+def _xlsx_rows(path: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
         wb = load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, InvalidFileException, OSError) as exc:
+        raise BadPayload(f"{path}: not a readable XLSX file ({exc})") from None
+    try:
+        if mapping.sheet and mapping.sheet not in wb.sheetnames:
+            raise BadPayload(f"{path}: no sheet {mapping.sheet!r} (it has {', '.join(wb.sheetnames)})")
         ws = wb[mapping.sheet] if mapping.sheet else wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
         header = [str(h or "").strip() for h in next(it, ())]
@@ -107,13 +147,9 @@ def _rows(path: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int, dict
             if values is None or all(v is None or v == "" for v in values):
                 continue
             out.append((n, {h: _cell(v) for h, v in zip(header, values, strict=False)}))
-        wb.close()
         return header, out
-    with path.open(encoding=mapping.encoding, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        return header, [(n, {k.strip(): (v or "").strip() for k, v in r.items() if k}) for n, r in
-                        enumerate(reader, start=2)]
+    finally:
+        wb.close()
 
 
 def _cell(v: Any) -> str:
@@ -152,14 +188,20 @@ def parse_date(text: str, mapping: Mapping) -> int | None:
     raise ValueError(f"date {text!r} does not match {', '.join(mapping.date_formats)}")
 
 
-def _num(text: str) -> float | None:
+def _num(text: str, what: str = "amount") -> float | None:
     t = text.replace(",", "").replace("¥", "").replace("￥", "").replace("元", "").strip()
     if not t:
         return None
     mult = 1.0
     if t.endswith("万"):
         t, mult = t[:-1], 10_000.0
-    return float(t) * mult
+    try:
+        v = float(t) * mult
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a number") from None
+    if not math.isfinite(v):  # "nan" / "inf" parse as floats but would break the whole import at the database
+        raise ValueError(f"{what} {text!r} is not a number")
+    return v
 
 
 def _detail(name: str, text: str) -> Any:
@@ -173,11 +215,18 @@ def _detail(name: str, text: str) -> Any:
             return False
         raise ValueError(f"{name}: {text!r} is not yes/no")
     if name in INT_DETAILS:
-        return int(float(t)) if t else 0
+        v = _num(t, name) if t else 0.0
+        low, high = INT_RANGES.get(name, (0, math.inf))
+        if v is None or not low <= v <= high:
+            raise ValueError(f"{name}: {text!r} is out of range")
+        return int(v)
     if name in FLOAT_DETAILS:
         if not t:
             return None
-        v = float(t.rstrip("%")) / (100 if t.endswith("%") else 1)
+        v = _num(t.rstrip("%"), name) / (100 if t.endswith("%") else 1)
+        if v < 0 or (name in FRACTIONS and v > 1):  # 60% and 0.6 both mean 0.6; 150% means a typo
+            raise ValueError(f"{name}: {text!r} is out of range (0–100%)" if name in FRACTIONS else
+                             f"{name}: {text!r} is negative")
         return v
     if name == "legal_review":
         if t not in LEGAL and text.strip() not in LEGAL:
@@ -222,7 +271,7 @@ def _one(line: int, raw: dict[str, str], mapping: Mapping, tables) -> ParsedDeal
     status = v.get("status") or mapping.status.get(stage, "") or ("open" if not stage else "")
     if status not in ("open", "won", "lost"):
         raise ValueError(f"stage {stage!r} is not in the mapping's [status] table")
-    list_amount = _num(v.get("list_amount", ""))
+    list_amount = _num(v.get("list_amount", ""), "list_amount")
     amount = _num(v.get("amount", ""))
     if amount is None or (amount == 0 and status != "won"):
         amount = list_amount

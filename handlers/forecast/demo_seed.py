@@ -8,6 +8,8 @@ disputes …), so the win model has a signal to learn, as a real history would.
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from store import deals as deal_store
 from store import procurement
@@ -15,6 +17,7 @@ from store import revisions as rev_store
 from store.db import Store
 
 DAY = 86_400_000
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the demo company's timezone
 REASONS = ("客户CFO出国，审批延迟", "新增竞争对手低价搅局", "预算削减", "客户组织架构调整", "法务审核延期", "提前签约")
 
 
@@ -57,4 +60,21 @@ def seed(store: Store, company, rng: random.Random) -> None:
             lead = rng.choice(open_leads)
             at = now - rng.randint(1, 56) * DAY
             field = rng.choice(("amount", "probability", "close_date"))
-            rev_store.add(store, lead.id, field, "—", "—", rng.choice(REASONS), lead.owner_id, at, f"demo:{i}")
+            old, new = _demo_values(field, lead, i)
+            rev_store.add(store, lead.id, field, old, new, rng.choice(REASONS), lead.owner_id, at, f"demo:{i}")
+
+
+def _wan(x: float) -> str:
+    return f"{x / 10_000:.1f}".rstrip("0").rstrip(".") + "万"
+
+
+def _demo_values(field: str, lead, i: int) -> tuple[str, str]:
+    """Plausible old → new values for a seeded revision (no "— → —" in /deal), derived without the rng so the
+    rest of the demo draws the same numbers as before."""
+    if field == "amount":
+        return _wan(round(lead.amount * (1.2 if i % 2 else 0.85), -3)), _wan(lead.amount)
+    if field == "probability":
+        old = 20 + (i * 7) % 50
+        return f"{old}%", f"{old + (10 if i % 3 else -10)}%"
+    new = datetime.fromtimestamp(lead.planned_close_at / 1000, SHANGHAI).date()
+    return (new - timedelta(days=14 + 7 * (i % 3))).isoformat(), new.isoformat()

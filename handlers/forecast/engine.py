@@ -204,13 +204,20 @@ def reasons(fc: Forecast, p: np.ndarray, amounts: np.ndarray, titles: list[str],
         # the negative factors that weigh on the most expected money
         total_amount = float(amounts.sum()) or 1.0
         hurt = many.contributions < -0.05
-        weights = {name: (int(hurt[:, j].sum()), float(amounts[hurt[:, j]].sum()))
+        # the average cut says how much the factor weighs ("终审人尚未见面，权重扣减18%"), amount-weighted
+        weights = {name: (int(hurt[:, j].sum()), float(amounts[hurt[:, j]].sum()),
+                          float(np.average(-many.contributions[hurt[:, j], j],
+                                           weights=np.maximum(amounts[hurt[:, j]], 1e-9))))
                    for j, name in enumerate(model.NAMES) if hurt[:, j].any()}
         if many.capped.any():
-            weights["intent_cap"] = (int(many.capped.sum()), float(amounts[many.capped].sum()))
-        for name, (n, amount) in sorted(weights.items(), key=lambda kv: -kv[1][1])[:2]:
+            weights["intent_cap"] = (int(many.capped.sum()), float(amounts[many.capped].sum()), None)
+        for name, (n, amount, cut) in sorted(weights.items(), key=lambda kv: -kv[1][1])[:2]:
             share = amount / total_amount
-            cands.append((share * 0.5, "reason_factor", {"factor": name, "n": n, "pct": round(100 * share)}))
+            values = {"factor": name, "n": n, "pct": round(100 * share)}
+            if cut is None:
+                cands.append((share * 0.5, "reason_factor", values))
+            else:
+                cands.append((share * 0.5, "reason_factor_cut", dict(values, cut=round(100 * cut))))
         if shifted.any():
             cands.append((0.2, "reason_window", {"n": int(shifted.sum())}))
     if fc.history_periods < 3:

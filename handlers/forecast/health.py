@@ -30,7 +30,9 @@ def assess(deal: Deal, now_ms: int, cfg: ForecastHealthSection, last_response_ms
     # 1 decision chain
     if d.approver_met is not True:
         near = days_to_close is not None and days_to_close <= cfg.approver_unmet_red_days
-        issues.append((RED if near else YELLOW, "h_approver", {"days": round(days_to_close or 0)}))
+        # the red one says why it is red (the close is near), or it reads the same as the yellow one
+        key = "h_approver" if not near else ("h_approver_overdue" if days_to_close < 0 else "h_approver_near")
+        issues.append((RED if near else YELLOW, key, {"days": abs(round(days_to_close or 0))}))
     # 2 disputed clauses
     if d.disputed_clauses >= cfg.disputed_red:
         issues.append((RED, "h_disputed", {"n": d.disputed_clauses}))

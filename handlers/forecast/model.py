@@ -154,6 +154,7 @@ class Explained:
     missing_conditions: list[str] = field(default_factory=list)
     override: bool = False
     fallback: bool = False  # no (or too little) history: base rates and prior coefficients
+    model: float = 0.0  # base × coefficients before any cap or manual override (what the product equals)
 
 
 @dataclass
@@ -217,7 +218,7 @@ class WinModel:
             p_all = float(deal.details.probability_override)
             if missing and p_all > self.intent_cap:
                 p_all, capped = self.intent_cap, True
-        return Explained(p_all, base, steps, contribs, capped, missing, override, self.fallback)
+        return Explained(p_all, base, steps, contribs, capped, missing, override, self.fallback, prev)
 
     def explain_many(self, deals: Sequence[Deal], rep_att: np.ndarray, resp: np.ndarray,
                      raw_base: np.ndarray | None = None) -> Many:

@@ -25,7 +25,8 @@ APPROVERS = {"cfo", "approver"}
 
 ACTIONS = (  # (pattern, action key)
     (r"回国|回来|出差回|有空|可以见|能见|约到|约好|答应见", "available"),
-    (r"见了|见过|见面了|拜访了|会面了|已见|当面聊了", "met"),
+    (r"见了|见过|见面了|见到了|拜访了|会面了|已见|当面聊了|(?<=[没未])见(?:面|到)?", "met"),
+    (r"见不到|见不了|没空|没时间|回不来", "unavailable"),
     (r"离职|调岗|换人|被调走", "left"),
     (r"盖章|公章|签字|签了", "sealed"),
     (r"预算(?:批了|批下来|确定|明确|到位)", "budget"),
@@ -33,10 +34,14 @@ ACTIONS = (  # (pattern, action key)
     (r"(?:POC|测试|验证|试点)(?:通过|成功|完成)", "tech_pass"),
     (r"(?:POC|测试|验证|试点)(?:失败|没通过|未通过)", "tech_fail"),
     (r"法务(?:审核)?(?:通过|没问题)", "legal_pass"),
-    (r"法务(?:审核)?(?:驳回|不通过|有意见)", "legal_fail"),
+    (r"法务(?:审核)?(?:驳回|不通过|没通过|未通过|有意见)", "legal_fail"),
     (r"条款(?:有)?(?:争议|分歧|异议)", "dispute"),
 )
 GOOD = r"好转|顺利|积极|认可|满意|很感兴趣|松口|推进了"
+# a negation right before a phrase ("还没见过终审人", "CFO不能见", "不太满意") turns it around; a few helper words
+# may sit between the negation and the phrase
+NEG_BEFORE = re.compile(r"(?:没有?|未|不|别|无|并非)(?:太|很|怎么|能|会|再|曾|大|够|是|一定)?$")
+NEG_AFTER = re.compile(r"^(?:没有?|未|不|无)")  # "竞争对手没什么动作": for nouns the negation follows
 BAD = r"受阻|卡住|推迟|延期|暂停|冻结|搁置|不满意|犹豫|砍预算|预算削减"
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 
@@ -138,8 +143,33 @@ def _tone(clause: str) -> str:
     return "positive" if s >= 0.9 else "negative" if s <= 0.1 else ""
 
 
+def _find(pattern: str, clause: str, noun: bool = False) -> tuple[bool, bool, str]:
+    """(found, negated, phrase) for a rule in a clause; negated only when every occurrence is negated, and then
+    the phrase includes the negation ("还没见过" → "没见过")."""
+    found, phrase = False, ""
+    for m in re.finditer(pattern, clause, flags=re.I):
+        found = True
+        neg = NEG_BEFORE.search(clause[:m.start()])
+        if neg:
+            phrase = clause[neg.start():m.end()]
+            continue
+        after = NEG_AFTER.search(clause[m.end():]) if noun else None
+        if after:
+            phrase = clause[m.start():m.end() + after.end()]
+            continue
+        return True, False, m.group(0)
+    return found, found, phrase
+
+
+NOUN_ACTIONS = {"competitor"}  # "竞争对手没动作": the negation comes after the noun
+PLANNABLE = {"sealed", "budget"}  # "下周盖章" is a plan, not a fact: echoed, nothing changed yet
+
+
 def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> Parsed:
-    """Parse a note against the deal's current details (`store.deals.Details`) into changes."""
+    """Parse a note against the deal's current details (`store.deals.Details`) into changes.
+
+    Negations are honoured: "还没见过终审人" records that the approver has not been met, "项目推进不顺利" reads as
+    受阻, and a negated fact with no clear meaning ("没有竞争对手动作") is echoed as read but changes nothing."""
     out = Parsed()
     clauses = [c.strip() for c in re.split(r"[，,。；;！!？?\n]+", text) if c.strip()]
     people = current.decision_people
@@ -149,55 +179,64 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> 
         if when and out.event_date is None:
             out.event_date, out.when_text = when, when_text
         role = next((r for p, r in ROLES if re.search(p, clause, flags=re.I)), "")
-        actions = [a for p, a in ACTIONS if re.search(p, clause, flags=re.I)]
-        for action in actions:
-            if action == "available" and role:
+        for pattern, action in ACTIONS:
+            found, negated, phrase = _find(pattern, clause, noun=action in NOUN_ACTIONS)
+            if not found or (action in ("available", "met", "left", "unavailable") and not role):
+                continue
+            understood = True
+            if negated and action == "met":
+                fields: dict[str, Any] = {"approver_met": False} if role in APPROVERS else {}
+                out.changes.append(Change("n_not_met", {"role": role}, fields))
+            elif (negated and action == "available") or action == "unavailable":
+                out.changes.append(Change("n_unavailable", {"role": role, "when": when_text}, {}))
+            elif negated:
+                out.changes.append(Change("n_negated", {"text": phrase}, {}))
+            elif action in PLANNABLE and when is not None and when > today:
+                out.changes.append(Change("n_planned", {"text": phrase, "when": when_text}, {}))
+            elif action == "available":
                 people += 1
-                fields: dict[str, Any] = {"decision_people": people}
+                fields = {"decision_people": people}
                 if role in APPROVERS and current.approver_met is not True:
                     fields["rank_change"] = 1
                 out.changes.append(Change("n_available", {"role": role, "when": when_text}, fields))
-                understood = True
-            elif action == "met" and role:
+            elif action == "met":
                 people += 1
                 fields = {"decision_people": people}
                 if role in APPROVERS:
                     fields["approver_met"] = True
                 out.changes.append(Change("n_met", {"role": role}, fields))
-                understood = True
-            elif action == "left" and role:
+            elif action == "left":
                 out.changes.append(Change("n_left", {"role": role}, {"rank_change": -1}))
-                understood = True
             elif action == "sealed":
                 out.changes.append(Change("n_sealed", {}, {"has_seal": True}))
-                understood = True
             elif action == "budget":
                 out.changes.append(Change("n_budget", {}, {"has_budget_range": True}))
-                understood = True
             elif action == "competitor":
                 out.changes.append(Change("n_competitor", {}, {"competitor_move": True,
                                                                "competitors": max(1, current.competitors)}))
-                understood = True
             elif action == "tech_pass":
                 out.changes.append(Change("n_tech_pass", {}, {"tech_validation": 1.0}))
-                understood = True
             elif action == "tech_fail":
                 out.changes.append(Change("n_tech_fail", {}, {"tech_validation": 0.0}))
-                understood = True
             elif action == "legal_pass":
                 out.changes.append(Change("n_legal_pass", {}, {"legal_review": "passed"}))
-                understood = True
             elif action == "legal_fail":
                 out.changes.append(Change("n_legal_fail", {}, {"legal_review": "failed"}))
-                understood = True
             elif action == "dispute":
                 out.changes.append(Change("n_dispute", {}, {"disputed_clauses": current.disputed_clauses + 1}))
-                understood = True
-        if re.search(BAD, clause):
-            out.changes.append(Change("n_bad", {"word": re.search(BAD, clause).group(0)}, {"sentiment": -1}))
+        bad, bad_negated, bad_word = _find(BAD, clause)
+        good, good_negated, good_word = _find(GOOD, clause)
+        if bad and not bad_negated:
+            out.changes.append(Change("n_bad", {"word": bad_word}, {"sentiment": -1}))
             understood = True
-        elif re.search(GOOD, clause):
-            out.changes.append(Change("n_good", {"word": re.search(GOOD, clause).group(0)}, {"sentiment": 1}))
+        elif good and good_negated:  # "不顺利", "不太满意"
+            out.changes.append(Change("n_bad", {"word": good_word}, {"sentiment": -1}))
+            understood = True
+        elif good:
+            out.changes.append(Change("n_good", {"word": good_word}, {"sentiment": 1}))
+            understood = True
+        elif bad:  # "没有推迟": read, but no direction to take from it
+            out.changes.append(Change("n_negated", {"text": bad_word}, {}))
             understood = True
         if not understood:
             out.not_understood.append(clause)

@@ -66,26 +66,35 @@ def of_kind(kind: str, d: date) -> Period:
     return month_of(d) if kind == "month" else quarter_of(d)
 
 
-_Q = re.compile(r"^(?:(\d{4})\s*)?[Qq]([1-4])$")
-_M = re.compile(r"^(\d{4})-(\d{1,2})$")
-WORDS = {"本月": ("month", 0), "这个月": ("month", 0), "下月": ("month", 1), "下个月": ("month", 1),
-         "上月": ("month", -1), "本季": ("quarter", 0), "本季度": ("quarter", 0), "下季": ("quarter", 1),
-         "下季度": ("quarter", 1), "上季": ("quarter", -1), "month": ("month", 0), "quarter": ("quarter", 0)}
+_Q = re.compile(r"^(?:(\d{4})\s*年?\s*)?(?:[Qq]([1-4])|第?([1-4一二三四])季度?)$")
+_M = re.compile(r"^(?:(\d{4})\s*[-/年]\s*)?(\d{1,2}|十[一二]?|[一二三四五六七八九])(?:\s*月(?:份)?)?$")
+_CN = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11, "十二": 12}
+WORDS = {"本月": ("month", 0), "这个月": ("month", 0), "这月": ("month", 0), "当月": ("month", 0),
+         "下月": ("month", 1), "下个月": ("month", 1), "上月": ("month", -1), "上个月": ("month", -1),
+         "本季": ("quarter", 0), "本季度": ("quarter", 0), "这季度": ("quarter", 0), "这个季度": ("quarter", 0),
+         "当季": ("quarter", 0), "下季": ("quarter", 1), "下季度": ("quarter", 1), "下个季度": ("quarter", 1),
+         "上季": ("quarter", -1), "上季度": ("quarter", -1), "上个季度": ("quarter", -1),
+         "month": ("month", 0), "quarter": ("quarter", 0)}
 
 
 def parse(text: str, today: date) -> Period | None:
-    """A period word, Q3 / 2026Q3, or YYYY-MM; None when `text` is not a period."""
+    """A period word, Q3 / 2026Q3 / 三季度 / 2026年第三季度, or 2026-06 / 2026年6月 / 6月; None when `text` is not a
+    period. Without a year the current year is meant (a month already past then gets its actual, not a forecast)."""
     t = text.strip()
     if t in WORDS:
         kind, n = WORDS[t]
         return shift(of_kind(kind, today), n)
     m = _Q.match(t)
-    if m:
+    if m and (m.group(2) or "季" in t):
         year = int(m.group(1) or today.year)
-        return quarter_of(date(year, (int(m.group(2)) - 1) * 3 + 1, 1))
+        q = m.group(2) or m.group(3)
+        q = int(q) if q.isdigit() else _CN[q]
+        return quarter_of(date(year, (q - 1) * 3 + 1, 1))
     m = _M.match(t)
-    if m and 1 <= int(m.group(2)) <= 12:
-        return month_of(date(int(m.group(1)), int(m.group(2)), 1))
+    if m and (m.group(1) or "月" in t):  # a bare number is no period ("3" could be anything)
+        mo = int(m.group(2)) if m.group(2).isdigit() else _CN[m.group(2)]
+        if 1 <= mo <= 12:
+            return month_of(date(int(m.group(1) or today.year), mo, 1))
     return None
 
 
