@@ -7,9 +7,12 @@ presses the button (a CardAction event, as a platform callback would be).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from adapters.base import Adapter, AdapterContext
@@ -124,6 +127,40 @@ def read_jsonl(path: Path, report: Callable[[str], None]) -> Iterator[tuple[int,
             yield number, obj
 
 
+_SCALARS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+@cache
+def _field_types(cls: type) -> dict[str, typing.Any]:
+    return typing.get_type_hints(cls)
+
+
+def wrong_field(event: typing.Any, prefix: str = "") -> str | None:
+    """The first field of a recorded event whose JSON value has the wrong type, as a sentence; None when all fit.
+
+    event_from_dict() does not check value types (the dispatcher's hot path re-reads JSON we wrote ourselves), but a
+    recording is outside input: `"text": 5` would crash the command parser and `"occurred_at": "abc"` would poison
+    every time window, so such a line is kept as unsupported instead of being processed."""
+    for f in dataclasses.fields(event):
+        tp, value = _field_types(type(event)).get(f.name), getattr(event, f.name)
+        name = prefix + f.name
+        if dataclasses.is_dataclass(value):  # the actor
+            problem = wrong_field(value, f"{name}.")
+            if problem:
+                return problem
+        elif tp in _SCALARS:
+            ok = isinstance(value, tp) and (tp is bool or not isinstance(value, bool))
+            if tp is float and isinstance(value, int) and not isinstance(value, bool):
+                ok = True
+            if not ok:
+                return f"{name} must be {_SCALARS[tp]}, got {json.dumps(value, ensure_ascii=False)}"
+        elif typing.get_origin(tp) is tuple and not all(isinstance(v, str) for v in value):
+            return f"{name} must be a list of strings, got {json.dumps(list(value), ensure_ascii=False)}"
+        elif typing.get_origin(tp) is dict and not isinstance(value, dict):
+            return f"{name} must be an object, got {json.dumps(value, ensure_ascii=False)}"
+    return None
+
+
 def replay_file(ctx: AdapterContext, path: Path, report: Callable[[str], None]) -> tuple[int, int]:
     """Feed recorded events (Event.to_dict() lines) into the inbox. Returns (accepted, rejected).
 
@@ -140,6 +177,9 @@ def replay_file(ctx: AdapterContext, path: Path, report: Callable[[str], None]) 
         for number, obj in read_jsonl(path, skip):
             try:
                 event = event_from_dict(obj)
+                problem = wrong_field(event)
+                if problem:
+                    raise BadPayload(problem)
             except BadPayload as exc:
                 ext = str(obj.get("event_id") or f"{path.name}:{number}")
                 ctx.accept("replay", ext, obj, None, unsupported_reason=str(exc))

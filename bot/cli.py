@@ -54,6 +54,41 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `salespulse outbox | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
+    except (UnicodeDecodeError, OSError) as exc:
+        # An input file a command could not read (missing, a folder, saved as GBK by Excel …): one sentence naming
+        # the file, never a traceback. Anything else (say, a port already in use) is not ours to reword.
+        message = _file_error(exc, args)
+        if message is None:
+            raise
+        print(f"salespulse: {message}", file=sys.stderr)
+        return 2
+
+
+def _file_error(exc: UnicodeDecodeError | OSError, args: argparse.Namespace) -> str | None:
+    from prompts import Prompts
+
+    if isinstance(exc, UnicodeDecodeError) and not getattr(args, "file", None):
+        return None
+    if isinstance(exc, OSError) and not exc.filename:
+        return None
+    try:
+        from bot.cli_support import config_from
+
+        t = Prompts(config_from(args).bot.locale).t
+    except SalesPulseError:
+        t = Prompts().t
+    if isinstance(exc, UnicodeDecodeError):
+        return t("core.file_not_utf8", path=getattr(args, "file", None) or "?", byte=f"0x{exc.object[exc.start]:02x}",
+                 offset=exc.start)
+    path = exc.filename or getattr(args, "file", None) or "?"
+    if isinstance(exc, FileNotFoundError):
+        return t("core.file_missing", path=path)
+    if isinstance(exc, IsADirectoryError):
+        return t("core.file_is_folder", path=path)
+    return t("core.file_unreadable", path=path, error=exc.strerror or exc)
 
 
 if __name__ == "__main__":

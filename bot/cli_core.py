@@ -15,6 +15,7 @@ from bot.app import Runtime
 from bot.cli_support import config_from, progress, store_from
 from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
 from bot.errors import UserInputError
+from bot.events import Actor, Role
 from bot.replies import Reply
 from prompts import Prompts
 from store import inbox as inbox_store
@@ -30,18 +31,34 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="pretend it is this local time (default: the demo's date on a demo database, else now)")
     p.set_defaults(handler=cmd_chat)
 
-    p = sub.add_parser("replay", help="feed recorded events (JSONL, one Event per line) through the pipeline")
-    p.add_argument("file", type=Path)
-    p.add_argument("--db", default=None)
+    p = sub.add_parser("replay", help="feed recorded events (JSONL, one Event per line) through the pipeline",
+                       description="Feed recorded events (one Event.to_dict() JSON object per line) through the same "
+                                   "inbox → dispatcher → outbox path as the platforms and print the replies. A bad "
+                                   "line is reported with its number and skipped; the rest goes on.")
+    p.add_argument("file", type=Path, help="the recording, e.g. events.jsonl")
+    p.add_argument("--db", default=None, help="database file (default: bot.database from config)")
     p.set_defaults(handler=cmd_replay)
 
-    p = sub.add_parser("outbox", help="list queued / dead replies, or re-send dead ones")
-    p.add_argument("--status", choices=["pending", "sent", "dead"], default=None)
-    p.add_argument("--limit", type=int, default=30)
+    p = sub.add_parser("outbox", help="list queued / dead replies, or re-send dead ones",
+                       description="List the replies waiting to be sent, sent, or parked as dead after too many "
+                                   "failed attempts; --resend puts dead ones back in the queue for the running "
+                                   "`salespulse serve` to send.")
+    p.add_argument("--status", choices=["pending", "sent", "dead"], default=None, help="only replies in this state")
+    p.add_argument("--limit", type=_positive, default=30, help="show at most N replies, newest first (default 30)")
     p.add_argument("--resend", nargs="*", type=int, default=None, metavar="ID",
                    help="put dead replies back in the queue (no ids: all dead ones)")
-    p.add_argument("--db", default=None)
+    p.add_argument("--db", default=None, help="database file (default: bot.database from config)")
     p.set_defaults(handler=cmd_outbox)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def _chat_clock(args: argparse.Namespace, config, store) -> Clock:
@@ -72,8 +89,29 @@ def _console_runtime(args: argparse.Namespace, echo) -> tuple[Runtime, ConsoleAd
     return rt, console
 
 
+def _unknown_user(rt: Runtime, user: str, db: str) -> str | None:
+    """Why `--as user` cannot work, or None when the directory knows them (a person, or a customer's id).
+
+    Chatting as nobody only ever answers "I don't know you", so say it up front, with names that do work."""
+    directory = rt.services.directory
+    if directory.by_name(user) or directory.person(user):
+        return None
+    if directory.resolve("console", Actor(platform_id=user)).role is not Role.UNKNOWN:
+        return None
+    t = rt.services.prompts.t
+    if not directory.people:
+        return t("ops.chat_unknown_empty", user=user, db=db)
+    names = sorted(directory.people.values(), key=lambda p: (p.role is not Role.MANAGER, p.team_name, p.id))
+    shown = "、".join(p.name for p in names[:8])
+    return t("ops.chat_unknown", user=user, db=db, names=shown, n=len(names))
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     rt, console = _console_runtime(args, echo=lambda text: print(f"\n🤖 {text}\n"))
+    problem = _unknown_user(rt, args.user, args.db or rt.config.bot.database)
+    if problem:
+        rt.close()
+        raise UserInputError(problem)
     person = rt.services.directory.by_name(args.user) or rt.services.directory.person(args.user)
     user = person.id if person else args.user
     role = rt.services.prompts.t(f"core.role_{person.role.value}") if person else ""
@@ -117,19 +155,45 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_outbox(args: argparse.Namespace) -> int:
     config = config_from(args)
+    t = Prompts(config.bot.locale).t
+    db = args.db or config.bot.database
+    if not Path(db).exists():  # looking at the queue must not leave an empty database behind in the wrong folder
+        raise UserInputError(t("ops.outbox_no_db", db=db))
     store = store_from(config, args.db)
+    try:
+        return _outbox(args, store, config, t)
+    finally:
+        store.close()
+
+
+def _outbox(args: argparse.Namespace, store, config, t) -> int:
     tz = ZoneInfo(config.bot.timezone)
     if args.resend is not None:
-        n = outbox_store.resend(store, args.resend or None, SystemClock().now_ms())
-        print(f"re-queued {n} dead replies")
+        now = SystemClock().now_ms()
+        if not args.resend:
+            n = outbox_store.resend(store, None, now)
+            print(t("ops.outbox_requeued", n=n) if n else t("ops.outbox_none_dead"))
+            return 0
+        # one id at a time, so every id that was not re-queued can be named (unknown, or not dead)
+        not_dead = [i for i in dict.fromkeys(args.resend) if not outbox_store.resend(store, [i], now)]
+        n = len(dict.fromkeys(args.resend)) - len(not_dead)
+        if n:
+            print(t("ops.outbox_requeued", n=n))
+        if not_dead:
+            print(t("ops.outbox_not_dead", ids=", ".join(f"#{i}" for i in not_dead)), file=sys.stderr)
+            return 1
         return 0
     prompts = Prompts(config.bot.locale)
     counts = outbox_store.counts(store)
-    print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else "outbox: empty")
+    summary = ", ".join(t(f"ops.outbox_status_{k}", n=v) for k, v in sorted(counts.items()))
+    print(t("ops.outbox_counts", counts=summary) if counts else t("ops.outbox_empty"))
     for row in outbox_store.listing(store, args.status, args.limit):
         when = datetime.fromtimestamp(row.created_at / 1000, tz).strftime("%m-%d %H:%M")
         to = row.target.get("person_id") or row.target.get("user_id") or row.target.get("chat_id")
-        first = render_text(Reply.from_dict(row.reply), prompts).splitlines()[0][:60]
+        first = (render_text(Reply.from_dict(row.reply), prompts).splitlines() or [""])[0][:60]
         err = f"  ✗ {row.last_error}" if row.last_error else ""
-        print(f"#{row.id:<6} {row.status:<7} {row.platform:<8} {when} → {to}: {first} (tries {row.attempts}){err}")
+        tries = t("ops.outbox_tries", n=row.attempts)
+        print(f"#{row.id:<6} {row.status:<7} {row.platform:<8} {when} → {to}: {first} ({tries}){err}")
+    if counts.get("dead") and args.status != "dead":
+        print(t("ops.outbox_dead_hint", n=counts["dead"]))
     return 0

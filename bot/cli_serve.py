@@ -1,27 +1,53 @@
-"""`salespulse serve`."""
+"""`salespulse serve`.
+
+The two ways a first `serve` usually fails are said here in one sentence each instead of a traceback: nothing to
+serve (no platform enabled — often because there is no bot.toml in this folder at all), and a port that another
+process (typically a `serve` already running) holds.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import logging
 
 from bot.cli_support import config_from
-from bot.server import serve
+from bot.config import Config
+from bot.errors import ConfigError
+from bot.server import PLATFORMS, serve
+from prompts import Prompts
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the bot: HTTP callbacks, enabled platform adapters, scheduler, sender")
+    p = sub.add_parser("serve", help="run the bot: HTTP callbacks, enabled platform adapters, scheduler, sender",
+                       description="Run the bot: HTTP callbacks, the platforms enabled in bot.toml, the scheduler and "
+                                   "the outbox sender, until Ctrl-C / SIGTERM. Check the set-up first with "
+                                   "`salespulse doctor`.")
     p.add_argument("--host", default=None, help="override server.host")
     p.add_argument("--port", type=int, default=None, help="override server.port")
     p.set_defaults(handler=cmd_serve)
 
 
+def _check_something_to_serve(config: Config) -> None:
+    if config.source.startswith("<") and not any(getattr(config, p).enabled for p in PLATFORMS):
+        # serve() would name "<defaults>" as the file: say instead that no bot.toml was found at all
+        raise ConfigError(Prompts(config.bot.locale).t("core.no_platform_no_config"))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = config_from(args)
+    _check_something_to_serve(config)
     server = config.server
     if args.host or args.port:
         server = dataclasses.replace(server, host=args.host or server.host, port=args.port or server.port)
         config = dataclasses.replace(config, server=server)
     logging.getLogger("salespulse").setLevel(logging.INFO)
-    return serve(config)
+    try:
+        return serve(config)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        key = "core.cannot_listen_in_use" if exc.errno == errno.EADDRINUSE else "core.cannot_listen"
+        raise ConfigError(Prompts(config.bot.locale).t(key, host=server.host, port=server.port,
+                                                       error=exc.strerror or exc)) from None

@@ -329,18 +329,66 @@ def _type_name(tp: Any) -> str:
     return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp, str(tp))
 
 
+def _kind(value: Any) -> str:
+    """What the admin wrote, in TOML's words (not Python's `str` / `int`)."""
+    for tp, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
+                     (dict, "table")):
+        if isinstance(value, tp):
+            return name
+    return "date/time"
+
+
+_HEADER_LINE = re.compile(r"^\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?$")
+_KEY_LINE = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_KEY_PART = re.compile(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)")
+
+
+def _key_parts(text: str) -> list[str]:
+    return [a or b or c for a, b, c in _KEY_PART.findall(text)]
+
+
+def _key_lines(lines: list[str]) -> dict[str, int]:
+    """Dotted path ("dingtalk.enabled", "org.people[1].admin", "wecom") → the line that sets or opens it.
+
+    Keys are placed in the table their header opened, so `enabled` under [dingtalk] is not mistaken for the one
+    under [wecom], and the n-th [[org.people]] block is people[n-1]. Multi-line strings and arrays are not parsed:
+    this is a pointer for the admin, the values themselves come from tomllib."""
+    found: dict[str, int] = {}
+    table = ""
+    arrays: dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        header = _HEADER_LINE.match(line)
+        if header and "=" not in line.split("#", 1)[0]:
+            name = ".".join(_key_parts(header.group(2)))
+            if header.group(1) == "[[":
+                arrays[name] = arrays.get(name, -1) + 1
+                found.setdefault(name, number)
+                name = f"{name}[{arrays[name]}]"
+            table = name
+            found.setdefault(table, number)
+            continue
+        key = _KEY_LINE.match(line)
+        if key:
+            dotted = ".".join([*([table] if table else []), *_key_parts(key.group(1))])
+            found.setdefault(dotted, number)
+    return found
+
+
 class _Loader:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
+        self._key_lines: dict[str, int] | None = None
 
     def line_of(self, dotted: str) -> str:
-        """Best-effort line number of a key, so the admin can jump straight to it."""
-        key = dotted.rsplit(".", 1)[-1].split("[")[0]
-        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
-        for number, line in enumerate(self.lines, 1):
-            if pattern.match(line):
-                return f":{number}"
+        """Line number of a key (or of the nearest enclosing key or table), so the admin can jump straight to it."""
+        if self._key_lines is None:
+            self._key_lines = _key_lines(self.lines)
+        path = dotted
+        while path:
+            if path in self._key_lines:
+                return f":{self._key_lines[path]}"
+            path = path[:path.rindex("[")] if path.endswith("]") else path.rpartition(".")[0]
         return ""
 
     def fail(self, dotted: str, message: str) -> typing.NoReturn:
@@ -350,17 +398,17 @@ class _Loader:
         origin = typing.get_origin(tp)
         if dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):
-                self.fail(dotted, f"expected a table, got {type(value).__name__}")
+                self.fail(dotted, f"expected a table, got {_kind(value)}")
             return self.build(tp, value, dotted)
         if origin is tuple:
             inner = typing.get_args(tp)[0]
             if not isinstance(value, list):
-                self.fail(dotted, f"expected {_type_name(tp)}, got {type(value).__name__}")
+                self.fail(dotted, f"expected {_type_name(tp)}, got {_kind(value)}")
             return tuple(self.convert(inner, v, f"{dotted}[{i}]") for i, v in enumerate(value))
         if origin is dict:
             key_tp, val_tp = typing.get_args(tp)
             if not isinstance(value, dict):
-                self.fail(dotted, f"expected a table, got {type(value).__name__}")
+                self.fail(dotted, f"expected a table, got {_kind(value)}")
             return types.MappingProxyType(
                 {str(k): self.convert(val_tp, v, f"{dotted}.{k}") for k, v in value.items()}
             )
@@ -370,15 +418,15 @@ class _Loader:
                     return self.convert(option, value, dotted)
                 except ConfigError:
                     continue
-            self.fail(dotted, f"expected {_type_name(tp)}, got {type(value).__name__}")
+            self.fail(dotted, f"expected {_type_name(tp)}, got {_kind(value)}")
         if tp is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         if tp is bool and not isinstance(value, bool):
-            self.fail(dotted, f"expected boolean (true/false), got {type(value).__name__}")
+            self.fail(dotted, f"expected boolean (true/false), got {_kind(value)}")
         if tp in (int, float) and isinstance(value, bool):
             self.fail(dotted, f"expected {_type_name(tp)}, got boolean")
         if tp in (str, int, float, bool) and not isinstance(value, tp):
-            self.fail(dotted, f"expected {_type_name(tp)}, got {type(value).__name__}")
+            self.fail(dotted, f"expected {_type_name(tp)}, got {_kind(value)}")
         return value
 
     def build(self, cls: type, table: dict[str, Any], prefix: str) -> Any:
@@ -400,6 +448,55 @@ class _Loader:
         return cls(**kwargs)
 
 
+# Keys whose value must be one of a few words: a typo here would otherwise be noticed only when nothing happens.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "dingtalk.mode": ("stream", "http"),
+    "feishu.mode": ("http", "ws"),
+}
+_PERSON_ROLES = ("rep", "manager", "cs", "colleague")
+
+
+def _locales() -> tuple[str, ...]:
+    from importlib import resources
+
+    folder = resources.files("prompts").joinpath("locales")
+    return tuple(sorted((e.name for e in folder.iterdir() if e.is_dir()), key=lambda n: (n != "zh-CN", n)))
+
+
+def _check_values(config: Config, loader: _Loader) -> None:
+    """Values that have the right type but cannot work: a locale without texts, a time zone or cron string that
+    would only fail (with a traceback) when `serve` or `chat` first uses it, a mode or role that matches nothing."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    def one_of(dotted: str, value: str, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            loader.fail(dotted, f"expected one of {', '.join(allowed)}, got {value!r}")
+
+    one_of("bot.locale", config.bot.locale, _locales())
+    for dotted, allowed in _CHOICES.items():
+        section, key = dotted.split(".")
+        one_of(dotted, getattr(getattr(config, section), key), allowed)
+    for i, person in enumerate(config.org.people):
+        one_of(f"org.people[{i}].role", person.role, _PERSON_ROLES)
+    for dotted, zone in (("bot.timezone", config.bot.timezone), ("scheduler.timezone", config.scheduler.timezone),
+                         ("telephony.timezone", config.telephony.timezone)):
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            loader.fail(dotted, f"unknown time zone {zone!r} (expected an IANA name such as Asia/Shanghai)")
+    from bot.scheduler import parse_cron  # late: the scheduler imports this module
+
+    crons = [(f"scheduler.jobs[{i}].cron", job.cron) for i, job in enumerate(config.scheduler.jobs) if job.enabled]
+    crons += [(f"{name}.org_sync_cron", getattr(config, name).org_sync_cron) for name in ("wecom", "dingtalk", "feishu")
+              if getattr(config, name).org_sync_cron]  # empty = no nightly sync
+    for dotted, cron in crons:
+        try:
+            parse_cron(cron, config.scheduler.timezone)
+        except ValueError as exc:
+            loader.fail(dotted, f"not a cron string {cron!r}: {exc} (expected 5 fields: minute hour day month "
+                                "weekday, e.g. \"0 18 * * 1-5\")")
+
+
 def load_config(path: str | os.PathLike[str] | None) -> Config:
     """Load bot.toml; `None` gives the embedded defaults (used by the demo)."""
     if path is None:
@@ -415,7 +512,9 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    config = _Loader(str(p), text).build(Config, data, "")
+    loader = _Loader(str(p), text)
+    config = loader.build(Config, data, "")
+    _check_values(config, loader)
     return dataclasses.replace(config, source=str(p.resolve()))
 
 

@@ -50,7 +50,7 @@ def test_unknown_section(tmp_path):
 def test_wrong_type_names_the_expected_type(tmp_path):
     path = write(tmp_path, '[outbox]\nmax_attempts = "eight"\n')
     message = one_line_error(path)
-    assert message == f"{path}:2: outbox.max_attempts: expected integer, got str"
+    assert message == f"{path}:2: outbox.max_attempts: expected integer, got string"
 
 
 def test_boolean_is_not_an_integer_and_integer_is_a_float(tmp_path):
@@ -109,3 +109,43 @@ def test_asr_section_defaults_off(tmp_path):
     config = load_config(write(tmp_path, '[asr]\nmodel_dir = "/models/paraformer"\n'))
     assert config.asr.enabled is False and config.asr.device == "cpu"
     assert config.asr.model_dir == "/models/paraformer"
+
+
+def test_line_number_points_at_the_key_in_its_own_table(tmp_path):
+    # `enabled` appears in several sections: the line must be the one under [dingtalk], not the first one
+    path = write(tmp_path, '[wecom]\nenabled = true\n\n[dingtalk]\nenabled = "yes"\n')
+    assert one_line_error(path) == f"{path}:5: dingtalk.enabled: expected boolean (true/false), got string"
+    text = '[[org.people]]\nid = "a"\nname = "甲"\n\n[[org.people]]\nid = "b"\nadmin = 1\n'
+    assert one_line_error(write(tmp_path, text)).startswith(f"{path}:7: org.people[1].admin: expected boolean")
+    text = '[scheduler]\njobs = [\n  { name = "x", cron = 5 },\n]\n'  # inline: the enclosing key's line
+    assert one_line_error(write(tmp_path, text)).startswith(f"{path}:2: scheduler.jobs[0].cron: expected string")
+    assert one_line_error(write(tmp_path, '# c\n[wechat]\nenabled = true\n')).startswith(f"{path}:2: wechat: unknown key")
+
+
+@pytest.mark.parametrize("text, line, key, expected", [
+    ('[bot]\ntimezone = "Asia/Shangai"\n', 2, "bot.timezone", "unknown time zone 'Asia/Shangai'"),
+    ('[telephony]\ntimezone = "UTC+8"\n', 2, "telephony.timezone", "unknown time zone"),
+    ('[bot]\nlocale = "fr"\n', 2, "bot.locale", "expected one of zh-CN, en, got 'fr'"),
+    ('[dingtalk]\nmode = "steam"\n', 2, "dingtalk.mode", "expected one of stream, http, got 'steam'"),
+    ('[feishu]\nmode = "websocket"\n', 2, "feishu.mode", "expected one of http, ws"),
+    ('[[org.people]]\nid = "r1"\nname = "张伟"\nrole = "boss"\n', 4, "org.people[0].role", "expected one of rep, "),
+    ('[[scheduler.jobs]]\nname = "daily_digest"\ncron = "0 25 * * *"\n', 3, "scheduler.jobs[0].cron",
+     "not a cron string '0 25 * * *'"),
+    ('[[scheduler.jobs]]\nname = "daily_digest"\n', 1, "scheduler.jobs[0].cron", "wrong number of fields"),
+    ('[wecom]\norg_sync_cron = "30 2 * *"\n', 2, "wecom.org_sync_cron", "expected 5 fields"),
+])
+def test_values_that_cannot_work_stop_the_start_with_file_line_and_key(tmp_path, text, line, key, expected):
+    # each of these used to load fine and then crash `serve` / `chat` with a traceback (or silently do nothing)
+    path = write(tmp_path, text)
+    message = one_line_error(path)
+    assert message.startswith(f"{path}:{line}: {key}: ")
+    assert expected in message
+
+
+def test_values_that_are_fine_or_switched_off_load(tmp_path):
+    text = ('[bot]\nlocale = "en"\ntimezone = "UTC"\n[wecom]\norg_sync_cron = ""\n'
+            '[[scheduler.jobs]]\nname = "old"\ncron = "nonsense"\nenabled = false\n'
+            '[[scheduler.jobs]]\nname = "weekly_digest"\ncron = "0 9 * * mon-fri"\n')
+    config = load_config(write(tmp_path, text))
+    assert config.bot.locale == "en" and config.wecom.org_sync_cron == ""
+    assert [j.name for j in config.scheduler.jobs] == ["old", "weekly_digest"]

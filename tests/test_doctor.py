@@ -51,7 +51,7 @@ def test_broken_config_is_one_line_and_exit_1(tmp_path):
     lines, code = doctor(path)
     assert code == 1
     bad = [ln for ln in lines if ln.startswith("✗")]
-    assert bad == [f"✗ config: {path}:2: outbox.max_attempts: expected integer, got str"]
+    assert bad == [f"✗ config: {path}:2: outbox.max_attempts: expected integer, got string"]
     assert any(ln.startswith("✓ ffmpeg") for ln in lines)  # the other checks still ran
 
 

@@ -164,3 +164,35 @@ def test_replay_of_a_missing_or_binary_file_is_one_clear_line(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert f"{mixed}:1: not UTF-8 text; skipped" in err and "replayed 1 events (1 rejected)" in err
     assert "Traceback" not in err
+
+
+def test_replay_keeps_lines_with_wrongly_typed_fields_as_unsupported(tmp_path, monkeypatch, capsys):
+    # valid JSON, known type and fields, but values of the wrong type: `"text": 5` used to crash the command
+    # parser inside the dispatcher (the user got "internal error"), `"occurred_at": "abc"` was stored as is
+    monkeypatch.chdir(tmp_path)
+    good = message("ok", "/help")
+    bad = [
+        {**message("b1", "/help"), "occurred_at": "abc"},
+        {**message("b2", "/help"), "text": 5},
+        {**message("b3", "/help"), "to_bot": "yes"},
+        {**message("b4", "/help"), "actor": {"platform_id": 42}},
+        {**message("b5", "/help"), "recipients": [1, 2]},
+    ]
+    jsonl = tmp_path / "typed.jsonl"
+    jsonl.write_text("\n".join(json.dumps(x) for x in [good, *bad]) + "\n", encoding="utf-8")
+    db = tmp_path / "typed.db"
+
+    code = cli_main(["replay", str(jsonl), "--db", str(db)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert f'{jsonl}:2: occurred_at must be an integer, got "abc"; kept as unsupported' in err
+    assert f"{jsonl}:3: text must be a string, got 5" in err
+    assert f'{jsonl}:4: to_bot must be true or false, got "yes"' in err
+    assert f"{jsonl}:5: actor.platform_id must be a string, got 42" in err
+    assert f"{jsonl}:6: recipients must be a list of strings" in err
+    assert "replayed 1 events (5 rejected), 1 replies" in err
+    assert "Traceback" not in err and out.count("→ u1:") == 1
+
+    store = open_store(db)
+    assert inbox_store.counts(store) == {"done": 1, "unsupported": 5}
+    store.close()
