@@ -144,6 +144,13 @@ def parse_answered(value: Any, duration_s: int, extra: Mapping[str, Any] | None 
     raise BadPayload(f"answered: {text!r} is neither yes (已接) nor no (未接)")
 
 
+# A call cannot have started after it reaches us. A record dated later (a typo in the year, an export or a phone
+# system writing another timezone than configured) would make its lead look active until that date, so it would never
+# be reported silent (store.leads.touch keeps the latest time): refuse it, by line in imports, with a 400 on the
+# webhook. The slack covers phone-system clocks that run a little ahead.
+FUTURE_SLACK_MS = 3_600_000
+
+
 def call_from_record(record: Mapping[str, Any], *, tz: str, received_at: int,
                      value_maps: Mapping[str, Mapping[str, Any]] | None = None, time_format: str = "") -> CallRecord:
     """One call record (our field names) → CallRecord. Raises BadPayload naming the first bad field."""
@@ -161,6 +168,9 @@ def call_from_record(record: Mapping[str, Any], *, tz: str, received_at: int,
         raise BadPayload(f"customer_phone: {_text(record['customer_phone'])!r} has no phone number in it")
     duration = parse_duration(record.get("duration_s"))
     started = parse_time(record["started_at"], tz, time_format)
+    if started > received_at + FUTURE_SLACK_MS:
+        raise BadPayload(f"started_at: {_text(record['started_at'])!r} is later than now; check the year, or the"
+                         f" timezone (times without an offset are read in {tz})")
     rep = _text(record.get("rep"))
     return CallRecord(
         event_id=f"{PLATFORM}:{call_id}", platform=PLATFORM, occurred_at=started, received_at=received_at,

@@ -27,11 +27,6 @@ from store import inbox as inbox_store
 from store.db import Store
 
 _VALUE_FIELDS = ("direction", "answered")
-# A call cannot have started after the import runs. A row dated later (a typo in the year, an export written in
-# another timezone than the mapping says) would make the lead look active until that date, so it would never be
-# reported silent (store.leads.touch keeps the latest time): refuse it by line. The slack covers phone-system clocks
-# that run a little ahead.
-FUTURE_SLACK_MS = 3_600_000
 _OPTIONS = ("timezone", "time_format", "encoding", "delimiter")
 
 
@@ -134,11 +129,6 @@ def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int):
                                      time_format=mapping.time_format)
         except BadPayload as exc:
             yield reader.line_num, row, exc
-            continue
-        if event.occurred_at > now_ms + FUTURE_SLACK_MS:
-            yield reader.line_num, row, BadPayload(
-                f"started_at: {record.get('started_at', '')!r} is later than now; check the year, or the timezone"
-                f" (times without an offset are read in {mapping.timezone or tz}; see [options] timezone)")
             continue
         yield reader.line_num, row, event
 

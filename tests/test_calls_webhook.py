@@ -79,6 +79,7 @@ async def test_list_body_and_header_token_and_dedupe(client, store):
     (json.dumps({"call_id": "X"}).encode(), "missing started_at, direction, customer_phone"),
     (json.dumps(call(direction="sideways")).encode(), "direction"),
     (json.dumps(call(started_at="yesterday-ish")).encode(), "started_at"),
+    (json.dumps(call(started_at="2062-03-02 09:15:00")).encode(), "later than now"),  # would block silence alerts
 ])
 async def test_malformed_is_400_with_a_short_reason(client, store, body, needle):
     resp = await client.post("/telephony/calls", data=body, headers={**bearer(), "Content-Type": "application/json"})
