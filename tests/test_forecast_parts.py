@@ -65,6 +65,25 @@ def test_procurement_window_shifts_expected_close(store, tmp_path: Path):
     assert calendar.shift_close(windows, "c7", "医疗", date(2026, 6, 15)) is None
 
 
+def test_budget_event_holds_deals_without_a_confirmed_budget(store, tmp_path: Path):
+    """C2: 'Q2末设备更新专项拨款' recalibrates close dates — a manufacturing deal expected shortly before the money
+    arrives waits for it, unless its budget range is already confirmed; an industry on the calendar ('制造')
+    matches the customers' longer name ('制造业')."""
+    csv_file = tmp_path / "budget.csv"
+    csv_file.write_text("name,start,end,customer,industry,kind\nQ2末设备更新专项拨款,06-01,06-30,,制造,budget\n",
+                        encoding="utf-8")
+    assert calendar.import_file(store, csv_file) == 1
+    windows = procurement.all_windows(store)
+    shift = calendar.shift_close(windows, "c1", "制造业", date(2026, 4, 20))
+    assert shift and shift.shifted == date(2026, 6, 1) and shift.window == "Q2末设备更新专项拨款"
+    assert calendar.shift_close(windows, "c1", "制造业", date(2026, 4, 20), budget_confirmed=True) is None
+    assert calendar.shift_close(windows, "c1", "制造业", date(2026, 6, 10)) is None  # the money is there
+    assert calendar.shift_close(windows, "c1", "制造业", date(2026, 1, 10)) is None  # too far ahead to wait for
+    assert calendar.shift_close(windows, "c1", "制造业", date(2026, 7, 10)) is None  # after it: not next year's
+    assert calendar.shift_close(windows, "c1", "零售连锁", date(2026, 4, 20)) is None
+    assert calendar.shift_close(windows, "c1", "", date(2026, 4, 20)) is None
+
+
 def _deal(**details) -> Deal:
     return Deal("L1", "商机", "c1", "客户", "", "r1", "open", "", "", 1.0, 0, 40 * 86_400_000, None, None,
                 Details(**details))

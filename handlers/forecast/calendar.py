@@ -1,7 +1,10 @@
 """Procurement calendar: customers' yearly buying windows and budget events (ICS or CSV).
 
 A deal whose expected close falls outside every window of its customer (or its customer's industry) cannot
-close then: its timing moves to the start of the next window, and /deal and /forecast say so.
+close then: its timing moves to the start of the next window, and /deal and /forecast say so. A budget event
+(kind = budget, e.g. Q2末设备更新专项拨款) is money arriving: a deal without a confirmed budget range whose expected
+close falls in the BUDGET_LEAD_DAYS before it waits for it, so its timing moves to the event's start. An industry
+given on a window matches a customer industry that contains it or is contained in it (制造 ~ 制造业).
 CSV columns: name,start,end[,customer][,industry][,kind] with dates as MM-DD or YYYY-MM-DD (the year is ignored:
 windows repeat yearly). ICS: each VEVENT's DTSTART/DTEND/SUMMARY; CATEGORIES or X-SALESPULSE-CUSTOMER /
 X-SALESPULSE-INDUSTRY say whom it applies to.
@@ -117,24 +120,46 @@ def _span(w: procurement.Window, year: int) -> tuple[date, date]:
     return start, end
 
 
-def applicable(windows: list[procurement.Window], customer_id: str, industry: str) -> list[procurement.Window]:
-    own = [w for w in windows if w.kind == "window" and w.customer_id and w.customer_id == customer_id]
+BUDGET_LEAD_DAYS = 90  # a deal expected to close this close before money arrives waits for it
+
+
+def _industry_matches(window_industry: str, industry: str) -> bool:
+    a, b = window_industry.strip(), industry.strip()
+    return bool(a and b) and (a in b or b in a)
+
+
+def applicable(windows: list[procurement.Window], customer_id: str, industry: str,
+               kind: str = "window") -> list[procurement.Window]:
+    """The customer's own entries of this kind, else its industry's."""
+    own = [w for w in windows if w.kind == kind and w.customer_id and w.customer_id == customer_id]
     if own:
         return own
-    return [w for w in windows if w.kind == "window" and not w.customer_id and w.industry and w.industry == industry]
+    return [w for w in windows if w.kind == kind and not w.customer_id and _industry_matches(w.industry, industry)]
 
 
-def shift_close(windows: list[procurement.Window], customer_id: str, industry: str, expected: date) -> Shift | None:
-    """None when no window applies or the date is inside one; else the next window start it moves to."""
-    mine = applicable(windows, customer_id, industry)
-    if not mine:
-        return None
+def shift_close(windows: list[procurement.Window], customer_id: str, industry: str, expected: date,
+                budget_confirmed: bool = False) -> Shift | None:
+    """None when nothing moves the date; else where it moves: the next buying-window start when the date is
+    outside every window, or (budget not confirmed) the start of a budget event the date falls shortly before."""
     best: tuple[date, str] | None = None
-    for w in mine:
+    inside = False
+    for w in applicable(windows, customer_id, industry):
         for year in (expected.year - 1, expected.year, expected.year + 1):
             start, end = _span(w, year)
             if start <= expected <= end:
-                return None
-            if start > expected and (best is None or start < best[0]):
+                inside = True
+            elif start > expected and (best is None or start < best[0]):
                 best = (start, w.name)
-    return Shift(expected, best[0], best[1]) if best else None
+    if best and not inside:
+        return Shift(expected, best[0], best[1])
+    if budget_confirmed:
+        return None
+    waits: tuple[date, str] | None = None
+    for w in applicable(windows, customer_id, industry, kind="budget"):
+        for year in (expected.year, expected.year + 1):
+            start, end = _span(w, year)
+            if start <= expected <= end:
+                return None  # the money is there when it closes
+            if expected < start <= expected + timedelta(days=BUDGET_LEAD_DAYS) and (waits is None or start < waits[0]):
+                waits = (start, w.name)
+    return Shift(expected, waits[0], waits[1]) if waits else None

@@ -205,7 +205,7 @@ def deal_text(ctx: Context, deal: Deal) -> str:
         from handlers.forecast import calendar
 
         sh = calendar.shift_close(models.windows, deal.customer_id, deal.industry,
-                                  periods.local_date(deal.expected_close_at, tz))
+                                  periods.local_date(deal.expected_close_at, tz), deal.details.has_budget_range)
         if sh:
             lines.append(ctx.t("forecast.deal_shift", window=sh.window, old=sh.original.isoformat(),
                                new=sh.shifted.isoformat()))

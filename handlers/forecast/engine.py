@@ -142,7 +142,8 @@ def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneI
     if models.windows:
         for i in np.flatnonzero(has_exp):
             d = open_deals[i]
-            sh = calendar.shift_close(models.windows, d.customer_id, d.industry, local_date(int(expected[i]), tz))
+            sh = calendar.shift_close(models.windows, d.customer_id, d.industry, local_date(int(expected[i]), tz),
+                                      d.details.has_budget_range)
             if sh:
                 expected[i], shifted[i] = date_ms(sh.shifted, tz), True
     p = np.zeros(len(open_deals))
