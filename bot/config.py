@@ -78,6 +78,7 @@ class SchedulerSection:
 class TeamSection:
     name: str = ""
     manager: str = ""  # person id of the team's manager
+    digest_chat: str = ""  # "<platform>:<chat id>" of the team's group chat for the digests; "" = manager only
 
 
 @dataclass(frozen=True)
@@ -454,6 +455,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "feishu.mode": ("http", "ws"),
 }
 _PERSON_ROLES = ("rep", "manager", "cs", "colleague")
+_CHAT_PLATFORMS = ("wecom", "dingtalk", "feishu", "console")
 
 
 def _locales() -> tuple[str, ...]:
@@ -478,6 +480,13 @@ def _check_values(config: Config, loader: _Loader) -> None:
         one_of(dotted, getattr(getattr(config, section), key), allowed)
     for i, person in enumerate(config.org.people):
         one_of(f"org.people[{i}].role", person.role, _PERSON_ROLES)
+    for i, team in enumerate(config.org.teams):
+        if team.digest_chat:
+            platform, _, chat = team.digest_chat.partition(":")
+            if platform not in _CHAT_PLATFORMS or not chat:
+                loader.fail(f"org.teams[{i}].digest_chat", "expected <platform>:<chat id> with platform one of "
+                            f"{', '.join(_CHAT_PLATFORMS)} (e.g. \"wecom:robot\", \"feishu:oc_…\"), got "
+                            f"{team.digest_chat!r}")
     for dotted, zone in (("bot.timezone", config.bot.timezone), ("scheduler.timezone", config.scheduler.timezone),
                          ("telephony.timezone", config.telephony.timezone)):
         try:

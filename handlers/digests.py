@@ -7,6 +7,8 @@
   forecast changes by preset reason, silent leads and open missed calls now, and the team's /baseline self-check
   (销售日均有效动作数 and 线索平均跟进时长 against the industry mean and the healthy threshold).
 
+Each manager gets their teams' digest; a team with `digest_chat = "<platform>:<chat id>"` in [[org.teams]] (e.g.
+"wecom:robot" for the group robot, "feishu:oc_…", "dingtalk:cid…") also gets its own digest in that group chat.
 They read what the other capabilities already stored (event_tags, lead silence state, missed calls, deal
 revisions); they keep no state of their own. One digest per manager per due time (the idempotency key carries the
 due time), so a replayed tick never sends twice.
@@ -14,13 +16,14 @@ due time), so a replayed tick never sends twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import to_ms
 from bot.context import Context
 from bot.events import Role, Tick
-from bot.replies import Reply
+from bot.replies import Reply, Target
 from bot.router import F, Router
 from handlers import baseline
 from store import calls as calls_store
@@ -38,8 +41,7 @@ def _day_window(due_ms: int, tz: str) -> tuple[int, int, str]:
     return to_ms(start), to_ms(start + timedelta(days=1)), start.strftime("%m月%d日")
 
 
-def team_digest(ctx: Context, manager_id: str, due_ms: int) -> Reply | None:
-    team_ids = ctx.directory.teams_managed_by(manager_id)
+def team_digest(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
     reps = [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role == Role.REP]
     if not reps:
         return None
@@ -80,8 +82,7 @@ def _with_last_week(ctx: Context, now: int, before: int) -> str:
     return ctx.t("digests.week_value", n=now, last=before, change=f"{change:+d}%")
 
 
-def team_weekly(ctx: Context, manager_id: str, due_ms: int) -> Reply | None:
-    team_ids = ctx.directory.teams_managed_by(manager_id)
+def team_weekly(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
     reps = [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role == Role.REP]
     if not reps:
         return None
@@ -117,17 +118,29 @@ def team_weekly(ctx: Context, manager_id: str, due_ms: int) -> Reply | None:
     return Reply.card(ctx.t("digests.week_title", team=team_names, span=label), "\n".join(lines), fields)
 
 
+def _send(ctx: Context, build: Callable[[Context, list[str], int], Reply | None], kind: str, due_ms: int) -> None:
+    """Each manager gets their teams' digest; a team with `digest_chat` in [[org.teams]] also gets its own in
+    that group chat. Keys carry the due time, so a replayed tick sends nothing twice."""
+    for person in ctx.directory.with_role(Role.MANAGER):
+        reply = build(ctx, ctx.directory.teams_managed_by(person.id), due_ms)
+        if reply is not None:
+            ctx.notify(person.id, reply, key=f"digest:{kind}:{due_ms}")
+    by_name = {name: tid for tid, (name, _manager) in ctx.directory.teams.items()}
+    for team in ctx.config.org.teams:
+        tid = by_name.get(team.name)
+        if not team.digest_chat or tid is None:
+            continue
+        reply = build(ctx, [tid], due_ms)
+        if reply is not None:
+            platform, _, chat = team.digest_chat.partition(":")
+            ctx.send(Target(platform=platform, chat_id=chat), reply, f"digest:{kind}:{due_ms}:team:{tid}")
+
+
 @router.on(Tick, F(lambda event, ctx: event.job == "weekly_digest"))
 def on_weekly_digest(event: Tick, ctx: Context) -> None:
-    for person in ctx.directory.with_role(Role.MANAGER):
-        reply = team_weekly(ctx, person.id, event.due_at)
-        if reply is not None:
-            ctx.notify(person.id, reply, key=f"digest:weekly:{event.due_at}")
+    _send(ctx, team_weekly, "weekly", event.due_at)
 
 
 @router.on(Tick, F(lambda event, ctx: event.job == "daily_digest"))
 def on_daily_digest(event: Tick, ctx: Context) -> None:
-    for person in ctx.directory.with_role(Role.MANAGER):
-        reply = team_digest(ctx, person.id, event.due_at)
-        if reply is not None:
-            ctx.notify(person.id, reply, key=f"digest:daily:{event.due_at}")
+    _send(ctx, team_digest, "daily", event.due_at)
