@@ -148,7 +148,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     asyncio.run(rt.settle(max_rounds=100_000))
     for d in console.delivered:
         print(f"→ {d.target.person_id or d.target.user_id}: {d.text}")
-    print(f"replayed {accepted} events ({rejected} rejected), {len(console.delivered)} replies", file=sys.stderr)
+    print(rt.services.prompts.t("ops.replay_done", events=accepted, rejected=rejected, replies=len(console.delivered)),
+          file=sys.stderr)
     rt.close()
     return 0 if rejected == 0 else 1
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.cli_support import config_from, store_from
 from bot.org import import_org_csv
+from prompts import Prompts
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,7 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = store_from(config_from(args), args.db)
+    config = config_from(args)
+    store = store_from(config, args.db)
     n = import_org_csv(store, args.file)
-    print(f"imported {n} people from {args.file}")
+    print(Prompts(config.bot.locale).t("ops.import_org_done", n=n, file=args.file))
     return 0

@@ -32,8 +32,8 @@ def help_text(ctx: Context, only: str | None = None) -> str:
     for name, spec in specs.items():
         usage = spec.get("usage", "/" + name)
         aliases = [a for a in spec.get("aliases", ()) if not str(a).isascii()]
-        if aliases:  # show the Chinese name next to the English one: /forecast（/预测）
-            usage = usage.replace("/" + name, f"/{name}（/{aliases[0]}）", 1)
+        if aliases:  # show the Chinese name next to the English one: /forecast（/预测）, /forecast (/预测) in en
+            usage = usage.replace("/" + name, ctx.t("core.help_name_alias", name=name, alias=aliases[0]), 1)
         lines.append(ctx.t("core.help_line", usage=usage, summary=_summary(ctx, spec)))
     lines.append(ctx.t("core.help_footer"))
     return "\n".join(lines)

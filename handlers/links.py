@@ -70,7 +70,8 @@ def find_lead(ctx: Context, query: str) -> lead_store.Lead:
     open_ones = [lead for lead in found if lead.status == "open"]
     candidates = open_ones or found
     if len(candidates) > 1:
-        options = "、".join(f"{lead.title}（{lead.id}）" for lead in candidates[:5])
+        options = ctx.t("core.list_sep").join(ctx.t("links.lead_option", title=lead.title, id=lead.id)
+                                              for lead in candidates[:5])
         raise UserInputError(ctx.t("links.many_leads", query=query, options=options))
     return candidates[0]
 

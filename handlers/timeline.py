@@ -241,7 +241,7 @@ def timeline_text(ctx: Context, lead: timeline_store.LeadRef) -> str:
     total = timeline_store.count_tagged_events(ctx.store, lead.lead_id)
     lines = [ctx.t("timeline.title", label=lead_label(lead), n=len(rows), total=total)]
     for row in rows:
-        tags = "、".join(pair.split("|", 1)[0] for pair in row.tags.split("\n"))
+        tags = ctx.t("core.list_sep").join(pair.split("|", 1)[0] for pair in row.tags.split("\n"))
         lines.append(ctx.t("timeline.line", time=fmt_time(ctx, row.occurred_at), who=_who(ctx, row, lead), tags=tags,
                            text=_short(row.text, 40)))
     return "\n".join(lines)

@@ -63,7 +63,7 @@ def find_deal(ctx: Context, text: str) -> Deal:
         return open_hits[0] if open_hits else hits[0]
     if hits:
         raise UserInputError(ctx.t("forecast.deal_ambiguous", text=text,
-                                   names="、".join(d.title for d in (open_hits or hits)[:5])))
+                                   names=ctx.t("core.list_sep").join(d.title for d in (open_hits or hits)[:5])))
     visible = deal_store.listing(ctx.store, status="open", owners=owners)
     if not visible:
         raise UserInputError(ctx.t("forecast.deal_none_visible"))
@@ -73,7 +73,7 @@ def find_deal(ctx: Context, text: str) -> Deal:
         close = sorted(titles, key=lambda s: -len(set(s) & set(text)))[:3] if any(set(s) & set(text) for s in titles) else []
     msg = ctx.t("forecast.deal_not_found", text=text)
     if close:
-        msg += ctx.t("forecast.deal_suggest", names="、".join(close))
+        msg += ctx.t("forecast.deal_suggest", names=ctx.t("core.list_sep").join(close))
     raise UserInputError(msg)
 
 
@@ -93,7 +93,7 @@ def _parse_forecast_args(ctx: Context, args: tuple[str, ...]):
                                        second=a))
         sc = scope_mod.resolve(a, ctx.event.actor, ctx.directory, ctx.t)
     period = period or periods.parse(ctx.config.forecast.default_period, today) or periods.quarter_of(today)
-    sc = sc or scope_mod.default_scope(ctx.event.actor, ctx.directory)
+    sc = sc or scope_mod.default_scope(ctx.event.actor, ctx.directory, ctx.t)
     if sc.owners is not None and not sc.owners:
         raise UserInputError(ctx.t("core.permission_denied"))
     return period, sc
@@ -163,6 +163,8 @@ def render_forecast(p: Prompts, fc: engine.Forecast, label: str, scope_text: str
         lines.append(p.t("forecast.forecast_reasons"))
         for i, (key, values) in enumerate(fc.reasons, 1):
             values = dict(values)
+            if isinstance(values.get("names"), list):  # the engine returns data; the reader's locale joins it
+                values["names"] = p.t("core.list_sep").join(values["names"])
             if "amount" in values:
                 values["amount"] = wan(values["amount"])
             if key in ("reason_factor", "reason_factor_cut"):
@@ -199,7 +201,7 @@ def deal_text(ctx: Context, deal: Deal) -> str:
                    c=f"{ex.coefficients['customer']:.2f}", p=f"{ex.coefficients['project']:.2f}",
                    r=f"{ex.coefficients['rep']:.2f}") + (ctx.t("forecast.deal_override") if ex.override else "")]
     if ex.capped:
-        missing = "、".join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
+        missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         lines.append(ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100)))
     if deal.expected_close_at:
         from handlers.forecast import calendar
@@ -217,8 +219,12 @@ def deal_text(ctx: Context, deal: Deal) -> str:
         lines.append(ctx.t("forecast.deal_fallback"))
     last = deal_store.last_customer_response(ctx.store, [deal.id]).get(deal.id)
     h = health.assess(deal, ctx.clock.now_ms(), ctx.config.forecast.health, last)
-    lines.append(ctx.t("forecast.deal_health", colour=ctx.t(f"forecast.colour_{h.colour}")) +
-                 ("：" + "；".join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues) if h.issues else ""))
+    colour = ctx.t(f"forecast.colour_{h.colour}")
+    if h.issues:
+        issues = ctx.t("core.clause_sep").join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues)
+        lines.append(ctx.t("forecast.deal_health_issues", colour=colour, issues=issues))
+    else:
+        lines.append(ctx.t("forecast.deal_health", colour=colour))
     revs = rev_store.for_lead(ctx.store, deal.id, 3)
     if revs:
         lines.append(ctx.t("forecast.deal_revisions"))
@@ -233,7 +239,7 @@ def deal_text(ctx: Context, deal: Deal) -> str:
 @router.command("deal")
 def on_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     if not args:
-        raise UserInputError(ctx.t("core.help_one", usage="/deal <商机名称>", summary="", aliases="/商机"))
+        raise UserInputError(ctx.t("forecast.deal_usage"))
     ctx.reply(deal_text(ctx, find_deal(ctx, " ".join(args))))
 
 
@@ -241,7 +247,7 @@ def on_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
 @router.command("health")
 def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     sc = scope_mod.resolve(args[0], event.actor, ctx.directory, ctx.t) if args else \
-        scope_mod.default_scope(event.actor, ctx.directory)
+        scope_mod.default_scope(event.actor, ctx.directory, ctx.t)
     if sc.owners is not None and not sc.owners:
         raise UserInputError(ctx.t("core.permission_denied"))
     open_deals = deal_store.listing(ctx.store, status="open", owners=sc.owners)
@@ -255,11 +261,11 @@ def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     lines = [ctx.t("forecast.health_title", scope=ctx.t(f"forecast.{sc.label_key}", name=sc.name), **count)]
     for colour, icon in ((health.RED, "🔴"), (health.YELLOW, "🟡")):
         for d, h in sorted((x for x in rated if x[1].colour == colour), key=lambda x: -x[0].amount):
-            reasons = "；".join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues)
+            reasons = ctx.t("core.clause_sep").join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues)
             lines.append(ctx.t("forecast.health_line", icon=icon, title=d.title, reasons=reasons))
     greens = [d.title for d, h in rated if h.colour == health.GREEN]
     if greens:
-        lines.append(ctx.t("forecast.health_green_line", titles="、".join(greens)))
+        lines.append(ctx.t("forecast.health_green_line", titles=ctx.t("core.list_sep").join(greens)))
     ctx.reply("\n".join(lines))
 
 
@@ -357,7 +363,7 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     text = ctx.t("forecast.adjust_done", title=deal.title, field=ctx.t(f"forecast.field_{field}"), old=old,
                  new=new, reason=reason, p_old=round(100 * p_old), p_new=round(100 * ex.probability))
     if ex.capped:  # "概率 60%" that comes out as 35%: say why, or the answer looks wrong
-        missing = "、".join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
+        missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         text += "\n" + ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100))
     ctx.reply(text)
 
@@ -394,12 +400,13 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         if "role" in values:
             values["role"] = ctx.t(f"forecast.role_{values['role']}")
         items.append(ctx.t(f"forecast.{ch.key}", **values))
+    # "；" here is the stored column's delimiter (the clauses are the user's Chinese words), not reply text
     deal_store.add_note(ctx.store, deal.id, text, json.dumps(items, ensure_ascii=False), "；".join(parsed.not_understood),
                         event.actor.person_id, now, event_at)
     lines = []
     if parsed.changes:
         p_new = engine.explain(models, deal_store.get(ctx.store, deal.id)).probability
-        lines.append(ctx.t("forecast.note_done", items="；".join(items), p_old=round(100 * p_old),
+        lines.append(ctx.t("forecast.note_done", items=ctx.t("core.clause_sep").join(items), p_old=round(100 * p_old),
                            p_new=round(100 * p_new)))
         if round(100 * p_new) != round(100 * p_old):
             rev_store.add(ctx.store, deal.id, "note", f"{round(100 * p_old)}%", f"{round(100 * p_new)}%",
@@ -409,7 +416,7 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     else:
         lines.append(ctx.t("forecast.note_nothing"))
     if parsed.not_understood:
-        line = ctx.t("forecast.note_not_understood", clauses="；".join(parsed.not_understood))
+        line = ctx.t("forecast.note_not_understood", clauses=ctx.t("core.clause_sep").join(parsed.not_understood))
         tones = {parsed.tone[c] for c in parsed.not_understood if c in parsed.tone}
         if len(tones) == 1:
             line += ctx.t("forecast.note_tone", tone=ctx.t(f"forecast.tone_{tones.pop()}"))

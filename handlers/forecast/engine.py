@@ -200,7 +200,7 @@ def reasons(fc: Forecast, p: np.ndarray, amounts: np.ndarray, titles: list[str],
         big = [i for i in top if 0.15 <= p[i] <= 0.85]
         if big:
             cands.append((parts.get("deals", 0), "reason_big_deals",
-                          {"n": len(big), "names": "、".join(titles[i] for i in big),
+                          {"n": len(big), "names": [titles[i] for i in big],  # joined by the renderer, per locale
                            "amount": float(amounts[big].sum())}))
         # the negative factors that weigh on the most expected money
         total_amount = float(amounts.sum()) or 1.0

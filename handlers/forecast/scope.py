@@ -31,7 +31,8 @@ def visible_owners(actor: Actor, directory: Directory) -> list[str] | None:
     return []
 
 
-def default_scope(actor: Actor, directory: Directory) -> Scope:
+def default_scope(actor: Actor, directory: Directory, t) -> Scope:
+    """`t` is the reader's prompt lookup: a manager of several teams sees their names joined in that locale."""
     vis = visible_owners(actor, directory)
     if vis is None:
         return Scope(None, "scope_company", target_key="company")
@@ -39,7 +40,7 @@ def default_scope(actor: Actor, directory: Directory) -> Scope:
         teams = directory.teams_managed_by(actor.person_id)
         if len(teams) == 1:
             return Scope(vis, "scope_team", directory.teams[teams[0]][0], f"team:{directory.teams[teams[0]][0]}")
-        return Scope(vis, "scope_team", "、".join(directory.teams[t][0] for t in teams) or actor.display,
+        return Scope(vis, "scope_team", t("core.list_sep").join(directory.teams[tid][0] for tid in teams) or actor.display,
                      f"rep:{actor.person_id}")
     return Scope(vis, "scope_person", actor.display, f"rep:{actor.person_id}")
 
@@ -66,5 +67,5 @@ def resolve(text: str, actor: Actor, directory: Directory, t) -> Scope:
     choices = [tn for tn, _m in directory.teams.values()] + [p.name for p in directory.people.values()
                                                                if vis is None or p.id in vis]
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.3)
-    hint = t("forecast.scope_suggest", names="、".join(close)) if close else ""
+    hint = t("forecast.scope_suggest", names=t("core.list_sep").join(close)) if close else ""
     raise UserInputError(t("forecast.unknown_scope", text=text, hint=hint))
