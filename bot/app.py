@@ -24,9 +24,14 @@ from bot.router import CompiledRouter, Router
 from bot.scheduler import TickScheduler
 from bot.sender import OutboxSender
 from prompts import Prompts
+from store import inbox as inbox_store
 from store.db import Store
 
 log = logging.getLogger("salespulse.app")
+
+DAY_MS = 86_400_000
+PRUNE_EVERY_MS = 3_600_000  # how often `serve` applies bot.inbox_retention_days
+PRUNE_CHUNK = 2_000  # rows deleted per transaction; the loop yields between chunks so HTTP acks stay fast
 
 # Every capability, in routing order. A new capability is one line here.
 ROUTER_MODULES: tuple[str, ...] = (
@@ -88,6 +93,7 @@ class Runtime:
         self.sender = OutboxSender(self.store, self.clock, self.config.outbox, self.senders)
         self.scheduler = TickScheduler(self.store, self.clock, self.config.scheduler)
         self._wake = asyncio.Event()
+        self._pruned_at: int | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -111,6 +117,30 @@ class Runtime:
             await asyncio.sleep(0)
         await self.deferred.run_pending()
         await self.sender.send_due()
+        await self.prune_inbox()
+
+    async def prune_inbox(self) -> int:
+        """Apply `bot.inbox_retention_days` (at most once an hour; 0 or less keeps every payload for ever).
+
+        Why here: the setting existed but nothing ever pruned, so raw payloads piled up without bound. Only
+        processed and unsupported rows go (store.inbox.prune); pending and failed rows stay.
+        """
+        now = self.clock.now_ms()
+        days = self.config.bot.inbox_retention_days
+        if days <= 0 or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_MS):
+            return 0
+        self._pruned_at = now
+        total = 0
+        while True:
+            with self.store.transaction():
+                n = inbox_store.prune(self.store, now - days * DAY_MS, PRUNE_CHUNK)
+            total += n
+            if n < PRUNE_CHUNK:
+                break
+            await asyncio.sleep(0)
+        if total:
+            log.info("inbox retention: dropped %d payloads older than %d days", total, days)
+        return total
 
     async def settle(self, max_rounds: int = 100) -> None:
         """Step until nothing is left to do at the current (virtual) time."""

@@ -3,6 +3,10 @@
 A job function is registered with `@router.job(name)` and called as `fn(payload, reader)` in a worker thread,
 where `reader` is a read-only Store on its own connection. It returns a Reply or a list of Replies; those are
 enqueued with idempotency keys "deferred:<id>:<n>" in the same transaction that marks the job done.
+
+A job that raises (or returns something that is not a Reply) is tried again after a short delay, up to
+MAX_ATTEMPTS times; then it is marked `failed` and its requester gets the short error reply with a log reference.
+The delay is kept in memory only: after a restart a waiting job simply runs at once.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from store.db import Store, open_store
 
 log = logging.getLogger("salespulse.deferred")
 
+MAX_ATTEMPTS = 3  # a transient failure (a chart backend, a file that is not there yet) gets two more chances
+RETRY_DELAY_MS = 5_000  # before the 2nd attempt; doubled before each later one
+
 
 class DeferredRunner:
     def __init__(self, services: Services, jobs: dict[str, Callable[..., Any]], *, in_thread: bool = True) -> None:
@@ -28,6 +35,7 @@ class DeferredRunner:
         self.jobs = jobs
         self.in_thread = in_thread
         self._reader: Store | None = None
+        self._not_before: dict[int, int] = {}  # job id → earliest time of its next attempt (after a failure)
 
     def _read_store(self) -> Store:
         if self.services.store.path == ":memory:":
@@ -37,8 +45,11 @@ class DeferredRunner:
         return self._reader
 
     async def run_pending(self) -> int:
+        """Run the pending jobs that are due; returns how many ran (jobs waiting out a retry delay do not count)."""
         store = self.services.store
-        rows = deferred_store.pending(store)
+        now = self.services.clock.now_ms()
+        waiting = tuple(job_id for job_id, at in self._not_before.items() if at > now)
+        rows = deferred_store.pending(store, skip=waiting)
         for row in rows:
             fn = self.jobs.get(row.job)
             try:
@@ -48,22 +59,40 @@ class DeferredRunner:
                     result = await asyncio.to_thread(fn, row.payload, self._read_store())
                 else:
                     result = fn(row.payload, self._read_store())
-            except Exception as exc:  # one error path: log, mark failed, tell the user briefly
-                ref = uuid.uuid4().hex[:8]
-                log.exception("deferred job %s (%s) failed, ref %s", row.id, row.job, ref)
+                replies = result if isinstance(result, list) else [result] if result is not None else []
+                for reply in replies:
+                    if not isinstance(reply, Reply):
+                        raise TypeError(f"job {row.job!r} returned {type(reply).__name__}, not a Reply")
                 with store.transaction():
-                    deferred_store.finish(store, row.id, "failed", f"{type(exc).__name__}: {exc} (ref {ref})")
-                    text = self.services.prompts.t("core.internal_error", ref=ref)
-                    outbox_store.enqueue(store, f"deferred:{row.id}:error", row.target["platform"], row.target,
-                                         Reply.plain(text).to_dict(), self.services.clock.now_ms(), row.source_event_id)
+                    for n, reply in enumerate(replies):
+                        outbox_store.enqueue(store, f"deferred:{row.id}:{n}", row.target["platform"], row.target,
+                                             reply.to_dict(), self.services.clock.now_ms(), row.source_event_id)
+                    deferred_store.finish(store, row.id, "done")
+            except Exception as exc:  # one error path: log, retry a few times, then mark failed and tell the user
+                self._failed(row, exc)
                 continue
-            replies = result if isinstance(result, list) else [result] if result is not None else []
-            with store.transaction():
-                for n, reply in enumerate(replies):
-                    outbox_store.enqueue(store, f"deferred:{row.id}:{n}", row.target["platform"], row.target,
-                                         reply.to_dict(), self.services.clock.now_ms(), row.source_event_id)
-                deferred_store.finish(store, row.id, "done")
+            self._not_before.pop(row.id, None)
         return len(rows)
+
+    def _failed(self, row: deferred_store.DeferredRow, exc: Exception) -> None:
+        store = self.services.store
+        ref = uuid.uuid4().hex[:8]
+        error = f"{type(exc).__name__}: {exc} (ref {ref})"
+        if row.attempts + 1 < MAX_ATTEMPTS:
+            log.warning("deferred job %s (%s) failed on attempt %d, will retry (ref %s)", row.id, row.job,
+                        row.attempts + 1, ref, exc_info=exc)
+            with store.transaction():
+                deferred_store.retry(store, row.id, error)
+            self._not_before[row.id] = self.services.clock.now_ms() + RETRY_DELAY_MS * 2 ** row.attempts
+            return
+        log.error("deferred job %s (%s) failed after %d attempts, ref %s", row.id, row.job, row.attempts + 1, ref,
+                  exc_info=exc)
+        self._not_before.pop(row.id, None)
+        with store.transaction():
+            deferred_store.finish(store, row.id, "failed", error)
+            text = self.services.prompts.t("core.internal_error", ref=ref)
+            outbox_store.enqueue(store, f"deferred:{row.id}:error", row.target.get("platform", "console"), row.target,
+                                 Reply.plain(text).to_dict(), self.services.clock.now_ms(), row.source_event_id)
 
     def close(self) -> None:
         if self._reader is not None and self._reader is not self.services.store:

@@ -49,6 +49,7 @@ class Dispatcher:
         done: list[int] = []
         with store.transaction():
             for row in rows:
+                event: Event | None = None  # never the previous row's event in the error paths below
                 try:
                     with store.transaction():
                         if row.event is None:
@@ -72,8 +73,7 @@ class Dispatcher:
                     done.append(row.id)
                 except UserInputError as exc:
                     # The row's savepoint rolled back what its handlers wrote; the user gets the explanation.
-                    with store.transaction():
-                        Context(self.services, event).reply(Reply.plain(str(exc)), "input-error")
+                    self._answer(event, row, Reply.plain(str(exc)), "input-error")
                     done.append(row.id)
                 except UnsupportedEvent as exc:
                     inbox_store.mark(store, row.id, "unsupported", str(exc), now())
@@ -85,20 +85,54 @@ class Dispatcher:
                     ref = uuid.uuid4().hex[:8]
                     log.exception("handler failed on inbox row %s (ref %s)", row.id, ref)
                     inbox_store.mark(store, row.id, "failed", f"{type(exc).__name__}: {exc} (ref {ref})", now())
-                    self._apologise(row.event, ref)
+                    self._apologise(event, row, ref)
             inbox_store.mark_done(store, done, now())
         self.processed += len(done)
         return len(rows)
 
-    def _apologise(self, event_json: str | None, ref: str) -> None:
+    def _apologise(self, event: Event | None, row: inbox_store.InboxRow, ref: str) -> None:
         """Best effort: answer a person who talked to the bot; events from archives get no reply."""
+        if event is None:  # the failure came before the event was built: read it back, actor resolved
+            event = self._event_of(row)
+        if event is not None and (getattr(event, "to_bot", False) or isinstance(event, Command)):
+            self._answer(event, row, None, "error", ref=ref)
+
+    def _event_of(self, row: inbox_store.InboxRow) -> Event | None:
+        """The row's event with its actor resolved through the directory, like the answers a handler gives.
+
+        Why: an unresolved actor has no person id, so the apology's Target had person_id '' (the transcript and
+        `salespulse outbox` could not say who it went to) and, from a platform that cannot be answered in place
+        (replay, archive), it was addressed to the raw platform id on the console instead of to the person."""
         try:
-            event = event_from_dict(json.loads(event_json or "{}"))
-        except (BadPayload, json.JSONDecodeError):
-            return
-        if getattr(event, "to_bot", False) or isinstance(event, Command):
-            ctx = Context(self.services, event)
-            ctx.reply(Reply.plain(ctx.t("core.internal_error", ref=ref)), "error")
+            data = json.loads(row.event or "{}")
+        except json.JSONDecodeError:
+            return None
+        try:
+            return event_from_dict(data, self.services.directory.resolve)
+        except (BadPayload, KeyError, TypeError, ValueError):
+            return None
+        except Exception:  # the directory itself may be what failed: answer the unresolved actor then
+            log.warning("could not resolve the actor of inbox row %s for its error reply", row.id, exc_info=True)
+            try:
+                return event_from_dict(data)
+            except (BadPayload, KeyError, TypeError, ValueError):
+                return None
+
+    def _answer(self, event: Event | None, row: inbox_store.InboxRow, reply: Reply | None, suffix: str,
+                **values: str) -> None:
+        """Queue a short answer to the row's sender in its own savepoint. A failure here is logged and dropped: it
+        must not roll back the rest of the batch (that would re-run every row and fail again, for ever)."""
+        store = self.services.store
+        if event is None:
+            event = self._event_of(row)
+            if event is None:
+                return
+        try:
+            with store.transaction():
+                ctx = Context(self.services, event)
+                ctx.reply(reply or Reply.plain(ctx.t("core.internal_error", **values)), suffix)
+        except Exception:
+            log.exception("could not queue the %s answer for inbox row %s", suffix, row.id)
 
     def drain(self) -> int:
         """Process until the inbox has nothing pending (demo, replay, tests)."""

@@ -33,6 +33,8 @@ class Job:
     trigger: CronTrigger
 
 
+_CATCH_UP_WINDOW_MS = 86_400_000  # the first look-back window for missed runs (widened until it holds enough)
+
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -119,6 +121,27 @@ class TickScheduler:
             cursor = nxt + timedelta(seconds=1)
         return out
 
+    def _due_times(self, job: Job, last: int, now: int) -> list[int]:
+        """The due times in (last, now] to emit: all of them, or only the last `max_catch_up` (at least the latest).
+
+        Why it looks back from `now` in widening windows instead of listing everything since `last`: after a long
+        downtime a per-minute job has more due times than `_fire_times` lists (100,000), so the old code caught up
+        stale runs from the start of the gap, again on every pass; and `max_catch_up = 0` sliced `due[-0:]`, which
+        is the whole list. 0 now means "no replay": only the latest due time fires (it is the current run).
+        """
+        keep = max(self.config.max_catch_up, 1)
+        span = _CATCH_UP_WINDOW_MS
+        while True:
+            start = max(last, now - span)
+            due = self._fire_times(job, start, now)
+            if start == last and len(due) <= keep:
+                return due
+            if start == last or len(due) >= keep:
+                missed = f"{len(due)}" if start == last else f"more than {len(due)}"
+                log.warning("job %s missed %s runs; catching up the last %d", job.name, missed, keep)
+                return due[len(due) - keep:]
+            span *= 4
+
     def emit_due(self) -> int:
         """Write a Tick into the inbox for every due time that passed; returns how many were new."""
         now = self.clock.now_ms()
@@ -148,12 +171,7 @@ class TickScheduler:
             if last is None:
                 sched_store.set_start(self.store, job.name, job.cron, now)
                 continue
-            due = self._fire_times(job, last, now)
-            if len(due) > self.config.max_catch_up:
-                log.warning("job %s missed %d runs; catching up the last %d", job.name, len(due),
-                            self.config.max_catch_up)
-                due = due[-self.config.max_catch_up:]
-            for due_ms in due:
+            for due_ms in self._due_times(job, last, now):
                 if sched_store.record_run(self.store, job.name, job.cron, due_ms, now):
                     tick = Tick(event_id=f"tick:{job.name}:{due_ms}", platform="scheduler", occurred_at=due_ms,
                                 received_at=now, actor=Actor(platform_id="scheduler", role=Role.BOT),

@@ -26,17 +26,33 @@ def add(store: Store, job: str, payload: dict, target: dict, source_event_id: st
     return cur.lastrowid
 
 
-def pending(store: Store, limit: int = 10) -> list[DeferredRow]:
-    rows = store.conn.execute(
-        "SELECT id, job, payload, target, source_event_id, attempts FROM deferred WHERE status = 'pending' ORDER BY id LIMIT ?",
-        (limit,),
-    )
+def pending(store: Store, limit: int = 10, skip: tuple[int, ...] = ()) -> list[DeferredRow]:
+    """Pending jobs in order, leaving out the ids in `skip` (jobs waiting out a retry delay), so a few jobs that keep
+    failing never hide the ones behind them."""
+    if skip:
+        marks = ",".join("?" * len(skip))
+        sql = ("SELECT id, job, payload, target, source_event_id, attempts FROM deferred WHERE status = 'pending'"
+               f" AND id NOT IN ({marks}) ORDER BY id LIMIT ?")
+        rows = store.conn.execute(sql, (*skip, limit))
+    else:
+        rows = store.conn.execute(
+            "SELECT id, job, payload, target, source_event_id, attempts FROM deferred WHERE status = 'pending'"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
     return [DeferredRow(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows]
+
+
+def retry(store: Store, job_id: int, error: str) -> int:
+    """Count a failed attempt and leave the job pending; returns the attempts so far."""
+    store.conn.execute("UPDATE deferred SET attempts = attempts + 1, error = ? WHERE id = ?", (error[:500], job_id))
+    return store.conn.execute("SELECT attempts FROM deferred WHERE id = ?", (job_id,)).fetchone()[0]
 
 
 def finish(store: Store, job_id: int, status: str, error: str | None = None) -> None:
     store.conn.execute(
-        "UPDATE deferred SET status = ?, error = ?, attempts = attempts + 1 WHERE id = ?", (status, error, job_id)
+        "UPDATE deferred SET status = ?, error = ?, attempts = attempts + 1 WHERE id = ?",
+        (status, error[:500] if error else error, job_id)
     )
 
 

@@ -104,10 +104,25 @@ def payload_of(store: Store, platform: str, external_id: str) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
-def prune(store: Store, older_than_ms: int) -> int:
-    """Retention: drop processed raw payloads older than the cut-off (pending rows are never dropped)."""
+def prune(store: Store, older_than_ms: int, limit: int | None = None) -> int:
+    """Retention: drop raw payloads processed (or set aside as unsupported) before the cut-off; returns how many.
+
+    Pending rows are never dropped, and neither are `failed` ones (an admin still has to look at them). The age
+    counts from processing, as bot.toml's `inbox_retention_days` says, so a backlog processed late keeps its full
+    retention. `limit` deletes at most that many rows, so the serve loop can prune in small steps.
+    """
+    # Rows arrive in id order, so everything received before the cut-off sits below the first id received at or
+    # after it. Bounding the scan by that id keeps an hourly prune from reading millions of recent rows (inbox has
+    # no time index, on purpose: every ingested event would pay for it).
+    first_new = store.conn.execute(
+        "SELECT id FROM inbox WHERE received_at >= ? ORDER BY id LIMIT 1", (older_than_ms,)).fetchone()
+    below = first_new[0] if first_new else (store.conn.execute("SELECT MAX(id) FROM inbox").fetchone()[0] or 0) + 1
+    where = "id < ? AND status IN ('done', 'unsupported') AND COALESCE(processed_at, received_at) < ?"
+    if limit is None:
+        return store.conn.execute(f"DELETE FROM inbox WHERE {where}", (below, older_than_ms)).rowcount
     cur = store.conn.execute(
-        "DELETE FROM inbox WHERE status IN ('done', 'unsupported') AND received_at < ?", (older_than_ms,)
+        f"DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE {where} ORDER BY id LIMIT ?)",
+        (below, older_than_ms, limit),
     )
     return cur.rowcount
 

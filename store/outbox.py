@@ -52,6 +52,14 @@ def due(store: Store, now_ms: int, limit: int = 50, platforms: tuple[str, ...] |
     return [_row(r) for r in store.conn.execute(sql, (now_ms, limit))]
 
 
+def waiting_elsewhere(store: Store, now_ms: int, platforms: tuple[str, ...]) -> dict[str, int]:
+    """Due pending replies per platform outside `platforms` (those nobody here can send): platform → count."""
+    marks = ",".join("?" for _ in platforms) or "''"
+    sql = (f"SELECT platform, COUNT(*) FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
+           f" AND platform NOT IN ({marks}) GROUP BY platform ORDER BY platform")
+    return {r[0]: r[1] for r in store.conn.execute(sql, (now_ms, *platforms))}
+
+
 def next_due_at(store: Store) -> int | None:
     row = store.conn.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'").fetchone()
     return row[0]
