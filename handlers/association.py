@@ -39,13 +39,28 @@ MAX_RECIPIENTS = 30
 
 
 def normalise_phone(raw: str) -> str:
-    """'+86 138-0000-0001' → '13800000001'; landlines keep their area code."""
-    digits = _NOT_DIGIT.sub("", raw or "")
+    """'+86 138-0000-0001' → '13800000001'; landlines keep their area code with its trunk 0, also when written
+    internationally ('+86 21 5555 6666' is dialled at home as '021 5555 6666')."""
+    text = (raw or "").strip()
+    digits = _NOT_DIGIT.sub("", text)
+    international = text.lstrip("(（").startswith("+86") or digits.startswith("0086")
     if digits.startswith("0086"):
         digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
+    elif digits.startswith("86") and (len(digits) == 13 or international):
         digits = digits[2:]
+    if international and digits and not digits.startswith(("0", "1")):
+        digits = "0" + digits
     return digits
+
+
+def normalise_key(kind: str, value: str) -> str:
+    """The stored form of a customer key: phones as digits (see normalise_phone), e-mail addresses in lower case
+    (mail servers treat 'Li@HuaXin.cn' and 'li@huaxin.cn' as one mailbox; people type them either way)."""
+    if kind == "phone":
+        return normalise_phone(value) or value
+    if kind == "email":
+        return value.strip().lower()
+    return value
 
 
 def key_kind(value: str) -> str:
@@ -110,11 +125,20 @@ class Associator:
 
     # ------------------------------------------------------------------ cached lookups
     def lookup(self, kind: str, value: str) -> tuple[str | None, str | None]:
-        """(customer_id, bound lead_id) for a key; either may be None."""
+        """(customer_id, bound lead_id) for a key; either may be None. The key is normalised first (normalise_key);
+        a key stored before normalisation existed is still found under its raw spelling."""
         k = (kind, value)
         hit = self._keys.get(k)
         if hit is not None:
             return hit
+        norm = normalise_key(kind, value)
+        found = self._lookup(kind, norm)
+        if found == (None, None) and norm != value:
+            found = self._lookup(kind, value)
+        self._keys[k] = found
+        return found
+
+    def _lookup(self, kind: str, value: str) -> tuple[str | None, str | None]:
         lead = tag_store.lead_for_key(self.store, kind, value)
         cid = None
         if lead:
@@ -125,8 +149,17 @@ class Associator:
                 cid = brief[0]
         if cid is None:
             cid = tag_store.customer_for_key(self.store, kind, value)
-        self._keys[k] = (cid, lead)
         return cid, lead
+
+    def is_staff(self, platform: str, value: str) -> bool:
+        """A colleague's identity that looks like a customer's (a personal WeChat added as an external contact, a
+        rep's mobile on a call record): known to the directory, so internal, never a customer or /unmatched."""
+        k = ("staff:" + platform, value)
+        hit = self._keys.get(k)
+        if hit is None:
+            hit = ("1" if self.directory.resolve(platform, Actor(platform_id=value)).person_id else None, None)
+            self._keys[k] = hit
+        return hit[0] is not None
 
     def open_lead(self, customer_id: str) -> str | None:
         if customer_id in self._open_lead:
@@ -179,11 +212,15 @@ class Associator:
             chat_cid, chat_lead = self.lookup("chat", conv)
             if chat_lead:
                 return self._finish(chat_cid, chat_lead, None)
+        first_unknown = None
         if role == Role.UNKNOWN and looks_external(actor.platform_id):
             pid = actor.platform_id
-            cid, lead = self.lookup(key_kind(pid), pid)
+            kind = key_kind(pid)
+            cid, lead = self.lookup(kind, pid)
             if cid:
                 return dataclasses.replace(self._finish(cid, lead, None), actor_is_customer=True)
+            # the unknown party is the sender, not our colleague it wrote to: /unmatched must offer the sender
+            first_unknown = f"{kind}:{normalise_key(kind, pid)}"
         if role == Role.CUSTOMER:
             pid = actor.platform_id
             kind = key_kind(pid)
@@ -193,24 +230,22 @@ class Associator:
                 return self._finish(cid, lead, None)
             if chat_cid:
                 return self._finish(chat_cid, None, None)
-            return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else f"{kind}:{pid}")
+            return self._finish(None, None,
+                                f"chat:{conv}" if ev.is_group and conv else f"{kind}:{normalise_key(kind, pid)}")
         if chat_cid:
             return self._finish(chat_cid, None, None)
-        first_unknown = None
         others = ev.recipients
         if not others and not ev.is_group and "|" in conv:  # a 1:1 archive chat id is "a|b", both ways round
             others = tuple(p for p in conv.split("|") if p != actor.platform_id)
         for r in others[:MAX_RECIPIENTS]:
             if not looks_external(r):
                 continue
-            if "@" in r and self.directory.resolve(ev.platform, Actor(platform_id=r)).person_id:
-                continue  # a colleague's mail address
             kind = key_kind(r)
             cid, lead = self.lookup(kind, r)
             if cid:
                 return self._finish(cid, lead, None)
-            if first_unknown is None:
-                first_unknown = f"{kind}:{r}"
+            if first_unknown is None and not self.is_staff(ev.platform, r):  # a colleague's mail / personal WeChat
+                first_unknown = f"{kind}:{normalise_key(kind, r)}"
         if first_unknown is None:
             return NONE
         return self._finish(None, None, f"chat:{conv}" if ev.is_group and conv else first_unknown)
@@ -218,7 +253,7 @@ class Associator:
     def for_call(self, ev: CallRecord) -> Association:
         self._fresh()
         phone = normalise_phone(ev.customer_phone)
-        if not phone:
+        if not phone or self.is_staff("telephony", phone):  # a call between colleagues is not a customer call
             return NONE
         cid, lead = self.lookup("phone", phone)
         if cid is None and phone != ev.customer_phone:
@@ -264,7 +299,7 @@ class Associator:
             cid, lead = self.lookup(kind, a)
             if cid:
                 return self._finish(cid, lead, None, **extra)
-            first_unknown = first_unknown or f"{kind}:{a}"
+            first_unknown = first_unknown or f"{kind}:{normalise_key(kind, a)}"
         return self._finish(None, None, first_unknown, with_customer=bool(external), **extra)
 
     def customer_exists(self, customer_id: str) -> bool:

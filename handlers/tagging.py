@@ -22,6 +22,7 @@ import dataclasses
 import difflib
 import json
 import logging
+import re
 from pathlib import Path
 
 from bot.clock import from_ms
@@ -29,7 +30,7 @@ from bot.context import Context, Services
 from bot.events import CalendarEvent, CallRecord, Command, DocumentOpen, Event, Message, MessageKind, Role, Tick
 from bot.replies import Reply
 from bot.router import Router
-from handlers.association import Association, Associator, key_kind, normalise_phone
+from handlers.association import Association, Associator, key_kind, normalise_key, normalise_phone
 from rules import EventView, RuleSet, pack_files
 from rules.loader import parse_catalog_entries
 from store import customers as customer_store
@@ -159,15 +160,17 @@ class Tagger:
         Why: events stored before /bind tied them to a lead were evaluated without a lead, so window rules
         (3日内二次联系, 同一客户3次不同产品询价, 打开超3次 …) could not look at any history; and the lead's own later
         events were evaluated without the newly bound ones. Each event sees the history without itself (as when it
-        was first stored) and with every tag added before it in this pass. Tags are only added, never removed;
+        was first stored) and with every tag added before it in this pass. Tags of window rules on those events are
+        first taken away and earned again, because the new history can also take one away: a lead has one first
+        call (首次通话…), and 3日内二次联系 is recorded once per three days. Tags of plain rules are only added;
         calendar events are left as they are (their view needs the attendees' association, not kept per event).
         """
         before = tag_store.tag_counts_of(store, lead_id)
         engine = self.rules.engine
-        for row in tag_store.lead_events_since(store, lead_id, since_ms, RETAG_MAX_EVENTS):
-            view = self._stored_view(row, lead_id)
-            if view is None:
-                continue
+        rows = [(row, view) for row in tag_store.lead_events_since(store, lead_id, since_ms, RETAG_MAX_EVENTS)
+                if (view := self._stored_view(row, lead_id)) is not None]
+        tag_store.drop_rule_results(store, [row.rowid for row, _view in rows], [r.id for r in engine.rules if r.windows])
+        for row, view in rows:
             hits, values = engine.evaluate(view, tag_store.SqlHistory(store, exclude_rowid=row.rowid))
             at = row.occurred_at
             if hits:
@@ -344,19 +347,34 @@ def parse_key(store, raw: str) -> tuple[str, str] | None:
     raw = raw.strip()
     kind, sep, value = raw.partition(":")
     if sep and kind in KEY_KINDS and value:
-        return kind, normalise_phone(value) if kind == "phone" else value
+        return kind, normalise_key(kind, value.strip())
     known = tag_store.unmatched_kinds_of(store, raw)
     if len(known) == 1:
         k, _, v = known[0].partition(":")
         return k, v
     kind = key_kind(raw)
-    if kind == "phone":
-        return "phone", normalise_phone(raw)
-    if kind in ("external_id", "email"):
-        return kind, raw
+    if kind in ("phone", "external_id", "email"):
+        return kind, normalise_key(kind, raw)
     if raw.startswith(_CHAT_PREFIXES):
         return "chat", raw
     return None
+
+
+_PHONE_PART = re.compile(r"^[+(（]?[\d\-()（）]+$")
+
+
+def split_key_args(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """('+86', '137', '0000', '2222', '恒通机械') → ('+86 137 0000 2222', ('恒通机械',)): a phone copied with spaces
+    arrives as several words. Digit groups are joined until they make a whole number (11 digits: a mobile, or a
+    landline with its area code), so a numeric customer or lead id after a complete phone stays the target."""
+    if not args:
+        return "", ()
+    if not _PHONE_PART.match(args[0]):
+        return args[0], args[1:]
+    n = 1
+    while n < len(args) - 1 and _PHONE_PART.match(args[n]) and len(normalise_phone(" ".join(args[:n]))) < 11:
+        n += 1
+    return " ".join(args[:n]), args[n:]
 
 
 def _status(ctx: Context, status: str) -> str:
@@ -396,14 +414,20 @@ def resolve_target(ctx: Context, text: str):
 def on_bind(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     if not _admin_only(event, ctx):
         return
-    if len(args) < 2:
+    raw_key, rest = split_key_args(args)
+    if not rest:
         ctx.reply(ctx.t("tagging.bind_usage"))
         return
-    key = parse_key(ctx.store, args[0])
+    key = parse_key(ctx.store, raw_key)
     if key is None:
-        ctx.reply(ctx.t("tagging.bind_bad_key", raw=args[0]))
+        ctx.reply(ctx.t("tagging.bind_bad_key", raw=raw_key))
         return
-    target_text = " ".join(args[1:]).strip()
+    staff = tag_store.staff_with_identity(ctx.store, key[1])
+    if staff is not None:  # binding a colleague's id would make their messages count as the customer's
+        person = ctx.directory.person(staff)
+        ctx.reply(ctx.t("tagging.bind_staff", value=key[1], name=person.name if person else staff))
+        return
+    target_text = " ".join(rest).strip()
     what, found = resolve_target(ctx, target_text)
     if what == "ambiguous":
         ctx.reply("\n".join([ctx.t("tagging.bind_ambiguous", text=target_text), *found]))

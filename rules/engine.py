@@ -22,8 +22,12 @@ from rules.model import EVENT_TYPES, MESSAGE_KINDS, ROLES, EventView, Hit, Rule
 DAY_MS = 86_400_000
 MAX_TAG_CHARS = 64  # a template filled from a regex group must not turn a whole message into a tag
 HOUR_MS = 3_600_000
-# "附件:XX型号参数.pdf", "附件：报价单v2.3.xlsx", "文件: 方案.pdf" inside a chat line.
-_ATTACH_RE = re.compile(r"(?:附件|文件|attachment|attached)\s*[:：]\s*([^\s，,；;。、'\"“”]+)", re.IGNORECASE)
+# "附件:XX型号参数.pdf", "附件：报价单v2.3.xlsx", "文件: 方案.pdf" inside a chat line. A name with an extension may
+# contain spaces ("附件: GW-300 型号参数表.pdf", as file names on a PC often do); without one it ends at a space.
+_ATTACH_RE = re.compile(
+    r"(?:附件|文件|attachment|attached)\s*[:：]\s*"
+    r"((?:[^\s，,；;。、'\"“”:：][^\n，,；;。、'\"“”:：]{0,80}?\.[a-z0-9]{2,5}(?![a-z0-9]))|[^\s，,；;。、'\"“”]+)",
+    re.IGNORECASE)
 
 
 @dataclass
@@ -116,11 +120,13 @@ class Engine:
         st = _State(view, low, text[: self.regex_max_chars])
         if self._automaton is not None and low:
             kw_hits, excluded, cats = st.kw_hits, st.excluded, st.cats
-            for _end, (word, kw, ex, cat) in self._automaton.iter(low):
+            for end, (word, kw, ex, cat) in self._automaton.iter(low):
                 for i in kw:
                     kw_hits.setdefault(i, word)
                 if ex:
                     excluded.update(ex)
+                if cat and not _whole_model(low, end - len(word) + 1, end, word):
+                    continue
                 for cname, canonical in cat:
                     lst = cats.setdefault(cname, [])
                     if canonical not in lst:
@@ -299,6 +305,23 @@ class Engine:
             if trace is not None:
                 trace.reasons.append(f"{w.describe()}：实际 {n}")
         return True
+
+
+def _model_char(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch in "-_.")
+
+
+def _whole_model(low: str, start: int, end: int, word: str) -> bool:
+    """A catalogue name counts only as a whole model: "GW-300" is not mentioned in "GW-3000多少钱" (else one
+    question about GW-3000 would count as two products, GW-300 and GW-3000). Only Latin letters, digits and -_.
+    glue: "GW-300多少钱" and "问下gw-300的价格" mention GW-300. A trailing "." (end of a sentence) is not glue."""
+    if word[0].isascii() and word[0].isalnum() and start > 0 and _model_char(low[start - 1]) and low[start - 1] != ".":
+        return False
+    if word[-1].isascii() and word[-1].isalnum() and end + 1 < len(low):
+        after = low[end + 1]
+        if after.isascii() and (after.isalnum() or (after in "-_" and end + 2 < len(low) and low[end + 2].isalnum())):
+            return False
+    return True
 
 
 def _fail(trace: Trace | None, why: str) -> None:

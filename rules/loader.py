@@ -64,6 +64,9 @@ class Pack:
     name: str
     rules: list[Rule] = field(default_factory=list)
     catalogs: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # (id, line) of every [[rule]] with a string id, including those with errors: a duplicate id is reported even
+    # while its first definition is broken, so fixing one error does not merely reveal the next.
+    ids: list[tuple[str, int]] = field(default_factory=list)
 
 
 class _Lines:
@@ -99,6 +102,14 @@ class _Lines:
         limit = self.headers[0] if self.headers else len(self.lines) + 1
         for n in range(1, limit):
             if pat.match(self.lines[n - 1]):
+                return n
+        return 0
+
+    def table_line(self, key: str) -> int:
+        """Line of a top-level table or key (`[rules]`, `[[rules]]`, `rules = …`), 0 when not found."""
+        pat = re.compile(rf"^\s*(?:\[\[?\s*\"?{re.escape(key)}\"?\s*[\].]|\"?{re.escape(key)}\"?\s*=)")
+        for n, text in enumerate(self.lines, 1):
+            if pat.match(text):
                 return n
         return 0
 
@@ -138,6 +149,9 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValueError(f"{what} must be a string or a list of non-empty strings")
+    if not value:
+        # An empty list is no condition at all: `keywords = []` would tag every message of the rule's type.
+        raise ValueError(f"{what} is an empty list; give at least one value or delete the line")
     return tuple(v.strip() for v in value)
 
 
@@ -295,10 +309,16 @@ def load_text(text: str, file: str) -> tuple[Pack, list[RuleError]]:
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE_RE.search(str(exc))
         line = int(m.group(1)) if m else 0
-        return Pack(file, Path(file).stem), [RuleError(file, line, lines.rule_id_before(line), f"TOML syntax: {exc}")]
+        hint = ""
+        if "Unescaped '\\'" in str(exc) or "escape" in str(exc).lower():
+            hint = " — write regexes in single quotes, regex = '\\d+', where a backslash needs no escaping"
+        return Pack(file, Path(file).stem), [RuleError(file, line, lines.rule_id_before(line),
+                                                       f"TOML syntax: {exc}{hint}")]
     errors: list[RuleError] = []
     for key in sorted(set(data) - TOP_KEYS):
-        errors.append(RuleError(file, 0, "", f"unknown top-level key {key!r} (known: pack, catalog, rule)"))
+        hint = " — a rule starts with [[rule]]" if key in ("rules", "Rule", "RULE") else ""
+        errors.append(RuleError(file, lines.table_line(key), "",
+                                f"unknown top-level key {key!r} (known: pack, catalog, rule){hint}"))
     meta = data.get("pack", {})
     name = meta.get("name", Path(file).stem) if isinstance(meta, dict) else Path(file).stem
     pack = Pack(file, str(name))
@@ -317,6 +337,8 @@ def load_text(text: str, file: str) -> tuple[Pack, list[RuleError]]:
         raw_rules = []
     for i, table in enumerate(raw_rules):
         start, _end = lines.rule_span(i)
+        if isinstance(table, dict) and isinstance(table.get("id"), str):
+            pack.ids.append((table["id"], start))
         try:
             rule = build_rule(table, file, start, lambda key, i=i, start=start: lines.key_line(i, key, start))
         except RuleError as exc:
@@ -336,17 +358,22 @@ def load_file(path: str | Path) -> tuple[Pack, list[RuleError]]:
     return load_text(text, str(p))
 
 
-def check_rule_set(rules: list[Rule], catalogs: dict[str, Any]) -> list[RuleError]:
-    """Cross-file checks: duplicate ids, has_tag / count windows naming tags no rule produces, unknown catalogues."""
+def check_rule_set(rules: list[Rule], catalogs: dict[str, Any],
+                   definitions: list[tuple[str, str, int]] | None = None) -> list[RuleError]:
+    """Cross-file checks: duplicate ids, has_tag / count windows naming tags no rule produces, unknown catalogues.
+
+    `definitions` ((id, file, line) of every rule in load order, broken ones included) widens the duplicate check
+    to rules that did not load; without it only `rules` are compared."""
     errors: list[RuleError] = []
-    seen: dict[str, Rule] = {}
+    seen: dict[str, tuple[str, int]] = {}
+    for rid, file, line in definitions if definitions is not None else [(r.id, r.file, r.line) for r in rules]:
+        if rid in seen:
+            first_file, first_line = seen[rid]
+            errors.append(RuleError(file, line, rid, f"duplicate rule id (first defined at {first_file}:{first_line})"))
+        seen.setdefault(rid, (file, line))
     produced = {r.tag for r in rules if not r.templated}
     templated_prefixes = [r.tag.split("{", 1)[0] for r in rules if r.templated]
     for r in rules:
-        if r.id in seen:
-            first = seen[r.id]
-            errors.append(RuleError(r.file, r.line, r.id, f"duplicate rule id (first defined at {first.file}:{first.line})"))
-        seen.setdefault(r.id, r)
         wanted = list(r.has_tags) + [w.tag for w in r.windows if w.kind == "count"]
         for t in wanted:
             if t not in produced and not any(p and t.startswith(p) for p in templated_prefixes):
@@ -362,15 +389,17 @@ def load_files(paths: list[Path], extra_catalogs: dict[str, dict[str, tuple[str,
     rules: list[Rule] = []
     catalogs: dict[str, dict[str, tuple[str, ...]]] = {}
     errors: list[RuleError] = []
+    definitions: list[tuple[str, str, int]] = []
     for path in paths:
         pack, errs = load_file(path)
         errors.extend(errs)
         rules.extend(pack.rules)
+        definitions.extend((rid, pack.file, line) for rid, line in pack.ids)
         for cname, entries in pack.catalogs.items():
             catalogs.setdefault(cname, {}).update(entries)
     for cname, entries in (extra_catalogs or {}).items():
         catalogs.setdefault(cname, {}).update(entries)
-    errors.extend(check_rule_set(rules, catalogs))
+    errors.extend(check_rule_set(rules, catalogs, definitions))
     if errors:
         raise RulePackErrors(errors)
     for i, r in enumerate(rules):

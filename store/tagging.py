@@ -86,6 +86,21 @@ def lead_events_since(store: Store, lead_id: str, since_ms: int, limit: int) -> 
         " WHERE lead_id = ? AND occurred_at >= ? ORDER BY occurred_at, id LIMIT ?", (lead_id, since_ms, limit))]
 
 
+def drop_rule_results(store: Store, rowids: Sequence[int], rule_ids: Sequence[str]) -> None:
+    """Remove the tags and remembered values that rules `rule_ids` gave events `rowids`, before /bind evaluates
+    those events again over their new history (handlers.tagging.Tagger.retag_lead)."""
+    if not rowids or not rule_ids:
+        return
+    rule_marks = ", ".join("?" for _ in rule_ids)
+    for start in range(0, len(rowids), 500):
+        chunk = list(rowids[start:start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        store.conn.execute(f"DELETE FROM event_tags WHERE event_rowid IN ({marks}) AND rule_id IN ({rule_marks})",
+                           (*chunk, *rule_ids))
+        store.conn.execute(f"DELETE FROM event_values WHERE event_rowid IN ({marks}) AND key IN ({rule_marks})",
+                           (*chunk, *rule_ids))
+
+
 def tag_counts_of(store: Store, lead_id: str) -> dict[str, int]:
     """tag → how many of the lead's events carry it."""
     return {r[0]: r[1] for r in store.conn.execute(
@@ -109,6 +124,13 @@ def bind_lead_key(store: Store, kind: str, value: str, lead_id: str) -> None:
     store.conn.execute(
         "INSERT INTO lead_keys (kind, value, lead_id) VALUES (?, ?, ?)"
         " ON CONFLICT (kind, value) DO UPDATE SET lead_id = excluded.lead_id", (kind, value, lead_id))
+
+
+def staff_with_identity(store: Store, value: str) -> str | None:
+    """The colleague who uses `value` on any platform (a WeCom id, a personal WeChat, a phone for telephony)."""
+    row = store.conn.execute("SELECT identities.person_id FROM identities JOIN people ON people.id = identities.person_id"
+                             " WHERE platform_user_id = ? AND people.active = 1 LIMIT 1", (value,)).fetchone()
+    return row[0] if row else None
 
 
 def lead_brief(store: Store, lead_id: str) -> tuple[str, str] | None:
@@ -183,11 +205,13 @@ _WATCHED = (
     ("lead_keys", ("INSERT", "UPDATE", "DELETE")),
     ("leads", ("INSERT", "DELETE", "UPDATE OF status, customer_id")),
     ("customers", ("DELETE",)),
+    ("identities", ("INSERT", "UPDATE", "DELETE")),  # a colleague's id is never a customer (Associator.is_staff)
 )
 
 
 def install_change_hook(store: Store, callback) -> None:
-    """Call `callback()` whenever this connection changes customer keys, lead keys or leads' status/customer.
+    """Call `callback()` whenever this connection changes customer keys, lead keys, leads' status/customer or staff
+    identities.
 
     TEMP triggers live only in this connection and call a Python function registered on it, so the association
     cache can keep answers forever and drop them the moment something in this process could change them; writes
