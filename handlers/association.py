@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from bot.events import Actor, CalendarEvent, CallRecord, DocumentOpen, Message, Role
 from bot.org import Directory
+from bot.phones import normalise_phone
 from store import customers as customer_store
 from store import leads as lead_store
 from store import tagging as tag_store
@@ -33,24 +34,8 @@ from store.db import Store
 
 EXTERNAL_PREFIXES = ("wo", "wm")  # WeCom external contacts
 _STAFF = frozenset({Role.REP, Role.MANAGER, Role.CS, Role.COLLEAGUE})
-_NOT_DIGIT = re.compile(r"\D")
 _PHONE_PUNCT = re.compile(r"[\s\-+()（）]")
 MAX_RECIPIENTS = 30
-
-
-def normalise_phone(raw: str) -> str:
-    """'+86 138-0000-0001' → '13800000001'; landlines keep their area code with its trunk 0, also when written
-    internationally ('+86 21 5555 6666' is dialled at home as '021 5555 6666')."""
-    text = (raw or "").strip()
-    digits = _NOT_DIGIT.sub("", text)
-    international = text.lstrip("(（").startswith("+86") or digits.startswith("0086")
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and (len(digits) == 13 or international):
-        digits = digits[2:]
-    if international and digits and not digits.startswith(("0", "1")):
-        digits = "0" + digits
-    return digits
 
 
 def normalise_key(kind: str, value: str) -> str:

@@ -8,23 +8,13 @@ then claimed / handled from the alert card.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from bot.phones import normalise_phone
 from store.db import Store
 
 OPEN_STATUSES = ("pending", "escalated", "claimed")
 _STAFF_ROLES = ("rep", "manager", "cs")
-
-
-def normalise_phone(raw: str) -> str:
-    """Digits only, without the +86 / 0086 country prefix, so "+86 138-0000-0001" == "13800000001"."""
-    digits = re.sub(r"\D", "", raw or "")
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits
 
 
 @dataclass(frozen=True, slots=True)

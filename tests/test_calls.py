@@ -283,3 +283,23 @@ def test_any_open_follows_every_change_and_other_connections(rt, store, tmp_path
     other.commit()
     other.close()
     assert calls_store.any_open(store) is True
+
+
+async def test_a_landline_written_internationally_reaches_its_customer(rt, store):
+    """The customer's switchboard was bound as '021-5555-6666'; the phone system reports '+86 21 5555 6666'. Both
+    normalise to the same digits (bot.phones), so the missed call is the customer's and escalates to their rep."""
+    from bot.phones import normalise_phone
+    from handlers.association import normalise_key
+
+    assert normalise_phone("+86 21 5555 6666") == normalise_phone("021-5555-6666") == "02155556666"
+    assert calls_store.normalise_phone is normalise_phone
+    with store.transaction():
+        customer_store.add_key(store, "phone", normalise_key("phone", "021-5555-6666"), "c1")
+    rt.services.directory.refresh()
+    await rt.settle()
+    rt.clock.set(T0 + 20_000)
+    accept_call(rt, "c-land", T0 + 20_000, phone="+86 21 5555 6666")
+    await rt.advance_to(T0 + 20_000 + 31 * MIN)
+    sent = alerts(rt)
+    assert sorted(d.target.person_id for d in sent) == ["cs1", "m1", "r1"]
+    assert "华东机床" in sent[0].reply.title
