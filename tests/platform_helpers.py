@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from adapters.base import AdapterContext
 from adapters.dingtalk.adapter import DingTalkAdapter
 from bot.config import Config, DingTalkSection, OrgSection
@@ -47,3 +49,39 @@ def attach_feishu(runtime):
     adapter = FeishuAdapter(AdapterContext(runtime.store, runtime.config, runtime.clock, runtime.wake))
     runtime.add_sender("feishu", adapter.send)
     return adapter
+
+
+def dingtalk_fixtures(**config_kw):
+    """The `fake` (a FakeDingTalk server) and `config` (pointed at it) fixtures of a DingTalk test module:
+    `fake, config = dingtalk_fixtures(mode="http")` at module level."""
+    from fakes.dingtalk import FakeDingTalk
+
+    @pytest.fixture
+    def fake():
+        server = FakeDingTalk().start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    def config(config, fake):
+        return dingtalk_config(config, fake.base_url, **config_kw)
+
+    return fake, config
+
+
+def feishu_fixtures(mode: str = "http"):
+    """The `fake` (a FakeFeishu server) and `config` (pointed at it) fixtures of a Feishu test module:
+    `fake, config = feishu_fixtures(mode="ws")` at module level."""
+    from fakes.feishu import FakeFeishu
+
+    @pytest.fixture
+    def fake():
+        server = FakeFeishu().start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    def config(config, fake):
+        return feishu_config(config, fake.base_url, mode)
+
+    return fake, config

@@ -6,11 +6,10 @@ import dataclasses
 
 import pytest
 from conftest import T0, small_org
+from test_digests import seed_one_lead
 
 from bot.config import ConfigError, load_config
 from bot.events import Actor, Message, MessageKind
-from store import customers as customer_store
-from store import leads as lead_store
 
 HOUR = 3_600_000
 
@@ -23,12 +22,7 @@ def config():
 
 
 async def test_daily_digest_also_reaches_the_team_group_once(runtime):
-    store = runtime.store
-    with store.transaction():
-        customer_store.upsert(store, "c1", "杭州精工机械", industry="制造业")
-        customer_store.add_key(store, "external_id", "wmCUST1", "c1")
-        lead_store.upsert(store, "L1", "c1", "r1", "精工机械-数控设备", T0 - 24 * HOUR)
-    runtime.services.directory.refresh()
+    seed_one_lead(runtime)
     await runtime.advance_to(T0)
     msg = Message(event_id="wecom-archive:g1", platform="wecom", occurred_at=T0 + HOUR,
                   actor=Actor(platform_id="zhangwei"), kind=MessageKind.TEXT, text="附件:XX型号参数.pdf",

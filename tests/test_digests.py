@@ -11,13 +11,18 @@ from store import leads as lead_store
 HOUR = 3_600_000
 
 
-async def test_daily_digest_to_managers_once(runtime, clock):
+def seed_one_lead(runtime) -> None:
+    """A customer reachable by its WeCom external id, with one open lead of 张伟 (r1, 华东一组)."""
     store = runtime.store
     with store.transaction():
         customer_store.upsert(store, "c1", "杭州精工机械", industry="制造业")
         customer_store.add_key(store, "external_id", "wmCUST1", "c1")
         lead_store.upsert(store, "L1", "c1", "r1", "精工机械-数控设备", T0 - 24 * HOUR)
     runtime.services.directory.refresh()
+
+
+async def test_daily_digest_to_managers_once(runtime, clock):
+    seed_one_lead(runtime)
     await runtime.advance_to(T0)  # the scheduler sees its jobs for the first time and starts counting from now
     msg = Message(event_id="wecom-archive:m1", platform="wecom", occurred_at=T0 + HOUR,
                   actor=Actor(platform_id="zhangwei"), kind=MessageKind.TEXT,
@@ -43,11 +48,7 @@ async def test_weekly_digest_compares_weeks_and_lists_forecast_changes(runtime, 
     from store import revisions as revision_store
 
     store = runtime.store
-    with store.transaction():
-        customer_store.upsert(store, "c1", "杭州精工机械", industry="制造业")
-        customer_store.add_key(store, "external_id", "wmCUST1", "c1")
-        lead_store.upsert(store, "L1", "c1", "r1", "精工机械-数控设备", T0 - 24 * HOUR)
-    runtime.services.directory.refresh()
+    seed_one_lead(runtime)
     await runtime.advance_to(T0)
     for i, text in enumerate(("附件:XX型号参数.pdf", "王总，参数表收到了吗？")):
         msg = Message(event_id=f"wecom-archive:w{i}", platform="wecom", occurred_at=T0 + (1 + 30 * i) * HOUR,

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.dingtalk import FakeDingTalk
-from platform_helpers import attach, dingtalk_config
+from platform_helpers import attach, dingtalk_fixtures
 
 from adapters.dingtalk import parse
 from bot.errors import BadPayload
@@ -35,16 +34,7 @@ SEND_FIELDS = {"cardTemplateId", "openConversationId", "singleChatReceiver", "ca
 UPDATE_FIELDS = {"cardBizId", "cardData", "userIdPrivateDataMap", "unionIdPrivateDataMap", "updateOptions"}
 
 
-@pytest.fixture
-def fake():
-    server = FakeDingTalk().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return dingtalk_config(config, fake.base_url)
+fake, config = dingtalk_fixtures()
 
 
 def test_the_documented_callback_body_parses():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.dingtalk import FakeDingTalk, robot_message
-from platform_helpers import attach, dingtalk_config
+from fakes.dingtalk import robot_message
+from platform_helpers import attach, dingtalk_fixtures
 
 from adapters.dingtalk.sign import sign, verify
 from bot.errors import PlatformAuthError
@@ -17,16 +17,7 @@ pytestmark = pytest.mark.timeout(30)
 SECRET = "ding-secret"
 
 
-@pytest.fixture
-def fake():
-    server = FakeDingTalk().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return dingtalk_config(config, fake.base_url, mode="http")
+fake, config = dingtalk_fixtures(mode="http")
 
 
 @pytest.fixture

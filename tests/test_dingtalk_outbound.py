@@ -8,8 +8,7 @@ import json
 import subprocess
 
 import pytest
-from fakes.dingtalk import FakeDingTalk
-from platform_helpers import attach, dingtalk_config
+from platform_helpers import attach, dingtalk_fixtures
 
 from adapters.dingtalk.adapter import CUSTOM_ROBOT_CHAT
 from adapters.dingtalk.parse import make_reply_token
@@ -23,16 +22,7 @@ from store import org as org_store
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture
-def fake():
-    server = FakeDingTalk().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return dingtalk_config(config, fake.base_url, group_robot_token="robot-tok", group_robot_secret="SECxyz")
+fake, config = dingtalk_fixtures(group_robot_token="robot-tok", group_robot_secret="SECxyz")
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import asyncio
 import json
 
 import pytest
-from fakes.dingtalk import CARD_TOPIC, ROBOT_TOPIC, FakeDingTalk, robot_message
-from platform_helpers import attach, dingtalk_config
+from fakes.dingtalk import CARD_TOPIC, ROBOT_TOPIC, robot_message
+from platform_helpers import attach, dingtalk_fixtures
 
 from bot.events import CardAction, Message, event_from_dict
 from bot.replies import Button, Reply
@@ -20,16 +20,7 @@ from store import outbox as outbox_store
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture
-def fake():
-    server = FakeDingTalk().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return dingtalk_config(config, fake.base_url)
+fake, config = dingtalk_fixtures()
 
 
 @pytest.fixture

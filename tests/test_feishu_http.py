@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.feishu import ENCRYPT_KEY, FakeFeishu, card_event, encrypt, message_event, signed_request
-from platform_helpers import attach_feishu, feishu_config
+from fakes.feishu import ENCRYPT_KEY, card_event, encrypt, message_event, signed_request
+from platform_helpers import attach_feishu, feishu_fixtures
 
 from bot.events import CardAction, Message, event_from_dict
 from bot.replies import Button, Reply
@@ -19,16 +19,7 @@ pytestmark = pytest.mark.timeout(30)
 PATH = "/feishu/events"
 
 
-@pytest.fixture
-def fake():
-    server = FakeFeishu().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return feishu_config(config, fake.base_url)
+fake, config = feishu_fixtures()
 
 
 @pytest.fixture

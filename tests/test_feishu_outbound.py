@@ -7,8 +7,7 @@ import json
 import subprocess
 
 import pytest
-from fakes.feishu import FakeFeishu
-from platform_helpers import attach_feishu, feishu_config
+from platform_helpers import attach_feishu, feishu_fixtures
 
 from adapters.feishu.audio import ffmpeg_exe
 from bot.errors import PlatformError, PlatformRetryAfter
@@ -19,16 +18,7 @@ from store import org as org_store
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture
-def fake():
-    server = FakeFeishu().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return feishu_config(config, fake.base_url)
+fake, config = feishu_fixtures()
 
 
 @pytest.fixture

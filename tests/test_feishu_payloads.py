@@ -8,8 +8,8 @@ Download: 获取消息中的资源文件, GET /open-apis/im/v1/messages/:message
 from __future__ import annotations
 
 import pytest
-from fakes.feishu import FakeFeishu, message_event
-from platform_helpers import attach_feishu, feishu_config
+from fakes.feishu import message_event
+from platform_helpers import attach_feishu, feishu_fixtures
 
 from adapters.feishu import parse
 from bot.errors import PlatformError
@@ -59,16 +59,7 @@ def test_sticker_and_folder_stay_unsupported():
         assert result.event is None and mtype in result.unsupported
 
 
-@pytest.fixture
-def fake():
-    server = FakeFeishu().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return feishu_config(config, fake.base_url)
+fake, config = feishu_fixtures()
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import base64
 import json
 
 import pytest
-from fakes.feishu import FakeFeishu, card_event, message_event
-from platform_helpers import attach_feishu, feishu_config
+from fakes.feishu import card_event, message_event
+from platform_helpers import attach_feishu, feishu_fixtures
 
 from bot.events import CardAction, Message, event_from_dict
 from bot.replies import Button, Reply, Target
@@ -18,16 +18,7 @@ from store import inbox as inbox_store
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def fake():
-    server = FakeFeishu().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def config(config, fake):
-    return feishu_config(config, fake.base_url, mode="ws")
+fake, config = feishu_fixtures(mode="ws")
 
 
 @pytest.fixture
