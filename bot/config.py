@@ -478,6 +478,12 @@ def _check_values(config: Config, loader: _Loader) -> None:
     for dotted, allowed in _CHOICES.items():
         section, key = dotted.split(".")
         one_of(dotted, getattr(getattr(config, section), key), allowed)
+    for dotted, value, least in (("bot.dispatch_batch", config.bot.dispatch_batch, 1),
+                                 ("bot.serve_batch", config.bot.serve_batch, 1),
+                                 ("outbox.max_attempts", config.outbox.max_attempts, 1),
+                                 ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0)):
+        if value < least:  # 0 attempts would park every reply as dead unsent; 0 rows per batch would never dispatch
+            loader.fail(dotted, f"expected a whole number of at least {least}, got {value}")
     for i, person in enumerate(config.org.people):
         one_of(f"org.people[{i}].role", person.role, _PERSON_ROLES)
     for i, team in enumerate(config.org.teams):

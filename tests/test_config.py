@@ -149,3 +149,17 @@ def test_values_that_are_fine_or_switched_off_load(tmp_path):
     config = load_config(write(tmp_path, text))
     assert config.bot.locale == "en" and config.wecom.org_sync_cron == ""
     assert [j.name for j in config.scheduler.jobs] == ["old", "weekly_digest"]
+
+
+@pytest.mark.parametrize("text, dotted", [
+    ("[bot]\ndispatch_batch = 0\n", "bot.dispatch_batch"),
+    ("[bot]\nserve_batch = -1\n", "bot.serve_batch"),
+    ("[outbox]\nmax_attempts = 0\n", "outbox.max_attempts"),
+    ("[scheduler]\nmax_catch_up = -5\n", "scheduler.max_catch_up"),
+])
+def test_counts_that_cannot_work_stop_the_start(tmp_path, text, dotted):
+    path = tmp_path / "bot.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert f"bot.toml:2: {dotted}: expected a whole number of at least" in str(err.value)
