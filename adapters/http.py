@@ -39,12 +39,17 @@ class RateLimiter:
         self._sent: dict[str, deque[int]] = {}
 
     def take(self, key: str, label: str = "") -> None:
+        self.reserve(key, 1, label)
+
+    def reserve(self, key: str, n: int, label: str = "") -> None:
+        """Take `n` slots at once or none (a reply sent as several messages must not stop half-way)."""
         now = self.clock.now_ms()
         window = self._sent.setdefault(key, deque())
         while window and window[0] <= now - self.window_ms:
             window.popleft()
-        if len(window) >= self.limit:
-            wait_s = (window[0] + self.window_ms - now) / 1000
+        n = min(n, self.limit)  # a request for more than a whole window could never be met: cap it
+        if len(window) + n > self.limit:
+            wait_s = (window[len(window) + n - self.limit - 1] + self.window_ms - now) / 1000
             raise PlatformRetryAfter(f"{label or key}: {self.limit} per {self.window_ms // 1000}s reached",
                                      max(wait_s, 0.1))
-        window.append(now)
+        window.extend([now] * n)

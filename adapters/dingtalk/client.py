@@ -22,7 +22,50 @@ from bot.errors import PlatformError, PlatformRetryAfter
 
 THROTTLE_CODES = {"Forbidden.AccessDenied.QpsLimitForApi", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
                   "Throttling", "ServiceUnavailable.Throttling"}
-OAPI_THROTTLE = {88, 90002, 130101, 90018}  # oapi "too many requests" / custom robot "send too fast"
+OAPI_THROTTLE = {90002, 130101, 90018}  # oapi "too many requests" / custom robot "send too fast"
+OAPI_TOKEN_INVALID = {40001, 40014, 42001}  # invalid / expired access_token (also as errcode 88's sub_code)
+OAPI_BUSY = {-1}  # 系统繁忙: try again later
+
+
+def _oapi_code(data: dict) -> int | None:
+    """The oapi errcode that matters: errcode 88 is a wrapper whose real code is in `sub_code`."""
+    errcode = data.get("errcode")
+    if not isinstance(errcode, int) or errcode == 0:
+        return None
+    if errcode == 88:
+        sub = str(data.get("sub_code", ""))
+        return int(sub) if sub.lstrip("-").isdigit() else errcode
+    return errcode
+
+
+def _token_invalid(status: int, data: dict) -> bool:
+    if status == 401 or str(data.get("code", "")) == "InvalidAuthentication":
+        return True
+    return _oapi_code(data) in OAPI_TOKEN_INVALID
+
+
+def _check(url: str, status: int, data: dict, retry_after: str) -> dict:
+    """The answer, or the typed error the outbox sender backs off on."""
+    code = str(data.get("code", ""))
+    where = url.split("?")[0]
+    if status == 429 or code in THROTTLE_CODES:
+        raise PlatformRetryAfter(f"dingtalk throttled {where}: {code or status}",
+                                 float(retry_after) if retry_after.isdigit() else 2.0)
+    if status >= 500:
+        raise PlatformError(f"dingtalk {status} on {where}: {data.get('message', '')}")
+    if status == 401 or code == "InvalidAuthentication":  # still refused after a fresh token: credentials
+        raise PlatformError(f"dingtalk {status} on {where}: {code} {data.get('message', '')}".strip())
+    if status >= 400:
+        raise PlatformError(f"dingtalk {status} on {where}: {code} {data.get('message', '')}".strip(),
+                            permanent=True)
+    errcode = _oapi_code(data)
+    if errcode is not None:
+        msg = f"dingtalk errcode {data.get('errcode')}" + (f"/{errcode}" if errcode != data.get("errcode") else "")
+        msg += f": {data.get('sub_msg') or data.get('errmsg', '')}"
+        if errcode in OAPI_THROTTLE:
+            raise PlatformRetryAfter(msg, 60.0)
+        raise PlatformError(msg, permanent=errcode not in OAPI_BUSY and errcode not in OAPI_TOKEN_INVALID)
+    return data
 
 
 class DingTalkApi(ApiSession):
@@ -43,13 +86,18 @@ class DingTalkApi(ApiSession):
         return self.session()
 
     # ------------------------------------------------------------------ token
-    async def access_token(self) -> str:
-        """Cached app access token; refreshed 5 minutes before DingTalk's expireIn (7200 s)."""
+    async def access_token(self, *, refused: str = "") -> str:
+        """Cached app access token; refreshed 5 minutes before DingTalk's expireIn (7200 s).
+
+        `refused` is a token DingTalk just called invalid: it is replaced only if it is still the cached one, so a
+        burst of sends that all hit the invalid token fetches one new token, not one each.
+        """
         async with self._token_lock:
-            if self._token and self.clock.now_ms() < self._token_expires_ms:
+            fresh = self._token and self.clock.now_ms() < self._token_expires_ms
+            if fresh and (not refused or refused != self._token):
                 return self._token
             body = {"appKey": self.section.client_id, "appSecret": self.section.client_secret}
-            data = await self._request("POST", f"{self.api}/v1.0/oauth2/accessToken", body, auth=False)
+            data = await self._request("POST", f"{self.api}/v1.0/oauth2/accessToken", body, auth=None)
             token = data.get("accessToken")
             if not isinstance(token, str) or not token:
                 raise PlatformError("dingtalk accessToken missing in response", permanent=True)
@@ -63,14 +111,36 @@ class DingTalkApi(ApiSession):
         self._token, self._token_expires_ms = "", 0
 
     # ------------------------------------------------------------------ transport
-    async def _request(self, method: str, url: str, body: Any = None, *, auth: bool = True,
-                       retry_auth: bool = True) -> dict:
+    async def _request(self, method: str, url: str, body: Any = None, *, auth: str | None = "header") -> dict:
+        """One call; `auth` puts the app token in the `x-acs-dingtalk-access-token` header ("header", the new
+        api.dingtalk.com), in the `access_token` query ("query", the old oapi.dingtalk.com) or nowhere (None).
+
+        A token DingTalk calls invalid is refreshed and the call retried once. How each API says so:
+        - api.dingtalk.com: HTTP 400 (or 401) `{"code": "InvalidAuthentication", "message": "不合法的access_token"}`
+          (as reported in satorijs/satori#240 and alibabacloud-sdk-php/dingtalk#1);
+        - oapi.dingtalk.com: HTTP 200 `{"errcode": 40014|42001, …}` or `{"errcode": 88, "sub_code": "40014", …}`
+          (satorijs/satori#240, 007gzs/dingtalk-sdk#52).
+        """
+        token = ""
+        for attempt in (0, 1):
+            if auth is not None:
+                token = await self.access_token(refused=token if attempt else "")
+            status, data, retry_after = await self._send(method, url, body, auth, token)
+            if auth is not None and attempt == 0 and _token_invalid(status, data):
+                continue
+            return _check(url, status, data, retry_after)
+        raise PlatformError(f"dingtalk {url.split('?')[0]}: access token refused twice")
+
+    async def _send(self, method: str, url: str, body: Any, auth: str | None, token: str) -> tuple[int, dict, str]:
         headers = {"Content-Type": "application/json"}
-        if auth:
-            headers["x-acs-dingtalk-access-token"] = await self.access_token()
+        params = None
+        if auth == "header":
+            headers["x-acs-dingtalk-access-token"] = token
+        elif auth == "query":
+            params = {"access_token": token}
         http = await self._http()
         try:
-            async with http.request(method, url, headers=headers,
+            async with http.request(method, url, headers=headers, params=params,
                                     data=None if body is None else json.dumps(body, ensure_ascii=False)) as resp:
                 text = await resp.text()
                 status = resp.status
@@ -83,29 +153,12 @@ class DingTalkApi(ApiSession):
             data = {"message": text[:200]}
         if not isinstance(data, dict):
             data = {"result": data}
-        code = str(data.get("code", ""))
-        if status == 401 and auth and retry_auth:
-            self.reset_token()
-            return await self._request(method, url, body, auth=auth, retry_auth=False)
-        if status == 429 or code in THROTTLE_CODES:
-            raise PlatformRetryAfter(f"dingtalk throttled {url}: {code or status}",
-                                     float(retry_after) if retry_after.isdigit() else 2.0)
-        if status >= 500:
-            raise PlatformError(f"dingtalk {status} on {url}: {data.get('message', '')}")
-        if status >= 400:
-            raise PlatformError(f"dingtalk {status} on {url}: {code} {data.get('message', '')}".strip(),
-                                permanent=True)
-        errcode = data.get("errcode")
-        if isinstance(errcode, int) and errcode != 0:
-            if errcode in OAPI_THROTTLE:
-                raise PlatformRetryAfter(f"dingtalk errcode {errcode}: {data.get('errmsg', '')}", 60.0)
-            raise PlatformError(f"dingtalk errcode {errcode}: {data.get('errmsg', '')}", permanent=True)
-        return data
+        return status, data, retry_after
 
     # ------------------------------------------------------------------ messages
     async def session_webhook(self, url: str, body: dict) -> dict:
         """Reply in the conversation through the message's session webhook (no token needed)."""
-        return await self._request("POST", url, body, auth=False)
+        return await self._request("POST", url, body, auth=None)
 
     async def send_to_users(self, user_ids: list[str], msg_key: str, msg_param: dict) -> str:
         data = await self._request("POST", f"{self.api}/v1.0/robot/oToMessages/batchSend", {
@@ -157,7 +210,7 @@ class DingTalkApi(ApiSession):
         if secret:
             ts = self.clock.now_ms()
             url += f"&timestamp={ts}&sign={quote_plus(sign(secret, ts))}"
-        return await self._request("POST", url, body, auth=False)
+        return await self._request("POST", url, body, auth=None)
 
     # ------------------------------------------------------------------ files
     async def upload_image(self, blob: bytes, filename: str = "image.png") -> str:
@@ -206,8 +259,7 @@ class DingTalkApi(ApiSession):
 
     # ------------------------------------------------------------------ org (oapi topapi)
     async def _oapi(self, path: str, body: dict) -> Any:
-        token = await self.access_token()
-        data = await self._request("POST", f"{self.oapi}{path}?access_token={quote_plus(token)}", body, auth=False)
+        data = await self._request("POST", f"{self.oapi}{path}", body, auth="query")
         return data.get("result")
 
     async def sub_departments(self, dept_id: int) -> list[dict]:

@@ -292,7 +292,7 @@ class FeishuAdapter(Adapter):
         return message_id
 
     async def update_card(self, message_id: str, reply: Reply) -> None:
-        await self.api.patch_card(message_id, json.dumps(render.card(reply), ensure_ascii=False))
+        await self.api.patch_card(message_id, render.card_content(reply))
         platform_cards.remember(self.ctx.store, PLATFORM, message_id, {}, reply.to_dict(), self.ctx.clock.now_ms())
 
     async def download(self, message_id: str, file_key: str, kind: str = "file") -> bytes:

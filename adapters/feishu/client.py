@@ -38,9 +38,12 @@ class FeishuApi(ApiSession):
     async def _http(self) -> aiohttp.ClientSession:
         return self.session()
 
-    async def tenant_token(self) -> str:
+    async def tenant_token(self, *, refused: str = "") -> str:
+        """The cached tenant token. `refused` is one Feishu just called invalid (99991663 …): it is replaced only if
+        it is still the cached one, so concurrent sends that all hit it fetch a single new token."""
         async with self._lock:
-            if self._token and self.clock.now_ms() < self._token_expires_ms:
+            fresh = self._token and self.clock.now_ms() < self._token_expires_ms
+            if fresh and (not refused or refused != self._token):
                 return self._token
             data = await self._call("POST", "/auth/v3/tenant_access_token/internal",
                                     {"app_id": self.section.app_id, "app_secret": self.section.app_secret}, auth=False,
@@ -57,11 +60,13 @@ class FeishuApi(ApiSession):
         self._token, self._token_expires_ms = "", 0
 
     async def _call(self, method: str, path: str, body: Any = None, *, params: dict | None = None,
-                    auth: bool = True, retried: bool = False, raw: bool = False, whole: bool = False,
+                    auth: bool = True, refused: str = "", raw: bool = False, whole: bool = False,
                     files: dict[str, tuple[str, bytes, str]] | None = None) -> Any:
         headers: dict[str, str] = {}
+        token = ""
         if auth:
-            headers["Authorization"] = f"Bearer {await self.tenant_token()}"
+            token = await self.tenant_token(refused=refused)
+            headers["Authorization"] = f"Bearer {token}"
         if files is not None:  # multipart: plain fields from `body`, files as (name, bytes, content type)
             data: Any = aiohttp.FormData()
             for k, v in (body or {}).items():
@@ -89,9 +94,8 @@ class FeishuApi(ApiSession):
         if not isinstance(data, dict):
             data = {"code": -1, "msg": "not an object"}
         code = data.get("code", 0)
-        if code in TOKEN_INVALID and auth and not retried:
-            self.reset_token()
-            return await self._call(method, path, body, params=params, auth=auth, retried=True, raw=raw, whole=whole,
+        if code in TOKEN_INVALID and auth and not refused:
+            return await self._call(method, path, body, params=params, auth=auth, refused=token, raw=raw, whole=whole,
                                     files=files)
         if status == 429 or code in RATE_LIMITED:
             raise PlatformRetryAfter(f"feishu rate limited on {path}", float(reset) if reset.isdigit() else 1.0)

@@ -173,13 +173,17 @@ class WeComAdapter(Adapter):
             return {**body, "enable_duplicate_check": 1, "duplicate_check_interval": interval}
         return body
 
-    async def _deliver(self, target: Target, body: dict[str, Any], key: str, suffix: str = "") -> str:
+    def _robot_key(self, target: Target) -> str:
+        robot_key = target.chat_id.partition(":")[2] or self.section.robot_webhook_key
+        if not robot_key:
+            raise PlatformError("wecom robot: no webhook key configured", permanent=True)
+        return robot_key
+
+    async def _deliver(self, target: Target, body: dict[str, Any], key: str, suffix: str = "",
+                       reserved: bool = False) -> str:
         chat = target.chat_id
         if chat == "robot" or chat.startswith("robot:"):
-            robot_key = chat.partition(":")[2] or self.section.robot_webhook_key
-            if not robot_key:
-                raise PlatformError("wecom robot: no webhook key configured", permanent=True)
-            await self.client.robot_send(robot_key, body)
+            await self.client.robot_send(self._robot_key(target), body, limited=not reserved)
             return f"robot:{key}{suffix}"
         if chat:
             answer = await self.client.send_appchat({"chatid": chat, **self._dup_check(body, key, suffix)})
@@ -210,8 +214,13 @@ class WeComAdapter(Adapter):
             task_id = task_id_for(key)
             wecom_store.save_card(self.ctx.store, task_id, key, target.to_dict(), reply.to_dict(), "",
                                   self.ctx.clock.now_ms())
-        body = render.body_for(reply, task_id=task_id, key_for=self._key_for, robot=not interactive)
-        return await self._deliver(target, body, key)
+        bodies = render.bodies_for(reply, task_id=task_id, key_for=self._key_for, robot=not interactive)
+        if robot and len(bodies) > 1:  # all parts or none: a retry-after mid-way would repeat the first parts
+            self.client.robot_limiter.reserve(self._robot_key(target), len(bodies), "wecom robot")
+        ref = await self._deliver(target, bodies[0], key)
+        for i, body in enumerate(bodies[1:], start=2):  # a long digest: the rest, in order, each with its own key
+            await self._deliver(target, body, key, f":part{i}", reserved=robot)
+        return ref
 
     async def _update_card(self, target: Target, reply: Reply) -> str | None:
         """Update the card a button was pressed on (None when there is no usable response_code: send anew).

@@ -10,7 +10,14 @@ the JSON record → the same normaliser as `import archive` (adapters/wecom/inge
 is fetched with GetMediaData in 512 KB slices and checked against the record's md5sum; voice is also converted to
 16 kHz WAV. The page's records and the new seq checkpoint (kv `wecom.archive.seq`) commit in one transaction, so a
 restart resumes exactly after the last stored page and a crash mid-page re-pulls it harmlessly (inbox dedupe).
-Items that cannot be decrypted (no key for their version) are kept in the inbox as unsupported, not dropped.
+Items that cannot be decrypted (no key for their version yet, e.g. after a key rotation in the admin console that
+bot.toml has not caught up with) are kept in the inbox as unsupported *with their ciphertext*, and their seq is
+remembered (kv `wecom.archive.undecrypted`): once the puller runs with a key for that version, they are decrypted
+and stored like any other record. WeCom keeps archive data only ~5 days, so dropping the ciphertext would lose them.
+
+Media: every slice is retried a few times in place (same indexbuf) before the file counts as failed; a failed file
+is remembered (kv `wecom.archive.media_pending`) and fetched again on later pulls, so a network blip during a pull
+does not lose a voice message for good, while the message itself is stored at once and the checkpoint moves on.
 """
 
 from __future__ import annotations
@@ -39,6 +46,10 @@ from store import wecom as wecom_store
 log = logging.getLogger("salespulse.wecom.archive")
 
 CHECKPOINT_KEY = "wecom.archive.seq"
+UNDECRYPTED_KEY = "wecom.archive.undecrypted"  # JSON list of seqs kept with their ciphertext, waiting for a key
+MEDIA_PENDING_KEY = "wecom.archive.media_pending"  # JSON list of media fetches to try again
+SLICE_ATTEMPTS = 3
+MEDIA_MAX_ATTEMPTS = 20  # later pulls; WeCom's media expire after a few days anyway
 PAGE_LIMIT = 1000
 MEDIA_TYPES = {"image": "jpg", "voice": "amr", "file": "", "video": "mp4"}
 
@@ -185,7 +196,14 @@ class FinanceSdk:
         parts: list[bytes] = []
         index = ""
         for _ in range(max_slices):
-            data, index, finished = self.media_slice(sdkfileid, index)
+            for attempt in range(SLICE_ATTEMPTS):  # a failed slice is asked for again with the same indexbuf
+                try:
+                    data, next_index, finished = self.media_slice(sdkfileid, index)
+                    break
+                except PlatformError:
+                    if attempt == SLICE_ATTEMPTS - 1:
+                        raise
+            index = next_index
             parts.append(data)
             if finished:
                 return b"".join(parts)
@@ -219,11 +237,20 @@ class PulledMedia:
 
 
 @dataclass
+class MediaFailure:
+    sdkfileid: str
+    msgid: str
+    md5: str
+    ext: str
+    error: str
+
+
+@dataclass
 class Page:
     items: list[PulledItem]
     media: list[PulledMedia]
     max_seq: int
-    media_errors: list[str]
+    media_errors: list[MediaFailure]
 
 
 def _media_of(record: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -247,7 +274,7 @@ def pull_page(sdk: FinanceSdk, keys: dict[int, Any], seq: int, limit: int, media
     data = sdk.get_chat_data(seq, limit)
     items: list[PulledItem] = []
     media: list[PulledMedia] = []
-    media_errors: list[str] = []
+    media_errors: list[MediaFailure] = []
     max_seq = seq
     chat = data.get("chatdata") or []
     if not isinstance(chat, list):
@@ -258,17 +285,9 @@ def pull_page(sdk: FinanceSdk, keys: dict[int, Any], seq: int, limit: int, media
         item_seq = entry["seq"]
         max_seq = max(max_seq, item_seq)
         msgid = str(entry.get("msgid", ""))
-        item = PulledItem(item_seq, msgid, raw={k: v for k, v in entry.items() if k != "encrypt_chat_msg"})
+        item = PulledItem(item_seq, msgid, raw=dict(entry))  # with its ciphertext: a later key can still open it
         try:
-            ver = entry.get("publickey_ver")
-            if not isinstance(ver, int):
-                raise BadPayload("publickey_ver missing")
-            random_key = decrypt_random_key(keys, ver, str(entry.get("encrypt_random_key", "")))
-            plain = sdk.decrypt(random_key, str(entry.get("encrypt_chat_msg", "")))
-            record = json.loads(plain)
-            if not isinstance(record, dict):
-                raise BadPayload("decrypted record is not an object")
-            item.record = record
+            item.record = decrypt_entry(sdk, keys, entry)
         except (BadPayload, ValueError, RecursionError) as exc:
             item.error = str(exc)[:300]
         items.append(item)
@@ -278,8 +297,33 @@ def pull_page(sdk: FinanceSdk, keys: dict[int, Any], seq: int, limit: int, media
                 try:
                     media.append(_fetch_one(sdk, media_dir, msgid, *info))
                 except (PlatformError, BadPayload, OSError) as exc:
-                    media_errors.append(f"{msgid}: {exc}")
+                    media_errors.append(MediaFailure(info[0], msgid, info[1], info[2], str(exc)[:300]))
     return Page(items, media, max_seq, media_errors)
+
+
+def decrypt_entry(sdk: FinanceSdk, keys: dict[int, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """One chatdata item → its JSON record; BadPayload (or ValueError) when it cannot be opened."""
+    ver = entry.get("publickey_ver")
+    if not isinstance(ver, int):
+        raise BadPayload("publickey_ver missing")
+    random_key = decrypt_random_key(keys, ver, str(entry.get("encrypt_random_key", "")))
+    record = json.loads(sdk.decrypt(random_key, str(entry.get("encrypt_chat_msg", ""))))
+    if not isinstance(record, dict):
+        raise BadPayload("decrypted record is not an object")
+    return record
+
+
+def retry_media(sdk: FinanceSdk, media_dir: Path, pending: list[dict[str, Any]]
+                ) -> tuple[list[PulledMedia], list[dict[str, Any]]]:
+    """Blocking: fetch remembered media again → (fetched, still failing with attempts counted)."""
+    fetched: list[PulledMedia] = []
+    failing: list[dict[str, Any]] = []
+    for p in pending:
+        try:
+            fetched.append(_fetch_one(sdk, media_dir, p["msgid"], p["sdkfileid"], p["md5"], p["ext"]))
+        except (PlatformError, BadPayload, OSError) as exc:
+            failing.append({**p, "attempts": int(p.get("attempts", 1)) + 1, "error": str(exc)[:300]})
+    return fetched, failing
 
 
 def _fetch_one(sdk: FinanceSdk, media_dir: Path, msgid: str, sdkfileid: str, md5: str, ext: str) -> PulledMedia:
@@ -318,6 +362,7 @@ class ArchivePuller:
         self._sdk: FinanceSdk | None = None
         self.pulled = 0
         self.errors = 0
+        self._retried_undecrypted = False
 
     def checkpoint(self) -> int:
         return int(kv.get(self.ctx.store, CHECKPOINT_KEY, "0") or 0)
@@ -330,19 +375,96 @@ class ArchivePuller:
     async def pull_once(self) -> int:
         """One page: pull in a thread, store on the loop. Returns how many items the page had."""
         sdk = await self._sdk_ready()
+        if not self._retried_undecrypted:  # once per start: the keys only change with the configuration
+            self._retried_undecrypted = True
+            await self.retry_undecrypted()
+        await self.retry_pending_media()
         seq = self.checkpoint()
         page = await asyncio.to_thread(pull_page, sdk, self.keys, seq, self.limit, self.media_dir)
         self._store_page(page)
         self.pulled += len(page.items)
         return len(page.items)
 
+    def _json_list(self, key: str) -> list[Any]:
+        try:
+            value = json.loads(kv.get(self.ctx.store, key, "[]") or "[]")
+        except ValueError:
+            return []
+        return value if isinstance(value, list) else []
+
+    async def retry_undecrypted(self) -> int:
+        """Items kept undecrypted whose key version is configured now (a rotated key added to bot.toml): decrypt
+        and store them like fresh records. Returns how many were recovered."""
+        from store import inbox as inbox_store
+
+        seqs = [s for s in self._json_list(UNDECRYPTED_KEY) if isinstance(s, int)]
+        if not seqs:
+            return 0
+        store, now = self.ctx.store, self.ctx.clock.now_ms()
+        entries = {s: inbox_store.payload_of(store, "wecom", f"wecom-archive-seq:{s}") for s in seqs}
+        ready = {s: e for s, e in entries.items()
+                 if isinstance(e, dict) and e.get("publickey_ver") in self.keys and e.get("encrypt_chat_msg")}
+        if not ready:
+            return 0
+        sdk = await self._sdk_ready()
+
+        def decrypt_all() -> dict[int, dict[str, Any] | None]:
+            out: dict[int, dict[str, Any] | None] = {}
+            for s, e in ready.items():
+                try:
+                    out[s] = decrypt_entry(sdk, self.keys, e)
+                except (BadPayload, ValueError, RecursionError):
+                    out[s] = None
+            return out
+
+        opened = await asyncio.to_thread(decrypt_all)
+        recovered = 0
+        with store.transaction():
+            for s, record in opened.items():
+                if record is None:
+                    continue
+                try:
+                    ingest_record(self.ctx, record, now, fallback_key=f"wecom-archive-seq:{s}:decrypted")
+                except BadPayload as exc:
+                    log.warning("wecom archive seq %s decrypted but unreadable: %s", s, exc)
+                recovered += 1
+            # rows pruned by retention have nothing left to decrypt: forget them too
+            keep = [s for s in seqs if entries.get(s) is not None and not (s in opened and opened[s] is not None)]
+            kv.put(store, UNDECRYPTED_KEY, json.dumps(keep))
+        if recovered:
+            log.info("wecom archive: %d item(s) decrypted with a newly configured key", recovered)
+        return recovered
+
+    async def retry_pending_media(self) -> int:
+        """Fetch media that failed on an earlier pull; returns how many arrived."""
+        pending = [p for p in self._json_list(MEDIA_PENDING_KEY) if isinstance(p, dict) and p.get("sdkfileid")]
+        if not pending or self.media_dir is None:
+            return 0
+        sdk = await self._sdk_ready()
+        fetched, failing = await asyncio.to_thread(retry_media, sdk, self.media_dir, pending)
+        store, now = self.ctx.store, self.ctx.clock.now_ms()
+        keep = []
+        for p in failing:
+            if p["attempts"] >= MEDIA_MAX_ATTEMPTS:
+                log.error("wecom archive media %s of %s given up after %d attempts: %s", p["sdkfileid"][:16],
+                          p["msgid"], p["attempts"], p.get("error", ""))
+            else:
+                keep.append(p)
+        with store.transaction():
+            for m in fetched:
+                wecom_store.save_media(store, m.sdkfileid, m.msgid, m.path, m.md5, m.size, now)
+            kv.put(store, MEDIA_PENDING_KEY, json.dumps(keep))
+        return len(fetched)
+
     def _store_page(self, page: Page) -> None:
         ctx, now = self.ctx, self.ctx.clock.now_ms()
         with ctx.store.transaction():
+            undecrypted: list[int] = []
             for item in page.items:
                 if item.record is None:
-                    ctx.accept("wecom", f"wecom-archive-seq:{item.seq}", item.raw, None,
-                               unsupported_reason=f"archive item not decrypted: {item.error}")
+                    if ctx.accept("wecom", f"wecom-archive-seq:{item.seq}", item.raw, None,
+                                  unsupported_reason=f"archive item not decrypted: {item.error}"):
+                        undecrypted.append(item.seq)
                     continue
                 try:
                     ingest_record(ctx, item.record, now, fallback_key=f"wecom-archive-seq:{item.seq}")
@@ -351,10 +473,17 @@ class ArchivePuller:
                                unsupported_reason=f"bad archive record: {exc}")
             for m in page.media:
                 wecom_store.save_media(ctx.store, m.sdkfileid, m.msgid, m.path, m.md5, m.size, now)
+            if undecrypted:
+                kv.put(ctx.store, UNDECRYPTED_KEY, json.dumps(self._json_list(UNDECRYPTED_KEY) + undecrypted))
+            if page.media_errors:
+                known = {p.get("sdkfileid") for p in self._json_list(MEDIA_PENDING_KEY) if isinstance(p, dict)}
+                fresh = [{"sdkfileid": f.sdkfileid, "msgid": f.msgid, "md5": f.md5, "ext": f.ext, "attempts": 1,
+                          "error": f.error} for f in page.media_errors if f.sdkfileid not in known]
+                kv.put(ctx.store, MEDIA_PENDING_KEY, json.dumps(self._json_list(MEDIA_PENDING_KEY) + fresh))
             if page.max_seq > self.checkpoint():
                 kv.put(ctx.store, CHECKPOINT_KEY, str(page.max_seq))
         for err in page.media_errors:
-            log.warning("wecom archive media: %s", err)
+            log.warning("wecom archive media of %s: %s (will be fetched again)", err.msgid, err.error)
 
     async def pull_all(self, max_pages: int = 1_000_000) -> int:
         """Page until a short page says we are caught up."""

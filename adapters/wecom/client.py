@@ -112,10 +112,17 @@ class WeComClient(ApiSession):
             raise PlatformError(f"wecom {path}: answer is not a JSON object")
         return None, raw, ctype
 
-    async def token(self, *, force: bool = False) -> str:
+    async def token(self, *, refused: str = "") -> str:
+        """The cached token, fetched when missing or within 60 s of expiry.
+
+        `refused` is a token WeCom just rejected (40001/40014/42001): it is replaced — but only if it is still the
+        cached one. When ten sends hit 42001 at once, the first one through the lock fetches a new token and the
+        other nine reuse it, instead of fetching ten tokens in a row (gettoken is rate-limited too).
+        """
         async with self._token_lock:
             now = self.clock.now_ms()
-            if not force and self._token and now < self._token_expires_ms - 60_000:
+            fresh = self._token and now < self._token_expires_ms - 60_000
+            if fresh and (not refused or refused != self._token):
                 return self._token
             body, _raw, _ct = await self._request("GET", "/cgi-bin/gettoken",
                                                   params={"corpid": self.corp_id, "corpsecret": self.secret})
@@ -138,8 +145,9 @@ class WeComClient(ApiSession):
     async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
                    data: Any = None, ok_codes: frozenset[int] = frozenset()) -> dict[str, Any]:
         """An authenticated JSON call; the token is refreshed and the call retried once on a token error."""
+        token = ""
         for attempt in (0, 1):
-            token = await self.token(force=attempt == 1)
+            token = await self.token(refused=token if attempt == 1 else "")
             body, _raw, _ct = await self._request(method, path, params={**(params or {}), "access_token": token},
                                                   json=json, data=data)
             if body is None:
@@ -174,9 +182,11 @@ class WeComClient(ApiSession):
         is added here (https://developer.work.weixin.qq.com/document/path/94888)."""
         return await self.call("POST", "/cgi-bin/message/update_template_card", json={**body, "agentid": self.agent_id})
 
-    async def robot_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Group-robot webhook (no token; the key is the credential), at most 20 messages a minute per robot."""
-        self.robot_limiter.take(key, "wecom robot")
+    async def robot_send(self, key: str, body: dict[str, Any], *, limited: bool = True) -> dict[str, Any]:
+        """Group-robot webhook (no token; the key is the credential), at most 20 messages a minute per robot
+        (`limited=False` when the caller already reserved the slot for a multi-part message)."""
+        if limited:
+            self.robot_limiter.take(key, "wecom robot")
         answer, _raw, _ct = await self._request("POST", "/cgi-bin/webhook/send", params={"key": key}, json=body)
         if answer is None:
             raise PlatformError("wecom webhook: answer is not JSON")
@@ -196,8 +206,9 @@ class WeComClient(ApiSession):
 
     async def get_media(self, media_id: str) -> tuple[bytes, str]:
         """media/get: (bytes, content type). A JSON answer is an error (expired or unknown media id)."""
+        token = ""
         for attempt in (0, 1):
-            token = await self.token(force=attempt == 1)
+            token = await self.token(refused=token if attempt == 1 else "")
             body, raw, ctype = await self._request("GET", "/cgi-bin/media/get",
                                                    params={"access_token": token, "media_id": media_id})
             if body is None:

@@ -1,7 +1,10 @@
 """Reply → WeCom message bodies (the `msgtype` part of message/send, appchat/send and the group-robot webhook).
 
-- text / markdown: WeCom caps both at 2048 bytes; longer texts are cut on a UTF-8 boundary, preferably at a line
-  end, and marked with "…" so nobody mistakes a cut message for a complete one.
+- text / markdown: WeCom caps text at 2048 bytes and app markdown at 2048 bytes (发送应用消息,
+  https://developer.work.weixin.qq.com/document/path/90236; appchat 90248), group-robot markdown at 4096 bytes
+  (群机器人配置说明 91770, as quoted in ymlluo/group-robot's README). A longer reply (a manager's digest, a forecast
+  with reasons) is split at line ends into up to MAX_PARTS messages, sent in order, so nothing is lost; only what
+  would exceed MAX_PARTS is cut, on a UTF-8 boundary and marked with "…".
 - card with buttons: a `template_card` of type `button_interaction` — title, text, fields as the horizontal
   content list, up to 6 buttons whose keys carry the Button's action and value (adapters/wecom/keys.py), so a
   press comes back as CardAction(action, value) exactly as on DingTalk and Feishu.
@@ -20,6 +23,8 @@ from bot.replies import Button, Reply, ReplyKind
 log = logging.getLogger("salespulse.wecom.render")
 
 MAX_TEXT_BYTES = 2048
+MAX_ROBOT_MARKDOWN_BYTES = 4096
+MAX_PARTS = 6  # a longer reply is cut in its last part: 6 × 2 KB is about 4,000 Chinese characters
 MAX_BUTTONS = 6
 MAX_HORIZONTAL = 6
 TITLE_CHARS = 36
@@ -42,6 +47,36 @@ def truncate_bytes(text: str, limit: int = MAX_TEXT_BYTES) -> str:
     if newline >= len(cut) * 0.8:
         cut = cut[:newline]
     return cut.rstrip() + ELLIPSIS
+
+
+def split_bytes(text: str, limit: int = MAX_TEXT_BYTES, max_parts: int = MAX_PARTS) -> list[str]:
+    """`text` as at most `max_parts` pieces of ≤ `limit` UTF-8 bytes each, cut at line ends where possible (a single
+    over-long line is cut between characters); text beyond the last piece is dropped with "…" (truncate_bytes)."""
+    if len(text.encode("utf-8")) <= limit:
+        return [text]
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines) and len(parts) < max_parts - 1:
+        line = lines[i]
+        n = len(line.encode("utf-8")) + (1 if current else 0)
+        if size + n <= limit:
+            current.append(line)
+            size += n
+            i += 1
+        elif current:  # close this part; the line starts the next one
+            parts.append("\n".join(current))
+            current, size = [], 0
+        else:  # one line longer than a whole part: cut it between characters
+            head = line.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+            parts.append(head)
+            lines[i] = line[len(head):]
+    rest = "\n".join(current + lines[i:])
+    if rest.strip():
+        parts.append(truncate_bytes(rest, limit))
+    return [p for p in parts if p.strip()] or [truncate_bytes(text, limit)]
 
 
 def truncate_chars(text: str, limit: int) -> str:
@@ -93,17 +128,31 @@ def template_card(reply: Reply, task_id: str, key_for: Callable[[Button], str]) 
     return card
 
 
+def bodies_for(reply: Reply, *, task_id: str = "", key_for: Callable[[Button], str] | None = None,
+               robot: bool = False) -> list[dict[str, Any]]:
+    """The message(s) for one reply: a long text or markdown becomes several messages within WeCom's byte limits."""
+    body = body_for(reply, task_id=task_id, key_for=key_for, robot=robot, cut=False)
+    kind = body["msgtype"]
+    if kind not in ("text", "markdown"):
+        return [body]
+    limit = MAX_ROBOT_MARKDOWN_BYTES if robot and kind == "markdown" else MAX_TEXT_BYTES
+    return [{"msgtype": kind, kind: {"content": part}} for part in split_bytes(body[kind]["content"], limit)]
+
+
 def body_for(reply: Reply, *, task_id: str = "", key_for: Callable[[Button], str] | None = None,
-             robot: bool = False) -> dict[str, Any]:
-    """The msgtype part for a text, markdown or card reply (images are uploaded by the adapter first)."""
+             robot: bool = False, cut: bool = True) -> dict[str, Any]:
+    """The msgtype part for a text, markdown or card reply (images are uploaded by the adapter first); `cut=False`
+    leaves long text whole for bodies_for to split."""
+    text = text_body if cut else (lambda t: {"msgtype": "text", "text": {"content": t}})
+    markdown = markdown_body if cut else (lambda t: {"msgtype": "markdown", "markdown": {"content": t}})
     if reply.kind == ReplyKind.TEXT:
-        return text_body(f"{reply.title}\n{reply.text}" if reply.title else reply.text)
+        return text(f"{reply.title}\n{reply.text}" if reply.title else reply.text)
     if reply.kind == ReplyKind.MARKDOWN:
-        return markdown_body(f"**{reply.title}**\n{reply.text}" if reply.title else reply.text)
+        return markdown(f"**{reply.title}**\n{reply.text}" if reply.title else reply.text)
     if reply.kind == ReplyKind.CARD:
         if reply.buttons and not robot and key_for is not None and task_id:
             return {"msgtype": "template_card", "template_card": template_card(reply, task_id, key_for)}
-        return markdown_body(card_markdown(reply))
+        return markdown(card_markdown(reply))
     if reply.kind == ReplyKind.IMAGE:
-        return text_body(reply.alt_text)
+        return text(reply.alt_text)
     raise ValueError(f"unknown reply kind {reply.kind}")
