@@ -41,10 +41,13 @@ DEFAULT_DB = "demo-out/salespulse-demo.db"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the embedded demo company through the real pipeline (virtual time)")
     p.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same run (default 7)")
-    p.add_argument("--days", type=int, default=90, help="days of activity ending 2026-03-31 (default 90)")
+    p.add_argument("--days", type=int, default=90, help="days of activity ending 2026-05-20 18:00, the demo's fixed 'now' (default 90)")
     p.add_argument("--db", default=DEFAULT_DB, help=f"database file to (re)create (default {DEFAULT_DB})")
     p.add_argument("--transcript", type=Path, default=None, help="also write the transcript to this file")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--full", action="store_true",
+                   help="print every digest in full (default: each manager's first daily and weekly digest in full, "
+                        "later ones as one line of figures)")
     p.add_argument("--sweep-minutes", type=int, default=10,
                    help="run the per-minute sweeps every N virtual minutes (default 10: faster, same story)")
     p.add_argument("--customers", type=int, default=Sizes().customers, help=argparse.SUPPRESS)
@@ -63,20 +66,45 @@ class DemoOutcome:
 
 
 class _Transcript:
-    """Turns delivered replies into readable lines: a day header, time, recipient name and role, the text."""
+    """Turns delivered replies into readable lines: a day header, time, recipient name and role, the text.
+
+    One alert often goes to several people at once (a missed call: the rep, the manager and both customer-service
+    people). The same text sent in the same minute is printed once with every recipient on its header line, so the
+    transcript shows what happened instead of the same card four times.
+
+    Digests come every evening for every team: after a recipient's first daily and first weekly digest (printed in
+    full, to show what one looks like) the later ones are printed as one line of their figures, unless `full`.
+    """
 
     def __init__(self, prompts: Prompts, directory: Directory, tz: ZoneInfo, emit: Callable[[str], None],
-                 out_dir: Path) -> None:
-        self.p, self.dir, self.tz, self.emit = prompts, directory, tz, emit
+                 out_dir: Path, full: bool = False) -> None:
+        self.p, self.dir, self.tz, self.emit, self.full = prompts, directory, tz, emit, full
+        self._seen_digests: set[tuple[str, str]] = set()  # (digest kind, recipient) already printed in full
         # file paths (charts) are shown relative to the demo's output folder, so the transcript is the same
         # wherever the demo was written
         self.prefixes = sorted({str(out_dir) + os.sep, str(out_dir.resolve()) + os.sep}, key=len, reverse=True)
         self.lines: list[str] = []
         self._day = ""
+        self._pending: tuple[str, str, list[str]] | None = None  # (time, text, recipients) not printed yet
+        self._pending_key: tuple[str, str] = ("", "")
 
     def line(self, text: str) -> None:
+        self.flush()
+        self._put(text)
+
+    def _put(self, text: str) -> None:
         self.lines.append(text)
         self.emit(text)
+
+    def flush(self) -> None:
+        """Print the delivery waiting for more recipients of the same text."""
+        if self._pending is None:
+            return
+        time_, text, recipients = self._pending
+        self._pending = None
+        self._put(self.p.t("demo.to_many", time=time_, names=self.p.t("demo.sep").join(recipients)))
+        for text_line in text.splitlines() or [""]:
+            self._put("    " + text_line)
 
     def _stamp(self, at_ms: int) -> str:
         dt = datetime.fromtimestamp(at_ms / 1000, self.tz)
@@ -87,6 +115,12 @@ class _Transcript:
             self.line(self.p.t("demo.day", date=day, weekday=weekday))
         return dt.strftime("%H:%M")
 
+    def _recipient(self, item: Sent) -> str:
+        if item.target.chat_id and not item.target.user_id:
+            return self.p.t("demo.chat", chat=item.target.chat_id)
+        name, role = self.who(item.target.person_id or item.target.user_id)
+        return self.p.t("demo.person", name=name, role=role)
+
     def who(self, person_id: str) -> tuple[str, str]:
         person = self.dir.person(person_id)
         if person is None:
@@ -94,17 +128,21 @@ class _Transcript:
         return person.name, self.p.t(f"core.role_{person.role.value}")
 
     def sent(self, item: Sent) -> None:
-        time_ = self._stamp(item.at)
-        if item.target.chat_id and not item.target.user_id:
-            self.line(self.p.t("demo.to_chat", time=time_, chat=item.target.chat_id))
-        else:
-            name, role = self.who(item.target.person_id or item.target.user_id)
-            self.line(self.p.t("demo.to_person", time=time_, name=name, role=role))
         text = item.text
         for prefix in self.prefixes:
             text = text.replace(prefix, "")
-        for text_line in text.splitlines() or [""]:
-            self.line("    " + text_line)
+        if not self.full and kind_of(item.key) == "digest" and item.reply.title and item.reply.fields:
+            seen = (item.key.split(":")[1], self._recipient(item))
+            if seen in self._seen_digests:
+                text = self.p.t("demo.digest_line", title=item.reply.title, fields=self.p.t("demo.field_sep").join(
+                    self.p.t("demo.field", name=k, value=v) for k, v in item.reply.fields))
+            self._seen_digests.add(seen)
+        key = (datetime.fromtimestamp(item.at / 1000, self.tz).strftime("%Y-%m-%d %H:%M"), text)
+        if self._pending is not None and self._pending_key == key:
+            self._pending[2].append(self._recipient(item))
+            return
+        self.flush()
+        self._pending, self._pending_key = (self._stamp(item.at), text, [self._recipient(item)]), key
 
     def typed(self, at_ms: int, person_id: str, text: str) -> None:
         time_ = self._stamp(at_ms)
@@ -131,7 +169,7 @@ def _fresh(path: Path) -> None:
 
 def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Sizes | None = None,
              base: Config | None = None, sweep_minutes: int = 10, emit: Callable[[str], None] = lambda _line: None,
-             progress: Callable[[int, int], None] | None = None) -> DemoOutcome:
+             progress: Callable[[int, int], None] | None = None, full: bool = False) -> DemoOutcome:
     """The whole demo; `emit` gets each transcript line as it happens, `progress(done, total)` the replay."""
     started = time.perf_counter()
     company = generate_company(seed, days=days, sizes=sizes)
@@ -148,7 +186,7 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
         transcript: _Transcript | None = None
         driver = DemoDriver(config, store, company, activity, on_sent=lambda item: transcript and transcript.sent(item))
         rt = driver.prepare()
-        transcript = _Transcript(prompts, rt.services.directory, tz, emit, db_path.parent)
+        transcript = _Transcript(prompts, rt.services.directory, tz, emit, db_path.parent, full=full)
         _header(transcript, prompts, company, len(activity.items), tz)
         total = len(activity.items)
         asyncio.run(_run(driver, company, transcript, prompts,
@@ -214,17 +252,12 @@ def _summary(tr: _Transcript, p: Prompts, store, company: Company, driver: DemoD
     answers = kinds.get("reply", 0)
     tr.line(p.t("demo.replies", replies=len(driver.sent), alerts=len(driver.sent) - answers, answers=answers))
     st = story(company)
-    missed = next((m for m in reversed_missed(driver) if m.returned_after_min is None), None)
-    missed_ref = _lead_ref(p, company, missed.lead_id) if missed else p.t("demo.none")
+    # the scripted never-returned call (other calls may go unreturned later, but this is the story's one)
+    missed_ref = _lead_ref(p, company, st.missed_call) if st.missed_call else p.t("demo.none")
     tr.line(p.t("demo.story", quiet=_lead_ref(p, company, st.quiet), active=_lead_ref(p, company, st.active),
                 fault=_lead_ref(p, company, st.fault), missed=missed_ref))
     if s.hooks:
         tr.line(p.t("demo.hooks", names="，".join(s.hooks)))
-
-
-def reversed_missed(driver: DemoDriver):
-    """Missed calls newest first; the scripted one (never returned, a day before the end) comes first."""
-    return sorted(driver.activity.missed_calls, key=lambda m: -m.at)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -240,13 +273,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sizes = Sizes(customers=args.customers, leads=args.leads)
     if args.quiet:
         outcome = run_demo(seed=args.seed, days=args.days, db=args.db, sizes=sizes, base=base,
-                           sweep_minutes=args.sweep_minutes)
+                           sweep_minutes=args.sweep_minutes, full=args.full)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task(prompts.t("demo.replaying", days=args.days), total=None)
             outcome = run_demo(seed=args.seed, days=args.days, db=args.db, sizes=sizes, base=base,
-                               sweep_minutes=args.sweep_minutes, emit=lambda line: bar.console.print(line, markup=False),
+                               sweep_minutes=args.sweep_minutes, full=args.full,
+                               emit=lambda line: bar.console.print(line, markup=False),
                                progress=lambda done, total: bar.update(task, completed=done, total=total))
     if args.quiet:  # the summary is the tail of the transcript
         start = max(i for i, ln in enumerate(outcome.transcript) if ln == prompts.t("demo.summary"))

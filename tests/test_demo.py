@@ -160,7 +160,8 @@ def test_the_story(company, lead_activity, activity):
     recent = [f for t, f in lead_activity[h["fault"]] if t > now - 72 * HOUR]
     assert len(recent) == 1
     (line,) = recent
-    assert line.event.text == "附件:XX型号参数.pdf" and line.event.kind == MessageKind.TEXT
+    code = company.lead(h["fault"]).product.code
+    assert line.event.text == f"附件:{code}型号参数.pdf" and line.event.kind == MessageKind.TEXT
     assert company.person(line.event.actor.platform_id).role == "rep"
     earlier = [t for t, _ in lead_activity[h["fault"]] if t <= now - 72 * HOUR]
     assert line.at - max(earlier) < 72 * HOUR  # so the lead is never silent if the line is recognised
@@ -252,6 +253,10 @@ def test_reduced_demo_end_to_end_and_deterministic(tmp_path):
     company = first.company
     final = dict(conn.execute("SELECT id, status FROM leads").fetchall())
     assert final == {ld.id: ld.status for ld in company.leads}
+    # every opened link is a link /links knows (the rep made it with /链接 before sending it)
+    links = {r[0] for r in conn.execute("SELECT code FROM links")}
+    opened = {r[0] for r in conn.execute("SELECT code FROM link_opens")}
+    assert links and opened <= links
     conn.close()
 
     assert _dump(first.db_path) == _dump(tmp_path / "b" / "demo.db")
@@ -299,3 +304,110 @@ def test_seed_hooks_are_strict_and_seeded(tmp_path):
     run_hooks(store, company, [("demo:hook", hook)])
     assert draws[0] == draws[1]  # each hook gets its own rng, seeded by the company seed and its name
     store.close()
+
+
+# ---------------------------------------------------------------- believability: calendar, wording, transcript
+
+
+def test_days_off_look_like_days_off(company, activity):
+    """No meeting on a Sunday or during 春节; holidays bring greetings, not quotes; nobody opens a PDF at 04:00."""
+    from bot.demo.activity import day_kind, local_date
+
+    feeds = [f for f in activity.feeds() if f.event is not None]
+    meetings = [f.event for f in feeds if isinstance(f.event, CalendarEvent)]
+    assert meetings and all(day_kind(local_date(m.starts_at)) == "" for m in meetings)
+    spring = [f.event for f in feeds if day_kind(local_date(f.at)) == "春节"]
+    assert spring, "the default window starts in 春节 2026"
+    assert not any(isinstance(e, CalendarEvent | CallRecord) for e in spring)
+    assert not any(isinstance(e, Message) and e.file_name.startswith("报价单") for e in spring)
+    texts = [e.text for e in spring if isinstance(e, Message)]
+    assert any("新春快乐" in t or "过年好" in t for t in texts)
+    per_day = Counter(local_date(f.at) for f in feeds if isinstance(f.event, Message))
+    work = [n for d, n in per_day.items() if day_kind(d) == ""]
+    weekend = [n for d, n in per_day.items() if day_kind(d) == "周末"]
+    assert sum(weekend) / len(weekend) < 0.8 * sum(work) / len(work)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    opens = [datetime.fromtimestamp(f.at / 1000, ZoneInfo("Asia/Shanghai")).hour for f in feeds
+             if isinstance(f.event, DocumentOpen)]
+    assert not [h for h in opens if 1 <= h < 7]
+
+
+def test_meeting_invites_name_the_calendar_time(company, activity):
+    """"明天上午10点线上演示可以吗" is followed by a calendar entry at that time, not at some other hour."""
+    from bot.demo.activity import say_when
+
+    feeds = activity.feeds()
+    invites = {}
+    for f in feeds:
+        if isinstance(f.event, Message) and f.event.text and ("演示可以吗" in f.event.text or "开个会" in f.event.text
+                                                             or "去现场看一下" in f.event.text):
+            invites[f.event.actor.platform_id, f.event.recipients] = f
+    checked = 0
+    for f in feeds:
+        if isinstance(f.event, CalendarEvent):
+            cust = next(a for a in f.event.attendees if a.startswith(("wm", "wo")))
+            invite = invites.get((f.event.attendees[0], (cust,)))
+            if invite is not None and invite.at < f.at:
+                checked += 1
+                assert say_when(invite.at, f.at) in invite.event.text
+    assert checked > 50
+
+
+def test_customers_speak_their_industry(company, activity):
+    """A factory never says it has 门店, a retail chain never talks about 产线 or 不良率."""
+    industry = {c.external_id: c.industry for c in company.customers}
+    rep_to = {}
+    for f in activity.feeds():
+        ev = f.event
+        if not isinstance(ev, Message) or not ev.text or ev.is_group:
+            continue
+        ind = industry.get(ev.actor.platform_id) or next((industry[r] for r in ev.recipients if r in industry), None)
+        rep_to.setdefault(ind, []).append(ev.text)
+    assert not [t for t in rep_to["制造业"] if "门店" in t]
+    assert not [t for t in rep_to["零售连锁"] + rep_to["SaaS"] if "产线" in t or "不良率" in t or "全厂" in t]
+    everything = [t for texts in rep_to.values() for t in texts]
+    assert not [t for t in everything if "准确率1" in t or "准确率2" in t or "准确率3" in t or "准确率4" in t]
+
+
+def test_same_alert_to_several_people_is_printed_once():
+    from zoneinfo import ZoneInfo
+
+    from bot.cli_demo import _Transcript
+    from bot.demo.replay import Sent
+    from bot.org import Directory
+    from bot.replies import Reply, ReplyKind, Target
+    from prompts import Prompts
+
+    class Dir(Directory):
+        def __init__(self):
+            pass
+
+        def person(self, pid):
+            return None
+
+    lines: list[str] = []
+    tr = _Transcript(Prompts("zh-CN"), Dir(), ZoneInfo("Asia/Shanghai"), lines.append, Path("out"))
+    at = 1_779_000_000_000
+    card = Reply(ReplyKind.TEXT, text="未接来电超时未回\n第二行")
+    for who in ("rep1", "mgr1", "cs1"):
+        tr.sent(Sent(at, Target("console", user_id=who, person_id=who), f"missed-call:x:{who}", card.text, card))
+    tr.sent(Sent(at, Target("console", user_id="mgr1", person_id="mgr1"), "silence:y", "另一条", Reply(
+        ReplyKind.TEXT, text="另一条")))
+    tr.flush()
+    assert sum("未接来电超时未回" in ln for ln in lines) == 1
+    header = next(ln for ln in lines if "rep1" in ln)
+    assert "mgr1" in header and "cs1" in header
+    assert sum("另一条" in ln for ln in lines) == 1
+
+
+def test_summary_names_the_readme_story_leads():
+    """README's "Try the demo" names these four for the default seed; the summary must point at the same leads."""
+    from bot.demo.script import story
+
+    company = generate_company(7)
+    st = story(company)
+    short = {role: company.customer(company.lead(lid).customer_id).short
+             for role, lid in (("quiet", st.quiet), ("active", st.active), ("fault", st.fault),
+                               ("missed", st.missed_call))}
+    assert short == {"quiet": "领航自动化", "active": "悦享阀门", "fault": "长风包装", "missed": "星图机电"}

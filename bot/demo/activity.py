@@ -8,20 +8,27 @@ stage, is won or lost) that the replay applies to the store at their time, as a 
 The story is deliberate: most leads are touched every few hours to two days, some go quiet for days in the middle
 of their life or at the end, lost leads usually go cold first, inbound calls are sometimes missed (and returned
 quickly, late, or never), and one lead's only recent activity is a rep sending "附件:XX型号参数.pdf" as a chat line
-— the seed's fault case, which must not be counted as silence.
+(XX: the model the customer asked about) — the seed's fault case, which must not be counted as silence.
+
+Days off are real: weekends and the State Council's public holidays (春节 falls inside the default window) have
+fewer touches, no meetings or quotes, and short lines instead (拜年 once per 春节); meetings land on working days.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+
+import chinese_calendar
 
 from adapters.wecom.archive_format import record_to_event
 from bot.demo import names, phrases
 from bot.demo.catalogue import for_industry
-from bot.demo.company import DAY, HOUR, Company, DemoCustomer, DemoLead, DemoPerson
+from bot.demo.company import DAY, HOUR, SHANGHAI, Company, DemoCustomer, DemoLead, DemoPerson
 from bot.errors import UnsupportedEvent
 from bot.events import Actor, CalendarEvent, CallRecord, DocumentOpen, Event
 
@@ -55,6 +62,20 @@ class LeadOp:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkOp:
+    """A tracked link the rep made with `/链接` before sending it: written to store.links at its time, so `/打开记录`
+    and the DocumentOpen events that follow refer to the same link."""
+
+    at: int
+    seq: int
+    code: str
+    lead_id: str
+    customer_id: str
+    document: str
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
 class MissedCall:
     call_event_id: str
     lead_id: str
@@ -66,11 +87,74 @@ class MissedCall:
 
 @dataclass
 class Activity:
-    items: list[Feed | LeadOp] = field(default_factory=list)
+    items: list[Feed | LeadOp | LinkOp] = field(default_factory=list)
     missed_calls: list[MissedCall] = field(default_factory=list)
 
     def feeds(self) -> list[Feed]:
         return [i for i in self.items if isinstance(i, Feed)]
+
+
+LINK_BASE = "https://bot.example.cn/d/"  # public_base_url + [links] path_prefix of an example installation
+_FESTIVALS = {"Spring Festival": "春节"}  # other public holidays are just "假期" in chat
+
+
+def local_date(t: int) -> date:
+    return datetime.fromtimestamp(t / 1000, SHANGHAI).date()
+
+
+@lru_cache(maxsize=4096)
+def day_kind(day: date) -> str:
+    """"" on a working day (make-up Saturdays included), else "春节" / "假期" / "周末" — what people say that day.
+
+    The State Council's schedule comes from `chinese-calendar` (the same package the silence rules use); years it
+    does not know fall back to Monday–Friday."""
+    try:
+        if chinese_calendar.is_workday(day):
+            return ""
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return "" if day.weekday() < 5 else "周末"
+    if not on_holiday or name is None:
+        return "周末"
+    return _FESTIVALS.get(str(name), "假期")
+
+
+def is_workday(t: int) -> bool:
+    return day_kind(local_date(t)) == ""
+
+
+def awake(t: int) -> int:
+    """A time between 01:00 and 07:00 Shanghai moves 7 hours later (nobody opens a proposal at 04:00)."""
+    hour = ((t + LOCAL_OFFSET) % DAY) / HOUR
+    return t + 7 * HOUR if 1 <= hour < 7 else t
+
+
+def say_when(now: int, at: int) -> str:
+    """How a rep names a meeting time in chat: 今天下午3点 / 明天上午10点半 / 后天… / 下周一… / 周四…"""
+    today, day = local_date(now), local_date(at)
+    local = datetime.fromtimestamp(at / 1000, SHANGHAI)
+    days = (day - today).days
+    if days == 0:
+        label = "今天"
+    elif days == 1:
+        label = "明天"
+    elif days == 2:
+        label = "后天"
+    else:
+        same_week = day - timedelta(days=day.weekday()) == today - timedelta(days=today.weekday())
+        label = ("" if same_week else "下") + "周" + "一二三四五六日"[day.weekday()]
+    hour = local.hour if local.hour <= 12 else local.hour - 12
+    return f"{label}{'上午' if local.hour < 12 else '下午'}{hour}点{'半' if local.minute else ''}"
+
+
+def evening_before(t: int, rng: random.Random) -> int:
+    """A time outside 08:45–21:00 moves back to the evening before (17:00–20:50): the customer's "定了" that
+    precedes a CRM close at 03:00 was said the evening before, not at 01:30."""
+    hour = ((t + LOCAL_OFFSET) % DAY) / HOUR
+    if 8.75 <= hour <= 21:
+        return t
+    back = hour + 24 - 17 if hour < 8.75 else hour - 17
+    return t - int(back * HOUR) + rng.randrange(0, 230) * MINUTE
 
 
 def work_time(rng: random.Random, t: int) -> int:
@@ -93,7 +177,13 @@ class _Gen:
         self.colleagues = company.with_role("colleague")
         self.quote_ver: dict[str, float] = {}
         self.first_contact: set[str] = set()
+        self.greeted: set[str] = set()  # leads whose contact already got this 春节's greeting
+        self.offday_said: dict[str, set[str]] = {}  # lead → weekend/holiday lines already sent (never twice)
+        self.docs_sent: dict[str, set[str]] = {}  # lead → documents already sent as tracked links
         self.all_customers = company.customers
+        self.peers: dict[str, list[DemoCustomer]] = {}
+        for cust in company.customers:
+            self.peers.setdefault(cust.industry, []).append(cust)
         self.hard_end: int | None = None  # nothing of a lead happens after it was won or lost
 
     # ------------------------------------------------------------------ emitting
@@ -127,11 +217,21 @@ class _Gen:
     def ctx(self, lead: DemoLead, cust: DemoCustomer, me: DemoPerson) -> dict[str, Any]:
         rng = self.rng
         others = [p for p in for_industry(cust.industry) if p.code != lead.product.code]
-        case = rng.choice(self.all_customers)
-        return {"c": cust.address, "me": me.name, "co": phrases.OUR_COMPANY, "s": cust.short,
+        peers = self.peers.get(cust.industry) or self.all_customers
+        case = rng.choice(peers)
+        if case.id == cust.id:  # a reference customer is never the customer itself
+            case = peers[(peers.index(case) + 1) % len(peers)]
+        pct, n = rng.choice((12, 18, 23, 31, 37, 42)), rng.choice((3, 5, 8, 10, 20, 50))
+        ind = cust.industry
+        pilot = rng.choice(phrases.PILOT[ind]).format(n=n, stores=rng.choice((30, 45, 60, 80, 120, 200)),
+                                                      city=cust.city, seats=rng.choice((20, 40, 60, 120)))
+        return {"scope": phrases.SCOPE[ind], "pilot": pilot, "gain": phrases.GAIN[ind].format(pct=pct),
+                "metric": phrases.METRIC[ind].format(acc=rng.choice((92, 95, 96, 98))),
+                "late": rng.choice((0.5, 1, 2)), "when": "",
+                "c": cust.address, "me": me.name, "co": phrases.OUR_COMPANY, "s": cust.short,
                 "p": lead.product.code, "pn": lead.product.name, "p2": rng.choice(others).code if others else "",
-                "ver": self.version(lead, bump=False), "case": case.short, "pct": rng.choice((12, 18, 23, 31, 37, 42)),
-                "wk": rng.choice((3, 4, 6, 8)), "n": rng.choice((3, 5, 8, 10, 20, 50, 100)),
+                "ver": self.version(lead, bump=False), "case": case.short, "pct": pct,
+                "wk": rng.choice((3, 4, 6, 8)), "n": n,
                 "amt": round(lead.amount / 10_000 * rng.uniform(0.8, 1.2), 1), "day": rng.choice(phrases.WEEKDAYS),
                 "rival": rng.choice(phrases.RIVALS), "disc": rng.choice((9.5, 9.2, 9, 8.8))}
 
@@ -210,7 +310,7 @@ class _Gen:
             self.say(t, cu, cust, rep, phrases.CUS_OBJECTION[kind_], ctx)
             # half of the reps answer within 30 s (the golden-snippet material), the others minutes later
             t += rng.randint(8, 28) * 1000 if rng.random() < 0.5 else rng.randint(2, 40) * MINUTE
-            strategy = rng.choice(tuple(phrases.REP_RESPONSE))
+            strategy = rng.choice(phrases.ANSWERS[kind_])  # an answer that fits the objection
             t = self.say(t, me, cust, rep, phrases.REP_RESPONSE[strategy], ctx)
             if rng.random() < 0.6:
                 self.say(t, cu, cust, rep, phrases.CUS_ACK + phrases.CUS_PROGRESS[:3], ctx)
@@ -240,6 +340,18 @@ class _Gen:
             self.say(t, eng.id, cust, rep, phrases.COLLEAGUE_TECH, ctx2, room=True)
         elif kind == "meeting":
             self.meeting(t, until, lead, cust, rep, ctx)
+        elif kind == "offday":  # a weekend or holiday: a short line (拜年 at 春节), sometimes answered
+            which = day_kind(local_date(t)) or "周末"
+            if which == "春节" and lead.id in self.greeted:  # one 拜年 per lead; later holiday days: 节后再聊
+                which = "假期"
+            self.greeted.add(lead.id)
+            said = self.offday_said.setdefault(lead.id, set())
+            fresh = tuple(line for line in phrases.REP_OFFDAY[which] if line not in said) or phrases.REP_OFFDAY[which]
+            line = rng.choice(fresh)
+            said.add(line)
+            t = self.say(t, me, cust, rep, (line,), ctx)
+            if t < until and rng.random() < 0.6:
+                self.say(t + rng.randint(5, 90) * MINUTE, cu, cust, rep, phrases.CUS_OFFDAY[which], ctx)
         elif kind == "doc_link":
             self.doc_link(t, until, lead, cust, rep, ctx)
         elif kind == "call_out":
@@ -272,14 +384,13 @@ class _Gen:
     def meeting(self, t: int, until: int, lead: DemoLead, cust: DemoCustomer, rep: DemoPerson,
                 ctx: dict[str, Any]) -> None:
         rng = self.rng
+        starts = self.meeting_slot(t, until)
+        if starts is None:  # no working day before the next touch: a plain follow-up instead
+            self.say(t, rep.id, cust, rep, phrases.REP_FOLLOW, ctx)
+            return
+        ctx = {**ctx, "when": say_when(t, starts)}
         t2 = self.say(t, rep.id, cust, rep, phrases.REP_MEETING, ctx)
         self.say(t2, cust.external_id, cust, rep, phrases.CUS_MEETING_OK, ctx)
-        local_day = (t + LOCAL_OFFSET) // DAY * DAY - LOCAL_OFFSET
-        starts = local_day + DAY + rng.choice((10, 14, 15)) * HOUR + rng.choice((0, 30)) * MINUTE
-        if starts >= until:  # no room before the next touch: meet the same afternoon instead
-            starts = t2 + 2 * HOUR
-            if starts >= until:
-                return
         ends = starts + rng.choice((60, 90, 120)) * MINUTE
         attendees = [rep.id, cust.external_id]
         if self.colleagues and rng.random() < 0.45:
@@ -296,16 +407,43 @@ class _Gen:
                            attendees=tuple(attendees), customer_hint=cust.name)
         self.feed(starts, "calendar", uid, payload, ev)
 
+    def meeting_slot(self, t: int, until: int) -> int | None:
+        """10:00, 14:00 or 15:00 (or half past) on one of the next working days — never a Sunday or 初三 — before
+        the lead's next touch; else this afternoon if today is a working day; else None."""
+        rng = self.rng
+        local_day = (t + LOCAL_OFFSET) // DAY * DAY - LOCAL_OFFSET
+        hour = rng.choice((10, 14, 15)) * HOUR + rng.choice((0, 30)) * MINUTE
+        day, starts = local_day + DAY, None
+        for _ in range(rng.choice((1, 1, 2))):  # the next working day, or the one after
+            while not is_workday(day + 12 * HOUR):
+                day += DAY
+            if day + hour < until:
+                starts = day + hour
+            day += DAY
+        if starts is not None:
+            return starts
+        same_day = t + 2 * HOUR - (t + 2 * HOUR) % (30 * MINUTE)
+        if is_workday(t) and same_day < until and ((same_day + LOCAL_OFFSET) % DAY) <= 17 * HOUR:
+            return same_day
+        return None
+
     def doc_link(self, t: int, until: int, lead: DemoLead, cust: DemoCustomer, rep: DemoPerson,
                  ctx: dict[str, Any], opens: int | None = None) -> None:
         rng = self.rng
         code = names.token(rng, 8)
-        doc = rng.choice(phrases.DOC_TITLES).format(**ctx)
-        self.say(t, rep.id, cust, rep, (f"{ctx['c']}，方案发您了：https://sp.example.cn/l/{code} （{doc}）",), ctx)
+        sent = self.docs_sent.setdefault(lead.id, set())
+        docs = [d.format(**ctx) for d in phrases.DOC_TITLES]
+        doc = rng.choice([d for d in docs if d not in sent] or docs)  # a new document while there is one
+        sent.add(doc)
+        self.act.items.append(LinkOp(t - rng.randint(1, 5) * MINUTE, self._next(), code, lead.id, cust.id, doc,
+                                     rep.id))
+        self.say(t, rep.id, cust, rep, (f"{ctx['c']}，{doc.removesuffix('.pdf')}发您了，点开就能看：{LINK_BASE}{code}",),
+                 ctx)
         if opens is None:
             opens = rng.randint(4, 7) if rng.random() < 0.3 else rng.randint(0, 3)
         span = max(min(until, t + 4 * DAY) - t - 20 * MINUTE, MINUTE)
-        times = sorted(t + 20 * MINUTE + rng.randrange(span) for _ in range(opens))
+        # people open a link in the day or evening: a 01:00–07:00 draw moves to the morning
+        times = sorted(awake(t + 20 * MINUTE + rng.randrange(span)) for _ in range(opens))
         device = hashlib.sha256(f"{self.c.seed}:{cust.id}:{rng.randint(1, 2)}".encode()).hexdigest()[:16]
         for n, at in enumerate(times, 1):
             ev = DocumentOpen(event_id=f"links:{code}:{n}", platform="links", occurred_at=at, received_at=at,
@@ -322,7 +460,7 @@ class _Gen:
         self.hard_end = end
         history = 0
         if lead.created_at < start and (lead.closed_at is None or lead.closed_at > start):
-            history = max(lead.created_at, start - int(rng.uniform(2, 40) * HOUR))
+            history = max(lead.created_at, evening_before(start - int(rng.uniform(2, 40) * HOUR), rng))
         self.op(max(lead.created_at, start), "create", lead, touched_at=history)
         for at, stage in lead.stage_changes():
             if start < at < end and at > lead.created_at:
@@ -360,6 +498,7 @@ class _Gen:
             t = nxt if nxt - t < 70 * HOUR or gap > 72 else t + int(gap * HOUR)
         if sc == "fault":
             times.append(now - 96 * HOUR)
+        times = self.thin_days_off(times)
         span = max(lead.planned_close_at - lead.created_at, DAY)
         for i, t in enumerate(times):
             until = times[i + 1] if i + 1 < len(times) else min(t + 2 * HOUR, end)
@@ -371,19 +510,38 @@ class _Gen:
                 continue
             else:
                 kind = self.pick_kind((t - lead.created_at) / span, cust)
+            if not is_workday(t) and kind not in self._DAY_OFF_OK.get(day_kind(local_date(t)), ()):
+                kind = "offday"
             self.touch(kind, t, until, lead, cust, rep)
         if sc == "fault":  # the seed's fault case: the sheet goes out as a chat line, nothing else follows
-            self.record(now - 52 * HOUR, rep.id, [cust.external_id], "text", {"content": phrases.LATE_TEXT[0]})
+            self.record(now - 52 * HOUR, rep.id, [cust.external_id], "text",
+                        {"content": phrases.LATE_TEXT.format(p=lead.product.code)})
         elif sc == "missed_call":
             self.call_in(now - 28 * HOUR, now, lead, cust, rep, self.ctx(lead, cust, rep), force_never=True)
         elif sc == "active":
             self.doc_link(now - 26 * HOUR, now - HOUR, lead, cust, rep, self.ctx(lead, cust, rep), opens=5)
         if lead.closed_at is not None and lead.closed_at > start:
             ctx = self.ctx(lead, cust, rep)
-            t = lead.closed_at - rng.randint(40, 150) * MINUTE
-            t = self.say(t, cust.external_id, cust, rep, phrases.CUS_WON if lead.status == "won" else phrases.CUS_LOST,
-                         ctx)
+            t = evening_before(lead.closed_at - rng.randint(40, 150) * MINUTE, rng)
+            lines = (phrases.CUS_WON if is_workday(t) else phrases.CUS_WON_OFFDAY) if lead.status == "won" \
+                else phrases.CUS_LOST
+            t = self.say(t, cust.external_id, cust, rep, lines, ctx)
             self.say(min(t, lead.closed_at - MINUTE), rep.id, cust, rep, phrases.REP_THANKS, ctx)
+
+    # what still happens on a day off: a customer's question on a Saturday, a voice note; no meetings, no quotes
+    _DAY_OFF_OK = {"周末": ("follow", "voice", "price", "image", "call_in"), "假期": ("voice",), "春节": ()}
+
+    def thin_days_off(self, times: list[int]) -> list[int]:
+        """Most touches that fall on a weekend or public holiday do not happen — as long as the lead still hears
+        from its rep within 60 h (the first and last touch always stay), so thinning never makes a silence."""
+        kept = times[:1]
+        for i in range(1, len(times)):
+            last = i == len(times) - 1
+            if not last and not is_workday(times[i]) and times[i + 1] - kept[-1] < 60 * HOUR \
+                    and self.rng.random() < 0.75:
+                continue
+            kept.append(times[i])
+        return kept
 
     _WEIGHTS = (
         {"discover": 3, "price": 2, "material": 2, "call_out": 2, "voice": 1, "follow": 1, "call_in": 0.5},
@@ -418,7 +576,9 @@ def generate_activity(company: Company) -> Activity:
         raise AssertionError("switch records are not messages")
     except UnsupportedEvent as exc:
         gen.feed(at, "wecom", "wecom-archive:" + msgid, rec, None, str(exc))
-    window = [i for i in gen.act.items if isinstance(i, LeadOp) or company.start <= i.at <= company.now]
+    # a link made just before the window opened still exists in it: it is written at the window's start
+    window = [replace(i, at=max(i.at, company.start)) if isinstance(i, LinkOp) else i for i in gen.act.items
+              if isinstance(i, LeadOp) or i.at <= company.now and (isinstance(i, LinkOp) or company.start <= i.at)]
     window.sort(key=lambda i: (i.at, i.seq))
     gen.act.items = window
     gen.act.missed_calls = [m for m in gen.act.missed_calls if company.start <= m.at <= company.now]

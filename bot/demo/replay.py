@@ -3,7 +3,8 @@
 Every delivery goes through AdapterContext.accept (inbox → dispatcher → router → handlers → outbox → sender) —
 archive records through adapters.wecom.ingest.ingest_record, as the live archive puller hands them over — the
 clock is a VirtualClock moved with Runtime.advance_to so scheduler Ticks fire at their due times between events,
-and CRM changes (lead created / stage / won / lost) are written to store.leads at their time. Deliveries between
+and CRM changes (lead created / stage / won / lost) are written to store.leads at their time, as are the tracked
+links reps make with `/链接` before sending them. Deliveries between
 two stops are accepted in one transaction: the inbox rows are the same, the run is much faster.
 
 What the bot sends is captured with its virtual send time for the transcript. Nothing here reads the wall clock.
@@ -21,12 +22,13 @@ from adapters.wecom.ingest import ingest_record
 from bot.app import Runtime
 from bot.clock import VirtualClock
 from bot.config import Config, JobSection, OrgSection
-from bot.demo.activity import Activity, Feed, LeadOp
+from bot.demo.activity import LINK_BASE, Activity, Feed, LeadOp, LinkOp
 from bot.demo.company import Company
 from bot.demo.seed import load_hooks, run_hooks, write_customers, write_directory, write_lead
 from bot.replies import Reply, Target
 from prompts import Prompts
 from store import leads as lead_store
+from store import links as links_store
 from store.db import Store
 
 SENDER_PLATFORMS = ("console", "wecom", "dingtalk", "feishu")
@@ -56,6 +58,8 @@ def demo_config(base: Config, database: str, data_dir: str, every_min: int = 10)
     return dataclasses.replace(
         base,
         bot=dataclasses.replace(base.bot, database=database, data_dir=data_dir),
+        # the tracked links reps send in the demo's chats (bot.demo.activity.LINK_BASE) and the ones /links lists
+        server=dataclasses.replace(base.server, public_base_url=LINK_BASE.removesuffix("/d/")),
         scheduler=dataclasses.replace(base.scheduler, jobs=jobs),
         org=OrgSection(),
     )
@@ -161,6 +165,12 @@ class DemoDriver:
                     if item.touched_at:
                         lead_store.touch(store, item.lead_id, item.touched_at)
                 self.stats.lead_changes += 1
+            elif isinstance(item, LinkOp):  # what `/链接` writes when the rep makes the link
+                flush()
+                clock.set(item.at)
+                with store.transaction():
+                    links_store.create(store, item.code, item.lead_id, item.customer_id, item.document,
+                                       item.document, "file", item.created_by, item.at)
             else:
                 batch.append(item)
             if progress is not None and n % 200 == 0:
