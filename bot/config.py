@@ -165,6 +165,7 @@ class SilenceSection:
     quote_max_chars: int = 60  # longer quotes are shortened with "…"
     sweep_batch: int = 500  # most alerts sent per sweep; the rest go out on the next tick
     backlog_days: int = 7  # a deadline passed longer ago when first seen (old imports, downtime): listed, not pushed
+    quiet_hours: str = "22:00-08:00"  # local time when alerts wait (sent at its end); "" = alert at any hour
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,13 @@ class HeatmapSection:
     max_days: int = 60  # the heatmap shows at most the last N days of a lead
     levels: tuple[float, ...] = (1.0, 2.0, 4.0, 7.0)  # weighted touches per day for shades ░ ▒ ▓ █
     timeline_limit: int = 30  # /timeline lists the last N tagged events
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """The scheduled digests (jobs daily_digest / weekly_digest)."""
+
+    daily_on_days_off: bool = False  # false: no daily digest on weekends and Chinese public holidays (make-up days count)
 
 
 @dataclass(frozen=True)
@@ -301,6 +309,7 @@ class Config:
     silence: SilenceSection = SilenceSection()
     heatmap: HeatmapSection = HeatmapSection()
     baseline: BaselineSection = BaselineSection()
+    digests: DigestSection = DigestSection()
     asr: AsrSection = AsrSection()
     calls: CallsSection = CallsSection()
     telephony: TelephonySection = TelephonySection()

@@ -26,6 +26,7 @@ from bot.events import Role, Tick
 from bot.replies import Reply, Target
 from bot.router import F, Router
 from handlers import baseline
+from handlers.workcal import is_workday
 from store import calls as calls_store
 from store import digests as digest_store
 from store import silence as silence_store
@@ -143,4 +144,8 @@ def on_weekly_digest(event: Tick, ctx: Context) -> None:
 
 @router.on(Tick, F(lambda event, ctx: event.job == "daily_digest"))
 def on_daily_digest(event: Tick, ctx: Context) -> None:
+    if not ctx.config.digests.daily_on_days_off:
+        day = datetime.fromtimestamp(event.due_at / 1000, ZoneInfo(ctx.config.bot.timezone)).date()
+        if not is_workday(day):
+            return  # a Sunday or 国庆 digest of an empty day is noise
     _send(ctx, team_digest, "daily", event.due_at)

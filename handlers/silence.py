@@ -12,6 +12,8 @@ Why it is built this way:
 - One alert per silence episode: the notify key is (lead, basis_at); new activity resolves the episode and the
   next silence is a new episode with a new key. Replays and catch-up ticks cannot alert twice.
 - Working-hours mode counts only 09:00-18:00 on Chinese working days (holidays skipped, make-up days counted).
+- Quiet hours ([silence] quiet_hours, 22:00-08:00 by default, bot timezone): an alert that falls due at night waits
+  for the first sweep after them — a 72-hour deadline is not worth waking anyone for; /silent lists it meanwhile.
 - A lead already silent for more than [silence] backlog_days when the sweep first sees it (historic leads just
   imported, a long outage) is recorded and listed by /silent but not pushed: a first import must not flood chats.
 """
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo
 
 from bot.clock import from_ms
 from bot.context import Context, Services
@@ -38,6 +42,32 @@ router = Router("silence")
 JOB = "silence_sweep"
 _RECOMPUTE_CHUNK = 5000
 _RECOMPUTE_MAX = 200_000  # per sweep; after a settings change the rest is done by the following sweeps
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily span of local time (may wrap midnight) in which alerts are held back."""
+
+    tz: ZoneInfo
+    start: time
+    end: time
+
+    def holds(self, now_ms: int) -> bool:
+        t = from_ms(now_ms).astimezone(self.tz).time()
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
+def quiet_hours_from(services: Services) -> QuietHours | None:
+    text = services.config.silence.quiet_hours.strip()
+    if not text:
+        return None
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ConfigError(f"silence.quiet_hours: expected HH:MM-HH:MM (e.g. 22:00-08:00) or \"\", got {text!r}")
+    return QuietHours(ZoneInfo(services.config.bot.timezone), parse_hhmm(start, "silence.quiet_hours"),
+                      parse_hhmm(end, "silence.quiet_hours"))
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,7 @@ def setup(services: Services) -> None:
     """Check the settings once, and have every deadline recomputed when they changed since the last start."""
     policy = policy_from(services)
     services.extras["silence.policy"] = policy
+    services.extras["silence.quiet"] = quiet_hours_from(services)
     store = services.store
     with store.transaction():
         if kv.get(store, "silence.policy") != policy.fingerprint():
@@ -155,6 +186,9 @@ def recipients(ctx: Context, owner_id: str | None) -> list[str]:
 def sweep(ctx: Context, now_ms: int) -> int:
     """One silence sweep at `now_ms`: recompute what changed, alert what became silent. Returns messages queued."""
     refresh(ctx, now_ms)
+    quiet = ctx.services.extras.get("silence.quiet")
+    if quiet is not None and quiet.holds(now_ms):
+        return 0  # due alerts stay unalerted; the first sweep after the quiet hours sends them
     sent = 0
     backlog_ms = ctx.config.silence.backlog_days * 86_400_000
     for lead in silence_store.due(ctx.store, now_ms, ctx.config.silence.sweep_batch):

@@ -70,3 +70,23 @@ async def test_weekly_digest_compares_weeks_and_lists_forecast_changes(runtime, 
     assert "本周没有预测调整" in other.text and "销售动作：0（上周 0）" in other.text
     await runtime.advance_to(monday + 2 * HOUR)
     assert len([d for d in runtime.console.delivered if d.key.startswith(f"digest:weekly:{monday}")]) == 2
+
+
+async def test_no_daily_digest_on_days_off(runtime, clock):
+    """[digests] daily_on_days_off = false (the default): the weekend's 18:00 runs send nothing; Friday's and the
+    next Monday's do."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.clock import to_ms
+
+    sh = ZoneInfo("Asia/Shanghai")
+    seed_one_lead(runtime)
+    await runtime.advance_to(T0)
+    monday = to_ms(datetime(2026, 3, 9, 18, 1, tzinfo=sh))
+    clock.set(monday - 2 * 60_000)
+    await runtime.settle()  # the scheduler catches up the week's 18:00 runs
+    await runtime.advance_to(monday)
+    days = {datetime.fromtimestamp(int(d.key.split(":")[2]) / 1000, sh).strftime("%a")
+            for d in runtime.console.delivered if d.key.startswith("digest:daily:")}
+    assert {"Fri", "Mon"} <= days and not days & {"Sat", "Sun"}, days

@@ -290,3 +290,22 @@ async def test_sweep_batch_spreads_a_burst_over_the_next_ticks(store, config, tm
         assert {d.key.split(":")[1] for d in alerts_sent(rt)} == {"X1", "X2"}
     finally:
         rt.close()
+
+
+async def test_an_alert_due_at_night_waits_for_the_morning(runtime, clock, store):
+    """[silence] quiet_hours (22:00-08:00 by default): a deadline at 23:05 is not pushed at 23:05 but at 08:00;
+    /silent lists the lead meanwhile."""
+    night = to_ms(datetime(2026, 3, 2, 23, 5, tzinfo=SH))
+    add_lead(store, "L9", "r1", night - 80 * HOUR, customer="夜猫机械", title="夜间项目")
+    record(store, "L9", night - 72 * HOUR, role="customer", text="好的，我们内部商量下", tags=REPLY)
+    await jump(runtime, clock, night + MINUTE)
+    assert alerts_sent(runtime) == [], "nobody is woken at 23:06"
+    runtime.console.type_line("张伟", "/沉默")
+    await runtime.settle()
+    assert "夜猫机械" in runtime.console.delivered[-1].text
+    morning = to_ms(datetime(2026, 3, 3, 8, 0, tzinfo=SH))
+    await jump(runtime, clock, morning - MINUTE)
+    assert alerts_sent(runtime) == []
+    await runtime.advance_to(morning + MINUTE)
+    sent = alerts_sent(runtime)
+    assert people(sent) == {"r1", "m1"} and "夜猫机械" in sent[0].text
