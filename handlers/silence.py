@@ -162,6 +162,9 @@ def alert_reply(ctx: Context, lead: silence_store.SilentLead) -> Reply:
                                at=fmt_time(ctx, at)))
     else:
         lines.append(ctx.t("silence.no_quotes"))
+    sibling = silence_store.active_sibling(ctx.store, lead.lead_id, lead.basis_at)
+    if sibling is not None:  # the customer is talking, about another project: say so, the rep decides
+        lines.append(ctx.t("silence.sibling_active", lead=sibling[1], lead_id=sibling[0], last=fmt_time(ctx, sibling[2])))
     return Reply.card(
         ctx.t("silence.alert_title", customer=lead.customer_name, lead=lead.title),
         "\n".join(lines),

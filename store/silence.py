@@ -170,3 +170,14 @@ def explain_sweep(store: Store, now_ms: int) -> list[str]:
     ):
         plans.extend(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql, params))
     return plans
+
+
+def active_sibling(store: Store, lead_id: str, since_ms: int) -> tuple[str, str, int] | None:
+    """Another open lead of the same customer with activity after `since_ms`: (lead id, title, last activity), the
+    most recent. Why: activity with a customer lands on one of its open leads (the newest, or a bound one), so
+    an older project can look silent while the customer talks every day about another."""
+    row = store.conn.execute(
+        "SELECT o.id, o.title, o.last_activity_at FROM leads l JOIN leads o ON o.customer_id = l.customer_id"
+        " WHERE l.id = ? AND o.id <> l.id AND o.status = 'open' AND o.last_activity_at > ?"
+        " ORDER BY o.last_activity_at DESC LIMIT 1", (lead_id, since_ms)).fetchone()
+    return (row[0], row[1], row[2]) if row else None

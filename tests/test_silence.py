@@ -309,3 +309,21 @@ async def test_an_alert_due_at_night_waits_for_the_morning(runtime, clock, store
     await runtime.advance_to(morning + MINUTE)
     sent = alerts_sent(runtime)
     assert people(sent) == {"r1", "m1"} and "夜猫机械" in sent[0].text
+
+
+async def test_alert_mentions_the_customers_activity_on_another_open_lead(runtime, clock, store):
+    """Activity with a customer lands on one of its open leads; an older project of the same customer can go
+    silent while the customer talks daily about the other. The alert still fires (it may be real neglect) and
+    says where the customer is active."""
+    from store import leads as leads_store
+
+    add_lead(store, "LA", "r1", T0, customer="双项目机械", title="老项目")
+    record(store, "LA", T0 + MINUTE, role="customer", text="老项目先放一放", tags=REPLY)
+    with store.transaction():
+        leads_store.upsert(store, "LB", "c-LA", "r1", "新项目", T0 + HOUR)
+    for day in range(4):
+        record(store, "LB", T0 + HOUR + day * DAY, role="customer", text="新项目进展如何", tags=REPLY)
+    await jump(runtime, clock, T0 + MINUTE + 72 * HOUR + MINUTE)
+    sent = [d for d in alerts_sent(runtime) if "老项目" in d.text]
+    assert sent and "另一个商机「新项目」（LB）上有互动" in sent[0].text, sent
+    assert not [d for d in alerts_sent(runtime) if "新项目" in d.reply.title]
