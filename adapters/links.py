@@ -5,12 +5,18 @@ other adapter's ack-after-persist. Who opened is kept only as a salted SHA-256 o
 enough to tell one reader from several, never the address itself. Link-preview crawlers (chat apps unfurl links
 when a rep pastes them) are redirected but not counted ([links] ignore_user_agents), nor are HEAD requests.
 An unknown code gets a short 404 page.
+
+Files are named by whoever fills the files folder, and the short URL is on the bot's own origin: only types a browser
+shows passively (PDF, raster images, plain text, audio/video) are served inline; anything else (HTML, SVG, XML,
+scripts, unknown) is a download with a sandboxing CSP, and every file carries `nosniff`, so a document can never run
+script in a customer's browser under our address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import mimetypes
 import re
 import uuid
 from urllib.parse import quote
@@ -26,6 +32,26 @@ from store import links as links_store
 
 PLATFORM = "links"
 _CODE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# Types a browser renders without running anything; everything else is served as an attachment.
+INLINE_TYPES = frozenset({
+    "application/pdf", "text/plain", "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
+    "audio/mpeg", "audio/mp4", "audio/wav", "video/mp4", "video/webm",
+})
+
+
+def file_headers(document: str) -> dict[str, str]:
+    """Content-Type, Content-Disposition and hardening headers for a served file named `document`."""
+    guessed = mimetypes.guess_type(document, strict=False)[0] or "application/octet-stream"
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    if guessed in INLINE_TYPES:
+        disposition = "inline"
+        headers["Content-Type"] = guessed  # no charset forced: a .txt may well be GBK
+    else:
+        disposition = "attachment"
+        headers["Content-Type"] = "application/octet-stream"
+        headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(document, safe='')}"
+    return headers
 
 
 def opener_hash(salt: str, address: str, user_agent: str) -> str:
@@ -78,8 +104,7 @@ class LinkAdapter(Adapter):
         if self.counts(request):
             self.record(link, request)
         if path is not None:
-            disposition = f"inline; filename*=UTF-8''{quote(link.document)}"
-            return web.FileResponse(path, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+            return web.FileResponse(path, headers=file_headers(link.document))
         raise web.HTTPFound(link.target, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     def record(self, link: links_store.Link, request: web.Request) -> None:

@@ -214,7 +214,9 @@ class TelephonyAdapter(Adapter):
         auth = request.headers.get("Authorization", "")
         if not given and auth[:7].lower() == "bearer ":
             given = auth[7:].strip()
-        return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+        # aiohttp decodes non-UTF-8 header bytes as surrogates; "surrogateescape" gives the bytes back (a strict
+        # encode raised, so a garbled token header was a logged 500 instead of a 401).
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.authorised(request):

@@ -12,7 +12,9 @@ What goes in, and why:
   every file, so restore can refuse a truncated or tampered archive before touching anything.
 
 Restore never overwrites a database that holds data unless forced, verifies the manifest and the copy's row counts
-first, writes the database through the backup API as well, migrates it to this version's schema, and unpacks
+first (an archive is untrusted input: member names may not leave the review folder, nothing is unpacked beyond the
+free disk space or, for bot.toml and rule packs, beyond MAX_SIDE_FILE_BYTES, and the database must be one our
+migrations made — applied migrations we ship, no table we do not create), writes the database through the backup API as well, migrates it to this version's schema, and unpacks
 bot.toml and the rule packs into a separate folder for review (the live bot.toml keeps its secrets).
 """
 
@@ -22,10 +24,12 @@ import dataclasses
 import hashlib
 import json
 import re
+import shutil
 import sqlite3
 import tempfile
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -45,6 +49,9 @@ FORMAT_VERSION = 1
 DB_NAME = "salespulse.db"
 CONFIG_NAME = "bot.toml"
 MANIFEST = "manifest.json"
+MAX_SIDE_FILE_BYTES = 16 << 20  # bot.toml and a rule pack are kilobytes; anything near this is not ours
+# damaged data, an unsupported compression method, an encrypted member
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 Progress = Callable[[int, int], None]  # (pages done, pages total)
 Translate = Callable[..., str]
@@ -350,6 +357,30 @@ def read_manifest(zf: zipfile.ZipFile, t: Translate | None = None) -> dict[str, 
     return manifest
 
 
+def _member_size(zf: zipfile.ZipFile, name: str, t: Translate) -> int:
+    """The size a member declares it unpacks to (zipfile never yields more than that, and checks its CRC)."""
+    try:
+        return zf.getinfo(name).file_size
+    except KeyError:
+        raise BackupError(t("ops.restore_missing_member", name=name)) from None
+
+
+def _not_ours(conn: sqlite3.Connection) -> bool:
+    """True unless every applied migration is one we ship and every table is one our migrations create."""
+    try:
+        applied = maintenance.applied_migrations(conn)
+        tables = set(table_counts(conn))
+    except sqlite3.DatabaseError:
+        return True
+    ours = open_store(":memory:")
+    try:
+        known_tables = set(table_counts(ours.conn))
+    finally:
+        ours.close()
+    shipped = {number for number, _name, _sql in available_migrations()}
+    return not applied or not set(applied) <= shipped or not tables <= known_tables
+
+
 def _safe_member(name: str) -> bool:
     p = PurePosixPath(name)
     return not p.is_absolute() and ".." not in p.parts and name not in (MANIFEST, DB_NAME)
@@ -372,9 +403,18 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
         if DB_NAME not in expected or DB_NAME not in zf.namelist():
             raise BackupError(t("ops.restore_no_db"))
         extracted = Path(tmp) / DB_NAME
-        with zf.open(DB_NAME) as src, extracted.open("wb") as dst:
-            for block in iter(lambda: src.read(1 << 20), b""):
-                dst.write(block)
+        size = _member_size(zf, DB_NAME, t)
+        free = shutil.disk_usage(tmp).free
+        if size > free:
+            raise BackupError(t("ops.restore_no_space", name=DB_NAME, size=_mb(size), free=_mb(free), dir=tmp))
+        try:
+            with zf.open(DB_NAME) as src, extracted.open("wb") as dst:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    dst.write(block)
+        except _ZIP_READ_ERRORS:
+            raise BackupError(t("ops.restore_checksum", name=DB_NAME)) from None
+        except OSError as exc:
+            raise BackupError(t("ops.write_failed", path=extracted, error=exc.strerror or exc)) from None
         if _sha256(extracted) != expected[DB_NAME]:
             raise BackupError(t("ops.restore_checksum", name=DB_NAME))
         others: dict[str, bytes] = {}
@@ -383,17 +423,23 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
                 continue
             if not _safe_member(name):
                 raise BackupError(t("ops.restore_unsafe_name", name=name))
+            if _member_size(zf, name, t) > MAX_SIDE_FILE_BYTES:
+                raise BackupError(t("ops.restore_member_too_large", name=name, limit=_mb(MAX_SIDE_FILE_BYTES)))
             try:
                 data = zf.read(name)
-            except KeyError:
-                raise BackupError(t("ops.restore_missing_member", name=name)) from None
+            except _ZIP_READ_ERRORS:
+                raise BackupError(t("ops.restore_checksum", name=name)) from None
             if hashlib.sha256(data).hexdigest() != digest:
                 raise BackupError(t("ops.restore_checksum", name=name))
             others[name] = data
-        conn = sqlite3.connect(extracted)
+        conn = sqlite3.connect(f"file:{extracted}?mode=ro", uri=True)
         try:
+            if _not_ours(conn):
+                raise BackupError(t("ops.restore_not_ours"))
             counts = table_counts(conn)
             check = maintenance.integrity(conn)
+        except sqlite3.DatabaseError:
+            raise BackupError(t("ops.restore_not_ours")) from None
         finally:
             conn.close()
         if check != "ok" or counts != manifest.get("tables"):
@@ -423,6 +469,10 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
                 raise BackupError(t("ops.write_failed", path=dest, error=exc.strerror or exc)) from None
             written.append(str(dest))
     return RestoreResult(db_path, manifest, target_dir, written, migrated=after != manifest.get("schema_version"))
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1 << 20):.1f}"
 
 
 def _default_t() -> Translate:

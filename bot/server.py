@@ -2,6 +2,12 @@
 
 Adapters mount their callback routes on the shared server; the request body limit (server.max_body_bytes) gives
 413 for oversized bodies; unexpected errors become a short 500 without a stack trace (logged with a reference).
+
+The body guard runs before any route: a declared Content-Length over the limit is answered 413 without reading a
+byte (aiohttp itself only notices while the handler reads, after waiting for the body), a chunked body is cut off at
+the limit, and a body that trickles in slower than BODY_TIMEOUT_S gets 408 — so a slow or huge upload cannot hold a
+handler. Either way the connection is closed rather than drained. Slow *headers* are not covered (aiohttp has no
+header timeout): expose the server through a reverse proxy that has one (nginx client_header_timeout).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from prompts import Prompts
 from store import open_store
 
 log = logging.getLogger("salespulse.server")
+
+BODY_TIMEOUT_S = 30.0  # a callback body is at most max_body_bytes; 30 s is generous for any real platform
 
 PLATFORMS = ("wecom", "dingtalk", "feishu")
 
@@ -60,12 +68,39 @@ async def error_middleware(request: web.Request, handler):
         return web.Response(status=500, text=f"internal error (ref {ref})")
 
 
+def body_guard(max_bytes: int, timeout_s: float):
+    """Middleware: 413 / 408 before the handler runs (see the module docstring); the handler reads the cached body."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler):
+        if request.body_exists:
+            length = request.content_length
+            if length is not None and length > max_bytes:
+                return _closing(413, "request body too large")
+            try:
+                await asyncio.wait_for(request.read(), timeout_s)  # over max_bytes while chunked → aiohttp's 413
+            except TimeoutError:
+                return _closing(408, "request body too slow")
+            except web.HTTPRequestEntityTooLarge:
+                return _closing(413, "request body too large")
+        return await handler(request)
+
+    return guard
+
+
+def _closing(status: int, text: str) -> web.Response:
+    resp = web.Response(status=status, text=text)
+    resp.force_close()  # never drain what is left of a refused body
+    return resp
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def build_app(config: Config, adapters: list[Adapter]) -> web.Application:
-    app = web.Application(client_max_size=config.server.max_body_bytes, middlewares=[error_middleware])
+def build_app(config: Config, adapters: list[Adapter], body_timeout_s: float = BODY_TIMEOUT_S) -> web.Application:
+    limit = config.server.max_body_bytes
+    app = web.Application(client_max_size=limit, middlewares=[error_middleware, body_guard(limit, body_timeout_s)])
     app.router.add_get("/healthz", healthz)
     for adapter in adapters:
         app.add_routes(adapter.routes())

@@ -28,9 +28,10 @@ def verify(secret: str, timestamp: str | None, signature: str | None, now_ms: in
         raise PlatformAuthError("dingtalk client_secret is not configured")
     if not timestamp or not signature:
         raise PlatformAuthError("missing timestamp/sign headers")
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):  # "²".isdigit() is True but int("²") raises
         raise PlatformAuthError("timestamp is not a number")
     if abs(now_ms - int(timestamp)) > window_ms:
         raise PlatformAuthError("timestamp outside the 1-hour window")
-    if not hmac.compare_digest(sign(secret, timestamp).encode(), signature.encode()):
+    # surrogateescape: a header with non-UTF-8 bytes reaches us as surrogates and must be a 401, not a 500
+    if not hmac.compare_digest(sign(secret, timestamp).encode(), signature.encode("utf-8", "surrogateescape")):
         raise PlatformAuthError("bad signature")

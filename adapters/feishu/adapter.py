@@ -187,10 +187,11 @@ class FeishuAdapter(Adapter):
         signature = request.headers.get(LARK_REQUEST_SIGNATURE, "")
         if not ts or not signature:
             return "missing X-Lark-Request-Timestamp/X-Lark-Signature"
-        if not ts.isdigit() or abs(self.ctx.clock.now_ms() // 1000 - int(ts)) > WINDOW_S:
+        if not (ts.isascii() and ts.isdigit()) or abs(self.ctx.clock.now_ms() // 1000 - int(ts)) > WINDOW_S:
             return "request timestamp outside the 1-hour window"
         expected = hashlib.sha256((ts + nonce + self.section.encrypt_key).encode() + body).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
+        # surrogatepass: non-UTF-8 header bytes arrive as lone surrogates; a strict encode was a 500, not a 401
+        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogatepass")):
             return "bad signature"
         return None
 
@@ -228,7 +229,7 @@ class FeishuAdapter(Adapter):
         header = inner.get("header")
         token = inner.get("token") if is_challenge else (header.get("token") if isinstance(header, dict) else None)
         if self.section.verification_token and not hmac.compare_digest(
-                str(token or "").encode(), self.section.verification_token.encode()):
+                str(token or "").encode("utf-8", "surrogatepass"), self.section.verification_token.encode()):
             return _short(401, "bad verification token")
         if not is_challenge:
             if key:
