@@ -80,7 +80,9 @@ class LinkAdapter(Adapter):
 
     def client_address(self, request: web.Request) -> str:
         if self.section.trust_forwarded_for:
-            forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+            # The last entry is the one our reverse proxy appended (the address it saw); earlier entries come from
+            # the client and can be anything, so trusting the first would let one opener pose as many.
+            forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
             if forwarded:
                 return forwarded
         return request.remote or ""

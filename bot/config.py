@@ -235,7 +235,7 @@ class LinksSection:
     path_prefix: str = "/d"
     files_dir: str = ""  # local files offered through /link; empty = <bot.data_dir>/files
     hash_salt: str = secret_field("SALESPULSE_LINKS_SALT")  # empty = random salt kept in the database
-    trust_forwarded_for: bool = False  # behind a reverse proxy: hash the first X-Forwarded-For address
+    trust_forwarded_for: bool = False  # behind one reverse proxy: hash the last X-Forwarded-For address (the proxy's)
     ignore_user_agents: tuple[str, ...] = ("bot", "spider", "crawler", "preview", "headless")
 
 

@@ -178,3 +178,16 @@ async def test_an_open_stores_neither_address_nor_user_agent(link_client, store)
     assert "opener_hash" in dump  # the open was recorded …
     for secret in ("UniqueAgent", "127.0.0.1", "203.0.113.9"):  # … without who opened it
         assert secret not in dump
+
+
+def test_behind_a_proxy_the_opener_is_the_address_the_proxy_appended(store, clock, config):
+    """A client can send any X-Forwarded-For; the proxy appends the address it saw. Trusting the first entry would
+    let one opener pose as many distinct openers (and fake 客户打开方案PDF超3次)."""
+    from aiohttp.test_utils import make_mocked_request
+
+    config = dataclasses.replace(config, links=LinksSection(trust_forwarded_for=True, hash_salt="s"))
+    adapter = LinkAdapter(AdapterContext(store, config, clock, lambda: 0))
+    forged = make_mocked_request("GET", "/d/x", headers={"X-Forwarded-For": "1.2.3.4, 198.51.100.7"})
+    assert adapter.client_address(forged) == "198.51.100.7"
+    plain = make_mocked_request("GET", "/d/x", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert adapter.client_address(plain) == "198.51.100.7"
