@@ -35,6 +35,7 @@ from rules import EventView, RuleSet, pack_files
 from rules.loader import parse_catalog_entries
 from store import customers as customer_store
 from store import events as events_store
+from store import kv
 from store import leads as lead_store
 from store import tagging as tag_store
 
@@ -46,6 +47,7 @@ KEY_KINDS = ("external_id", "phone", "email", "chat", "platform_user")
 _CHAT_PREFIXES = ("wr", "oc_", "cid", "chat")
 _NO_TOUCH_ROLES = frozenset({Role.BOT})
 MAX_ERRORS_SHOWN = 8
+LAST_GOOD_KEY = "rules.last_good"  # kv: [[file name, text], …] of the packs that last loaded without errors
 RETAG_MAX_EVENTS = 50_000  # /bind re-evaluates at most this many of the lead's events, oldest first
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False) without a new encoder
 
@@ -66,16 +68,37 @@ class Tagger:
         self.history = tag_store.SqlHistory(services.store)
         self.directory = services.directory
         self._pending_notice: tuple[str, str, list] | None = None  # (kind, digest, errors)
+        self.store = services.store
         first = self.rules.load()
-        if first.errors:
-            log.error("rule packs have errors; falling back to the built-in default pack:\n%s",
+        if not first.errors:
+            self._keep_good()
+        elif self._use_last_good():
+            log.error("rule packs have errors; using the last good rules saved in the database:\n%s",
                       "\n".join(str(e) for e in first.errors))
             self._pending_notice = ("broken", first.signature, first.errors)
+        else:
+            log.error("rule packs have errors and no good version was saved; falling back to the built-in default "
+                      "pack:\n%s", "\n".join(str(e) for e in first.errors))
+            self._pending_notice = ("broken_builtin", first.signature, first.errors)
             fallback = RuleSet(lambda: pack_files((), (), True), catalogs,
                                text_max_chars=cfg.text_max_chars, regex_max_chars=cfg.regex_max_chars)
             fallback.load()
             self.rules.engine = fallback.engine
         self.rules.maybe_reload(services.clock.now_ms())  # starts the check interval
+
+    def _keep_good(self) -> None:
+        """Save the texts of the packs that just loaded, so a later start with broken files keeps using them."""
+        kv.put(self.store, LAST_GOOD_KEY, json.dumps(self.rules.good_texts, ensure_ascii=False))
+
+    def _use_last_good(self) -> bool:
+        saved = kv.get(self.store, LAST_GOOD_KEY)
+        if not saved:
+            return False
+        try:
+            texts = [(str(name), str(text)) for name, text in json.loads(saved)]
+        except (ValueError, TypeError):
+            return False
+        return self.rules.load_texts(texts)
 
     # ------------------------------------------------------------------ hot reload
     def check_reload(self, ctx: Context, now: int) -> None:
@@ -86,6 +109,7 @@ class Tagger:
                 self._pending_notice = ("broken", result.signature, result.errors)
             elif result.changed:  # the first load happens in __init__, so this is an edit
                 log.info("rule packs reloaded: %d rules", len(self.rules.engine.rules))
+                self._keep_good()
                 self._pending_notice = ("reloaded", result.signature, [])
         if self._pending_notice is not None:
             self._notify_admins(ctx)
@@ -94,11 +118,11 @@ class Tagger:
         kind, digest, errors = self._pending_notice or ("", "", [])
         self._pending_notice = None
         n_rules = len(self.rules.engine.rules)
-        if kind == "broken":
+        if kind in ("broken", "broken_builtin"):
             lines = [str(e) for e in errors[:MAX_ERRORS_SHOWN]]
             if len(errors) > MAX_ERRORS_SHOWN:
                 lines.append(ctx.t("tagging.rules_broken_more", n=len(errors) - MAX_ERRORS_SHOWN))
-            text = ctx.t("tagging.rules_broken", rules=n_rules, errors="\n".join(lines))
+            text = ctx.t(f"tagging.rules_{kind}", rules=n_rules, errors="\n".join(lines))
         else:
             text = ctx.t("tagging.rules_reloaded", rules=n_rules, files=len(self.files()))
         for person in self.directory.people.values():

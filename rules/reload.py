@@ -9,6 +9,7 @@ back once per broken version, so the admins are told exactly once which line is 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -74,6 +75,7 @@ class RuleSet:
         self.engine = Engine([], self._catalogs, **self._limits)
         self.errors: list[RuleError] = []
         self.generation = 0
+        self.good_texts: list[tuple[str, str]] = []  # (file name, text) of the packs behind `engine`
 
     def load(self) -> ReloadResult:
         """Read the packs now. On errors keep the current engine and return them."""
@@ -82,13 +84,36 @@ class RuleSet:
         self._sig = sig
         try:
             rules, catalogs = load_files(paths, self._catalogs)
+            texts = [(p.name, p.read_text(encoding="utf-8")) for p in paths]
         except RulePackErrors as exc:
             self.errors = exc.errors
             return ReloadResult(False, exc.errors, _digest(sig))
+        except (OSError, UnicodeDecodeError) as exc:  # the file changed under us between load and read: next check
+            self.errors = [RuleError(str(paths[0]) if paths else "", 0, "", f"cannot read: {exc}")]
+            return ReloadResult(False, self.errors, _digest(sig))
         self.engine = Engine(rules, catalogs, **self._limits)
+        self.good_texts = texts
         self.errors = []
         self.generation += 1
         return ReloadResult(True, [], _digest(sig))
+
+    def load_texts(self, texts: list[tuple[str, str]]) -> bool:
+        """Make the engine from pack texts saved earlier (`good_texts` of a previous run); False when they do not load
+        (then nothing changes). Why: a pack broken while the bot was down must not silently cost the company its own
+        rules at the next start; the last good version is kept in the database and used until the files are fixed."""
+        with tempfile.TemporaryDirectory(prefix="salespulse-rules-") as tmp:
+            paths = []
+            for i, (name, text) in enumerate(texts):
+                path = Path(tmp) / f"{i:03d}-{Path(name).name}"
+                path.write_text(text, encoding="utf-8")
+                paths.append(path)
+            try:
+                rules, catalogs = load_files(paths, self._catalogs)
+            except RulePackErrors:
+                return False
+        self.engine = Engine(rules, catalogs, **self._limits)
+        self.good_texts = list(texts)
+        return True
 
     def maybe_reload(self, now_ms: int) -> ReloadResult | None:
         """Cheap unless the interval passed and a file changed; None when nothing was (re)loaded."""

@@ -73,3 +73,35 @@ def test_broken_pack_at_start_falls_back_to_default_and_tells_admins(tmp_path, s
     finally:
         rt.close()
     assert default_pack_path().is_file()
+
+
+def _runtime(store, clock, config):
+    rt = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
+    console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts("zh-CN"))
+    rt.add_sender("console", console.send)
+    return rt, console
+
+
+def test_a_pack_broken_while_the_bot_was_down_keeps_the_last_good_rules(tmp_path, store, clock, config):
+    """The company's own rules must survive an edit that broke them while the bot was stopped: the last pack that
+    loaded is kept in the database and used at the next start (not just the built-in default), and the admins are
+    told which line is wrong."""
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    put(packs / "mine.toml", GOOD, 1)
+    config = dataclasses.replace(config, rules=RulesSection(packs_dirs=(str(packs),)))
+    rt, _console = _runtime(store, clock, config)
+    rt.close()
+    put(packs / "mine.toml", BAD, 2)
+    rt, console = _runtime(store, clock, config)
+    try:
+        ev = Message(event_id="w:2", platform="wecom", occurred_at=T0, actor=Actor(platform_id="wmBuyer"),
+                     text="甲方这边没问题", recipients=("zhangwei",))
+        console.ctx.accept("wecom", "2", {}, ev)
+        rt.dispatcher.drain()
+        tagged = {r[0] for r in store.conn.execute("SELECT tag FROM event_tags")}
+        assert "甲" in tagged, tagged  # the company's rule, from the saved good version
+        (reply,) = [r[0] for r in store.conn.execute("SELECT reply FROM outbox")]
+        assert "上一版有效规则" in reply and "mine.toml:6: rule a: weight" in reply
+    finally:
+        rt.close()
