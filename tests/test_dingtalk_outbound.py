@@ -231,3 +231,22 @@ async def test_unreachable_server_is_a_retryable_platform_error(runtime):
         assert not exc.value.permanent
     finally:
         await adapter.stop()
+
+
+def test_retry_after_may_be_an_http_date():
+    """RFC 9110: Retry-After is seconds or an HTTP date; both reach the outbox as seconds to wait."""
+    from datetime import UTC, datetime
+
+    from adapters.dingtalk.client import _check
+    from bot.clock import to_ms
+
+    now = to_ms(datetime(2026, 10, 21, 7, 27, 0, tzinfo=UTC))
+    with pytest.raises(PlatformRetryAfter) as exc:
+        _check("https://api/x", 429, {}, "Wed, 21 Oct 2026 07:28:00 GMT", now)
+    assert exc.value.seconds == 60
+    with pytest.raises(PlatformRetryAfter) as exc:
+        _check("https://api/x", 429, {}, "7", now)
+    assert exc.value.seconds == 7
+    with pytest.raises(PlatformRetryAfter) as exc:
+        _check("https://api/x", 429, {}, "soon", now)
+    assert exc.value.seconds == 2.0

@@ -19,6 +19,7 @@ from adapters.http import ApiSession, RateLimiter
 from bot.clock import Clock
 from bot.config import DingTalkSection
 from bot.errors import PlatformError, PlatformRetryAfter
+from bot.sender import retry_after_seconds
 
 THROTTLE_CODES = {"Forbidden.AccessDenied.QpsLimitForApi", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
                   "Throttling", "ServiceUnavailable.Throttling"}
@@ -44,13 +45,13 @@ def _token_invalid(status: int, data: dict) -> bool:
     return _oapi_code(data) in OAPI_TOKEN_INVALID
 
 
-def _check(url: str, status: int, data: dict, retry_after: str) -> dict:
-    """The answer, or the typed error the outbox sender backs off on."""
+def _check(url: str, status: int, data: dict, retry_after: str, now_ms: int = 0) -> dict:
+    """The answer, or the typed error the outbox sender backs off on (Retry-After in seconds or as an HTTP date)."""
     code = str(data.get("code", ""))
     where = url.split("?")[0]
     if status == 429 or code in THROTTLE_CODES:
-        raise PlatformRetryAfter(f"dingtalk throttled {where}: {code or status}",
-                                 float(retry_after) if retry_after.isdigit() else 2.0)
+        wait = retry_after_seconds(retry_after, now_ms)
+        raise PlatformRetryAfter(f"dingtalk throttled {where}: {code or status}", 2.0 if wait is None else wait)
     if status >= 500:
         raise PlatformError(f"dingtalk {status} on {where}: {data.get('message', '')}")
     if status == 401 or code == "InvalidAuthentication":  # still refused after a fresh token: credentials
@@ -128,7 +129,7 @@ class DingTalkApi(ApiSession):
             status, data, retry_after = await self._send(method, url, body, auth, token)
             if auth is not None and attempt == 0 and _token_invalid(status, data):
                 continue
-            return _check(url, status, data, retry_after)
+            return _check(url, status, data, retry_after, self.clock.now_ms())
         raise PlatformError(f"dingtalk {url.split('?')[0]}: access token refused twice")
 
     async def _send(self, method: str, url: str, body: Any, auth: str | None, token: str) -> tuple[int, dict, str]:

@@ -23,6 +23,7 @@ import aiohttp
 from adapters.http import ApiSession, RateLimiter
 from bot.clock import Clock
 from bot.errors import PlatformError, PlatformRetryAfter
+from bot.sender import retry_after_seconds
 
 log = logging.getLogger("salespulse.wecom.client")
 
@@ -94,8 +95,8 @@ class WeComClient(ApiSession):
         except aiohttp.ClientError as exc:  # disconnects, bad payloads …: retryable, never an untyped error
             raise PlatformError(f"wecom {path}: {type(exc).__name__}: {exc}") from None
         if status == 429:
-            raise PlatformRetryAfter(f"wecom {path}: HTTP 429",
-                                     float(retry) if retry.isdigit() else RETRY_AFTER_S)
+            wait = retry_after_seconds(retry, self.clock.now_ms())  # seconds or an HTTP date (RFC 9110)
+            raise PlatformRetryAfter(f"wecom {path}: HTTP 429", RETRY_AFTER_S if wait is None else wait)
         if status >= 500:
             raise PlatformError(f"wecom {path}: HTTP {status}")
         if status >= 400:
