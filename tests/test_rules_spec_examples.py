@@ -175,3 +175,17 @@ def test_cli_check_reports_every_mistake_with_file_line_and_rule(tmp_path, capsy
         [f"{bad}:5", "rule a"], [f"{bad}:11", "rule b"], [f"{bad}:17", "rule c"], [f"{bad}:29", "rule d"],
         [f"{bad}:19", "rule a"]]
     assert "duplicate rule id" in out[-1] and "window needs exactly one of count" in out[3]
+
+
+def test_a_customer_sending_a_quote_file_back_is_not_an_inquiry():
+    """"附件:报价单v2.3-盖章.pdf" from the customer is a file (客户发来文件, 合同/盖章), not a price question."""
+    from rules import EventView, RuleSet, pack_files
+
+    rs = RuleSet(lambda: pack_files((), (), True))
+    rs.load()
+
+    def tags(text: str) -> set[str]:
+        return {h.tag for h in rs.engine.evaluate(EventView("message", "customer", "text", text))[0]}
+
+    assert "客户询价" not in tags("附件:报价单v2.3-盖章.pdf")
+    assert "客户询价" in tags("能发个报价单吗") and "客户询价" in tags("GW-300多少钱？")
