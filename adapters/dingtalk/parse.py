@@ -82,7 +82,7 @@ def parse_robot_message(data: Any, now_ms: int) -> Parsed:
         return Parsed(msg_id, None, f"unsupported dingtalk msgtype {msgtype!r}")
     try:
         msg = ChatbotMessage.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:  # int(inf) in the SDK
         raise BadPayload(f"malformed dingtalk {msgtype} message: {type(exc).__name__}") from None
     sender = _str(msg.sender_staff_id) or _str(msg.sender_id)
     if not sender:
