@@ -38,11 +38,16 @@ class AdapterContext:
     org_changed: Callable[[], None] = lambda: None  # an org sync changed people: refresh the directory cache
 
     def accept(self, platform: str, external_id: str, payload: Any, event: Event | None,
-               unsupported_reason: str | None = None) -> bool:
-        """Persist a verified payload before acking; False when it is a duplicate delivery."""
+               unsupported_reason: str | None = None, *, keep: bool = False) -> bool:
+        """Persist a verified payload before acking; False when it is a duplicate delivery.
+
+        `keep` (with no event): the payload cannot be processed yet but must not be lost — it is stored as `failed`
+        with the reason, so inbox retention never drops it and the admins see it (e.g. archive records waiting for
+        a rotated private key; WeCom keeps the originals only a few days)."""
         new = inbox_store.accept(self.store, platform, external_id, payload,
                                  event.to_dict() if event is not None else None, self.clock.now_ms(),
-                                 unsupported_reason=unsupported_reason, handoff=event)
+                                 unsupported_reason=unsupported_reason, handoff=event,
+                                 status="failed" if keep and event is None else "unsupported")
         if new:
             self.wake()
         return new

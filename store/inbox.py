@@ -88,6 +88,14 @@ def mark(store: Store, inbox_id: int, status: str, error: str | None, now_ms: in
     )
 
 
+def mark_by_key(store: Store, platform: str, external_id: str, status: str, error: str | None, now_ms: int) -> None:
+    """Settle a row kept aside (e.g. `failed` while waiting for a key) once its content was processed another way."""
+    store.conn.execute(
+        "UPDATE inbox SET status = ?, error = ?, processed_at = ? WHERE platform = ? AND external_id = ?",
+        (status, error, now_ms, platform, external_id),
+    )
+
+
 def bump_attempt(store: Store, inbox_id: int, error: str) -> int:
     store.conn.execute("UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?", (error, inbox_id))
     return store.conn.execute("SELECT attempts FROM inbox WHERE id = ?", (inbox_id,)).fetchone()[0]
@@ -139,16 +147,17 @@ def list_by_status(store: Store, status: str, limit: int = 50) -> list[dict]:
 
 
 def accept(store: Store, platform: str, external_id: str, payload: object, event: dict | None, received_at: int,
-           *, unsupported_reason: str | None = None, handoff: object = None) -> bool:
+           *, unsupported_reason: str | None = None, handoff: object = None, status: str = "unsupported") -> bool:
     """What an adapter calls after verifying a payload: persist it (dedupe on the platform's id) before acking.
 
-    `event` is the normalised event dict (Event.to_dict()); None with a reason keeps the payload as `unsupported`.
+    `event` is the normalised event dict (Event.to_dict()); None with a reason keeps the payload as `unsupported`
+    (or as `status`, e.g. `failed`, which retention never drops).
     `handoff` (the already-built event object) is kept in memory for this process's dispatcher, keyed by the new
     row's id, so it need not parse back what was just serialised; the stored JSON stays the source of truth.
     """
     raw = payload if isinstance(payload, str) else _encode_payload(payload)
-    if event is None:
-        return put(store, platform, external_id, raw, None, received_at, status="unsupported",
+    if event is None:  # kept aside: `unsupported`, or `failed` for payloads that must outlive retention
+        return put(store, platform, external_id, raw, None, received_at, status=status,
                    error=unsupported_reason or "unsupported")
     rowid = _put(store, platform, external_id, raw, _encode_event(event), received_at)
     if rowid is None:

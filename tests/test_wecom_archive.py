@@ -156,7 +156,7 @@ async def test_paging_checkpoint_restart_keys_and_media(store, clock, config, sd
         assert rows[f"wecom-archive:{mid}"][0] == "pending"
     assert rows["wecom-archive:m5"][0] == "unsupported"  # a 'switch' marker, kept visible
     status, _ev, error = rows["wecom-archive-seq:7"]
-    assert status == "unsupported" and "publickey_ver 3" in error  # no key for v3: kept, not dropped
+    assert status == "failed" and "publickey_ver 3" in error  # no key for v3: kept (failed: retention keeps it)
     m4 = json.loads(rows["wecom-archive:m4"][1])
     assert m4["kind"] == "file" and m4["file_name"] == "XX型号参数.pdf" and m4["media_id"] == "file-1"
     v1_and_v2 = [json.loads(rows[f"wecom-archive:{m}"][1])["text"] for m in ("m1", "m2")]
@@ -249,7 +249,7 @@ async def test_archive_events_flow_through_the_runtime(runtime, clock, sdk_path,
     puller.close()
     await runtime.settle()
     counts = runtime.store.conn.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall()
-    assert dict((r[0], r[1]) for r in counts) == {"done": 5, "unsupported": 2}
+    assert dict((r[0], r[1]) for r in counts) == {"done": 5, "unsupported": 1, "failed": 1}
 
 
 async def test_adapter_runs_the_puller_and_doctor_reports_it(store, clock, config, sdk_path, rsa_keys, archive,

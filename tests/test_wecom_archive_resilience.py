@@ -92,7 +92,7 @@ async def test_a_rotated_key_added_later_recovers_the_items_it_encrypted(store, 
     await first.pull_all()
     first.close()
     status, _event, error = inbox(store)["wecom-archive-seq:8"]
-    assert status == "unsupported" and "publickey_ver 3" in error  # kept visible …
+    assert status == "failed" and "publickey_ver 3" in error  # kept visible, and out of retention's reach …
     assert 8 in json.loads(kv.get(store, UNDECRYPTED_KEY))  # … and remembered with its ciphertext
     assert kv.get(store, CHECKPOINT_KEY) == "8"
 
@@ -107,6 +107,7 @@ async def test_a_rotated_key_added_later_recovers_the_items_it_encrypted(store, 
     assert json.loads(rows["wecom-archive:m8"][1])["text"] == "合同我们签了"
     assert json.loads(kv.get(store, UNDECRYPTED_KEY)) == [7]  # m7's key (random, never kept) is still missing
     assert sum(1 for k in rows if k.endswith("m8")) == 1
+    assert rows["wecom-archive-seq:8"][0] == "done"  # the ciphertext row is settled once its content is in
 
 
 async def test_a_crash_between_pull_and_commit_re_pulls_without_duplicates(store, clock, config, sdk_path, rsa_keys,

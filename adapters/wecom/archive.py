@@ -427,6 +427,9 @@ class ArchivePuller:
                     ingest_record(self.ctx, record, now, fallback_key=f"wecom-archive-seq:{s}:decrypted")
                 except BadPayload as exc:
                     log.warning("wecom archive seq %s decrypted but unreadable: %s", s, exc)
+                # the ciphertext row was kept as `failed` so retention could not drop it; its content is in now
+                inbox_store.mark_by_key(store, "wecom", f"wecom-archive-seq:{s}", "done",
+                                        "decrypted later with a newly configured key", now)
                 recovered += 1
             # rows pruned by retention have nothing left to decrypt: forget them too
             keep = [s for s in seqs if entries.get(s) is not None and not (s in opened and opened[s] is not None)]
@@ -463,7 +466,7 @@ class ArchivePuller:
             for item in page.items:
                 if item.record is None:
                     if ctx.accept("wecom", f"wecom-archive-seq:{item.seq}", item.raw, None,
-                                  unsupported_reason=f"archive item not decrypted: {item.error}"):
+                                  unsupported_reason=f"archive item not decrypted: {item.error}", keep=True):
                         undecrypted.append(item.seq)
                     continue
                 try:
