@@ -398,7 +398,11 @@ def split_key_args(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     n = 1
     while n < len(args) - 1 and _PHONE_PART.match(args[n]) and len(normalise_phone(" ".join(args[:n]))) < 11:
         n += 1
-    return " ".join(args[:n]), args[n:]
+    rest = args[n:]
+    if (len(rest) == 1 and _PHONE_PART.match(rest[0]) and len(normalise_phone(" ".join(args[:n]))) < 11
+            and len(normalise_phone(" ".join(args))) >= 11):
+        return " ".join(args), ()  # "/bind 137 0000 2222": one phone in three groups and no target (usage)
+    return " ".join(args[:n]), rest
 
 
 def _status(ctx: Context, status: str) -> str:

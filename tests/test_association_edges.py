@@ -174,3 +174,12 @@ async def test_bind_keeps_one_second_contact_per_three_days(company):
     await company.settle()
     assert lead_tag_events(company.store, "L2", "3日内二次联系") == ["s:1"]
     assert lead_tag_events(company.store, "L2", "销售联系") == ["s:0", "s:1", "s:2"]
+
+
+def test_a_phone_in_digit_groups_is_one_key():
+    from handlers.tagging import split_key_args
+
+    assert split_key_args(("+86", "137", "0000", "2222", "恒通机械")) == ("+86 137 0000 2222", ("恒通机械",))
+    assert split_key_args(("137", "0000", "2222")) == ("137 0000 2222", ())  # no target: the usage line
+    assert split_key_args(("13700002222", "12345")) == ("13700002222", ("12345",))  # a numeric target stays one
+    assert split_key_args(("wmAbc", "华鑫精密")) == ("wmAbc", ("华鑫精密",))
