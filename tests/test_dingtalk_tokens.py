@@ -86,3 +86,18 @@ async def test_oapi_system_busy_is_retryable(adapter, fake):
     with pytest.raises(PlatformError) as err:
         await adapter.api.sub_departments(1)
     assert not err.value.permanent
+
+
+async def test_image_upload_renews_a_refused_token_too(adapter, fake):
+    await adapter.api.access_token()
+    fake.tokens_issued += 1
+
+    def upload(rec):
+        if rec.query.get("access_token") != f"tok-{fake.tokens_issued}":
+            return 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
+        return 200, {"errcode": 0, "type": "image", "media_id": "@media-2"}
+
+    fake.routes[("POST", "/media/upload")] = upload
+    assert await adapter.api.upload_image(b"\x89PNG-bytes") == "@media-2"
+    calls = fake.calls("/media/upload")
+    assert [c.query["access_token"] for c in calls] == ["tok-1", "tok-3"] and b"PNG-bytes" in calls[1].body

@@ -215,29 +215,35 @@ class DingTalkApi(ApiSession):
 
     # ------------------------------------------------------------------ files
     async def upload_image(self, blob: bytes, filename: str = "image.png") -> str:
-        """oapi media/upload; the returned media_id is what sampleImageMsg's photoURL accepts."""
-        token = await self.access_token()
-        form = aiohttp.FormData()
-        form.add_field("type", "image")
-        form.add_field("media", blob, filename=filename, content_type="image/png")
-        http = await self._http()
-        try:
-            async with http.post(f"{self.oapi}/media/upload", params={"access_token": token, "type": "image"},
-                                 data=form) as resp:
-                status = resp.status
-                text = await resp.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise PlatformError(f"dingtalk media upload failed: {type(exc).__name__}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            data = {}
-        if status >= 500:
-            raise PlatformError(f"dingtalk media upload HTTP {status}")
-        media_id = data.get("media_id") if isinstance(data, dict) else None
-        if status >= 400 or not isinstance(media_id, str) or not media_id:
-            raise PlatformError(f"dingtalk media upload failed: {str(data)[:200]}", permanent=True)
-        return media_id
+        """oapi media/upload; the returned media_id is what sampleImageMsg's photoURL accepts. A token DingTalk calls
+        invalid is renewed and the upload tried once more, like every other call (see `_request`)."""
+        token = ""
+        for attempt in (0, 1):
+            token = await self.access_token(refused=token if attempt else "")
+            form = aiohttp.FormData()  # a FormData is consumed by one request: build it for each attempt
+            form.add_field("type", "image")
+            form.add_field("media", blob, filename=filename, content_type="image/png")
+            http = await self._http()
+            try:
+                async with http.post(f"{self.oapi}/media/upload", params={"access_token": token, "type": "image"},
+                                     data=form) as resp:
+                    status = resp.status
+                    text = await resp.text()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise PlatformError(f"dingtalk media upload failed: {type(exc).__name__}") from None
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                data = {}
+            if attempt == 0 and isinstance(data, dict) and _token_invalid(status, data):
+                continue
+            if status >= 500:
+                raise PlatformError(f"dingtalk media upload HTTP {status}")
+            media_id = data.get("media_id") if isinstance(data, dict) else None
+            if status >= 400 or not isinstance(media_id, str) or not media_id:
+                raise PlatformError(f"dingtalk media upload failed: {str(data)[:200]}", permanent=True)
+            return media_id
+        raise PlatformError("dingtalk media upload: access token refused twice")
 
     async def download(self, download_code: str, max_bytes: int = 50 * 1024 * 1024) -> bytes:
         """A robot message file (picture, audio, file, video) by its downloadCode."""
