@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from adapters.base import AdapterContext
 from adapters.wecom import render
 from adapters.wecom.adapter import WeComAdapter
-from adapters.wecom.fake_api import FakeWeComApi
 from bot.errors import PlatformError, PlatformRetryAfter
 from bot.replies import Reply, Target
 
@@ -21,12 +20,7 @@ SEND = "/cgi-bin/message/send"
 HOOK = "/cgi-bin/webhook/send"
 
 
-@pytest.fixture
-def fake():
-    api = FakeWeComApi(corp_id=h.CORP, secret=h.SECRET)
-    api.start()
-    yield api
-    api.stop()
+fake = h.fake_api_fixture()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import bot.app
 from adapters.base import AdapterContext
 from adapters.wecom import keys, render
 from adapters.wecom.adapter import WeComAdapter, task_id_for
-from adapters.wecom.fake_api import FakeWeComApi
 from bot.app import Runtime
 from bot.errors import PlatformError, PlatformRetryAfter
 from bot.replies import Button, Reply, Target
@@ -22,12 +21,7 @@ from store import outbox as outbox_store
 SEND = "/cgi-bin/message/send"
 
 
-@pytest.fixture
-def fake():
-    api = FakeWeComApi(corp_id=h.CORP, secret=h.SECRET)
-    api.start()
-    yield api
-    api.stop()
+fake = h.fake_api_fixture()
 
 
 @pytest.fixture

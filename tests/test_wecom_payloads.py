@@ -17,7 +17,6 @@ import wecom_helpers as h
 from adapters.base import AdapterContext
 from adapters.wecom import keys, parse
 from adapters.wecom.adapter import WeComAdapter
-from adapters.wecom.fake_api import FakeWeComApi
 from bot.events import CardAction
 from bot.replies import Button, Reply, Target
 from bot.server import build_app
@@ -88,12 +87,7 @@ def test_click_without_event_key_is_bad_payload():
         parse.to_event(parse.parse_xml(click_xml("lina", "", "sp_t", "rc", 1_772_000_000)), 0)
 
 
-@pytest.fixture
-def fake():
-    api = FakeWeComApi(corp_id=h.CORP, secret=h.SECRET)
-    api.start()
-    yield api
-    api.stop()
+fake = h.fake_api_fixture()
 
 
 @pytest.fixture

@@ -9,19 +9,13 @@ import wecom_helpers as h
 
 from adapters.base import AdapterContext
 from adapters.wecom.adapter import WeComAdapter
-from adapters.wecom.fake_api import FakeWeComApi
 from bot.replies import Reply, Target
 
 pytestmark = pytest.mark.timeout(30)
 SEND = "/cgi-bin/message/send"
 
 
-@pytest.fixture
-def fake():
-    api = FakeWeComApi(corp_id=h.CORP, secret=h.SECRET)
-    api.start()
-    yield api
-    api.stop()
+fake = h.fake_api_fixture()
 
 
 @pytest.fixture

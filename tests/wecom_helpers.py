@@ -82,3 +82,19 @@ def echo_params(plain: str, timestamp: int, nonce: str = "n3", want_plus: bool =
             sig = hashlib.sha1("".join(sorted([TOKEN, str(timestamp), nonce, echostr])).encode()).hexdigest()
             return sig, echostr, plain
     raise AssertionError("could not produce the wanted echostr")
+
+
+def fake_api_fixture():
+    """The `fake` fixture of a WeCom test module (a FakeWeComApi on 127.0.0.1): `fake = h.fake_api_fixture()`."""
+    import pytest
+
+    from adapters.wecom.fake_api import FakeWeComApi
+
+    @pytest.fixture
+    def fake():
+        api = FakeWeComApi(corp_id=CORP, secret=SECRET)
+        api.start()
+        yield api
+        api.stop()
+
+    return fake
