@@ -195,14 +195,21 @@ def ingest_chunk(ctx: AdapterContext, chunk: list[dict[str, Any]], now_ms: int) 
             ctx.accept("wecom", record["msgid"], record, event, unsupported_reason=reason)
 
 
-def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool = False) -> dict[str, Any]:
+def bench_runtime(db: Path, batch: int | None = None) -> tuple[Store, Runtime]:
+    """A Runtime with every router on a fresh database: the bench org, 300 customers with open leads, virtual time."""
     store = open_store(db)
     config = dataclasses.replace(load_config(None), org=bench_org())
-    config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, dispatch_batch=batch))
-    clock = VirtualClock(T0)
-    runtime = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
+    if batch is not None:
+        config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, dispatch_batch=batch))
+    runtime = Runtime(config=config, store=store, clock=VirtualClock(T0), deferred_in_thread=False)
     seed_customers(store)
     runtime.services.directory.refresh()
+    return store, runtime
+
+
+def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool = False) -> dict[str, Any]:
+    store, runtime = bench_runtime(db, batch)
+    config, clock = runtime.config, runtime.clock
     dispatcher = runtime.dispatcher
     adapter_ctx = AdapterContext(store, config, clock, lambda: None)
 
@@ -234,12 +241,8 @@ def run_compute(db: Path, events: int, seed: int) -> dict[str, float]:
     from bot.events import Message
     from rules.history import MemoryHistory
 
-    store = open_store(db)
-    config = dataclasses.replace(load_config(None), org=bench_org())
-    runtime = Runtime(config=config, store=store, clock=VirtualClock(T0), deferred_in_thread=False)
-    seed_customers(store)
+    store, runtime = bench_runtime(db)
     directory = runtime.services.directory
-    directory.refresh()
     tagger = runtime.services.extras["tagging"]
     engine, history = tagger.rules.engine, MemoryHistory()
     records = list(synthetic_records(events, seed))

@@ -102,7 +102,7 @@ def _unknown_user(rt: Runtime, user: str, db: str) -> str | None:
     if not directory.people:
         return t("ops.chat_unknown_empty", user=user, db=db)
     names = sorted(directory.people.values(), key=lambda p: (p.role is not Role.MANAGER, p.team_name, p.id))
-    shown = "、".join(p.name for p in names[:8])
+    shown = t("core.list_sep").join(p.name for p in names[:8])
     return t("ops.chat_unknown", user=user, db=db, names=shown, n=len(names))
 
 

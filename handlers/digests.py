@@ -36,14 +36,26 @@ router = Router("digests")
 CATEGORIES = ("销售动作", "客户响应", "跨部门协作")
 
 
-def _day_window(due_ms: int, tz: str) -> tuple[int, int, str]:
+def _team_reps(ctx: Context, team_ids: list[str]) -> list[str]:
+    return [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role == Role.REP]
+
+
+def _join(ctx: Context, items) -> str:
+    return ctx.t("core.list_sep").join(items)
+
+
+def _date(ctx: Context, day: datetime) -> str:
+    return day.strftime(ctx.t("digests.date_format"))
+
+
+def _day_window(due_ms: int, tz: str) -> tuple[int, int, datetime]:
     local = datetime.fromtimestamp(due_ms / 1000, ZoneInfo(tz))
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return to_ms(start), to_ms(start + timedelta(days=1)), start.strftime("%m月%d日")
+    return to_ms(start), to_ms(start + timedelta(days=1)), start
 
 
 def team_digest(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
-    reps = [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role == Role.REP]
+    reps = _team_reps(ctx, team_ids)
     if not reps:
         return None
     start, end, day = _day_window(due_ms, ctx.config.bot.timezone)
@@ -52,28 +64,27 @@ def team_digest(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
     touched = digest_store.active_leads(ctx.store, reps, start, end)
     silent_total, silent_rows = silence_store.silent(ctx.store, due_ms, reps, limit=3)
     missed = calls_store.open_list(ctx.store, reps, limit=100)
-    team_names = "、".join(ctx.directory.teams[t][0] for t in team_ids)
+    team_names = _join(ctx, (ctx.directory.teams[t][0] for t in team_ids))
     fields = [(c, str(by_cat.get(c, 0))) for c in CATEGORIES]
     fields.append((ctx.t("digests.touched"), str(touched)))
     fields.append((ctx.t("digests.silent"), str(silent_total)))
     fields.append((ctx.t("digests.missed"), str(len(missed))))
     lines = []
     if tops:
-        lines.append(ctx.t("digests.top_tags", tags="、".join(f"{t}×{n}" for t, n in tops)))
+        lines.append(ctx.t("digests.top_tags", tags=_join(ctx, (f"{t}×{n}" for t, n in tops))))
     else:
         lines.append(ctx.t("digests.no_tags"))
     if silent_rows:
         lines.append(ctx.t("digests.silent_hint"))
-    return Reply.card(ctx.t("digests.title", team=team_names, day=day), "\n".join(lines), fields)
+    return Reply.card(ctx.t("digests.title", team=team_names, day=_date(ctx, day)), "\n".join(lines), fields)
 
 
-def _week_window(due_ms: int, tz: str) -> tuple[int, int, int, str]:
-    """(previous week's start, this week's start, end, label): the 7 local days before the due day."""
+def _week_window(due_ms: int, tz: str) -> tuple[int, int, int, tuple[datetime, datetime]]:
+    """(previous week's start, this week's start, end, (first day, last day)): the 7 local days before the due day."""
     local = datetime.fromtimestamp(due_ms / 1000, ZoneInfo(tz))
     end = local.replace(hour=0, minute=0, second=0, microsecond=0)
     start, before = end - timedelta(days=7), end - timedelta(days=14)
-    label = f"{start.strftime('%m月%d日')}–{(end - timedelta(days=1)).strftime('%m月%d日')}"
-    return to_ms(before), to_ms(start), to_ms(end), label
+    return to_ms(before), to_ms(start), to_ms(end), (start, end - timedelta(days=1))
 
 
 def _with_last_week(ctx: Context, now: int, before: int) -> str:
@@ -84,10 +95,10 @@ def _with_last_week(ctx: Context, now: int, before: int) -> str:
 
 
 def team_weekly(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
-    reps = [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role == Role.REP]
+    reps = _team_reps(ctx, team_ids)
     if not reps:
         return None
-    before, start, end, label = _week_window(due_ms, ctx.config.bot.timezone)
+    before, start, end, (first, last) = _week_window(due_ms, ctx.config.bot.timezone)
     this_week = digest_store.tag_counts_by_category(ctx.store, reps, start, end)
     last_week = digest_store.tag_counts_by_category(ctx.store, reps, before, start)
     fields = [(c, _with_last_week(ctx, this_week.get(c, 0), last_week.get(c, 0))) for c in CATEGORIES]
@@ -97,12 +108,12 @@ def team_weekly(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
     fields.append((ctx.t("digests.missed"), str(len(calls_store.open_list(ctx.store, reps, limit=100)))))
     lines = []
     tops = digest_store.top_tags(ctx.store, reps, start, end)
-    lines.append(ctx.t("digests.week_top_tags", tags="、".join(f"{t}×{n}" for t, n in tops)) if tops
+    lines.append(ctx.t("digests.week_top_tags", tags=_join(ctx, (f"{t}×{n}" for t, n in tops))) if tops
                  else ctx.t("digests.week_no_tags"))
     reasons = digest_store.revision_reasons(ctx.store, reps, start, end)
     if reasons:
         lines.append(ctx.t("digests.week_revisions", n=sum(n for _r, n in reasons),
-                           reasons="、".join(f"{r}×{n}" for r, n in reasons[:3])))
+                           reasons=_join(ctx, (f"{r}×{n}" for r, n in reasons[:3]))))
     else:
         lines.append(ctx.t("digests.week_no_revisions"))
     window, rows = baseline.compute(ctx, due_ms, [], team_ids, company=False)
@@ -115,8 +126,9 @@ def team_weekly(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
             follow_up="—" if row.follow_up_days is None else f"{row.follow_up_days:.1f}",
             fu_ok=cfg.follow_up_healthy_days, fu_mean=cfg.follow_up_industry_days))
     lines.append(ctx.t("digests.week_hint"))
-    team_names = "、".join(ctx.directory.teams[t][0] for t in team_ids)
-    return Reply.card(ctx.t("digests.week_title", team=team_names, span=label), "\n".join(lines), fields)
+    team_names = _join(ctx, (ctx.directory.teams[t][0] for t in team_ids))
+    span = ctx.t("digests.span", first=_date(ctx, first), last=_date(ctx, last))
+    return Reply.card(ctx.t("digests.week_title", team=team_names, span=span), "\n".join(lines), fields)
 
 
 def _send(ctx: Context, build: Callable[[Context, list[str], int], Reply | None], kind: str, due_ms: int) -> None:

@@ -215,19 +215,13 @@ class Tagger:
             file_name = data.get("file", "")
             searchable = f"{row.text}\n{file_name}" if file_name and row.text != file_name else row.text
             is_group = bool(data.get("group")) or row.conversation_id.startswith(_CHAT_PREFIXES)
-            fields = {"length": len(row.text), "with_customer": True, "is_group": is_group}
-            if row.kind == MessageKind.VOICE.value:
-                fields["duration_s"] = data.get("duration_ms", 0) / 1000
-            return EventView("message", row.role, row.kind, searchable, (file_name,) if file_name else (), fields,
-                             department, frozenset(), "", lead_id, row.occurred_at)
+            return message_view(row.role, row.kind, row.text, searchable, file_name, True, is_group,
+                                data.get("duration_ms", 0), department, lead_id, row.occurred_at)
         if row.type == "call":
-            fields = {"duration_s": data.get("duration_s", 0), "answered": data.get("answered", False),
-                      "direction": data.get("direction", row.kind), "with_customer": True}
-            return EventView("call", row.role, "", "", (), fields, department, frozenset(), "", lead_id,
-                             row.occurred_at)
+            return call_view(row.role, data.get("duration_s", 0), data.get("answered", False),
+                             data.get("direction", row.kind), True, department, lead_id, row.occurred_at)
         if row.type == "document_open":
-            return EventView("document_open", "customer", "", row.text, (), {"with_customer": True}, "", frozenset(),
-                             row.text, lead_id, row.occurred_at)
+            return document_view(row.text, True, lead_id, row.occurred_at)
         return None
 
     def _department(self, person_id: str) -> str:
@@ -251,22 +245,17 @@ class Tagger:
             data["group"] = 1
         if ev.to_bot or ev.actor.role == Role.BOT:
             return None, ev.kind.value, text, data
-        fields = {"length": len(text), "with_customer": assoc.with_customer, "is_group": ev.is_group}
-        if ev.kind == MessageKind.VOICE:
-            fields["duration_s"] = ev.duration_ms / 1000
         searchable = ev.searchable_text if (ev.transcript or (ev.file_name and ev.text)) else text
-        view = EventView("message", ev.actor.role.value, ev.kind.value, searchable,
-                         (ev.file_name,) if ev.file_name else (), fields, self._department(ev.actor.person_id),
-                         frozenset(), "", assoc.lead_id, ev.occurred_at)
+        view = message_view(ev.actor.role.value, ev.kind.value, text, searchable, ev.file_name, assoc.with_customer,
+                            ev.is_group, ev.duration_ms, self._department(ev.actor.person_id), assoc.lead_id,
+                            ev.occurred_at)
         return view, ev.kind.value, text, data
 
     def _call(self, ev: CallRecord, assoc: Association):
         data = {"phone": normalise_phone(ev.customer_phone) or ev.customer_phone, "answered": ev.answered,
                 "duration_s": ev.duration_s, "direction": ev.direction}
-        fields = {"duration_s": ev.duration_s, "answered": ev.answered, "direction": ev.direction,
-                  "with_customer": assoc.with_customer}
-        view = EventView("call", ev.actor.role.value, "", "", (), fields, self._department(ev.actor.person_id),
-                         frozenset(), "", assoc.lead_id, ev.occurred_at)
+        view = call_view(ev.actor.role.value, ev.duration_s, ev.answered, ev.direction, assoc.with_customer,
+                         self._department(ev.actor.person_id), assoc.lead_id, ev.occurred_at)
         return view, ev.direction, "", data
 
     def _calendar(self, ev: CalendarEvent, assoc: Association):
@@ -282,9 +271,31 @@ class Tagger:
 
     def _document(self, ev: DocumentOpen, assoc: Association):
         data = {"link_code": ev.link_code, "opener_hash": ev.opener_hash}
-        view = EventView("document_open", "customer", "", ev.document, (), {"with_customer": assoc.with_customer},
-                         "", frozenset(), ev.document, assoc.lead_id, ev.occurred_at)
-        return view, "", ev.document, data
+        return document_view(ev.document, assoc.with_customer, assoc.lead_id, ev.occurred_at), "", ev.document, data
+
+
+# The rule views, one builder per event type: live events (Tagger._message/_call/_document) and stored ones
+# re-evaluated after /bind (Tagger._stored_view) must look the same to the rules.
+
+
+def message_view(role: str, kind: str, text: str, searchable: str, file_name: str, with_customer: bool,
+                 is_group: bool, duration_ms: int, department: str, lead_id: str | None, at: int) -> EventView:
+    fields = {"length": len(text), "with_customer": with_customer, "is_group": is_group}
+    if kind == MessageKind.VOICE.value:
+        fields["duration_s"] = duration_ms / 1000
+    return EventView("message", role, kind, searchable, (file_name,) if file_name else (), fields, department,
+                     frozenset(), "", lead_id, at)
+
+
+def call_view(role: str, duration_s: int, answered: bool, direction: str, with_customer: bool, department: str,
+              lead_id: str | None, at: int) -> EventView:
+    fields = {"duration_s": duration_s, "answered": answered, "direction": direction, "with_customer": with_customer}
+    return EventView("call", role, "", "", (), fields, department, frozenset(), "", lead_id, at)
+
+
+def document_view(document: str, with_customer: bool, lead_id: str | None, at: int) -> EventView:
+    return EventView("document_open", "customer", "", document, (), {"with_customer": with_customer}, "",
+                     frozenset(), document, lead_id, at)
 
 
 def setup(services: Services) -> None:
@@ -504,7 +515,7 @@ def on_bind(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     if rebound and past_lead and last is not None:
         lines.append(ctx.t("tagging.bind_rebound", n=rebound, lead=past_lead, last=_fmt(ctx, last)))
         if retagged:
-            added = "、".join(f"{tag}×{n}" for tag, n in sorted(retagged.items(), key=lambda kv: -kv[1]))
+            added = ctx.t("core.list_sep").join(f"{tag}×{n}" for tag, n in sorted(retagged.items(), key=lambda kv: -kv[1]))
             lines.append(ctx.t("tagging.bind_retagged", tags=added))
     elif rebound:
         lines.append(ctx.t("tagging.bind_rebound_no_lead", n=rebound, customer=cname))

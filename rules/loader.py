@@ -350,12 +350,22 @@ def load_text(text: str, file: str) -> tuple[Pack, list[RuleError]]:
 
 
 def load_file(path: str | Path) -> tuple[Pack, list[RuleError]]:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return Pack(str(p), p.stem), [RuleError(str(p), 0, "", f"cannot read: {exc}")]
-    return load_text(text, str(p))
+    named, errors = read_texts([Path(path)])
+    if errors:
+        return Pack(str(path), Path(path).stem), errors
+    return load_text(named[0][1], named[0][0])
+
+
+def read_texts(paths: list[Path]) -> tuple[list[tuple[str, str]], list[RuleError]]:
+    """(file, text) of every readable pack, and a `cannot read` error for each of the others."""
+    named: list[tuple[str, str]] = []
+    errors: list[RuleError] = []
+    for p in paths:
+        try:
+            named.append((str(p), Path(p).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(RuleError(str(p), 0, "", f"cannot read: {exc}"))
+    return named, errors
 
 
 def check_rule_set(rules: list[Rule], catalogs: dict[str, Any],
@@ -386,12 +396,19 @@ def check_rule_set(rules: list[Rule], catalogs: dict[str, Any],
 
 def load_files(paths: list[Path], extra_catalogs: dict[str, dict[str, tuple[str, ...]]] | None = None) -> tuple[list[Rule], dict[str, dict[str, tuple[str, ...]]]]:
     """Load several packs as one rule set; raises RulePackErrors listing every problem in every file."""
+    named, errors = read_texts(paths)
+    return load_texts(named, extra_catalogs, errors)
+
+
+def load_texts(named: list[tuple[str, str]], extra_catalogs: dict[str, dict[str, tuple[str, ...]]] | None = None,
+               errors: list[RuleError] | None = None) -> tuple[list[Rule], dict[str, dict[str, tuple[str, ...]]]]:
+    """load_files over (file, text) pairs already read (or saved earlier); `errors` are carried into the report."""
     rules: list[Rule] = []
     catalogs: dict[str, dict[str, tuple[str, ...]]] = {}
-    errors: list[RuleError] = []
+    errors = list(errors or ())
     definitions: list[tuple[str, str, int]] = []
-    for path in paths:
-        pack, errs = load_file(path)
+    for file, text in named:
+        pack, errs = load_text(text, file)
         errors.extend(errs)
         rules.extend(pack.rules)
         definitions.extend((rid, pack.file, line) for rid, line in pack.ids)

@@ -9,13 +9,12 @@ back once per broken version, so the admins are told exactly once which line is 
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from rules.engine import Engine
-from rules.loader import load_files
+from rules.loader import load_texts, read_texts
 from rules.model import RuleError, RulePackErrors
 
 
@@ -82,17 +81,14 @@ class RuleSet:
         paths = list(self._files_fn())
         sig = _signature(paths)
         self._sig = sig
+        named, read_errors = read_texts(paths)
         try:
-            rules, catalogs = load_files(paths, self._catalogs)
-            texts = [(p.name, p.read_text(encoding="utf-8")) for p in paths]
+            rules, catalogs = load_texts(named, self._catalogs, read_errors)
         except RulePackErrors as exc:
             self.errors = exc.errors
             return ReloadResult(False, exc.errors, _digest(sig))
-        except (OSError, UnicodeDecodeError) as exc:  # the file changed under us between load and read: next check
-            self.errors = [RuleError(str(paths[0]) if paths else "", 0, "", f"cannot read: {exc}")]
-            return ReloadResult(False, self.errors, _digest(sig))
         self.engine = Engine(rules, catalogs, **self._limits)
-        self.good_texts = texts
+        self.good_texts = named
         self.errors = []
         self.generation += 1
         return ReloadResult(True, [], _digest(sig))
@@ -101,16 +97,10 @@ class RuleSet:
         """Make the engine from pack texts saved earlier (`good_texts` of a previous run); False when they do not load
         (then nothing changes). Why: a pack broken while the bot was down must not silently cost the company its own
         rules at the next start; the last good version is kept in the database and used until the files are fixed."""
-        with tempfile.TemporaryDirectory(prefix="salespulse-rules-") as tmp:
-            paths = []
-            for i, (name, text) in enumerate(texts):
-                path = Path(tmp) / f"{i:03d}-{Path(name).name}"
-                path.write_text(text, encoding="utf-8")
-                paths.append(path)
-            try:
-                rules, catalogs = load_files(paths, self._catalogs)
-            except RulePackErrors:
-                return False
+        try:
+            rules, catalogs = load_texts(texts, self._catalogs)
+        except RulePackErrors:
+            return False
         self.engine = Engine(rules, catalogs, **self._limits)
         self.good_texts = list(texts)
         return True
