@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.telephony import FIELDS, PLATFORM, REQUIRED, call_from_record
-from bot.cli_support import config_from, store_from
+from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
 from store import inbox as inbox_store

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli_support import config_from, store_from
+from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from handlers.forecast import dealfile
 from handlers.forecast.importer import import_deals

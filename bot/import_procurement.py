@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli_support import config_from, store_from
+from bot.cli.support import config_from, store_from
 from handlers.forecast.calendar import import_file
 
 

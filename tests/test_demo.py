@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.cli_demo import kind_of, run_demo
+from bot.cli.demo import kind_of, run_demo
 from bot.demo.activity import Feed, LeadOp, generate_activity
 from bot.demo.catalogue import CATALOGUE
 from bot.demo.company import DAY, HOUR, Sizes, generate_company
@@ -373,7 +373,7 @@ def test_customers_speak_their_industry(company, activity):
 def test_same_alert_to_several_people_is_printed_once():
     from zoneinfo import ZoneInfo
 
-    from bot.cli_demo import _Transcript
+    from bot.cli.demo import _Transcript
     from bot.demo.replay import Sent
     from bot.org import Directory
     from bot.replies import Reply, ReplyKind, Target

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from adapters.base import AdapterContext
 from adapters.wecom.ingest import ingest_record
-from bot.cli_support import config_from, store_from
+from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
 from store.db import Store

@@ -2,7 +2,7 @@
 
 `generate(seed)` builds the company (bot.demo.company) and its activity timeline (bot.demo.activity);
 `bot.demo.seed` writes the directory, customers and leads into a store; `bot.demo.replay` feeds the timeline
-through the real pipeline in virtual time (used by `salespulse demo`, bot/cli_demo.py).
+through the real pipeline in virtual time (used by `salespulse demo`, bot/cli/demo.py).
 
 SEED_HOOKS lets other capabilities add their own demo data: "module:function" strings, each called as
 `fn(store, company, rng)` once the org, customers and all leads are in the store. Entries are imported strictly

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot.backup import export_backup, restore_backup
-from bot.cli_support import config_from, progress
+from bot.cli.support import config_from, progress
 from bot.clock import SystemClock
 from prompts import Prompts
 

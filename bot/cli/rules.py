@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli_support import config_from
+from bot.cli.support import config_from
 from bot.config import Config
 from rules import Engine, EventView, MemoryHistory, RulePackErrors, load_files, pack_files
 from rules.engine import DAY_MS

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.cli_support import config_from
+from bot.cli.support import config_from
 from bot.errors import BadPayload
 from handlers.forecast import backtest, dealfile
 from handlers.forecast.book import Book

@@ -12,7 +12,7 @@ import dataclasses
 import errno
 import logging
 
-from bot.cli_support import config_from
+from bot.cli.support import config_from
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.server import PLATFORMS, serve

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter, render_text, replay_file
 from bot.app import Runtime
-from bot.cli_support import config_from, progress, store_from
+from bot.cli.support import config_from, progress, store_from
 from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
 from bot.errors import UserInputError
 from bot.events import Actor, Role

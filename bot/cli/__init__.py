@@ -1,4 +1,4 @@
-"""`salespulse` command line. Each area registers its subcommands from its own module (bot/cli_*.py), listed in
+"""`salespulse` command line. Each area registers its subcommands from its own module (bot/cli/*.py), listed in
 CLI_MODULES; this file only builds the parser, loads config and turns typed errors into one clear line.
 """
 
@@ -13,14 +13,14 @@ from collections.abc import Callable
 from bot.errors import SalesPulseError
 
 CLI_MODULES: tuple[str, ...] = (
-    "bot.cli_core",
-    "bot.cli_import",
-    "bot.cli_serve",
-    "bot.cli_demo",
-    "bot.cli_backup",
-    "bot.cli_doctor",
-    "bot.cli_backtest",
-    "bot.cli_rules",
+    "bot.cli.core",
+    "bot.cli.imports",
+    "bot.cli.serve",
+    "bot.cli.demo",
+    "bot.cli.backup",
+    "bot.cli.doctor",
+    "bot.cli.backtest",
+    "bot.cli.rules",
 )
 
 
@@ -75,7 +75,7 @@ def _file_error(exc: UnicodeDecodeError | OSError, args: argparse.Namespace) -> 
     if isinstance(exc, OSError) and not exc.filename:
         return None
     try:
-        from bot.cli_support import config_from
+        from bot.cli.support import config_from
 
         t = Prompts(config_from(args).bot.locale).t
     except SalesPulseError:
