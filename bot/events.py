@@ -194,6 +194,31 @@ class Command(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceTranscript(Event):
+    """What a voice note said, once the speech pipeline has heard it (or could not).
+
+    Voice notes arrive as `Message(kind=VOICE)`; decoding, voice-activity detection and recognition run off the
+    event loop, and their result comes back through the inbox as this event, so that debriefs, practice sessions
+    and the classifier react to speech on the normal path. `message_event_id` is the voice Message's event_id;
+    `actor`, `conversation_id` and `platform` are copied from it. `recorded_at` is the note's own timestamp (offline
+    capture delivers it late). `status`: ok | empty | silent | too_long | undecodable | no_recogniser.
+    `speech_ms` is the voiced time; `pauses_ms` the silences longer than a second, in order.
+    """
+
+    type_name: ClassVar[str] = "voice_transcript"
+    message_event_id: str = ""
+    text: str = ""
+    status: str = "ok"
+    source: str = ""  # platform | funasr | demo | …: who produced the words
+    language: str = ""
+    recorded_at: int = 0
+    duration_ms: int = 0
+    speech_ms: int = 0
+    pauses_ms: tuple[int, ...] = ()
+    audio_ref: str = ""  # where the decoded audio is kept (under the data dir), for retention and re-recognition
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tick(Event):
     """A scheduler wake-up: job `job` was due at `due_at` (ms)."""
 
@@ -203,7 +228,8 @@ class Tick(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type_name: cls for cls in (Message, CallRecord, CalendarEvent, DocumentOpen, CardAction, Command, Tick)
+    cls.type_name: cls
+    for cls in (Message, CallRecord, CalendarEvent, DocumentOpen, CardAction, Command, Tick, VoiceTranscript)
 }
 
 _REQUIRED = frozenset(("event_id", "platform", "occurred_at"))
