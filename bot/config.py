@@ -296,6 +296,18 @@ class ForecastSection:
 
 
 @dataclass(frozen=True)
+class ConversationSection:
+    """Objection × strategy labels on every customer / rep turn (handlers/conversation/)."""
+
+    enabled: bool = True  # label every customer and rep message as it is archived
+    packs_dirs: tuple[str, ...] = ("conversation.d",)  # admin packs: every *.toml here, after the shipped pack
+    extra_files: tuple[str, ...] = ()  # more pack files, loaded last
+    use_model: bool = True  # let the shipped character n-gram model add labels it is very sure of
+    model_min_prob: float = 0.9  # … at or above this probability
+    text_max_chars: int = 2000  # a longer turn is classified on its first characters (bounds the cost)
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = BotSection()
     server: ServerSection = ServerSection()
@@ -316,6 +328,7 @@ class Config:
     links: LinksSection = LinksSection()
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
+    conversation: ConversationSection = ConversationSection()
     source: str = field(default="", metadata={"internal": True})
 
     def enabled_platforms(self) -> list[str]:
