@@ -59,13 +59,14 @@ class Classifier:
     @classmethod
     def default(cls, *, with_model: bool = True) -> Classifier:
         """The shipped pack (and the shipped model weights when present)."""
-        return cls(load_lexicon(pack_paths()), _shipped_model() if with_model else None)
+        return cls.from_paths(pack_paths(), with_model=with_model)
 
     @classmethod
     def from_paths(cls, paths: list[Path], *, with_model: bool = True, model_min_prob: float = MODEL_MIN_PROB,
                    text_max_chars: int = TEXT_MAX_CHARS) -> Classifier:
-        return cls(load_lexicon(paths), _shipped_model() if with_model else None, model_min_prob=model_min_prob,
-                   text_max_chars=text_max_chars)
+        """Built once per set of pack files (by name, size and mtime) and settings: a classifier is immutable,
+        and compiling the lexicon costs a few hundred milliseconds that every bot start and test would repeat."""
+        return _build(_signature(paths), with_model, model_min_prob, text_max_chars)
 
     @classmethod
     def from_config(cls, config) -> Classifier:
@@ -108,6 +109,24 @@ class Classifier:
             if key.startswith("~"):
                 evidence[key] = tuple(dict.fromkeys(vals))
         return Labelled(labels, evidence)
+
+
+def _signature(paths: list[Path]) -> tuple:
+    sig = []
+    for p in paths:
+        try:
+            st = p.stat()
+            sig.append((str(p), st.st_mtime_ns, st.st_size))
+        except OSError:
+            sig.append((str(p), None, None))
+    return tuple(sig)
+
+
+@lru_cache(maxsize=8)
+def _build(signature: tuple, with_model: bool, model_min_prob: float, text_max_chars: int) -> Classifier:
+    paths = [Path(p) for p, _m, _s in signature]
+    return Classifier(load_lexicon(paths), _shipped_model() if with_model else None, model_min_prob=model_min_prob,
+                      text_max_chars=text_max_chars)
 
 
 def config_pack_paths(config) -> list[Path]:
