@@ -58,6 +58,7 @@ def runtime(store, clock, config):
     rt = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale))
     rt.add_sender("console", console.send)
+    rt.media.register("console", console.fetch_media)
     rt.console = console
     yield rt
     rt.close()

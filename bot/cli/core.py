@@ -86,6 +86,7 @@ def _console_runtime(args: argparse.Namespace, echo) -> tuple[Runtime, ConsoleAd
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),
                              echo=echo)
     rt.add_sender("console", console.send)
+    rt.media.register("console", console.fetch_media)  # `/语音 FILE` voice notes are local files
     return rt, console
 
 
