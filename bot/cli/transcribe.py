@@ -73,8 +73,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0 if outcome.status == "ok" else 1
-    print(t("voice.cli_result", status=t(f"voice.status_{outcome.status}"), seconds=outcome.duration_ms / 1000,
-            speech=outcome.speech_ms / 1000, pauses=len(outcome.pauses_ms)))
+    print(t("voice.cli_result", status=t(f"voice.status_{outcome.status}"), seconds=f"{outcome.duration_ms / 1000:.1f}",
+            speech=f"{outcome.speech_ms / 1000:.1f}", pauses=len(outcome.pauses_ms)))
     if outcome.text:
         print(t("voice.cli_text", text=outcome.text, source=outcome.source, rate=result["chars_per_minute"]))
     elif outcome.status == "no_recogniser":
