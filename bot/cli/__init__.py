@@ -22,6 +22,8 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.backtest",
     "bot.cli.rules",
     "bot.cli.transcribe",
+    "bot.cli.deploy",
+    "bot.cli.migrate",
 )
 
 
