@@ -42,8 +42,10 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def config() -> Config:
-    return dataclasses.replace(load_config(None), org=small_org())
+def config(tmp_path) -> Config:
+    base = load_config(None)  # data_dir under tmp_path: charts, voice notes and files never land in the checkout
+    return dataclasses.replace(base, org=small_org(),
+                               bot=dataclasses.replace(base.bot, data_dir=str(tmp_path / "salespulse-data")))
 
 
 @pytest.fixture

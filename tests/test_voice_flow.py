@@ -221,3 +221,42 @@ async def test_speech_lane_runs_in_the_background_and_bounded():
     runner.close()
     rt.close()
     store.close()
+
+
+async def test_notes_kept_without_a_recogniser_are_recognised_once_one_is_set_up(vconfig, store, clock, tmp_path):
+    from handlers.voice import requeue_waiting
+
+    rt = voice_runtime(vconfig, store, clock)
+    rt.console.type_line("r1", f"/语音 {note_file(tmp_path, 'a.amr', clip('amr'))}")
+    await rt.settle()
+    assert transcripts(store)[0]["status"] == "no_recogniser"
+    assert requeue_waiting(rt.services) == 0  # still nobody to hear it
+    rec = StaticRecogniser({"*": "客户要求月底前报价"})
+    rt.services.extras["voice"].use_recognisers([rec])
+    clock.advance(3_600_000)
+    assert requeue_waiting(rt.services) == 1
+    await rt.settle()
+    first, later = transcripts(store)
+    assert later["event_id"] == f"{first['event_id']}:retry1" and later["text"] == "客户要求月底前报价"
+    assert later["audio_ref"] == first["audio_ref"] and rec.calls
+    assert "补上了" in said(rt)[-1] and "客户要求月底前报价" in said(rt)[-1]
+    assert voice_store.get(store, first["message_event_id"]).status == "ok"
+    assert requeue_waiting(rt.services) == 0
+
+
+async def test_retention_removes_audio_then_transcripts(vconfig, store, clock, tmp_path):
+    from handlers.voice import prune
+
+    rt = voice_runtime(vconfig, store, clock, recogniser=StaticRecogniser({"*": "好的"}))
+    rt.console.type_line("r1", f"/语音 {note_file(tmp_path, 'a.amr', clip('amr'))}")
+    await rt.settle()
+    [ev] = transcripts(store)
+    wav = Path(vconfig.bot.data_dir) / ev["audio_ref"]
+    assert wav.is_file()
+    assert prune(rt.services, clock.now_ms() + 89 * 86_400_000) == 0
+    assert prune(rt.services, clock.now_ms() + 91 * 86_400_000) == 1
+    assert not wav.exists()
+    note = voice_store.get(store, ev["message_event_id"])
+    assert note.audio_path == "" and note.text == "好的"
+    assert prune(rt.services, clock.now_ms() + 366 * 86_400_000) == 1
+    assert voice_store.get(store, ev["message_event_id"]) is None

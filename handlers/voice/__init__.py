@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from bot.context import Services
 from bot.media import MediaFetchers
-from handlers.voice.chat import router
+from handlers.voice.chat import requeue_waiting, router
 from handlers.voice.retention import prune
 from handlers.voice.service import VoiceService
 
-__all__ = ["router", "setup", "prune"]
+__all__ = ["router", "setup", "prune", "requeue_waiting"]
 
 
 def setup(services: Services) -> None:
     services.extras.setdefault("media", MediaFetchers())
     services.extras["voice"] = VoiceService(services.config)
+    if services.config.asr.enabled:  # a model may have been configured since notes were kept as audio
+        requeue_waiting(services)

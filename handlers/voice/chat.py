@@ -28,6 +28,7 @@ from bot.media import MediaFetchers, MediaRequest, MediaUnavailable
 from bot.router import F, Router, to_bot
 from handlers.voice import pipeline as pl
 from handlers.voice.service import VoiceService
+from store import deferred as deferred_store
 from store import voice as voice_store
 
 log = logging.getLogger("salespulse.voice")
@@ -35,6 +36,13 @@ router = Router("voice")
 
 JOB = "voice.transcribe"
 LANE = "speech"
+
+
+def fmt_local(ms: int, tz: str) -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).strftime("%m-%d %H:%M")
 
 
 def transcript_event_id(message_event_id: str, retry: int = 0) -> str:
@@ -72,7 +80,7 @@ def note_payload(event: Message, *, language: str, retry: int = 0, audio_ref: st
         "transcript": event.transcript, "duration_ms": event.duration_ms, "recorded_at": event.occurred_at,
         "to_bot": event.to_bot, "actor": {"platform_id": event.actor.platform_id, "name": event.actor.name},
         "person_id": event.actor.person_id, "conversation_id": event.conversation_id, "is_group": event.is_group,
-        "language": language, "retry": retry, "audio_ref": audio_ref,
+        "language": language, "retry": retry, "audio_ref": audio_ref, "reply_token": event.reply_token,
     }
 
 
@@ -131,7 +139,7 @@ async def transcribe(payload: dict[str, Any], jctx: JobContext) -> list[VoiceTra
         message_event_id=mid, text=outcome.text, status=outcome.status, source=outcome.source,
         language=outcome.language, recorded_at=int(payload.get("recorded_at") or 0),
         duration_ms=outcome.duration_ms, speech_ms=outcome.speech_ms, pauses_ms=outcome.pauses_ms,
-        audio_ref=audio_ref)]
+        audio_ref=audio_ref, reply_token=str(payload.get("reply_token", "")))]
 
 
 @router.observe(VoiceTranscript)
@@ -151,8 +159,13 @@ def _to_bot_note(event: VoiceTranscript, ctx: Context) -> Any:
 def answer_note(event: VoiceTranscript, ctx: Context, note: voice_store.VoiceNote) -> None:
     asr = ctx.config.asr
     status = event.status
+    later = event.event_id != transcript_event_id(event.message_event_id)  # re-recognised once a model was set up
     if status == pl.OK:
-        ctx.reply(ctx.t("voice.heard", text=event.text, seconds=round(event.duration_ms / 1000)))
+        key = "voice.heard_later" if later else "voice.heard"
+        ctx.reply(ctx.t(key, text=event.text, seconds=round(event.duration_ms / 1000),
+                        at=fmt_local(event.recorded_at, ctx.config.bot.timezone)))
+    elif later:
+        return  # the first answer already said what to do
     elif status == pl.TOO_LONG:
         ctx.reply(ctx.t("voice.too_long", seconds=round(event.duration_ms / 1000), limit=asr.max_single_note_s,
                         note_limit=asr.max_note_s))
@@ -160,3 +173,34 @@ def answer_note(event: VoiceTranscript, ctx: Context, note: voice_store.VoiceNot
         ctx.reply(ctx.t(f"voice.{status}"))
     else:
         ctx.reply(ctx.t("voice.no_recogniser"))
+
+
+def requeue_waiting(services: Services) -> int:
+    """Notes kept as audio for lack of a recogniser (status no_recogniser, within `[asr] retry_days`) are queued
+    again once one can hear their language; each yields a new VoiceTranscript ("voice:<id>:retry<n>"), so flows
+    that asked the rep to type can pick up the words. Called at start-up (handlers.voice.setup) and by
+    `salespulse transcribe --pending`. Returns how many were queued."""
+    asr = services.config.asr
+    service: VoiceService = services.extras["voice"]
+    store = services.store
+    since = services.clock.now_ms() - asr.retry_days * 86_400_000
+    queued = 0
+    with store.transaction():
+        for note in voice_store.awaiting_recogniser(store, since):
+            language = note.language or asr.language
+            if not service.pipeline.can_recognise(language):
+                continue
+            retry = voice_store.mark_retry(store, note.message_event_id)
+            payload = {
+                "message_event_id": note.message_event_id, "platform": note.platform, "media_id": note.media_id,
+                "transcript": "", "duration_ms": note.duration_ms, "recorded_at": note.recorded_at,
+                "to_bot": note.to_bot, "actor": {"platform_id": note.actor_platform_id, "name": ""},
+                "person_id": note.person_id, "conversation_id": note.conversation_id, "is_group": False,
+                "language": language, "retry": retry, "audio_ref": note.audio_path,
+            }
+            target = {"platform": note.platform, "user_id": note.actor_platform_id, "person_id": note.person_id}
+            deferred_store.add(store, JOB, payload, target, note.message_event_id, services.clock.now_ms())
+            queued += 1
+    if queued:
+        log.info("voice: %d note(s) kept without a recogniser queued for recognition", queued)
+    return queued
