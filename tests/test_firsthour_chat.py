@@ -124,3 +124,25 @@ def test_export_without_db_points_at_the_demo_database(folder, capsys, monkeypat
     assert code == 2
     assert "demo-out/salespulse-demo.db" in err
     assert not (folder / "salespulse.db").exists() and not (folder / "backup.zip").exists()
+
+
+def test_chatting_on_the_demo_database_next_to_a_real_bot_toml_keeps_the_demo_org(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    from bot.cli.demo import run_demo
+    from bot.demo.company import Sizes
+
+    demo = run_demo(seed=3, days=3, db=str(tmp_path / "demo-out" / "demo.db"), sizes=Sizes(customers=12, leads=16))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bot.toml").write_text(  # the project's sample bot.toml, with 王经理 / 张伟 / 华东一组
+        (Path(__file__).resolve().parents[1] / "bot.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    rep = next(p for p in demo.company.people if p.role == "rep")
+    code, out, _ = chat(capsys, monkeypatch, "--db", demo.db_path, "--as", rep.name, lines="/我是谁\n")
+    assert code == 0 and f"你是 {rep.name}" in out
+    store = open_store(demo.db_path)
+    names = {r[0] for r in store.conn.execute("SELECT name FROM people")}
+    teams = {r[0] for r in store.conn.execute("SELECT name FROM teams")}
+    store.close()
+    assert not names & {"王经理", "张伟", "李娜"}, names
+    assert "华东一组" not in teams
+    logging.getLogger().handlers.clear()

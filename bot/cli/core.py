@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import secrets
 import sys
@@ -16,6 +17,8 @@ from adapters.console import ConsoleAdapter, render_text, replay_file
 from bot.app import Runtime
 from bot.cli.support import config_from, existing_db, progress, store_from
 from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
+from bot.config import OrgSection
+from bot.demo.replay import DEMO_MARK
 from bot.errors import UserInputError
 from bot.events import Actor, Role
 from bot.replies import Reply
@@ -83,6 +86,8 @@ def _chat_clock(args: argparse.Namespace, config, store) -> Clock:
 def _console_runtime(args: argparse.Namespace, echo, session: str = "") -> tuple[Runtime, ConsoleAdapter]:
     config = config_from(args)
     store = store_from(config, args.db)
+    if kv.get(store, DEMO_MARK) is not None:  # the demo company is this database's org, not bot.toml's [org]
+        config = dataclasses.replace(config, org=OrgSection())
     clock = _chat_clock(args, config, store)
     rt = Runtime(config=config, store=store, clock=clock)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),
