@@ -141,7 +141,7 @@ def _others_line(rt: Runtime, counts: dict[str, int]) -> str:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     config = config_from(args)
-    db = existing_db(config, args.db)
+    db = existing_db(config, args.db, new_for_org=True)
     _logs_to_file(db)
     rt, console = _console_runtime(args, echo=lambda text: print(f"\n🤖 {text}\n"), session=secrets.token_hex(4))
     problem = _unknown_user(rt, args.user, args.db or rt.config.bot.database)
