@@ -521,6 +521,30 @@ def _check_values(config: Config, loader: _Loader) -> None:
                                 "weekday, e.g. \"0 18 * * 1-5\")")
 
 
+# What each platform cannot work without (its section's key → the environment variable that may supply it, or "").
+# Why: `serve` used to start an enabled platform with empty secrets and only fail at the first token fetch or
+# callback; an enabled platform that cannot work now stops the start with these keys named.
+REQUIRED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "wecom": (("corp_id", ""), ("agent_id", ""), ("secret", "SALESPULSE_WECOM_SECRET"),
+              ("token", "SALESPULSE_WECOM_TOKEN"), ("encoding_aes_key", "SALESPULSE_WECOM_AES_KEY")),
+    "dingtalk": (("client_id", ""), ("client_secret", "SALESPULSE_DINGTALK_SECRET")),
+    "feishu": (("app_id", ""), ("app_secret", "SALESPULSE_FEISHU_SECRET")),
+}
+
+
+def missing_platform_keys(config: Config) -> dict[str, list[tuple[str, str]]]:
+    """Enabled platforms whose required keys are empty: {platform: [(key, env var or ""), …]}."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for platform, keys in REQUIRED_KEYS.items():
+        section = getattr(config, platform)
+        if not section.enabled:
+            continue
+        lacking = [(key, env) for key, env in keys if not getattr(section, key)]
+        if lacking:
+            out[platform] = lacking
+    return out
+
+
 def load_config(path: str | os.PathLike[str] | None) -> Config:
     """Load bot.toml; `None` gives the embedded defaults (used by the demo)."""
     if path is None:

@@ -115,8 +115,9 @@ def test_serve_on_a_busy_port_is_one_sentence(folder, capsys):
     holder.bind(("127.0.0.1", 0))
     holder.listen()
     port = holder.getsockname()[1]
-    (folder / "bot.toml").write_text(f'[bot]\nlocale = "en"\n[server]\nport = {port}\n[wecom]\nenabled = true\n',
-                                     encoding="utf-8")
+    (folder / "bot.toml").write_text(f'[bot]\nlocale = "en"\n[server]\nport = {port}\n[wecom]\nenabled = true\n'
+                                     f'corp_id = "ww1"\nagent_id = 1\nsecret = "s"\ntoken = "t"\n'
+                                     f'encoding_aes_key = "{"a" * 43}"\n', encoding="utf-8")
     try:
         code, _out, err = run(capsys, "serve")
     finally:
