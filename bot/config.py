@@ -296,6 +296,18 @@ class ForecastSection:
 
 
 @dataclass(frozen=True)
+class ConversationSection:
+    """Objection × strategy labels on every customer / rep turn (handlers/conversation/)."""
+
+    enabled: bool = True  # label every customer and rep message as it is archived
+    packs_dirs: tuple[str, ...] = ("conversation.d",)  # admin packs: every *.toml here, after the shipped pack
+    extra_files: tuple[str, ...] = ()  # more pack files, loaded last
+    use_model: bool = True  # let the shipped character n-gram model add labels it is very sure of
+    model_min_prob: float = 0.9  # … at or above this probability
+    text_max_chars: int = 2000  # a longer turn is classified on its first characters (bounds the cost)
+
+
+@dataclass(frozen=True)
 class HealthSection:
     max_inbox_age_s: float = 300.0  # /readyz fails when the oldest unprocessed event waits longer than this
     max_outbox_backlog: int = 1000  # … or when more replies than this are due and unsent
@@ -345,6 +357,7 @@ class Config:
     links: LinksSection = LinksSection()
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
+    conversation: ConversationSection = ConversationSection()
     health: HealthSection = HealthSection()
     metrics: MetricsSection = MetricsSection()
     backup: BackupSection = BackupSection()
