@@ -7,11 +7,11 @@ charts go through ctx.defer to jobs (worker thread, read-only store).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import math
 import re
 from datetime import date, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.context import Context, Services
@@ -19,6 +19,7 @@ from bot.errors import UserInputError
 from bot.events import Command
 from bot.replies import Reply
 from bot.router import Router
+from handlers.charts import chart_folder, prune_charts
 from handlers.forecast import engine, health, notes, periods
 from handlers.forecast import scope as scope_mod
 from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_table
@@ -451,8 +452,11 @@ def on_revisions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
 def job_revisions_chart(payload: dict, reader: Store) -> Reply:
     s = _SERVICES["s"]
     cfg = s.config
-    folder = Path(cfg.forecast.chart_dir or Path(cfg.bot.data_dir) / "charts")
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", payload["key"])[-60:]
-    path = folder / f"revisions-{safe}.png"
+    folder = chart_folder(cfg, cfg.forecast.chart_dir)
+    # named after what it shows: asking again about the same weeks redraws the same file instead of adding one
+    digest = hashlib.sha1(json.dumps([payload["table"], payload["title"]], sort_keys=True, ensure_ascii=False,
+                                     default=str).encode()).hexdigest()[:16]
+    path = folder / f"revisions-{digest}.png"
     render_png(payload["table"], payload["title"], path)
+    prune_charts(folder, "revisions-")
     return Reply.image(str(path), payload["alt"], title=payload["title"])
