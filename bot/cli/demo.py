@@ -243,18 +243,29 @@ def _lead_ref(p: Prompts, company: Company, lead_id: str) -> str:
                owner=company.person(lead.owner_id).name)
 
 
+def _word(p: Prompts, prefix: str, key: str) -> str:
+    """The locale's word for an inbox status or a reply kind; the key itself for one added later without a word."""
+    name = prefix + key.replace("-", "_")
+    return p.t(name) if p.has(name) else key
+
+
 def _summary(tr: _Transcript, p: Prompts, store, company: Company, driver: DemoDriver) -> None:
     s = driver.stats
     tr.line(p.t("demo.summary"))
-    tr.line(p.t("demo.events", accepted=s.accepted, unsupported=s.unsupported, duplicates=s.duplicates,
-                lead_changes=s.lead_changes, commands=s.commands))
+    # the same total as the header's "条待回放记录": platform records + lead changes + tracked links
+    tr.line(p.t("demo.events", total=s.accepted + s.duplicates + s.lead_changes + s.links, accepted=s.accepted,
+                unsupported=s.unsupported, duplicates=s.duplicates, lead_changes=s.lead_changes, links=s.links,
+                commands=s.commands))
     counts = inbox_store.counts(store)
-    tr.line(p.t("demo.inbox", counts="，".join(f"{k} {v}" for k, v in sorted(counts.items())) or p.t("demo.none")))
+    tr.line(p.t("demo.inbox", counts=p.t("demo.list_sep").join(
+        p.t("demo.status", status=_word(p, "demo.status_", k), n=v) for k, v in sorted(counts.items()))
+        or p.t("demo.none")))
     tags = event_store.tag_counts(store)
     top = p.t("demo.tags_top", items="，".join(f"{t} {n}" for t, n in tags[:6])) if tags else ""
     tr.line(p.t("demo.tags", total=sum(n for _, n in tags), top=top))
     kinds = Counter(kind_of(item.key) for item in driver.sent)
-    items = "，".join(f"{p.t('demo.kind_reply') if k == 'reply' else k} {n}" for k, n in sorted(kinds.items()))
+    items = p.t("demo.list_sep").join(p.t("demo.status", status=_word(p, "demo.kind_", k), n=n)
+                                      for k, n in sorted(kinds.items()))
     tr.line(p.t("demo.alerts", items=items or p.t("demo.none")))
     answers = kinds.get("reply", 0)
     tr.line(p.t("demo.replies", replies=len(driver.sent), alerts=len(driver.sent) - answers, answers=answers))
