@@ -71,8 +71,7 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1"),
-        JobSection(name="debrief_sweep", cron="* * * * *"),
-        JobSection(name="practice_sweep", cron="* * * * *"),
+        JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
 
 

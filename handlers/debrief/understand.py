@@ -36,17 +36,17 @@ _CUES: dict[str, str] = {
     "worry": r"(?:最|主要|比较|还是|有点|很)?(?:担心|耽心|单心|胆心|担忧|顾虑|疑虑|怕的是|在意|在乎|关心的是|纠结|犹豫)"
              r"|(?:问题|难点|卡点|顾虑点|痛点)(?:是|在于|主要是)|嫌",
     "evidence": r"证据|正据|政据|证具|我用了|我用的|用的是|我拿了|拿了|我给他们?看|给他们?看了|我举了|举了个|我就讲|我讲了"
-                r"|我回应|回应他|回应说|我跟他们?说|我说了|我就说|我解释|我介绍了|我发了|发了个|我们有",
+                r"|我回应|回应他|回应说|我跟他们?说|我说|我就说|我解释|我介绍了|我发了|发了个|我们有",
     "next_step": r"下一步|下一部|下一布|夏一步|接下来|答应|答允|约好|约了|说好|定了|同意|后续|他会|他们会|准备|计划",
 }
 _CUE_RES = {q: re.compile(p) for q, p in _CUES.items()}
 # The words just before a cue that belong to the same answer: "客户主要是担心", "他答应", "老板说下一步"
 _SUBJECT_BEFORE = re.compile(r"(?:客户|对方|他们|他|她|老板|[\u4e00-\u9fff][总工])?(?:那边|这边)?"
                              r"(?:主要|最|还是|比较|就|也|说|觉得|是|的话|呢)*$")
-_NUMBERED = re.compile(r"(?:^|[\s，,。；;])(?:第[一二三1-3]|[一二三]是|[1-3][.、)）:：]|首先|其次|最后|再一个)")
+_NUMBERED = re.compile(r"第[一二三1-3](?:点|个|条)?[，,、：:]?|(?:^|[\s，,。；;])(?:[一二三]是|[1-3][.、)）:：]|首先|其次|最后|再一个)")
 _CLAUSES = re.compile(r"[，,。；;！!？?\n]+")
 _PROMISE = re.compile(r"答应|约|会|安排|同意|说好|定了|来|去|发|给|签|付|看")
-_MEETING = re.compile(r"会|见面|见一面|见个面|面谈|见一下|拜访|碰|演示|来公司|来我们|过来|上门|开会|评审|交流|参观|看现场|现场|考察|约")
+_MEETING = re.compile(r"会|见面|见一面|见个面|面谈|见一下|拜访|碰|演示|来公司|来我们|(?<![发寄传送])过来|上门|开会|评审|交流|参观|看现场|现场|考察|约")
 _CUE_STRIP = re.compile(r"^(?:下一步|下一部|下一布|夏一步|接下来|后续)(?:的话|是|呢|就是|他们?)?"
                         r"|^(?:客户|对方|他们|他|她)?(?:答应|答允|约好|说好|同意|定了|准备|计划|会)(?:了|我们|我)?")
 _PRONOUN = re.compile(r"^(?:客户|对方|他们|他|她)?(?:说|讲|表示)?(?:会|就)?")
@@ -135,11 +135,11 @@ def split(text: str, wanted: tuple[str, ...] = QUESTIONS) -> tuple[dict[str, str
         return {}, []
     starts = {q: at for q, at in _cue_starts(text).items() if q in wanted}
     # a second cue of the same kind inside another answer must not split it: only the first of each is kept
+    parts = _items(text)
+    if len(parts) >= 2 and len(parts) >= len(starts):  # "第一…第二…第三…" or one answer per line
+        return _by_position(parts, wanted)
     if len(starts) >= 2 or (len(starts) == 1 and len(wanted) > 1):
         return _split_at(text, starts, wanted)
-    parts = _items(text)
-    if len(parts) >= 2:
-        return _by_position(parts, wanted)
     if starts:
         return _split_at(text, starts, wanted)
     return {wanted[0]: _tidy(text)}, []
@@ -224,7 +224,7 @@ def next_step(text: str, today: date) -> NextStep:
     if out.date_text:
         action = re.sub(re.escape(out.date_text) + r"(?:前|之前|以前|左右|的时候)?", "", action, count=1)
     action = _tidy(_PRONOUN.sub("", _tidy(action)))
-    action = re.sub(r"^(?:再|就|会|要|之前|前)", "", action)
+    action = re.sub(r"^(?:就|会|要|之前|前)", "", action)
     out.action = _tidy(action) if len(_tidy(action)) >= 2 else ""
     out.meeting = bool(out.action and _MEETING.search(out.action))
     return out
