@@ -111,14 +111,15 @@ async def test_text_debrief_in_pieces_updates_deal_conditions_and_timeline(runti
     await runtime.advance_to(T0 + HOUR + 6 * MINUTE)
     texts = await say(runtime, "r1", "2")  # 文字复盘
     assert "打字" in texts[0]
-    texts = await say(runtime, "r1", "嗯客户主要是担心价格比友商贵")
+    texts = await say(runtime, "r1", "嗯客户主要是担心价格比友商贵两成")
     assert "还差 2 个问题" in texts[0] and "证据" in texts[0]
-    texts = await say(runtime, "r1", "我给他看了三一重工用了两年省下的维护费")
+    texts = await say(runtime, "r1", "我给他看了三一重工的案例")
     assert "还差 1 个问题" in texts[0]
     texts = await say(runtime, "r1", "他答应下周三带李总来公司看演示")
     echo = texts[0]
     assert "复盘已记录" in echo and "带李总来公司看演示" in echo and "2026-03-11" in echo and "李总" in echo
     assert "改一下" in echo
+    assert "预算/价格" in echo and "竞品" in echo and "案例佐证" in echo  # the classifier's labels, by name
     deal = deal_store.get(store, "L1")
     assert deal.details.has_named_contact and deal.details.has_next_meeting
     assert intent_incomplete(deal) == []  # the 35 % cap no longer applies

@@ -97,3 +97,22 @@ def test_cli_parse_bad_input(capsys):
     assert cli_main(["debrief", "parse", "--text", "客户担心价格", "--at", "明天"]) == 2
     assert "YYYY-MM-DD HH:MM" in capsys.readouterr().err
     assert cli_main(["debrief", "parse", "--text", "  "]) == 2
+
+
+LABELLED = [
+    # messy transcript → (worry labels include, evidence labels include): the labels come from the classifier
+    ("嗯那个客户最单心的是交付周期 然后我给他看了三一重工的案例 下一部他说月底前安排李总见一面", "delivery_concern",
+     "social_proof"),
+    ("他们老板说今年钱紧，我说可以分期付款，他答应周五前给预算范围", "price_objection", "concession"),
+    ("就是价格比友商贵两成那个我给他讲了三年总成本对比他答应下周一回复", "competitor", "value_argument"),
+]
+
+
+@pytest.mark.parametrize("text,objection,strategy", LABELLED)
+def test_labels_come_from_the_conversation_classifier(text, objection, strategy):
+    from handlers.conversation.classifier import Classifier
+
+    u = parse(text, WED, Classifier.default())
+    assert objection in u.worry.labels, u.to_json()
+    assert strategy in u.evidence.labels, u.to_json()
+    assert "worry.labels" not in u.not_understood and "evidence.labels" not in u.not_understood

@@ -41,7 +41,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         at = datetime.now(tz)
     if not args.text.strip():
         raise UserInputError(p.t("debrief_cli.empty"))
-    u = parse(args.text, at.date(), peers.standalone_classifier())
+    u = parse(args.text, at.date(), peers.standalone_classifier(config))
     out = u.to_json()
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))

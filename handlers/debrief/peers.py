@@ -13,6 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Services
+from handlers.conversation.classifier import Classifier
+from handlers.conversation.labels import OBJECTIONS, display_key
+from handlers.conversation.lexicon import PackErrors
 
 
 def _import(module: str) -> Any:
@@ -27,31 +30,37 @@ def _import(module: str) -> Any:
         raise
 
 
-def classifier(services: Services) -> Any:
-    """The runtime classifier (services.extras["classifier"], built by the conversation capability's setup)."""
+def classifier(services: Services) -> Classifier:
+    """The runtime classifier (built once by handlers/conversation/observe.setup, with the admins' packs)."""
     found = services.extras.get("classifier")
-    if found is None:
-        found = standalone_classifier()
-        if found is not None:
-            services.extras["classifier"] = found
+    if found is None:  # a runtime without the conversation observer (a tool): the shipped packs
+        found = services.extras["classifier"] = Classifier.default()
     return found
 
 
-def standalone_classifier() -> Any:
-    """A classifier outside a running bot (`salespulse debrief parse`)."""
-    mod = _import("handlers.conversation.classifier")
-    return mod.Classifier() if mod is not None else None
+def standalone_classifier(config: Any = None) -> Classifier:
+    """A classifier outside a running bot (`salespulse debrief parse`): bot.toml's packs when given."""
+    if config is None:
+        return Classifier.default()
+    try:
+        return Classifier.from_config(config)
+    except PackErrors:
+        return Classifier.default()
+
+
+def pack_examples(services: Services, objection: str) -> list[str]:
+    """Customer lines the classifier's packs give as examples of `objection` (verified by `rules check`)."""
+    lexicon = classifier(services).lexicon
+    return [e.text for e in lexicon.examples if e.role == "customer" and objection in e.labels]
 
 
 def label_name(prompts: Any, key: str) -> str:
     """The Chinese (or English) name of an objection or strategy label (prompts key conversation.label.<key>)."""
-    name = prompts.t(f"conversation.label.{key}")
-    return key if name == f"conversation.label.{key}" else name
+    return prompts.t(display_key(key))
 
 
 def objections() -> tuple[str, ...]:
-    mod = _import("handlers.conversation.labels")
-    return tuple(mod.OBJECTIONS) if mod is not None else ()
+    return OBJECTIONS
 
 
 def best_snippets(store: Any, objection: str, **kw: Any) -> list[Any]:
