@@ -80,8 +80,23 @@ def add_debrief_snippet(store: Any, **kw: Any) -> Any:
 
 def snippet_text(snippet: Any) -> str:
     """The words of a library snippet as one line (the rep's answer)."""
-    for name in ("response", "answer", "response_text", "text"):
+    for name in ("response_text", "response", "text"):
         value = getattr(snippet, name, None) or (snippet.get(name) if isinstance(snippet, dict) else None)
         if value:
             return str(value)
     return str(snippet)
+
+
+# ---------------------------------------------------------------- voice delivery (handlers/voice/analysis)
+
+
+def speaking_rate(text: str, speech_ms: int) -> float | None:
+    """Characters per minute of voiced speech; None while the voice capability is not installed."""
+    mod = _import("handlers.voice.analysis")
+    return mod.speaking_rate(text, speech_ms) if mod is not None else None
+
+
+def filler_words(text: str) -> dict[str, int] | None:
+    """{filler: count} (嗯、那个、就是 …); None while the voice capability is not installed."""
+    mod = _import("handlers.voice.analysis")
+    return mod.filler_words(text) if mod is not None else None
