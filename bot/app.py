@@ -45,6 +45,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.links",
     "handlers.digests",
     "handlers.forecast",
+    "handlers.practice",
+    "handlers.debrief",
     "handlers.voice",  # after every flow that answers voice transcripts (debriefs, practice): its answer is the fallback
     "handlers.help",
 )

@@ -24,6 +24,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.transcribe",
     "bot.cli.deploy",
     "bot.cli.migrate",
+    "bot.cli.debrief",
 )
 
 
