@@ -44,6 +44,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.links",
     "handlers.digests",
     "handlers.forecast",
+    "handlers.practice",
+    "handlers.debrief",
     "handlers.help",
 )
 

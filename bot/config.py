@@ -71,6 +71,7 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1-5"),
+        JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
 
 
@@ -204,6 +205,39 @@ class AsrSection:
     model_dir: str = ""  # local Paraformer model directory (no download at run time)
     vad_model_dir: str = ""  # optional local VAD model directory
     device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class DebriefSection:
+    """Voice debriefs after customer meetings (handlers/debrief): three questions, answered by voice or text."""
+
+    enabled: bool = True  # false: no cards after meetings (/debrief still works)
+    ask_after_minutes: int = 5  # the card goes out this long after the meeting ends
+    remind_after_minutes: int = 120  # one reminder when the card is still unanswered after this long
+    expire_days: int = 3  # an unanswered debrief closes after this many days
+    offline_days: int = 3  # a voice note recorded this many days before it arrived still finds its meeting
+    trigger_tags: tuple[str, ...] = ("客户会议",)  # a calendar event or call with one of these tags is a customer meeting
+    min_call_minutes: int = 10  # an answered customer call at least this long also counts (0 = calls never do)
+    same_meeting_minutes: int = 120  # a second trigger for the same rep and lead this close is the same meeting
+    short_note_s: int = 15  # one voice note per question: up to this long
+    long_note_s: int = 45  # one voice note for all three questions: up to this long; longer ones are refused
+    within_hours: int = 24  # /debrief_rate counts debriefs done within this many hours of the meeting
+    rate_days: int = 30  # /debrief_rate looks back this many days unless told otherwise
+    list_limit: int = 10  # /debrief list shows this many
+    keep_days: int = 365  # transcripts and audio of the answers are kept this long (0 = for ever)
+    timeline_tag: str = "会后复盘"  # the tag of the debrief on the lead's timeline
+
+
+@dataclass(frozen=True)
+class PracticeSection:
+    """The objection practice sandbox (/practice): a virtual customer built from the team's real objections."""
+
+    rounds: int = 3  # objections per session
+    idle_minutes: int = 15  # a session without an answer for this long ends itself
+    min_library: int = 5  # the team's library needs this many real objections before they are used (else the pack's)
+    quick_answer_s: int = 30  # a text answer within this is "quick"; slower ones get advice on response time
+    good_rate_cpm: tuple[int, ...] = (180, 260)  # speaking rate (characters per minute) in this range is good
+    max_fillers: int = 2  # more filler words (嗯、那个、就是) than this in one answer gets advice
 
 
 @dataclass(frozen=True)
@@ -352,6 +386,8 @@ class Config:
     baseline: BaselineSection = BaselineSection()
     digests: DigestSection = DigestSection()
     asr: AsrSection = AsrSection()
+    debrief: DebriefSection = DebriefSection()
+    practice: PracticeSection = PracticeSection()
     calls: CallsSection = CallsSection()
     telephony: TelephonySection = TelephonySection()
     links: LinksSection = LinksSection()

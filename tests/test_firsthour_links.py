@@ -12,7 +12,7 @@ from bot.config import ServerSection
 from handlers.links import is_public
 
 
-async def test_a_local_link_comes_with_a_warning(env):
+async def test_a_local_link_comes_with_a_warning(env):  # noqa: F811
     await make_link(env, "张伟", "/链接 XX型号参数.pdf 华东机床")
     text = env.console.delivered[-1].text
     assert "客户打不开" in text and "public_base_url" in text

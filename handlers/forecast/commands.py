@@ -25,6 +25,7 @@ from handlers.forecast import scope as scope_mod
 from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_table
 from prompts import Prompts
 from store import deals as deal_store
+from store import debrief as debrief_store
 from store import revisions as rev_store
 from store.db import Store
 from store.deals import Deal
@@ -208,6 +209,10 @@ def deal_text(ctx: Context, deal: Deal) -> str:
     if ex.capped:
         missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         lines.append(ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100)))
+    step = debrief_store.next_step_of(ctx.store, deal.id)  # the last debrief's "下一步他答应做什么"
+    if step:
+        lines.append(ctx.t("debrief.deal_next", action=step[0], date=step[1] or ctx.t("debrief.no_date"),
+                           person=f"（{step[2]}）" if step[2] else ""))
     if deal.expected_close_at:
         from handlers.forecast import calendar
 
