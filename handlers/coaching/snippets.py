@@ -154,10 +154,11 @@ def extract(turns: Sequence[Turn], *, classify_rep: Callable[[str], Sequence[str
             i = j
             continue
         action = ""
-        if timed:
-            nxt = turns[j] if j < n else None
-            if nxt is not None and nxt.start_s is not None and nxt.start_s - last_customer.end_s > silence_gap_s:
+        for x in range(first, j):  # the first customer silence after the objection, until the rep answers
+            cur, nxt = turns[x], turns[x + 1]
+            if cur.end_s is not None and nxt.start_s is not None and nxt.start_s - cur.end_s > silence_gap_s:
                 action = silence_action(nxt)
+                break
         objection_text = "\n".join(t.text for t in turns[first:j])
         strategies: list[str] = []
         for t in answer:
