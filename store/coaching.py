@@ -1,5 +1,5 @@
-"""SQL for coaching (handlers/coaching): golden snippets and their cells, outcomes, the precomputed rank table,
-push log, mutes and the "再比较一下" check. Schema: migrations/0045_coaching.sql.
+"""SQL for coaching (handlers/coaching): golden snippets and their cells, outcomes, the family estimates ranking
+reads, push log, mutes and the "再比较一下" check. Schema: migrations/0045_coaching.sql.
 """
 
 from __future__ import annotations
@@ -59,22 +59,27 @@ _UPSERT = (
 def upsert_snippet(store: Store, row: Sequence, cells: Iterable[tuple[str, str]]) -> int:
     """Insert or refresh one snippet (row in _UPSERT order); outcome and star are kept. Returns its id."""
     snippet_id = store.conn.execute(_UPSERT, row).fetchone()[0]
+    outcome, industry, at, starred = store.conn.execute(
+        "SELECT outcome, industry, occurred_at, starred FROM coach_snippets WHERE id = ?", (snippet_id,)).fetchone()
+    success = None if outcome == "pending" else int(outcome in SUCCESS)
     store.conn.execute("DELETE FROM coach_snippet_cells WHERE snippet_id = ?", (snippet_id,))
-    store.conn.executemany(
-        "INSERT OR IGNORE INTO coach_snippet_cells (snippet_id, objection, strategy, rep_id) VALUES (?, ?, ?, ?)",
-        [(snippet_id, o, s, row[5]) for o, s in cells])
+    store.conn.executemany(_INSERT_CELL, [(snippet_id, o, s, row[5], success, industry, at, starred) for o, s in cells])
     return snippet_id
 
 
+_INSERT_CELL = ("INSERT OR IGNORE INTO coach_snippet_cells (snippet_id, objection, strategy, rep_id, success, industry,"
+                " occurred_at, starred) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def insert_snippets_bulk(store: Store, rows: Sequence[Sequence], cells: Sequence[Sequence]) -> None:
-    """Benchmarks and imports: rows with explicit ids (id + _UPSERT columns + outcome), cells (id, o, s, rep)."""
+    """Benchmarks and imports: rows with explicit ids (id + _UPSERT columns + outcome, outcome_at), cells in
+    _INSERT_CELL order."""
     store.conn.executemany(
         "INSERT INTO coach_snippets (id, source_key, source, lead_id, customer_id, team_id, rep_id, objections,"
         " strategies, objection_text, response_text, turning_sentence, context, latency_s, silence_action, industry,"
         " size, product_line, occurred_at, stage_at, created_at, outcome, outcome_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    store.conn.executemany(
-        "INSERT OR IGNORE INTO coach_snippet_cells (snippet_id, objection, strategy, rep_id) VALUES (?, ?, ?, ?)", cells)
+    store.conn.executemany(_INSERT_CELL, cells)
 
 
 def get(store: Store, snippet_id: int) -> SnippetRow | None:
@@ -92,6 +97,27 @@ def many(store: Store, ids: Sequence[int]) -> list[SnippetRow]:
 
 def count(store: Store) -> int:
     return store.conn.execute("SELECT COUNT(*) FROM coach_snippets").fetchone()[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    id: int
+    lead_id: str | None
+    industry: str
+    size: str
+    product_line: str
+    occurred_at: int
+    starred: int
+
+
+def score_rows(store: Store, ids: Sequence[int]) -> list[ScoreRow]:
+    """What ranking needs of candidate snippets (not their texts)."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    return [ScoreRow(*r) for r in store.conn.execute(
+        f"SELECT id, lead_id, industry, size, product_line, occurred_at, starred FROM coach_snippets WHERE id IN ({marks})",
+        list(ids))]
 
 
 def search(store: Store, *, objection: str | None, keyword: str | None, rep_ids: Iterable[str] | None,
@@ -117,6 +143,7 @@ def search(store: Store, *, objection: str | None, keyword: str | None, rep_ids:
 def set_starred(store: Store, snippet_id: int, starred: bool, person_id: str) -> None:
     store.conn.execute("UPDATE coach_snippets SET starred = ?, starred_by = ? WHERE id = ?",
                        (int(starred), person_id if starred else "", snippet_id))
+    store.conn.execute("UPDATE coach_snippet_cells SET starred = ? WHERE snippet_id = ?", (int(starred), snippet_id))
 
 
 def objection_texts(store: Store, objection: str, rep_ids: Iterable[str] | None, limit: int) -> list[tuple[str, str]]:
@@ -209,27 +236,29 @@ def pending(store: Store, limit: int) -> list[Pending]:
         (limit,))]
 
 
-def set_outcomes(store: Store, rows: Iterable[tuple[str, int, int]]) -> None:
+def set_outcomes(store: Store, rows: Sequence[tuple[str, int, int]]) -> None:
     """(outcome, at, snippet id) rows."""
     store.conn.executemany("UPDATE coach_snippets SET outcome = ?, outcome_at = ? WHERE id = ?", rows)
+    store.conn.executemany("UPDATE coach_snippet_cells SET success = ? WHERE snippet_id = ?",
+                           [(int(o in SUCCESS), i) for o, _at, i in rows])
 
 
 def cell_counts(store: Store, rep_ids: Iterable[str] | None = None, since: int = 0,
                 until: int | None = None) -> list[tuple[str, str, int, int]]:
     """(objection, strategy, resolved n, successes) over snippets with a known outcome."""
-    sql = ("SELECT c.objection, c.strategy, COUNT(*), SUM(s.outcome IN ('advanced', 'won')) FROM coach_snippet_cells c"
-           " JOIN coach_snippets s ON s.id = c.snippet_id WHERE s.outcome <> 'pending' AND s.occurred_at >= ?")
+    sql = ("SELECT objection, strategy, COUNT(*), SUM(success) FROM coach_snippet_cells"
+           " WHERE success IS NOT NULL AND occurred_at >= ?")
     params: list = [since]
     if until is not None:
-        sql += " AND s.occurred_at < ?"
+        sql += " AND occurred_at < ?"
         params.append(until)
     if rep_ids is not None:
         reps = list(rep_ids)
         if not reps:
             return []
-        sql += f" AND c.rep_id IN ({', '.join('?' for _ in reps)})"
+        sql += f" AND rep_id IN ({', '.join('?' for _ in reps)})"
         params += reps
-    sql += " GROUP BY c.objection, c.strategy"
+    sql += " GROUP BY objection, strategy"
     return [(r[0], r[1], r[2], r[3] or 0) for r in store.conn.execute(sql, params)]
 
 
@@ -240,44 +269,32 @@ def met_counts(store: Store, rep_ids: Iterable[str], since: int, until: int) -> 
         return []
     marks = ", ".join("?" for _ in reps)
     return [tuple(r) for r in store.conn.execute(
-        "SELECT c.objection, c.strategy, COUNT(*) FROM coach_snippet_cells c JOIN coach_snippets s ON s.id = c.snippet_id"
-        f" WHERE c.rep_id IN ({marks}) AND s.occurred_at >= ? AND s.occurred_at < ?"
-        " GROUP BY c.objection, c.strategy ORDER BY 3 DESC", (*reps, since, until))]
+        f"SELECT objection, strategy, COUNT(*) FROM coach_snippet_cells WHERE rep_id IN ({marks})"
+        " AND occurred_at >= ? AND occurred_at < ? GROUP BY objection, strategy ORDER BY 3 DESC", (*reps, since, until))]
 
 
 def family_counts(store: Store) -> list[tuple[str, str, str, int, int]]:
     """(rep, objection, strategy, resolved n, successes): the rep's own way of answering one objection."""
     return [(r[0], r[1], r[2], r[3], r[4] or 0) for r in store.conn.execute(
-        "SELECT c.rep_id, c.objection, c.strategy, COUNT(*), SUM(s.outcome IN ('advanced', 'won'))"
-        " FROM coach_snippet_cells c JOIN coach_snippets s ON s.id = c.snippet_id WHERE s.outcome <> 'pending'"
-        " GROUP BY c.rep_id, c.objection, c.strategy")]
+        "SELECT rep_id, objection, strategy, COUNT(*), SUM(success) FROM coach_snippet_cells"
+        " WHERE success IS NOT NULL GROUP BY objection, strategy, rep_id")]
 
 
-def rankable(store: Store) -> Iterable[tuple[int, str, str, str, str, int, int, str]]:
-    """(snippet, objection, strategy, rep, industry, occurred_at, starred, outcome) of successful or starred ones."""
-    return store.conn.execute(
-        "SELECT s.id, c.objection, c.strategy, c.rep_id, s.industry, s.occurred_at, s.starred, s.outcome"
-        " FROM coach_snippet_cells c JOIN coach_snippets s ON s.id = c.snippet_id"
-        " WHERE s.outcome IN ('advanced', 'won') OR s.starred = 1")
+def families_with_candidates(store: Store) -> list[tuple[str, str, str]]:
+    """(rep, objection, strategy) of families that have a recommendable (successful or starred) snippet."""
+    return [tuple(r) for r in store.conn.execute(
+        "SELECT DISTINCT rep_id, objection, strategy FROM coach_snippet_cells WHERE success = 1 OR starred = 1")]
 
 
-_RANK_COLS = "objection, snippet_id, weight, industry, occurred_at, mean, low, high, n, k"
-
-
-def replace_rank(store: Store, rows: Iterable[Sequence]) -> None:
-    """Rows in _RANK_COLS order become the whole rank table."""
-    store.conn.execute("DELETE FROM coach_rank")
-    store.conn.executemany(f"INSERT OR REPLACE INTO coach_rank ({_RANK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           rows)
+_FAMILY_COLS = "objection, rep_id, strategy, weight, mean, low, high, n, k"
 
 
 @dataclass(frozen=True, slots=True)
-class RankRow:
+class Family:
     objection: str
-    snippet_id: int
+    rep_id: str
+    strategy: str
     weight: float
-    industry: str
-    occurred_at: int
     mean: float
     low: float
     high: float
@@ -285,28 +302,72 @@ class RankRow:
     k: int
 
 
-def rank_candidates(store: Store, objection: str, industry: str, limit: int) -> list[RankRow]:
-    """The best `limit` for the objection, plus the best `limit` in this industry (two index ranges)."""
-    rows = store.conn.execute(
-        f"SELECT {_RANK_COLS} FROM coach_rank WHERE objection = ? ORDER BY weight DESC LIMIT ?",
-        (objection, limit)).fetchall()
-    if industry:
-        rows += store.conn.execute(
-            f"SELECT {_RANK_COLS} FROM coach_rank WHERE objection = ? AND industry = ? ORDER BY weight DESC LIMIT ?",
-            (objection, industry, limit)).fetchall()
-    return [RankRow(*r) for r in rows]
+def replace_families(store: Store, rows: Iterable[Sequence]) -> None:
+    """Rows in _FAMILY_COLS order become the whole family table."""
+    store.conn.execute("DELETE FROM coach_families")
+    store.conn.executemany(f"INSERT OR REPLACE INTO coach_families ({_FAMILY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           rows)
+    bump_families(store)
 
 
-def rank_rows_for(store: Store, snippet_ids: Sequence[int]) -> list[RankRow]:
-    if not snippet_ids:
-        return []
-    marks = ", ".join("?" for _ in snippet_ids)
-    return [RankRow(*r) for r in store.conn.execute(
-        f"SELECT {_RANK_COLS} FROM coach_rank WHERE snippet_id IN ({marks})", list(snippet_ids))]
+def put_family(store: Store, row: Sequence) -> None:
+    store.conn.execute(f"INSERT OR REPLACE INTO coach_families ({_FAMILY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    bump_families(store)
 
 
-def rank_size(store: Store) -> int:
-    return store.conn.execute("SELECT COUNT(*) FROM coach_rank").fetchone()[0]
+def families(store: Store, objection: str, limit: int) -> list[Family]:
+    """The objection's families, best weight first."""
+    return [Family(*r) for r in store.conn.execute(
+        f"SELECT {_FAMILY_COLS} FROM coach_families WHERE objection = ? ORDER BY weight DESC LIMIT ?",
+        (objection, limit))]
+
+
+def families_version(store: Store) -> str:
+    """Changes whenever the family table is rewritten (see bump_families)."""
+    row = store.conn.execute("SELECT value FROM kv WHERE key = 'coach.families_version'").fetchone()
+    return row[0] if row else "0"
+
+
+def bump_families(store: Store) -> None:
+    store.conn.execute("INSERT INTO kv (key, value) VALUES ('coach.families_version', '1') ON CONFLICT (key)"
+                       " DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
+
+
+def family_count(store: Store) -> int:
+    return store.conn.execute("SELECT COUNT(*) FROM coach_families").fetchone()[0]
+
+
+def family_of(store: Store, objection: str, rep_id: str, strategy: str) -> Family | None:
+    r = store.conn.execute(f"SELECT {_FAMILY_COLS} FROM coach_families WHERE objection = ? AND rep_id = ?"
+                           " AND strategy = ?", (objection, rep_id, strategy)).fetchone()
+    return Family(*r) if r else None
+
+
+def family_snippets(store: Store, objection: str, rep_id: str, strategy: str, industry: str | None,
+                    limit: int) -> list[int]:
+    """Newest recommendable snippets of one family (in one industry when given): one partial-index range."""
+    if industry is None:
+        return [r[0] for r in store.conn.execute(
+            "SELECT snippet_id FROM coach_snippet_cells INDEXED BY coach_cells_family WHERE objection = ?"
+            " AND rep_id = ? AND strategy = ? AND (success = 1 OR starred = 1) ORDER BY occurred_at DESC LIMIT ?",
+            (objection, rep_id, strategy, limit))]
+    return [r[0] for r in store.conn.execute(
+        "SELECT snippet_id FROM coach_snippet_cells INDEXED BY coach_cells_family_industry WHERE objection = ?"
+        " AND industry = ? AND rep_id = ? AND strategy = ? AND (success = 1 OR starred = 1)"
+        " ORDER BY occurred_at DESC LIMIT ?", (objection, industry, rep_id, strategy, limit))]
+
+
+def starred_snippets(store: Store, objection: str, limit: int) -> list[tuple[int, str, str]]:
+    """(snippet, rep, strategy) of the newest starred snippets for an objection."""
+    return [tuple(r) for r in store.conn.execute(
+        "SELECT snippet_id, rep_id, strategy FROM coach_snippet_cells WHERE objection = ? AND starred = 1"
+        " ORDER BY occurred_at DESC LIMIT ?", (objection, limit))]
+
+
+def cell_of(store: Store, snippet_id: int, objection: str) -> tuple[str, str] | None:
+    r = store.conn.execute("SELECT rep_id, strategy FROM coach_snippet_cells WHERE objection = ? AND snippet_id = ?",
+                           (objection, snippet_id)).fetchone()
+    return (r[0], r[1]) if r else None
 
 
 # ---------------------------------------------------------------- pushes and mutes
@@ -400,18 +461,3 @@ def hesitation_results(store: Store) -> list[tuple[str, str, str]]:
     return [tuple(r) for r in store.conn.execute(
         "SELECT event_id, lead_id, result FROM coach_hesitations WHERE result <> '' ORDER BY at")]
 
-
-def rank_put_snippet(store: Store, rows: Iterable[Sequence]) -> None:
-    """Add or refresh one snippet's rank rows (rows in _RANK_COLS order), e.g. right after a manager stars it."""
-    store.conn.executemany(f"INSERT OR REPLACE INTO coach_rank ({_RANK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           rows)
-
-
-def rank_drop_snippet(store: Store, snippet_id: int) -> None:
-    store.conn.execute("DELETE FROM coach_rank WHERE snippet_id = ?", (snippet_id,))
-
-
-def cells_of_snippet(store: Store, snippet_id: int) -> list[tuple[str, str, str]]:
-    """(objection, strategy, rep) cells a snippet counts in."""
-    return [tuple(r) for r in store.conn.execute(
-        "SELECT objection, strategy, rep_id FROM coach_snippet_cells WHERE snippet_id = ?", (snippet_id,))]

@@ -6,10 +6,11 @@ Everything shown outside the team that owns a snippet is masked (masking.py): cu
 in forms of address. `team` is the viewer's team id; None means a viewer without a team, who sees everything
 masked. `reveal=True` is for admins.
 
-Why weights are precomputed: a live push must rank 100,000 snippets within milliseconds, so `refresh_rank`
-(run by the sweep whenever an outcome arrives or a manager stars one) writes each successful snippet's shrunk
-estimate into coach_rank, and `best_snippets` only reads the objection's best few dozen and re-ranks them for
-the scene (ranking.py).
+Why weights are precomputed per family: a live push must rank 100,000 snippets within milliseconds. A snippet's
+estimate is its family's — its rep's record with that (objection, strategy) cell, shrunk toward the cell — so
+`refresh_rank` (run by the sweep whenever outcomes arrive) recomputes a few thousand family rows, never the
+snippets, and `best_snippets` walks the objection's best families, reads their newest successful snippets from a
+partial index (overall and in the customer's industry) and re-ranks those few dozen for the scene (ranking.py).
 """
 
 from __future__ import annotations
@@ -123,6 +124,51 @@ def needs_mask(row: coach_store.SnippetRow, team: str | None, reveal: bool) -> b
 # ---------------------------------------------------------------- reading
 
 
+_families_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def families(store: Store, objection: str) -> list[coach_store.Family]:
+    """The objection's families, best first; cached until the family table is rewritten (one kv read per call)."""
+    version = coach_store.families_version(store)
+    cached = _families_cache.get(store)
+    if cached is None or cached[0] != version:
+        cached = (version, {})
+        _families_cache[store] = cached
+    found = cached[1].get(objection)
+    if found is None:
+        found = cached[1][objection] = coach_store.families(store, objection, 200)
+    return found
+
+
+def candidates(store: Store, objection: str, industry: str, want: int) -> dict[int, coach_store.Family]:
+    """Snippet id → its family, for the objection's best families (by weight) and their newest recommendable
+    snippets, overall and in `industry`, plus recently starred ones. Short index ranges only."""
+    fams = families(store, objection)
+    found: dict[int, coach_store.Family] = {}
+    overall = in_industry = 0
+    for f in fams:
+        if overall < want:
+            for sid in coach_store.family_snippets(store, objection, f.rep_id, f.strategy, None, 4):
+                overall += sid not in found
+                found.setdefault(sid, f)
+        if industry and in_industry < want:
+            for sid in coach_store.family_snippets(store, objection, f.rep_id, f.strategy, industry, 4):
+                in_industry += sid not in found
+                found.setdefault(sid, f)
+        if overall >= want and (not industry or in_industry >= want):
+            break
+    by_key = {(f.rep_id, f.strategy): f for f in fams}
+    for sid, rep, strategy in coach_store.starred_snippets(store, objection, 20):
+        f = by_key.get((rep, strategy)) or coach_store.family_of(store, objection, rep, strategy)
+        if f is not None:
+            found.setdefault(sid, f)
+    return found
+
+
+def _estimate(f: coach_store.Family) -> Estimate:
+    return Estimate(f.mean, f.low, f.high, f.k, f.n)
+
+
 def best_snippets(store: Store, objection: str, *, team: str | None = None, industry: str = "", size: str = "",
                   product_line: str = "", limit: int = 3, now_ms: int | None = None, reveal: bool = False,
                   params: CoachParams | None = None, prompts: Prompts | None = None,
@@ -130,22 +176,21 @@ def best_snippets(store: Store, objection: str, *, team: str | None = None, indu
     """The best past successful (or starred) snippets for `objection`, ranked for the scene, masked outside `team`."""
     params = params or CoachParams()
     w = params.weights
-    candidates = {r.snippet_id: r for r in coach_store.rank_candidates(store, objection, industry, w.candidates)}
-    rows = {r.id: r for r in coach_store.many(store, list(candidates))}
-    if exclude_lead:
-        rows = {i: r for i, r in rows.items() if r.lead_id != exclude_lead}
+    found = candidates(store, objection, industry, max(w.candidates // 2, limit))
+    light = [r for r in coach_store.score_rows(store, list(found)) if not exclude_lead or r.lead_id != exclude_lead]
     scene = Scene(industry, size, product_line, now_ms or 0)
-    scored = [(score(weight=candidates[i].weight, industry=r.industry, size=r.size, product_line=r.product_line,
-                     occurred_at=r.occurred_at, starred=bool(r.starred), scene=scene, w=w), i) for i, r in rows.items()]
+    scored = [(score(weight=found[r.id].weight, industry=r.industry, size=r.size, product_line=r.product_line,
+                     occurred_at=r.occurred_at, starred=bool(r.starred), scene=scene, w=w), r.id) for r in light]
     picked = top(scored, limit)
+    rows = {r.id: r for r in coach_store.many(store, picked)}
     mask = None
     out = []
     for i in picked:
-        r, rank = rows[i], candidates[i]
-        if needs_mask(r, team, reveal) and mask is None:
+        r = rows[i]
+        hidden = needs_mask(r, team, reveal)
+        if hidden and mask is None:
             mask = masker(store, prompts)
-        out.append(_to_snippet(r, Estimate(rank.mean, rank.low, rank.high, rank.k, rank.n),
-                               mask if needs_mask(r, team, reveal) else None))
+        out.append(_to_snippet(r, _estimate(found[i]), mask if hidden else None))
     return out
 
 
@@ -176,19 +221,18 @@ def model(store: Store, params: CoachParams | None = None) -> OutcomeModel:
 def snippets_by_id(store: Store, ids: Sequence[int], *, team: str | None, reveal: bool = False,
                    params: CoachParams | None = None, prompts: Prompts | None = None,
                    outcome_model: OutcomeModel | None = None) -> list[Snippet]:
-    """Snippets with their estimates (from the rank table, else computed), masked outside `team`."""
-    rows = coach_store.many(store, list(ids))
-    ranked = {(r.snippet_id, r.objection): r for r in coach_store.rank_rows_for(store, [r.id for r in rows])}
+    """Snippets with their estimates (their family's, else computed), masked outside `team`."""
     om = outcome_model
     out = []
-    for row in rows:
+    for row in coach_store.many(store, list(ids)):
         objection = row.objections.split()[0] if row.objections else ""
-        rank = ranked.get((row.id, objection))
-        if rank is not None:
-            est = Estimate(rank.mean, rank.low, rank.high, rank.k, rank.n)
+        strategy = primary_strategy(row.strategies.split())
+        fam = coach_store.family_of(store, objection, row.rep_id, strategy)
+        if fam is not None:
+            est = _estimate(fam)
         else:
             om = om or model(store, params)
-            est = om.snippet(row.rep_id, objection, primary_strategy(row.strategies.split()))
+            est = om.snippet(row.rep_id, objection, strategy)
         mask = masker(store, prompts) if needs_mask(row, team, reveal) else None
         out.append(_to_snippet(row, est, mask))
     return out
@@ -245,19 +289,17 @@ def resolve_outcomes(store: Store, now_ms: int, params: CoachParams | None = Non
     return done
 
 
+def _family_row(om: OutcomeModel, rep: str, objection: str, strategy: str) -> tuple:
+    est = om.snippet(rep, objection, strategy)
+    return (objection, rep, strategy, est.low, est.mean, est.low, est.high, est.n, est.n_success)
+
+
 def refresh_rank(store: Store, params: CoachParams | None = None) -> int:
-    """Recompute every successful (or starred) snippet's estimate into the rank table; returns its size."""
-    params = params or CoachParams()
+    """Recompute every family's shrunk estimate (the weight its snippets rank by); returns how many families.
+    A few thousand rows whatever the library's size: snippets themselves are never rewritten."""
     om = model(store, params)
-    cache: dict[tuple[str, str, str], Estimate] = {}
-    rows = []
-    for snippet_id, objection, strategy, rep, industry, at, _starred, _outcome in coach_store.rankable(store):
-        key = (rep, objection, strategy)
-        est = cache.get(key)
-        if est is None:
-            est = cache[key] = om.snippet(rep, objection, strategy)
-        rows.append((objection, snippet_id, est.low, industry, at, est.mean, est.low, est.high, est.n, est.n_success))
-    coach_store.replace_rank(store, rows)
+    rows = [_family_row(om, rep, o, s) for rep, o, s in coach_store.families_with_candidates(store)]
+    coach_store.replace_families(store, rows)
     return len(rows)
 
 
@@ -276,19 +318,14 @@ __all__ = ["CoachParams", "Estimate", "Snippet", "add_debrief_snippet", "best_sn
 
 
 def restar(store: Store, snippet_id: int, starred: bool, person_id: str, params: CoachParams | None = None) -> None:
-    """Star or unstar a snippet and update its rank rows at once (a starred snippet is recommended even before
-    its outcome is known; an unstarred one only if it succeeded)."""
+    """Star or unstar a snippet; its families get their estimate at once, so a starred snippet is recommended
+    even before its outcome is known (an unstarred one only once it succeeded)."""
     coach_store.set_starred(store, snippet_id, starred, person_id)
     row = coach_store.get(store, snippet_id)
-    if row is None:
-        return
-    if not starred and row.outcome not in coach_store.SUCCESS:
-        coach_store.rank_drop_snippet(store, snippet_id)
+    if row is None or not starred:
         return
     om = model(store, params)
-    rows = []
-    for objection, strategy, rep in coach_store.cells_of_snippet(store, snippet_id):
-        est = om.snippet(rep, objection, strategy)
-        rows.append((objection, snippet_id, est.low, row.industry, row.occurred_at, est.mean, est.low, est.high,
-                     est.n, est.n_success))
-    coach_store.rank_put_snippet(store, rows)
+    for objection in row.objections.split():
+        cell = coach_store.cell_of(store, snippet_id, objection)
+        if cell is not None:
+            coach_store.put_family(store, _family_row(om, cell[0], objection, cell[1]))

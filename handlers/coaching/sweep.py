@@ -96,7 +96,7 @@ def sweep(ctx: Context, now_ms: int) -> dict[str, int]:
     filed = extract_new(ctx, batch)
     resolved = library.resolve_outcomes(store, now_ms, params, batch)
     ranked = -1
-    if resolved or kv.get(store, DIRTY) == "1" or filed and coach_store.rank_size(store) == 0:
+    if resolved or kv.get(store, DIRTY) == "1" or filed and coach_store.family_count(store) == 0:
         ranked = library.refresh_rank(store, params)
         kv.put(store, DIRTY, "0")
     settled = settle_checks(ctx, now_ms, batch)

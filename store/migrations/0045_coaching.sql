@@ -37,33 +37,44 @@ CREATE INDEX coach_snippets_rep ON coach_snippets (rep_id, occurred_at);
 CREATE INDEX coach_snippets_team ON coach_snippets (team_id, occurred_at);
 
 -- The (objection, strategy) cells a snippet counts in: its first strategy ('' when the answer had none) for each
--- of its objections. Outcome statistics (matrix, shrinkage) group by these.
+-- of its objections, with what statistics and ranking need copied in (rep, outcome as success 1/0/NULL pending,
+-- industry, time, star), so both read this narrow table alone: 100,000 snippets group in tens of milliseconds.
 CREATE TABLE coach_snippet_cells (
   snippet_id INTEGER NOT NULL REFERENCES coach_snippets (id) ON DELETE CASCADE,
   objection TEXT NOT NULL,
   strategy TEXT NOT NULL,
   rep_id TEXT NOT NULL DEFAULT '',
+  success INTEGER,
+  industry TEXT NOT NULL DEFAULT '',
+  occurred_at INTEGER NOT NULL DEFAULT 0,
+  starred INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (objection, snippet_id)
 ) WITHOUT ROWID;
 CREATE INDEX coach_snippet_cells_snippet ON coach_snippet_cells (snippet_id);
+-- ranking: a family's (rep × cell) newest recommendable snippets, overall and in one industry; starred ones
+CREATE INDEX coach_cells_family ON coach_snippet_cells (objection, rep_id, strategy, occurred_at)
+  WHERE success = 1 OR starred = 1;
+CREATE INDEX coach_cells_family_industry ON coach_snippet_cells (objection, industry, rep_id, strategy, occurred_at)
+  WHERE success = 1 OR starred = 1;
+-- statistics: cell and family counts are one covering index scan
+CREATE INDEX coach_cells_stats ON coach_snippet_cells (objection, strategy, rep_id, success, occurred_at);
+CREATE INDEX coach_cells_starred ON coach_snippet_cells (objection, occurred_at) WHERE starred = 1;
 
--- Precomputed ranking for pushes and /话术: successful (or starred) snippets per objection with their shrunk
--- success estimate. Recomputed when outcomes arrive, so a live push reads two short index ranges.
-CREATE TABLE coach_rank (
+-- Each family's (a rep's way of answering one objection with one strategy) shrunk success estimate, recomputed
+-- when outcomes arrive (a few thousand rows at most). weight = the interval's lower bound: evidence beats luck.
+CREATE TABLE coach_families (
   objection TEXT NOT NULL,
-  snippet_id INTEGER NOT NULL REFERENCES coach_snippets (id) ON DELETE CASCADE,
-  weight REAL NOT NULL,                 -- the estimate's lower bound: evidence ranks above luck
-  industry TEXT NOT NULL DEFAULT '',
-  occurred_at INTEGER NOT NULL,
-  mean REAL NOT NULL DEFAULT 0,          -- the snippet's estimate (its rep's record with the cell, shrunk)
-  low REAL NOT NULL DEFAULT 0,
-  high REAL NOT NULL DEFAULT 0,
-  n INTEGER NOT NULL DEFAULT 0,
-  k INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (objection, snippet_id)
+  rep_id TEXT NOT NULL,
+  strategy TEXT NOT NULL,
+  weight REAL NOT NULL,
+  mean REAL NOT NULL,
+  low REAL NOT NULL,
+  high REAL NOT NULL,
+  n INTEGER NOT NULL,
+  k INTEGER NOT NULL,
+  PRIMARY KEY (objection, rep_id, strategy)
 ) WITHOUT ROWID;
-CREATE INDEX coach_rank_top ON coach_rank (objection, weight DESC);
-CREATE INDEX coach_rank_industry ON coach_rank (objection, industry, weight DESC);
+CREATE INDEX coach_families_weight ON coach_families (objection, weight DESC);
 
 -- Live pushes, for the per-lead-and-objection rate limit.
 CREATE TABLE coach_pushes (
