@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bot.cli.support import config_from, store_from
-from handlers.coaching.sweep import sentiment
+from handlers.coaching.sweep import sentiment_for
 from handlers.coaching.transcripts import file_call, read_calls
 from handlers.conversation.classifier import classify
 from prompts import Prompts
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             if store.conn.execute("SELECT 1 FROM leads WHERE id = ?", (call.lead_id,)).fetchone() is None:
                 errors.append(t("coaching.import_unknown_lead", line=call.line, lead=call.lead_id))
                 continue
-            filed += file_call(store, call, person.id, person.team_id or "", classify=labels, sentiment=sentiment,
+            filed += file_call(store, call, person.id, person.team_id or "", classify=labels, sentiment=sentiment_for(config.coaching.sentiment),
                                now_ms=now, cfg=config.coaching)
     for e in errors:
         print(e)

@@ -156,7 +156,8 @@ async def test_outcome_window_stalled_and_won(runtime, clock, store, config):
     await runtime.settle()
     await runtime.advance_to(T0 + HOUR)
     set_stage(store, "L8", "赢单", "won", T0 + 2 * DAY)
-    await runtime.advance_to(T0 + (config.coaching.outcome_days + 1) * DAY)
+    clock.set(T0 + (config.coaching.outcome_days + 1) * DAY)  # one sweep after the window is enough
+    await runtime.settle()
     outcomes = dict(store.conn.execute("SELECT lead_id, outcome FROM coach_snippets").fetchall())
     assert outcomes == {"L7": "stalled", "L8": "won"}
 

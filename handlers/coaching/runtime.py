@@ -46,6 +46,8 @@ def build(services: Services) -> Coach:
         raise ConfigError(f"coaching.interval: must be between 0 and 1 (e.g. 0.9), got {cfg.interval}")
     if cfg.prior_strength <= 0 or cfg.shrink_strength <= 0:
         raise ConfigError("coaching.prior_strength and coaching.shrink_strength must be positive")
+    if cfg.sentiment not in ("lexicon", "snownlp"):
+        raise ConfigError(f"coaching.sentiment: lexicon | snownlp, got {cfg.sentiment!r}")
     if len(set(cfg.stages)) != len(cfg.stages):
         raise ConfigError(f"coaching.stages: a stage is listed twice: {list(cfg.stages)}")
     return Coach(CoachParams.from_config(cfg), quiet_hours(cfg.quiet_hours, services.config.bot.timezone,

@@ -9,7 +9,8 @@ label (consecutive customer turns before the rep speaks are one objection), a sn
 - a few turns of context either side;
 - the turning sentence: the rep sentence after which the customer's replies turned — the first later customer
   reply without an objection that agrees ("好的，那就…"), asks for a next step ("合同怎么走", "什么时候能来演示"),
-  or reads clearly warmer than the objection (snownlp sentiment up by at least TURN_SENTIMENT_RISE). Inside the
+  or reads clearly warmer than the objection (sentiment — a lexicon, or snownlp — up by at least
+  TURN_SENTIMENT_RISE). Inside the
   rep turn before that reply, the last sentence carrying a strategy label is the turning sentence (a rep's
   "好的王总" before the argument is never it); without a labelled sentence, the longest one;
 - for timed transcripts, what the rep did when the customer fell silent for more than [coaching] silence_gap_s

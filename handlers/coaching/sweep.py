@@ -35,14 +35,34 @@ DAY_MS = 86_400_000
 CONTEXT_DAYS = 3  # turns this long before the first new message are re-read for context and answers
 
 
+_POSITIVE = ("不错", "挺好", "很好", "满意", "放心", "期待", "谢谢", "感谢", "靠谱", "合适", "感兴趣", "有意思", "可以",
+             "好的", "没问题", "👍", "太好了", "划算", "值", "认可", "喜欢")
+_NEGATIVE = ("贵", "不行", "担心", "麻烦", "算了", "再说", "考虑", "太慢", "差", "不放心", "失望", "顾虑", "不划算",
+             "不满意", "没用", "拖", "不靠谱", "犹豫", "不合适", "没预算")
+
+
 @lru_cache(maxsize=4096)
-def sentiment(text: str) -> float:
-    """snownlp's sentiment (0 negative … 1 positive) of a short text; 0.5 when it cannot say."""
+def lexicon_sentiment(text: str) -> float:
+    """A small sentiment lexicon (0 negative … 1 positive): cheap, and enough next to the agree / next-step
+    patterns that decide most turns (snippets._is_turn)."""
+    pos = sum(text.count(w) for w in _POSITIVE)
+    neg = sum(text.count(w) for w in _NEGATIVE)
+    return max(0.0, min(1.0, 0.5 + 0.15 * (pos - neg)))
+
+
+@lru_cache(maxsize=4096)
+def snownlp_sentiment(text: str) -> float:
+    """snownlp's naive-Bayes sentiment. Importing snownlp loads all its models (~15 s on a busy 2-core VM), so it
+    is used only when [coaching] sentiment = "snownlp", and first imported by the sweep that needs it."""
     from snownlp import SnowNLP
     try:
         return float(SnowNLP(text[:200]).sentiments) if text.strip() else 0.5
     except (ValueError, ZeroDivisionError):
         return 0.5
+
+
+def sentiment_for(name: str):
+    return snownlp_sentiment if name == "snownlp" else lexicon_sentiment
 
 
 def extract_new(ctx: Context, limit: int) -> int:
@@ -66,7 +86,7 @@ def extract_new(ctx: Context, limit: int) -> int:
         facts = coach_store.lead_facts(store, lead_id)
         turns = [Turn.of(t) for t in conversation_store.labelled_turns(store, lead_id)
                  if t.occurred_at >= since - CONTEXT_DAYS * DAY_MS and t.role in ("customer", "rep", "manager")]
-        for ex in extract(turns, classify_rep=classify_rep, sentiment=sentiment, context_turns=cfg.context_turns,
+        for ex in extract(turns, classify_rep=classify_rep, sentiment=sentiment_for(cfg.sentiment), context_turns=cfg.context_turns,
                           answer_window_s=cfg.answer_window_hours * 3600, silence_gap_s=cfg.silence_gap_s):
             library.file_extracted(store, ex, facts, source="chat", now_ms=now, team_of=team_of)
             filed += 1
