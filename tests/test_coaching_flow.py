@@ -210,3 +210,23 @@ async def test_objection_matrix_png_and_text(runtime, clock, store):
     await runtime.settle()
     assert "还没有" in runtime.console.delivered[-1].text
 
+
+
+async def test_baseline_and_weekly_digest_show_the_check(runtime, clock, store):
+    from handlers.digests import team_weekly
+    add_customer(store, "c5", "优品连锁有限公司", "r1", "L5", T0)
+    add_customer(store, "c6", "博远科技有限公司", "r1", "L6", T0)
+    say(runtime, "c5", "r1", "customer", "我们再比较一下", T0)
+    say(runtime, "c5", "r1", "rep", "杭州一家连锁客户去年也比较了三家，用了我们之后盘点时间减少了一半。", T0 + MINUTE)
+    say(runtime, "c6", "r1", "customer", "太贵了，我们考虑考虑", T0)
+    say(runtime, "c6", "r1", "rep", "好的", T0 + MINUTE)
+    say(runtime, "c6", "r1", "rep", "有需要再联系", T0 + 2 * MINUTE)
+    await runtime.settle()
+    await runtime.advance_to(T0 + HOUR)
+    runtime.console.type_line("r1", "/基线")
+    await runtime.settle()
+    assert "举具体案例：张伟 1/2（50%）" in runtime.console.delivered[-1].text
+    ctx = runtime.dispatcher.services
+    from bot.context import Context
+    reply = team_weekly(Context(ctx, None), ["华东一组"], T0 + 7 * DAY)
+    assert "本周遇到的异议：" in reply.text and "犹豫" in reply.text and "1/2" in reply.text
