@@ -61,7 +61,7 @@ async def test_live_objection_pushes_privately_once_per_window(runtime, clock):
     assert "推进" in text and "区间" in text
     # same objection on the same lead within the window: no second push
     clock.set(now + HOUR)
-    say(runtime, "c3", "r1", "customer", "交货时间还是有点担心", now + HOUR)
+    say(runtime, "c3", "r1", "customer", "交期能保证吗？", now + HOUR)
     await runtime.settle()
     assert len(sent(runtime, "coach:")) == 1
     # after the window: pushes again

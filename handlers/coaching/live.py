@@ -131,8 +131,9 @@ def push(ctx: Context, event: Message, lead_id: str, objections: list[str],
                                          now_ms=now, params=params, prompts=ctx.prompts, exclude_lead=lead_id)
         if not snippets:
             continue
-        coach_store.add_push(ctx.store, lead_id, objection, now, facts.owner_id or "", event.event_id,
-                             [s.id for s in snippets])
+        for covered in objections:  # one coaching moment covers every objection the message raised
+            coach_store.add_push(ctx.store, lead_id, covered, now, facts.owner_id or "", event.event_id,
+                                 [s.id for s in snippets])
         ctx.notify(facts.owner_id or "", push_reply(ctx, facts, objection, event.text or event.transcript, snippets),
                    f"coach:{lead_id}:{objection}:{event.event_id}")
         return True

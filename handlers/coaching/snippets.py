@@ -33,6 +33,8 @@ TURN_SENTIMENT_RISE = 0.25
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 _AGREE = re.compile(r"(好的|好吧|好嘞|行吧|行，|可以的|没问题|就这么定|就这样吧|那就|同意|成交|OK|ok|👌|听你的|签吧|下单|安排吧|靠谱)")
 _NEXT_STEP = re.compile(r"(什么时候|下一步|合同|签约|发我|发一下|发过来|约个|演示|试用|来一趟|见个面|对接|走流程|付款|开票|报个名|盖章)")
+_OPENS_YES = re.compile(r"^(好的|好吧|好嘞|行吧|行|可以的|可以|没问题|OK|ok|嗯嗯|同意|听你的)[，,。！!～~\s]")
+_CLOSING = re.compile(r"(合同怎么|签合同|走合同|签约|下单|付款|盖章|开票|发合同)")
 _QUESTION = re.compile(r"([？?]|吗[。！!]?$|呢[。！!]?$|是不是|能不能|方便|怎么样|哪些|哪个|多少|您看)")
 _EMPATHY = re.compile(r"(理解|明白|确实|放心|别担心|不着急|没关系|我懂|换我也|能体会|辛苦)")
 
@@ -52,10 +54,9 @@ class Turn:
 
     @staticmethod
     def of(row: Any) -> Turn:
-        """From store.conversation's labelled turn (event_id, role, text, labels, occurred_at, person_id)."""
-        role = "rep" if row.role in ("rep", "manager") else row.role
-        return Turn(row.event_id, role, row.text or "", tuple(row.labels or ()), int(row.occurred_at),
-                    row.person_id or "")
+        """From store.conversation's labelled turn (event_id, role customer|rep, person_id, text, labels, ts)."""
+        role = "rep" if row.role in ("rep", "manager", "cs") else row.role
+        return Turn(row.event_id, role, row.text or "", tuple(row.labels or ()), int(row.ts), row.person_id or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +91,14 @@ def silence_action(next_turn: Turn) -> str:
 
 
 def _is_turn(reply: Turn, objection_text: str, sentiment: Callable[[str], float] | None) -> bool:
-    if reply.labels:  # still objecting (or a new objection): not a turn
+    text = reply.text.strip()
+    # opening with a plain yes ("好的，那就…") or moving to the deal ("合同怎么走") is a turn even when a word in it
+    # also reads as an objection (分批发货 → delivery); a reply that only objects again is not
+    if _OPENS_YES.match(text) or _CLOSING.search(text):
+        return True
+    if reply.labels:
         return False
-    if _AGREE.search(reply.text) or _NEXT_STEP.search(reply.text):
+    if _AGREE.search(text) or _NEXT_STEP.search(text):
         return True
     if sentiment is None:
         return False

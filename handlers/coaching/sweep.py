@@ -84,8 +84,7 @@ def extract_new(ctx: Context, limit: int) -> int:
     filed = 0
     for lead_id, since in leads.items():
         facts = coach_store.lead_facts(store, lead_id)
-        turns = [Turn.of(t) for t in conversation_store.labelled_turns(store, lead_id)
-                 if t.occurred_at >= since - CONTEXT_DAYS * DAY_MS and t.role in ("customer", "rep", "manager")]
+        turns = [Turn.of(t) for t in conversation_store.labelled_turns(store, lead_id, since - CONTEXT_DAYS * DAY_MS)]
         for ex in extract(turns, classify_rep=classify_rep, sentiment=sentiment_for(cfg.sentiment), context_turns=cfg.context_turns,
                           answer_window_s=cfg.answer_window_hours * 3600, silence_gap_s=cfg.silence_gap_s):
             library.file_extracted(store, ex, facts, source="chat", now_ms=now, team_of=team_of)

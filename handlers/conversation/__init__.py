@@ -1,1 +1,2 @@
-"""TEMP stand-in for the classifier helper's package (never lands on main)."""
+"""Understanding sales conversations: objection × strategy labels per turn (classifier), the "再比较一下" case
+check (cases), and the observer that labels every customer and rep message (observe)."""
