@@ -425,6 +425,10 @@ def open_hesitations(store: Store, lead_id: str, before: int) -> list[Hesitation
         " WHERE lead_id = ? AND result = '' AND at <= ? ORDER BY at", (lead_id, before))]
 
 
+def leads_with_open_checks(store: Store) -> list[str]:
+    return [r[0] for r in store.conn.execute("SELECT DISTINCT lead_id FROM coach_hesitations WHERE result = ''")]
+
+
 def bump_hesitation(store: Store, event_id: str) -> None:
     store.conn.execute("UPDATE coach_hesitations SET rep_msgs = rep_msgs + 1 WHERE event_id = ?", (event_id,))
 

@@ -230,3 +230,19 @@ async def test_baseline_and_weekly_digest_show_the_check(runtime, clock, store):
     from bot.context import Context
     reply = team_weekly(Context(ctx, None), ["华东一组"], T0 + 7 * DAY)
     assert "本周遇到的异议：" in reply.text and "犹豫" in reply.text and "1/2" in reply.text
+
+
+async def test_imported_history_is_checked_by_the_sweep_without_nudges(runtime, clock, store):
+    add_customer(store, "c9", "华鑫包装材料有限公司", "r1", "L9", T0 - 10 * DAY)
+    old = T0 - 5 * DAY  # an archive backlog: days old when it arrives
+    say(runtime, "c9", "r1", "customer", "我们内部再比较一下几家", old)
+    say(runtime, "c9", "r1", "rep", "好的", old + MINUTE)
+    missed = say(runtime, "c9", "r1", "rep", "有问题随时联系", old + 2 * MINUTE)
+    await runtime.settle()
+    assert coach_store.hesitation_results(store) == [], "history is not checked on the hot path"
+    await runtime.advance_to(T0 + HOUR)
+    assert coach_store.hesitation_results(store)[0][2] == "no_case"
+    tags = {r[0] for r in store.conn.execute(
+        "SELECT t.tag FROM event_tags t JOIN events e ON e.id = t.event_rowid WHERE e.event_id = ?", (missed,))}
+    assert "犹豫后未举案例" in tags
+    assert sent(runtime, "coach-b7:") == [] and sent(runtime, "coach:") == []

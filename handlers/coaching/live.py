@@ -86,28 +86,40 @@ def may_coach(ctx: Context, person_id: str | None, now_ms: int) -> bool:
 
 @router.observe(Message)
 def on_message(event: Message, ctx: Context) -> None:
-    if event.to_bot or event.kind not in _TEXT_KINDS:
-        return
+    if event.to_bot or event.kind not in _TEXT_KINDS or not is_live(ctx, event):
+        return  # history (imports, a backlog) is filed and checked by the sweep, which nudges nobody
     text = event.text or event.transcript
     if not text:
         return
-    side, lead_id = _side(event, ctx)
-    if not side or lead_id is None:
-        return
-    if side == "customer":
-        labels = labels_of(ctx, event, text, side)
-        if not labels:
+    role = event.actor.role
+    if role in _STAFF:
+        checks = coach(ctx).open_checks
+        if not checks:
             return
-        facts = None
-        if "hesitation" in labels:
-            facts = coach_store.lead_facts(ctx.store, lead_id)
-            coach_store.add_hesitation(ctx.store, event.event_id, lead_id, (facts.owner_id or "") if facts else "",
-                                       facts.team_id if facts else "", event.occurred_at, text)
-        objections = [lb for lb in labels if lb in _OBJECTIONS]
-        if objections and is_live(ctx, event):
-            push(ctx, event, lead_id, objections, facts)
-    else:
-        check_rep_message(ctx, event, lead_id, text)
+        side, lead_id = _side(event, ctx)
+        if side == "rep" and lead_id in checks:
+            check_rep_message(ctx, event, lead_id, text)
+        return
+    side, lead_id = _side(event, ctx)
+    if side != "customer" or lead_id is None:
+        return
+    labels = labels_of(ctx, event, text, side)
+    if not labels:
+        return
+    facts = None
+    if "hesitation" in labels:
+        facts = coach_store.lead_facts(ctx.store, lead_id)
+        open_check(ctx, event.event_id, lead_id, facts, event.occurred_at, text)
+    objections = [lb for lb in labels if lb in _OBJECTIONS]
+    if objections:
+        push(ctx, event, lead_id, objections, facts)
+
+
+def open_check(ctx: Context, event_id: str, lead_id: str, facts: coach_store.LeadFacts | None, at: int,
+               text: str) -> None:
+    coach_store.add_hesitation(ctx.store, event_id, lead_id, (facts.owner_id or "") if facts else "",
+                               facts.team_id if facts else "", at, text)
+    coach(ctx).open_checks.add(lead_id)
 
 
 # ---------------------------------------------------------------- B3 push
@@ -159,7 +171,10 @@ def tag_event(ctx: Context, event_id: str, tag: str, at: int, weight: float = 1.
 
 
 def check_rep_message(ctx: Context, event: Message, lead_id: str, text: str) -> None:
-    for h in coach_store.open_hesitations(ctx.store, lead_id, event.occurred_at):
+    found = coach_store.open_hesitations(ctx.store, lead_id, event.occurred_at)
+    if not found:
+        coach(ctx).open_checks.discard(lead_id)
+    for h in found:
         if is_concrete_case(text):
             if coach_store.resolve_hesitation(ctx.store, h.event_id, "case", event.occurred_at, event.event_id):
                 tag_event(ctx, event.event_id, TAG_CASE, event.occurred_at)

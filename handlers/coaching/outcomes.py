@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scipy.special import betaincinv
-
 SUCCESS = frozenset({"advanced", "won"})
 OUTCOMES = ("advanced", "won", "lost", "stalled")
 DAY_MS = 86_400_000
@@ -44,6 +42,8 @@ class Estimate:
 
 
 def beta_estimate(alpha: float, beta: float, successes: int, n: int, level: float = 0.9) -> Estimate:
+    from scipy.special import betaincinv  # imported on first use: scipy.special costs ~1 s at start-up
+
     a, b = alpha + successes, beta + (n - successes)
     tail = (1.0 - level) / 2
     low, high = betaincinv(a, b, [tail, 1.0 - tail])

@@ -4,7 +4,7 @@ classifier, and the helpers the push, the B7 check, the sweep and the commands s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.context import Context, Services
@@ -31,6 +31,9 @@ def quiet_hours(text: str, timezone: str, key: str) -> QuietHours | None:
 class Coach:
     params: CoachParams
     quiet: QuietHours | None
+    # leads with an open "再比较一下" check: a rep's chat line on any other lead costs no query. A lead stays in
+    # it until a query finds no open check (a rolled-back insert only costs one empty query).
+    open_checks: set[str] = field(default_factory=set)
 
 
 def build(services: Services) -> Coach:
@@ -50,8 +53,10 @@ def build(services: Services) -> Coach:
         raise ConfigError(f"coaching.sentiment: lexicon | snownlp, got {cfg.sentiment!r}")
     if len(set(cfg.stages)) != len(cfg.stages):
         raise ConfigError(f"coaching.stages: a stage is listed twice: {list(cfg.stages)}")
+    from store import coaching as coach_store
     return Coach(CoachParams.from_config(cfg), quiet_hours(cfg.quiet_hours, services.config.bot.timezone,
-                                                           "coaching.quiet_hours"))
+                                                           "coaching.quiet_hours"),
+                 set(coach_store.leads_with_open_checks(services.store)))
 
 
 def coach(ctx: Context) -> Coach:

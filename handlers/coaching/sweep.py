@@ -85,6 +85,7 @@ def extract_new(ctx: Context, limit: int) -> int:
     for lead_id, since in leads.items():
         facts = coach_store.lead_facts(store, lead_id)
         turns = [Turn.of(t) for t in conversation_store.labelled_turns(store, lead_id, since - CONTEXT_DAYS * DAY_MS)]
+        check_turns(ctx, lead_id, turns, facts)
         for ex in extract(turns, classify_rep=classify_rep, sentiment=sentiment_for(cfg.sentiment), context_turns=cfg.context_turns,
                           answer_window_s=cfg.answer_window_hours * 3600, silence_gap_s=cfg.silence_gap_s):
             library.file_extracted(store, ex, facts, source="chat", now_ms=now, team_of=team_of)
@@ -92,6 +93,30 @@ def extract_new(ctx: Context, limit: int) -> int:
     if last != after:
         kv.put(store, WATERMARK, str(last))
     return filed
+
+
+def check_turns(ctx: Context, lead_id: str, turns: list[Turn], facts) -> int:
+    """The "再比较一下" check over stored turns (history the live observer did not see: imports, a backlog, a
+    restart): the same rule — a case in the rep's first or second message after the hesitation — without nudges.
+    Checks the live path already settled are left alone. Returns how many were settled here."""
+    from handlers.coaching.live import TAG_CASE, open_check
+    settled = 0
+    for i, turn in enumerate(turns):
+        if turn.role != "customer" or "hesitation" not in turn.labels:
+            continue
+        open_check(ctx, turn.event_id, lead_id, facts, turn.at_ms, turn.text)
+        replies = [t for t in turns[i + 1:] if t.role == "rep"][:2]
+        case = next((t for t in replies if is_concrete_case(t.text)), None)
+        if case is not None:
+            result, by = "case", case
+        elif len(replies) == 2:
+            result, by = "no_case", replies[1]
+        else:
+            continue
+        if coach_store.resolve_hesitation(ctx.store, turn.event_id, result, by.at_ms, by.event_id):
+            tag_event(ctx, by.event_id, TAG_CASE if result == "case" else TAG_NO_CASE, by.at_ms)
+            settled += 1
+    return settled
 
 
 def settle_checks(ctx: Context, now_ms: int, limit: int) -> int:
