@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
+from adapters.refusals import Refusals
 from bot.clock import Clock, from_ms, to_ms
 from bot.config import Config
 from bot.errors import PlatformError
 from bot.events import Event
+from bot.metrics import Registry
 from bot.replies import Reply, Target
 from bot.scheduler import parse_cron
 from store import inbox as inbox_store
@@ -36,6 +38,10 @@ class AdapterContext:
     clock: Clock
     wake: Callable[[], None]  # tell the dispatcher there is new work
     org_changed: Callable[[], None] = lambda: None  # an org sync changed people: refresh the directory cache
+    metrics: Registry = field(default_factory=Registry)  # counters a /metrics endpoint reads (bot/metrics.py)
+
+    def __post_init__(self) -> None:
+        self.refusals = Refusals(self.clock, self.metrics)  # every route's "no": fixed text, ref, rate-limited log
 
     def accept(self, platform: str, external_id: str, payload: Any, event: Event | None,
                unsupported_reason: str | None = None, *, keep: bool = False) -> bool:

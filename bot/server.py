@@ -26,6 +26,7 @@ from bot.app import ADAPTERS, Runtime
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.errors import ConfigError
+from bot.metrics import Registry
 from bot.supervisor import Supervisor
 from prompts import Prompts
 from store import open_store
@@ -113,8 +114,9 @@ class Server:
         self.clock = clock or SystemClock()
         self.store = open_store(config.bot.database)
         self.runtime = Runtime(config=config, store=self.store, clock=self.clock)
+        self.metrics = Registry()  # read by a /metrics endpoint; refusal counts today
         self.adapter_ctx = AdapterContext(self.store, config, self.clock, self.runtime.wake,
-                                          org_changed=self.runtime.services.directory.refresh)
+                                          org_changed=self.runtime.services.directory.refresh, metrics=self.metrics)
         self.adapters = build_adapters(config, self.adapter_ctx)
         for adapter in self.adapters:
             self.runtime.add_sender(adapter.platform, adapter.send)
@@ -130,6 +132,8 @@ class Server:
         scheduler = AsyncIOScheduler(timezone=self.config.scheduler.timezone)
         scheduler.add_job(self.runtime.wake, "interval", seconds=self.config.scheduler.poll_interval_s,
                           id="wake", replace_existing=True)
+        scheduler.add_job(self.adapter_ctx.refusals.flush, "interval", seconds=60, id="refusal-log",
+                          replace_existing=True)  # the per-minute summary lines of refused requests
         scheduler.start()
         for adapter in self.adapters:
             await adapter.start()
@@ -147,6 +151,7 @@ class Server:
                 except (TimeoutError, OSError):
                     log.exception("adapter %s did not stop cleanly", adapter.platform)
             scheduler.shutdown(wait=False)
+            self.adapter_ctx.refusals.flush(force=True)
             await self.supervisor.shutdown()
             await runner.cleanup()
             self.runtime.close()
