@@ -22,6 +22,8 @@ from bot.events import Actor, CardAction, Event, Message, MessageKind
 PLATFORM = "dingtalk"
 SUPPORTED_TYPES = ("text", "picture", "richText", "audio", "file", "video")
 
+MAX_SAFE_INT = 2**53  # a time in ms, a duration: anything larger is hostile, not a value
+
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
@@ -38,9 +40,10 @@ def _str(value: Any) -> str:
 
 def _int(value: Any, default: int = 0) -> int:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return default
+    return number if -MAX_SAFE_INT <= number <= MAX_SAFE_INT else default  # SQLite stores at most 8 bytes
 
 
 def make_reply_token(webhook: str, expires_ms: int) -> str:

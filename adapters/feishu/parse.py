@@ -31,6 +31,8 @@ MESSAGE_EVENT = "im.message.receive_v1"
 CARD_EVENT = "card.action.trigger"
 _MENTION = re.compile(r"@_user_\d+")
 
+MAX_SAFE_INT = 2**53  # a time in ms, a duration: anything larger is hostile, not a value
+
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
@@ -53,9 +55,10 @@ def _d(value: Any, what: str) -> dict:
 
 def _int(value: Any, default: int = 0) -> int:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return default
+    return number if -MAX_SAFE_INT <= number <= MAX_SAFE_INT else default  # SQLite stores at most 8 bytes
 
 
 def envelope_header(envelope: Any) -> tuple[str, str]:

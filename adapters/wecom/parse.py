@@ -85,7 +85,7 @@ def _int(raw: dict[str, Any], key: str, *, required: bool = False) -> int:
     text = _s(raw, key, required=required)
     if not text:
         return 0
-    if not text.isdigit() or len(text) > 19:
+    if not text.isdigit() or len(text) > 15:  # 19 digits could pass 2**63, more than SQLite stores
         raise BadPayload(f"field {key} must be a non-negative integer")
     return int(text)
 
