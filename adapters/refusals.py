@@ -117,3 +117,23 @@ class Refusals:
             source, platform, reason = key
             log.warning("refused %s request from %s: %s ×%d in the last minute (last: %s; ref %s)",
                         platform, source, reason, window.count, window.detail or reason, window.ref)
+
+
+class ParserErrorFilter(logging.Filter):
+    """aiohttp answers a malformed request line or header (an 8 KB URL, a bad method, a broken chunk) with 400 by
+    itself and logs it at ERROR with a traceback on `aiohttp.server`. That is hostile input, not our failure: count
+    it as a refusal (rate-limited line, metric) and drop the traceback. Anything else passes through untouched."""
+
+    def __init__(self, refusals: Refusals) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        source = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        self.refusals.note(str(source) if source else None, "http", "bad_request", type(exc).__name__)
+        return False

@@ -78,15 +78,20 @@ class Builder:
             r = self.last_valid
             return Req(r.method, r.path, dict(r.headers), r.body, "replay")
         if kind == "valid":
-            req = self.valid(rng)
-            self.last_valid = req
-            return req
+            return self.valid(rng)
         if kind == "odd_shape":
             self.odd_sent += 1
             return self.odd(rng)
         if kind == "bitflip":  # re-signed corrupted ciphertext may still decrypt to an (authentic) event
             self.odd_sent += 1
         return self.hostile(kind, rng)
+
+    def answered(self, req: Req, status: int) -> None:
+        """Tell the builder how a request was answered: replays and captured-signature forgeries reuse a valid
+        request only once it has been delivered (a forgery racing ahead of the genuine request is the one thing a
+        timestamp-only signature cannot stop; docs/platforms/dingtalk.md)."""
+        if req.expect == "valid" and status == 200:
+            self.last_valid = req
 
     # subclasses
     def valid(self, rng: random.Random) -> Req:
@@ -121,8 +126,10 @@ class DingTalkBuilder(Builder):
         self.window_ms = config.dingtalk.http_sign_window_s * 1000
 
     def _ts(self) -> int:
+        """Distinct, increasing timestamps (so distinct pairs), all inside the window."""
         self.n += 1
-        return self.now_ms() + self.n % 1000  # distinct pairs, all inside the window
+        self._last_ts = max(self.now_ms(), getattr(self, "_last_ts", 0) + 1)
+        return self._last_ts
 
     def headers(self, ts: int | str, secret: str | None = None) -> dict[str, str]:
         key = (secret if secret is not None else self.secret)

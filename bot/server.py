@@ -22,6 +22,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.base import Adapter, AdapterContext
+from adapters.refusals import ParserErrorFilter
 from bot.app import ADAPTERS, Runtime
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -121,6 +122,8 @@ class Server:
         for adapter in self.adapters:
             self.runtime.add_sender(adapter.platform, adapter.send)
         self.app = build_app(config, self.adapters)
+        self._parser_errors = ParserErrorFilter(self.adapter_ctx.refusals)
+        logging.getLogger("aiohttp.server").addFilter(self._parser_errors)
         self.supervisor = Supervisor()
         self.stop_event = asyncio.Event()
 
@@ -156,6 +159,7 @@ class Server:
             await runner.cleanup()
             self.runtime.close()
             self.store.close()
+            logging.getLogger("aiohttp.server").removeFilter(self._parser_errors)
 
     def stop(self) -> None:
         self.stop_event.set()

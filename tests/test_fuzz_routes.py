@@ -79,6 +79,7 @@ def run(config, platform: str, plan: list[tuple[str, int]], t0: int) -> dict:
                                             skip_auto_headers=("Content-Type",))
                 await resp.read()
                 statuses.append((req.expect, resp.status))
+                builder.answered(req, resp.status)
                 clock.advance(7)
             await runtime.settle()
         for adapter in adapters:

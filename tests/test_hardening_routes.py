@@ -112,3 +112,37 @@ async def test_refusal_logs_are_aggregated_per_minute_and_counted(feishu, feishu
     assert counter.value(platform="feishu", reason="malformed_json") == 301
     assert 'salespulse_refused_requests_total{platform="feishu",reason="malformed_json"} 301' in \
         feishu_adapter.ctx.metrics.render_text()
+
+
+def test_aiohttp_parser_errors_are_counted_not_tracebacked(clock, caplog):
+    from aiohttp.http_exceptions import LineTooLong
+
+    from adapters.refusals import ParserErrorFilter, Refusals
+    from bot.metrics import Registry
+
+    metrics = Registry()
+    refusals = Refusals(clock, metrics)
+    logger = logging.getLogger("aiohttp.server")
+    flt = ParserErrorFilter(refusals)
+    logger.addFilter(flt)
+    try:
+        for _ in range(50):
+            try:
+                raise LineTooLong("x" * 100, 8190)
+            except LineTooLong as exc:
+                logger.error("Error handling request from %s", "203.0.113.9", exc_info=exc)
+        logger.error("something else")  # not a parser error: passes
+    finally:
+        logger.removeFilter(flt)
+    assert "Traceback" not in caplog.text and "LineTooLong" in caplog.text  # one aggregated refusal line
+    assert refusals.counter.value(platform="http", reason="bad_request") == 50
+    assert "something else" in caplog.text
+
+
+async def test_deeply_nested_xml_is_refused_before_parsing(runtime, aiohttp_client, store, clock):
+    wconfig = h.wecom_config(runtime.config)
+    client = await aiohttp_client(build_app(wconfig, [WeComAdapter(AdapterContext(store, wconfig, clock, lambda: 0))]))
+    ts = clock.now_ms() // 1000
+    for body in (b"<a>" * 200_000, b'<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>'):
+        resp = await client.post(f"{h.PATH}?msg_signature=x&timestamp={ts}&nonce=n", data=body)
+        assert resp.status == 400 and (await resp.text()).startswith("malformed XML (ref ")

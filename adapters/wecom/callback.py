@@ -20,6 +20,7 @@ import xmltodict
 from aiohttp import web
 
 from adapters.base import AdapterContext
+from adapters.guard import check_xml
 from adapters.wecom import parse
 from adapters.wecom.crypto import CallbackCrypto
 from bot.errors import BadPayload, PlatformAuthError
@@ -48,6 +49,7 @@ def _raw_query(request: web.Request, name: str) -> list[str]:
 
 
 def _outer_encrypt(body: bytes) -> str:
+    check_xml(body, max_tags=32)  # <xml><ToUserName/><AgentID/><Encrypt/></xml>
     try:
         doc = xmltodict.parse(body)
     except (ExpatError, ValueError, TypeError, RecursionError):

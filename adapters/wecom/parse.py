@@ -37,6 +37,7 @@ from xml.parsers.expat import ExpatError
 
 from wechatpy.enterprise import parse_message
 
+from adapters.guard import check_xml
 from adapters.wecom import keys
 from bot.errors import BadPayload
 from bot.events import Actor, CardAction, Event, Message, MessageKind
@@ -59,6 +60,7 @@ def parse_xml(xml: str) -> dict[str, Any]:
     """The raw field dict of a decrypted callback, through wechatpy's parser."""
     if not xml or not xml.strip():
         raise BadPayload("empty message")
+    check_xml(xml, max_tags=1000)  # a card event with many selected options has a few dozen
     try:
         message = parse_message(xml)
     except (ExpatError, KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as exc:
