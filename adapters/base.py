@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +22,6 @@ from bot.clock import Clock, from_ms, to_ms
 from bot.config import Config
 from bot.errors import PlatformError
 from bot.events import Event
-from bot.metrics import Registry
 from bot.replies import Reply, Target
 from bot.scheduler import parse_cron
 from store import inbox as inbox_store
@@ -38,10 +38,11 @@ class AdapterContext:
     clock: Clock
     wake: Callable[[], None]  # tell the dispatcher there is new work
     org_changed: Callable[[], None] = lambda: None  # an org sync changed people: refresh the directory cache
-    metrics: Registry = field(default_factory=Registry)  # counters a /metrics endpoint reads (bot/metrics.py)
+    accepted: Counter[tuple[str, str]] = field(default_factory=Counter)  # (platform, event type) → new rows (/metrics)
+    refused: Counter[tuple[str, str]] = field(default_factory=Counter)  # (platform, reason) → refusals (/metrics)
 
     def __post_init__(self) -> None:
-        self.refusals = Refusals(self.clock, self.metrics)  # every route's "no": fixed text, ref, rate-limited log
+        self.refusals = Refusals(self.clock, self.refused)  # every route's "no": fixed text, ref, rate-limited log
 
     def accept(self, platform: str, external_id: str, payload: Any, event: Event | None,
                unsupported_reason: str | None = None, *, keep: bool = False) -> bool:
@@ -55,6 +56,7 @@ class AdapterContext:
                                  unsupported_reason=unsupported_reason, handoff=event,
                                  status="failed" if keep and event is None else "unsupported")
         if new:
+            self.accepted[(platform, event.type_name if event is not None else "unsupported")] += 1
             self.wake()
         return new
 
@@ -83,6 +85,10 @@ class Adapter:
     def doctor(self) -> list[tuple[str, bool, str]]:
         """(check, ok, one-line explanation) for `salespulse doctor`."""
         return []
+
+    def connected(self) -> bool | None:
+        """Is the long connection (DingTalk stream, Feishu ws) up? None when this adapter holds none (/readyz)."""
+        return None
 
 
 def org_synced(ctx: AdapterContext, last_run_key: str, platform: str, result: Any) -> None:

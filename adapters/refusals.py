@@ -7,7 +7,8 @@ in one-minute windows on the injected clock: the first refusal of a quiet key is
 up a wrong token sees it immediately), the rest of the window is summed, and the window's count is written as one
 line when it closes — so a sustained attack costs one line per source and reason per minute. Every refusal in a
 window answers the same reference id, and that id is in the log line that covers it. The counts also go to the
-`salespulse_refused_requests_total{platform,reason}` counter (bot/metrics.py).
+`refused` Counter of the AdapterContext, which `/metrics` exposes as
+`salespulse_refused_requests_total{platform,reason}` (bot/metrics.py reads it at scrape time).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot.clock import Clock
-from bot.metrics import Registry
 
 log = logging.getLogger("salespulse.refusals")
 
@@ -50,10 +51,9 @@ class _Window:
 
 
 class Refusals:
-    def __init__(self, clock: Clock, metrics: Registry) -> None:
+    def __init__(self, clock: Clock, counts: Counter | None = None) -> None:
         self.clock = clock
-        self.counter = metrics.counter("salespulse_refused_requests_total",
-                                       "Inbound requests refused (4xx), by platform and reason", ("platform", "reason"))
+        self.counts: Counter[tuple[str, str]] = counts if counts is not None else Counter()  # (platform, reason)
         self._windows: dict[tuple[str, str, str], _Window] = {}
         self._lock = threading.Lock()
         self._last_sweep = 0
@@ -67,7 +67,7 @@ class Refusals:
 
     def note(self, source: str | None, platform: str, reason: str, detail: str = "") -> str:
         now = self.clock.now_ms()
-        self.counter.inc(platform=platform, reason=reason)
+        self.counts[(platform, reason)] += 1  # a dict increment: cheap enough for a flood
         source = source or "-"
         with self._lock:
             if now - self._last_sweep >= WINDOW_MS:

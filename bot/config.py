@@ -297,6 +297,47 @@ class ForecastSection:
 
 
 @dataclass(frozen=True)
+class ConversationSection:
+    """Objection × strategy labels on every customer / rep turn (handlers/conversation/)."""
+
+    enabled: bool = True  # label every customer and rep message as it is archived
+    packs_dirs: tuple[str, ...] = ("conversation.d",)  # admin packs: every *.toml here, after the shipped pack
+    extra_files: tuple[str, ...] = ()  # more pack files, loaded last
+    use_model: bool = True  # let the shipped character n-gram model add labels it is very sure of
+    model_min_prob: float = 0.9  # … at or above this probability
+    text_max_chars: int = 2000  # a longer turn is classified on its first characters (bounds the cost)
+
+
+@dataclass(frozen=True)
+class HealthSection:
+    max_inbox_age_s: float = 300.0  # /readyz fails when the oldest unprocessed event waits longer than this
+    max_outbox_backlog: int = 1000  # … or when more replies than this are due and unsent
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    enabled: bool = False
+    port: int = 0  # 0 = on the serve port; else its own listener on [server] host
+    path: str = "/metrics"
+    token: str = secret_field("SALESPULSE_METRICS_TOKEN")  # empty = no token (keep the port private)
+
+
+@dataclass(frozen=True)
+class BackupSection:
+    enabled: bool = False
+    cron: str = "30 3 * * *"
+    folder: str = "backups"  # relative: to bot.toml's folder
+    keep: int = 14
+    before_migrations: bool = True  # a start that must migrate the database writes a backup first
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    format: str = "text"  # text | json
+    level: str = "info"  # debug | info | warning | error (SalesPulse's own loggers while serving)
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = BotSection()
     server: ServerSection = ServerSection()
@@ -317,6 +358,11 @@ class Config:
     links: LinksSection = LinksSection()
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
+    conversation: ConversationSection = ConversationSection()
+    health: HealthSection = HealthSection()
+    metrics: MetricsSection = MetricsSection()
+    backup: BackupSection = BackupSection()
+    logging: LoggingSection = LoggingSection()
     source: str = field(default="", metadata={"internal": True})
 
     def enabled_platforms(self) -> list[str]:
@@ -463,6 +509,8 @@ class _Loader:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "dingtalk.mode": ("stream", "http"),
     "feishu.mode": ("http", "ws"),
+    "logging.format": ("text", "json"),
+    "logging.level": ("debug", "info", "warning", "error"),
 }
 _PERSON_ROLES = ("rep", "manager", "cs", "colleague")
 _CHAT_PLATFORMS = ("wecom", "dingtalk", "feishu", "console")
@@ -491,7 +539,9 @@ def _check_values(config: Config, loader: _Loader) -> None:
     for dotted, value, least in (("bot.dispatch_batch", config.bot.dispatch_batch, 1),
                                  ("bot.serve_batch", config.bot.serve_batch, 1),
                                  ("outbox.max_attempts", config.outbox.max_attempts, 1),
-                                 ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0)):
+                                 ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0),
+                                 ("backup.keep", config.backup.keep, 1),
+                                 ("health.max_outbox_backlog", config.health.max_outbox_backlog, 0)):
         if value < least:  # 0 attempts would park every reply as dead unsent; 0 rows per batch would never dispatch
             loader.fail(dotted, f"expected a whole number of at least {least}, got {value}")
     for i, person in enumerate(config.org.people):
@@ -514,12 +564,38 @@ def _check_values(config: Config, loader: _Loader) -> None:
     crons = [(f"scheduler.jobs[{i}].cron", job.cron) for i, job in enumerate(config.scheduler.jobs) if job.enabled]
     crons += [(f"{name}.org_sync_cron", getattr(config, name).org_sync_cron) for name in ("wecom", "dingtalk", "feishu")
               if getattr(config, name).org_sync_cron]  # empty = no nightly sync
+    if config.backup.enabled:
+        crons.append(("backup.cron", config.backup.cron))
     for dotted, cron in crons:
         try:
             parse_cron(cron, config.scheduler.timezone)
         except ValueError as exc:
             loader.fail(dotted, f"not a cron string {cron!r}: {exc} (expected 5 fields: minute hour day month "
                                 "weekday, e.g. \"0 18 * * 1-5\")")
+
+
+# What each platform cannot work without (its section's key → the environment variable that may supply it, or "").
+# Why: `serve` used to start an enabled platform with empty secrets and only fail at the first token fetch or
+# callback; an enabled platform that cannot work now stops the start with these keys named.
+REQUIRED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "wecom": (("corp_id", ""), ("agent_id", ""), ("secret", "SALESPULSE_WECOM_SECRET"),
+              ("token", "SALESPULSE_WECOM_TOKEN"), ("encoding_aes_key", "SALESPULSE_WECOM_AES_KEY")),
+    "dingtalk": (("client_id", ""), ("client_secret", "SALESPULSE_DINGTALK_SECRET")),
+    "feishu": (("app_id", ""), ("app_secret", "SALESPULSE_FEISHU_SECRET")),
+}
+
+
+def missing_platform_keys(config: Config) -> dict[str, list[tuple[str, str]]]:
+    """Enabled platforms whose required keys are empty: {platform: [(key, env var or ""), …]}."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for platform, keys in REQUIRED_KEYS.items():
+        section = getattr(config, platform)
+        if not section.enabled:
+            continue
+        lacking = [(key, env) for key, env in keys if not getattr(section, key)]
+        if lacking:
+            out[platform] = lacking
+    return out
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:

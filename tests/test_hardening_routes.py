@@ -108,20 +108,21 @@ async def test_refusal_logs_are_aggregated_per_minute_and_counted(feishu, feishu
     assert (await feishu.post(PATH, data=b"{nope")).status == 400
     lines = [r.getMessage() for r in caplog.records if r.name == "salespulse.refusals"]
     assert len(lines) == 2 and "×299" in lines[1]
-    counter = feishu_adapter.ctx.metrics.counter("salespulse_refused_requests_total", "", ("platform", "reason"))
-    assert counter.value(platform="feishu", reason="malformed_json") == 301
-    assert 'salespulse_refused_requests_total{platform="feishu",reason="malformed_json"} 301' in \
-        feishu_adapter.ctx.metrics.render_text()
+    assert feishu_adapter.ctx.refused[("feishu", "malformed_json")] == 301
+    from prometheus_client import generate_latest
+
+    from bot.metrics import Metrics
+
+    ctx = feishu_adapter.ctx
+    text = generate_latest(Metrics(runtime, ctx.accepted, refused=lambda: dict(ctx.refused)).registry).decode()
+    assert 'salespulse_refused_requests_total{platform="feishu",reason="malformed_json"} 301.0' in text
 
 
 def test_aiohttp_parser_errors_are_counted_not_tracebacked(clock, caplog):
     from aiohttp.http_exceptions import LineTooLong
 
     from adapters.refusals import ParserErrorFilter, Refusals
-    from bot.metrics import Registry
-
-    metrics = Registry()
-    refusals = Refusals(clock, metrics)
+    refusals = Refusals(clock)
     logger = logging.getLogger("aiohttp.server")
     flt = ParserErrorFilter(refusals)
     logger.addFilter(flt)
@@ -135,7 +136,7 @@ def test_aiohttp_parser_errors_are_counted_not_tracebacked(clock, caplog):
     finally:
         logger.removeFilter(flt)
     assert "Traceback" not in caplog.text and "LineTooLong" in caplog.text  # one aggregated refusal line
-    assert refusals.counter.value(platform="http", reason="bad_request") == 50
+    assert refusals.counts[("http", "bad_request")] == 50
     assert "something else" in caplog.text
 
 

@@ -22,6 +22,8 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.backtest",
     "bot.cli.rules",
     "bot.cli.inbox",
+    "bot.cli.deploy",
+    "bot.cli.migrate",
 )
 
 
