@@ -145,8 +145,7 @@ class Server:
         self.adapters = build_adapters(config, self.adapter_ctx)
         for adapter in self.adapters:
             self.runtime.add_sender(adapter.platform, adapter.send)
-        self._parser_errors = ParserErrorFilter(self.adapter_ctx.refusals)
-        logging.getLogger("aiohttp.server").addFilter(self._parser_errors)
+        self._parser_errors = ParserErrorFilter(self.adapter_ctx.refusals)  # installed while run() serves
         self.metrics = (Metrics(self.runtime, self.adapter_ctx.accepted, refused=lambda: dict(self.adapter_ctx.refused),
                                 token=config.metrics.token)
                         if config.metrics.enabled else None)
@@ -158,6 +157,7 @@ class Server:
         return health.check(self.store, self.config, self.clock.now_ms(), self.adapters, self.runtime.sender.last_ok)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
+        logging.getLogger("aiohttp.server").addFilter(self._parser_errors)
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.config.server.host, self.config.server.port)
