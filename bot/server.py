@@ -145,6 +145,9 @@ class Server:
         self.adapters = build_adapters(config, self.adapter_ctx)
         for adapter in self.adapters:
             self.runtime.add_sender(adapter.platform, adapter.send)
+            fetch = getattr(adapter, "fetch_media", None)
+            if fetch is not None:  # voice notes' audio, for handlers that never import adapters (bot/media.py)
+                self.runtime.media.register(adapter.platform, fetch)
         self._parser_errors = ParserErrorFilter(self.adapter_ctx.refusals)  # installed while run() serves
         self.metrics = (Metrics(self.runtime, self.adapter_ctx.accepted, refused=lambda: dict(self.adapter_ctx.refused),
                                 token=config.metrics.token)

@@ -22,8 +22,10 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.backtest",
     "bot.cli.rules",
     "bot.cli.inbox",
+    "bot.cli.transcribe",
     "bot.cli.deploy",
     "bot.cli.migrate",
+    "bot.cli.debrief",
 )
 
 
