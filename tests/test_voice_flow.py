@@ -254,6 +254,7 @@ async def test_retention_removes_audio_then_transcripts(vconfig, store, clock, t
     wav = Path(vconfig.bot.data_dir) / ev["audio_ref"]
     assert wav.is_file()
     assert prune(rt.services, clock.now_ms() + 89 * 86_400_000) == 0
+    rt.services.config = dataclasses.replace(vconfig, asr=dataclasses.replace(vconfig.asr, audio_retention_days=90))
     assert prune(rt.services, clock.now_ms() + 91 * 86_400_000) == 1
     assert not wav.exists()
     note = voice_store.get(store, ev["message_event_id"])
