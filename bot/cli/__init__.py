@@ -21,8 +21,11 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.doctor",
     "bot.cli.backtest",
     "bot.cli.rules",
+    "bot.cli.inbox",
+    "bot.cli.transcribe",
     "bot.cli.deploy",
     "bot.cli.migrate",
+    "bot.cli.debrief",
 )
 
 
