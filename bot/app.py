@@ -43,6 +43,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.links",
     "handlers.digests",
     "handlers.forecast",
+    "handlers.stores",
     "handlers.help",
 )
 

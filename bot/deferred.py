@@ -1,7 +1,8 @@
 """Runs deferred jobs (charts, simulations, transcription) off the event loop and queues their replies.
 
 A job function is registered with `@router.job(name)` and called as `fn(payload, reader)` in a worker thread,
-where `reader` is a read-only Store on its own connection. It returns a Reply or a list of Replies; those are
+where `reader` is a read-only Store on its own connection (a function marked `needs_services = True` gets the
+Services too, e.g. to reach the platform media downloaders; it still writes nothing but new inbox rows). It returns a Reply or a list of Replies; those are
 enqueued with idempotency keys "deferred:<id>:<n>" in the same transaction that marks the job done.
 
 A job that raises (or returns something that is not a Reply) is tried again after a short delay, up to
@@ -55,10 +56,13 @@ class DeferredRunner:
             try:
                 if fn is None:
                     raise LookupError(f"no job function registered for {row.job!r}")
+                args = (row.payload, self._read_store())
+                if getattr(fn, "needs_services", False):
+                    args = (*args, self.services)
                 if self.in_thread:
-                    result = await asyncio.to_thread(fn, row.payload, self._read_store())
+                    result = await asyncio.to_thread(fn, *args)
                 else:
-                    result = fn(row.payload, self._read_store())
+                    result = fn(*args)
                 replies = result if isinstance(result, list) else [result] if result is not None else []
                 for reply in replies:
                     if not isinstance(reply, Reply):

@@ -169,4 +169,8 @@ def on_baseline(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         window, rows = compute(ctx, now, reps, teams, company=False)
     else:
         window, rows = compute(ctx, now, [person.id], [person.team_id] if person.team_id else [], company=False)
-    ctx.reply(render(ctx, window, rows))
+    text = render(ctx, window, rows)
+    from handlers.stores.commands import store_baseline_line  # late: the stores package imports much
+
+    store_line = store_baseline_line(ctx, event.actor, window.days)
+    ctx.reply(text + ("\n" + store_line if store_line else ""))
