@@ -93,6 +93,12 @@ class Runtime:
         self.deferred = DeferredRunner(self.services, self.router.jobs, in_thread=self.deferred_in_thread)
         self.sender = OutboxSender(self.store, self.clock, self.config.outbox, self.senders)
         self.scheduler = TickScheduler(self.store, self.clock, self.config.scheduler)
+        # jobs a capability asks for in its setup() (e.g. the store sweep once stores exist), unless bot.toml lists
+        # the job itself in [[scheduler.jobs]] (then its cron and `enabled` there win)
+        configured = {job.name for job in self.config.scheduler.jobs}
+        for name, cron in self.services.extras.get("scheduler.jobs", ()):
+            if name not in configured:
+                self.scheduler.add_job(name, cron)
         self._wake = asyncio.Event()
         self._pruned_at: int | None = None
 

@@ -71,8 +71,6 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1"),
-        JobSection(name="store_sweep", cron="*/10 * * * *"),
-        JobSection(name="store_area_digest", cron="0 9 * * *"),
     )
 
 
@@ -353,6 +351,11 @@ class StoresSection:
     wifi_path: str = "/stores/wifi"  # path of the Wi-Fi probe webhook; enabled when the token is set
     areas: tuple[StoreAreaSection, ...] = ()
     list: tuple[StoreEntrySection, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        """The Wi-Fi probe webhook (adapters/wifi.py) is served when its token is set."""
+        return bool(self.wifi_token)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from bot.errors import ConfigError
 from bot.router import Router
 from handlers.stores import actions, commands, photos, registry, sweep
 from handlers.workcal import parse_hhmm
+from store import stores as stores_store
 
 router = Router("stores").include(sweep.router, photos.router, commands.router)
 
@@ -28,3 +29,6 @@ def setup(services: Services) -> None:
     registry.load_section(services.store, cfg, services.clock.now_ms())
     services.directory.refresh()
     services.extras["stores.packs"] = actions.load_packs(services)
+    if stores_store.all_stores(services.store):  # a company without stores pays no ticks for them
+        jobs = services.extras.setdefault("scheduler.jobs", [])
+        jobs.extend(((sweep.JOB, "*/10 * * * *"), (sweep.DIGEST_JOB, "0 9 * * *")))
