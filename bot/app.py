@@ -185,5 +185,10 @@ class Runtime:
             # let the event loop serve HTTP acks between batches
             await asyncio.sleep(0)
 
+    def rule_pack_version(self) -> int:
+        """How many times the rule packs have been (re)loaded in this process (0 before the first load)."""
+        tagger = self.services.extras.get("tagging")
+        return tagger.rules.generation if tagger is not None else 0
+
     def close(self) -> None:
         self.deferred.close()

@@ -371,6 +371,35 @@ class WeatherSection:
 
 
 @dataclass(frozen=True)
+class HealthSection:
+    max_inbox_age_s: float = 300.0  # /readyz fails when the oldest unprocessed event waits longer than this
+    max_outbox_backlog: int = 1000  # … or when more replies than this are due and unsent
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    enabled: bool = False
+    port: int = 0  # 0 = on the serve port; else its own listener on [server] host
+    path: str = "/metrics"
+    token: str = secret_field("SALESPULSE_METRICS_TOKEN")  # empty = no token (keep the port private)
+
+
+@dataclass(frozen=True)
+class BackupSection:
+    enabled: bool = False
+    cron: str = "30 3 * * *"
+    folder: str = "backups"  # relative: to bot.toml's folder
+    keep: int = 14
+    before_migrations: bool = True  # a start that must migrate the database writes a backup first
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    format: str = "text"  # text | json
+    level: str = "info"  # debug | info | warning | error (SalesPulse's own loggers while serving)
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = BotSection()
     server: ServerSection = ServerSection()
@@ -393,6 +422,10 @@ class Config:
     forecast: ForecastSection = ForecastSection()
     stores: StoresSection = StoresSection()
     weather: WeatherSection = WeatherSection()
+    health: HealthSection = HealthSection()
+    metrics: MetricsSection = MetricsSection()
+    backup: BackupSection = BackupSection()
+    logging: LoggingSection = LoggingSection()
     source: str = field(default="", metadata={"internal": True})
 
     def enabled_platforms(self) -> list[str]:
@@ -540,6 +573,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "dingtalk.mode": ("stream", "http"),
     "feishu.mode": ("http", "ws"),
     "weather.provider": ("open-meteo", "qweather", "off"),
+    "logging.format": ("text", "json"),
+    "logging.level": ("debug", "info", "warning", "error"),
 }
 _PERSON_ROLES = ("rep", "manager", "cs", "colleague")
 _CHAT_PLATFORMS = ("wecom", "dingtalk", "feishu", "console")
@@ -568,7 +603,9 @@ def _check_values(config: Config, loader: _Loader) -> None:
     for dotted, value, least in (("bot.dispatch_batch", config.bot.dispatch_batch, 1),
                                  ("bot.serve_batch", config.bot.serve_batch, 1),
                                  ("outbox.max_attempts", config.outbox.max_attempts, 1),
-                                 ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0)):
+                                 ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0),
+                                 ("backup.keep", config.backup.keep, 1),
+                                 ("health.max_outbox_backlog", config.health.max_outbox_backlog, 0)):
         if value < least:  # 0 attempts would park every reply as dead unsent; 0 rows per batch would never dispatch
             loader.fail(dotted, f"expected a whole number of at least {least}, got {value}")
     for i, person in enumerate(config.org.people):
@@ -591,6 +628,8 @@ def _check_values(config: Config, loader: _Loader) -> None:
     crons = [(f"scheduler.jobs[{i}].cron", job.cron) for i, job in enumerate(config.scheduler.jobs) if job.enabled]
     crons += [(f"{name}.org_sync_cron", getattr(config, name).org_sync_cron) for name in ("wecom", "dingtalk", "feishu")
               if getattr(config, name).org_sync_cron]  # empty = no nightly sync
+    if config.backup.enabled:
+        crons.append(("backup.cron", config.backup.cron))
     for dotted, cron in crons:
         try:
             parse_cron(cron, config.scheduler.timezone)

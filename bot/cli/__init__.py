@@ -21,6 +21,8 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.doctor",
     "bot.cli.backtest",
     "bot.cli.rules",
+    "bot.cli.deploy",
+    "bot.cli.migrate",
 )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
-import logging
 
+from bot import logsetup
 from bot.cli.support import config_from
 from bot.config import Config
 from bot.errors import ConfigError
@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host or args.port:
         server = dataclasses.replace(server, host=args.host or server.host, port=args.port or server.port)
         config = dataclasses.replace(config, server=server)
-    logging.getLogger("salespulse").setLevel(logging.INFO)
+    logsetup.configure(config.logging.format, "debug" if args.verbose else config.logging.level)
     try:
         return serve(config)
     except OSError as exc:
