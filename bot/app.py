@@ -53,6 +53,7 @@ ROUTER_MODULES: tuple[str, ...] = (
 ADAPTERS: dict[str, str] = {
     "telephony": "adapters.telephony:TelephonyAdapter",
     "links": "adapters.links:LinkAdapter",
+    "stores": "adapters.wifi:WifiProbeAdapter",  # the Wi-Fi probe webhook, served when [stores] wifi_token is set
     "dingtalk": "adapters.dingtalk.adapter:DingTalkAdapter",
     "feishu": "adapters.feishu.adapter:FeishuAdapter",
     "wecom": "adapters.wecom.adapter:WeComAdapter",

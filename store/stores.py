@@ -185,10 +185,10 @@ def add_probes(store: Store, rows: Iterable[tuple[str, int, str, int | None]]) -
     return store.conn.total_changes - before
 
 
-def probes(store: Store, store_id: str, since_ms: int, until_ms: int) -> list[tuple[int, str, int | None]]:
+def probes(store: Store, store_id: str, since_ms: int, until_ms: int, limit: int = -1) -> list[tuple[int, str, int | None]]:
     return [(r[0], r[1], r[2]) for r in store.conn.execute(
-        "SELECT at, device, rssi FROM store_wifi_probes WHERE store_id = ? AND at >= ? AND at < ? ORDER BY at",
-        (store_id, since_ms, until_ms))]
+        "SELECT at, device, rssi FROM store_wifi_probes WHERE store_id = ? AND at >= ? AND at < ? ORDER BY at"
+        " LIMIT ?", (store_id, since_ms, until_ms, limit))]
 
 
 def add_experience(store: Store, store_id: str, at: int, person_id: str, customer: str, phone: str,

@@ -39,19 +39,16 @@ def assess_and_store(ctx: Context, row: stores_store.StoreRow, day: str, now_ms:
 
 
 def refresh_dwell(ctx: Context, row: stores_store.StoreRow, day: str, now_ms: int) -> None:
-    """Turn the day's webhook probe records into the day's average dwell (the Wi-Fi algorithm of wifi.py)."""
+    """Turn the webhook's probe records into the day's visits and average dwell (handlers/stores/wifi.py). The week
+    before is read too: staff phones are recognised by being heard most of the opening hours on most days."""
     start, end = health.day_bounds(day, row.timezone)
-    records = stores_store.probes(ctx.store, row.id, start, end)
-    if not records:
+    if not stores_store.probes(ctx.store, row.id, start, end, limit=1):
         return
-    try:
-        from handlers.stores import wifi
-    except ImportError:  # the Wi-Fi algorithm is not installed in this build: the day keeps "no data"
-        log.warning("handlers.stores.wifi missing; %d probe records of %s %s not used", len(records), row.id, day)
-        return
-    dwell = wifi.dwell_from_probes(row, records)
-    if dwell is not None:
-        stores_store.put_dwell(ctx.store, row.id, day, dwell[0], dwell[1], "wifi", now_ms)
+    from handlers.stores.importer import dwell_from_rows
+
+    week, _ = health.day_bounds(health.shift(day, -6), row.timezone)
+    records = [(row.id, at, device, rssi) for at, device, rssi in stores_store.probes(ctx.store, row.id, week, end)]
+    dwell_from_rows(ctx.store, {row.id: row}, records, now_ms)
 
 
 def code_reply(ctx: Context, row: stores_store.StoreRow, result: health.DayHealth) -> Reply:

@@ -81,6 +81,7 @@ CREATE TABLE store_wifi_probes (
   rssi INTEGER,
   PRIMARY KEY (store_id, device, at)
 ) WITHOUT ROWID;
+CREATE INDEX store_wifi_probes_time ON store_wifi_probes (store_id, at);
 
 -- Experiences (a customer tried a product in the store) and the deal they led to, if any.
 CREATE TABLE store_experiences (
