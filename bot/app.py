@@ -36,6 +36,7 @@ PRUNE_CHUNK = 2_000  # rows deleted per transaction; the loop yields between chu
 # Every capability, in routing order. A new capability is one line here.
 ROUTER_MODULES: tuple[str, ...] = (
     "handlers.tagging",
+    "handlers.conversation.observe",
     "handlers.timeline",
     "handlers.silence",
     "handlers.baseline",

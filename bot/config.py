@@ -371,6 +371,18 @@ class WeatherSection:
 
 
 @dataclass(frozen=True)
+class ConversationSection:
+    """Objection × strategy labels on every customer / rep turn (handlers/conversation/)."""
+
+    enabled: bool = True  # label every customer and rep message as it is archived
+    packs_dirs: tuple[str, ...] = ("conversation.d",)  # admin packs: every *.toml here, after the shipped pack
+    extra_files: tuple[str, ...] = ()  # more pack files, loaded last
+    use_model: bool = True  # let the shipped character n-gram model add labels it is very sure of
+    model_min_prob: float = 0.9  # … at or above this probability
+    text_max_chars: int = 2000  # a longer turn is classified on its first characters (bounds the cost)
+
+
+@dataclass(frozen=True)
 class HealthSection:
     max_inbox_age_s: float = 300.0  # /readyz fails when the oldest unprocessed event waits longer than this
     max_outbox_backlog: int = 1000  # … or when more replies than this are due and unsent
@@ -422,6 +434,7 @@ class Config:
     forecast: ForecastSection = ForecastSection()
     stores: StoresSection = StoresSection()
     weather: WeatherSection = WeatherSection()
+    conversation: ConversationSection = ConversationSection()
     health: HealthSection = HealthSection()
     metrics: MetricsSection = MetricsSection()
     backup: BackupSection = BackupSection()
@@ -636,6 +649,30 @@ def _check_values(config: Config, loader: _Loader) -> None:
         except ValueError as exc:
             loader.fail(dotted, f"not a cron string {cron!r}: {exc} (expected 5 fields: minute hour day month "
                                 "weekday, e.g. \"0 18 * * 1-5\")")
+
+
+# What each platform cannot work without (its section's key → the environment variable that may supply it, or "").
+# Why: `serve` used to start an enabled platform with empty secrets and only fail at the first token fetch or
+# callback; an enabled platform that cannot work now stops the start with these keys named.
+REQUIRED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "wecom": (("corp_id", ""), ("agent_id", ""), ("secret", "SALESPULSE_WECOM_SECRET"),
+              ("token", "SALESPULSE_WECOM_TOKEN"), ("encoding_aes_key", "SALESPULSE_WECOM_AES_KEY")),
+    "dingtalk": (("client_id", ""), ("client_secret", "SALESPULSE_DINGTALK_SECRET")),
+    "feishu": (("app_id", ""), ("app_secret", "SALESPULSE_FEISHU_SECRET")),
+}
+
+
+def missing_platform_keys(config: Config) -> dict[str, list[tuple[str, str]]]:
+    """Enabled platforms whose required keys are empty: {platform: [(key, env var or ""), …]}."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for platform, keys in REQUIRED_KEYS.items():
+        section = getattr(config, platform)
+        if not section.enabled:
+            continue
+        lacking = [(key, env) for key, env in keys if not getattr(section, key)]
+        if lacking:
+            out[platform] = lacking
+    return out
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:

@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from store import like
 from store.db import Store
 
 
@@ -116,8 +117,8 @@ def listing(store: Store, *, status: str | None = None, owners: Iterable[str] | 
 
 def search(store: Store, text: str, owners: Iterable[str] | None = None, limit: int = 10) -> list[Deal]:
     """Deals whose id, title or customer name contains `text`; open ones first."""
-    params: list = [text, f"%{text}%", f"%{text}%"]
-    sql = _SELECT + " WHERE (l.id = ? OR l.title LIKE ? OR c.name LIKE ?)"
+    params: list = [text, like.contains(text), like.contains(text)]
+    sql = _SELECT + f" WHERE (l.id = ? OR l.title LIKE ?{like.ESCAPE} OR c.name LIKE ?{like.ESCAPE})"
     if owners is not None:
         owners = list(owners)
         if not owners:

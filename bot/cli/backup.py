@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.backup import export_backup, restore_backup
 from bot.backup_schedule import verify_backup
-from bot.cli.support import config_from, progress
+from bot.cli.support import config_from, existing_db, progress
 from bot.clock import SystemClock
 from prompts import Prompts
 
@@ -46,7 +46,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     t = Prompts(config.bot.locale).t
     bar, update = _bar(t("ops.export_progress"))
     with bar:
-        result = export_backup(config, args.db or config.bot.database, args.file, SystemClock(), update, t)
+        result = export_backup(config, existing_db(config, args.db), args.file, SystemClock(), update, t)
     m = result.manifest
     print(t("ops.export_done", path=result.path, schema=m["schema_version"], rows=sum(m["tables"].values()),
             files=len(m["files"]) - 1))

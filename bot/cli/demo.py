@@ -26,7 +26,7 @@ from bot.clock import CLOCK_KEY
 from bot.config import Config, load_config
 from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
-from bot.demo.replay import DemoDriver, ReplayStats, Sent, demo_config
+from bot.demo.replay import DEMO_MARK, DemoDriver, ReplayStats, Sent, demo_config
 from bot.demo.script import script, story
 from bot.errors import UserInputError
 from bot.org import Directory
@@ -195,6 +195,7 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
         _summary(transcript, prompts, store, company, driver)
         # `salespulse chat --db <demo db>` continues from the demo's virtual "now", not from today's date
         kv.put(store, CLOCK_KEY, str(driver.clock.now_ms()))
+        kv.put(store, DEMO_MARK, str(seed))
         outcome.transcript = list(transcript.lines)
         driver.close()
     finally:

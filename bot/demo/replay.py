@@ -31,6 +31,10 @@ from store import leads as lead_store
 from store import links as links_store
 from store.db import Store
 
+# kv key the demo writes into its database. Why: the demo company is the whole org of that database, so a later
+# `salespulse chat --db demo-out/…` run next to a real bot.toml must not add bot.toml's [org] people to it.
+DEMO_MARK = "demo.seed"
+
 SENDER_PLATFORMS = ("console", "wecom", "dingtalk", "feishu")
 
 
