@@ -71,6 +71,7 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1"),
+        JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
 
 
@@ -198,12 +199,65 @@ class BaselineSection:
 
 @dataclass(frozen=True)
 class AsrSection:
-    """Optional speech recognition (funasr, CPU). Off by default: the base install does not pull torch."""
+    """Voice notes: decoding, voice activity, limits, retention, and optional speech recognition (funasr, CPU).
 
-    enabled: bool = False
-    model_dir: str = ""  # local Paraformer model directory (no download at run time)
-    vad_model_dir: str = ""  # optional local VAD model directory
+    Recognition is off by default (the base install does not pull torch); decoding and voice activity always run."""
+
+    enabled: bool = False  # funasr on (needs the [asr] extra, torch and a local model folder)
+    order: tuple[str, ...] = ("platform", "funasr")  # who is asked for the words, first answer wins
+    model_dir: str = ""  # local Paraformer model folder for Mandarin ("zh") (no download at run time)
+    models: dict[str, str] = field(default_factory=dict)  # more models by language: yue = "…/SenseVoiceSmall", auto = …
+    vad_model_dir: str = ""  # optional local fsmn-vad model folder (splits long recordings on silence)
+    punc_model_dir: str = ""  # optional local ct-punc model folder (punctuation for Paraformer)
     device: str = "cpu"
+    language: str = "zh"  # the language notes are in unless [asr.languages] says otherwise
+    languages: dict[str, str] = field(default_factory=dict)  # person id or team name → language, e.g. "华南组" = "yue"
+    hotwords: bool = True  # pass product and customer names to models that take hotwords (SeACo Paraformer)
+    max_hotwords: int = 200
+    max_note_s: int = 15  # a debrief answer note
+    max_single_note_s: int = 45  # one note answering all three debrief questions; longer notes to the bot: too_long
+    max_archive_note_s: int = 60  # archive voice notes (WeCom's own limit is 60 s)
+    min_speech_ms: int = 300  # less voiced time than this: the note is silent
+    archive_notes: bool = True  # also transcribe voice notes from the chat archive (customers' and reps')
+    workers: int = 1  # threads decoding and recognising (each FunASR model is loaded once, shared)
+    queue_size: int = 4  # notes in flight at once; the rest wait in the database
+    max_audio_bytes: int = 10_485_760
+    audio_retention_days: int = 90  # decoded audio kept this long (0 = for ever)
+    transcript_retention_days: int = 365  # transcripts kept this long (0 = for ever)
+    retry_days: int = 14  # notes kept for lack of a recogniser are re-recognised this far back once one is set up
+
+
+@dataclass(frozen=True)
+class DebriefSection:
+    """Voice debriefs after customer meetings (handlers/debrief): three questions, answered by voice or text."""
+
+    enabled: bool = True  # false: no cards after meetings (/debrief still works)
+    ask_after_minutes: int = 5  # the card goes out this long after the meeting ends
+    remind_after_minutes: int = 120  # one reminder when the card is still unanswered after this long
+    expire_days: int = 3  # an unanswered debrief closes after this many days
+    offline_days: int = 3  # a voice note recorded this many days before it arrived still finds its meeting
+    trigger_tags: tuple[str, ...] = ("客户会议",)  # a calendar event or call with one of these tags is a customer meeting
+    min_call_minutes: int = 10  # an answered customer call at least this long also counts (0 = calls never do)
+    same_meeting_minutes: int = 120  # a second trigger for the same rep and lead this close is the same meeting
+    short_note_s: int = 15  # one voice note per question: up to this long
+    long_note_s: int = 45  # one voice note for all three questions: up to this long; longer ones are refused
+    within_hours: int = 24  # /debrief_rate counts debriefs done within this many hours of the meeting
+    rate_days: int = 30  # /debrief_rate looks back this many days unless told otherwise
+    list_limit: int = 10  # /debrief list shows this many
+    keep_days: int = 365  # transcripts and audio of the answers are kept this long (0 = for ever)
+    timeline_tag: str = "会后复盘"  # the tag of the debrief on the lead's timeline
+
+
+@dataclass(frozen=True)
+class PracticeSection:
+    """The objection practice sandbox (/practice): a virtual customer built from the team's real objections."""
+
+    rounds: int = 3  # objections per session
+    idle_minutes: int = 15  # a session without an answer for this long ends itself
+    min_library: int = 5  # the team's library needs this many real objections before they are used (else the pack's)
+    quick_answer_s: int = 30  # a text answer within this is "quick"; slower ones get advice on response time
+    good_rate_cpm: tuple[int, ...] = (180, 260)  # speaking rate (characters per minute) in this range is good
+    max_fillers: int = 2  # more filler words (嗯、那个、就是) than this in one answer gets advice
 
 
 @dataclass(frozen=True)
@@ -427,6 +481,8 @@ class Config:
     baseline: BaselineSection = BaselineSection()
     digests: DigestSection = DigestSection()
     asr: AsrSection = AsrSection()
+    debrief: DebriefSection = DebriefSection()
+    practice: PracticeSection = PracticeSection()
     calls: CallsSection = CallsSection()
     telephony: TelephonySection = TelephonySection()
     links: LinksSection = LinksSection()
@@ -582,6 +638,7 @@ class _Loader:
 
 
 # Keys whose value must be one of a few words: a typo here would otherwise be noticed only when nothing happens.
+_ASR_BACKENDS = ("platform", "funasr")  # who can be asked for a voice note's words ([asr] order)
 _CHOICES: dict[str, tuple[str, ...]] = {
     "dingtalk.mode": ("stream", "http"),
     "feishu.mode": ("http", "ws"),
@@ -617,10 +674,17 @@ def _check_values(config: Config, loader: _Loader) -> None:
                                  ("bot.serve_batch", config.bot.serve_batch, 1),
                                  ("outbox.max_attempts", config.outbox.max_attempts, 1),
                                  ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0),
+                                 ("asr.workers", config.asr.workers, 1), ("asr.queue_size", config.asr.queue_size, 1),
+                                 ("asr.max_note_s", config.asr.max_note_s, 1),
+                                 ("asr.max_single_note_s", config.asr.max_single_note_s, 1),
+                                 ("asr.max_archive_note_s", config.asr.max_archive_note_s, 1),
+                                 ("asr.max_audio_bytes", config.asr.max_audio_bytes, 1024),
                                  ("backup.keep", config.backup.keep, 1),
                                  ("health.max_outbox_backlog", config.health.max_outbox_backlog, 0)):
         if value < least:  # 0 attempts would park every reply as dead unsent; 0 rows per batch would never dispatch
             loader.fail(dotted, f"expected a whole number of at least {least}, got {value}")
+    for i, name in enumerate(config.asr.order):
+        one_of(f"asr.order[{i}]", name, _ASR_BACKENDS)
     for i, person in enumerate(config.org.people):
         one_of(f"org.people[{i}].role", person.role, _PERSON_ROLES)
     for i, team in enumerate(config.org.teams):

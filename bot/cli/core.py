@@ -86,13 +86,16 @@ def _chat_clock(args: argparse.Namespace, config, store) -> Clock:
 def _console_runtime(args: argparse.Namespace, echo, session: str = "") -> tuple[Runtime, ConsoleAdapter]:
     config = config_from(args)
     store = store_from(config, args.db)
-    if kv.get(store, DEMO_MARK) is not None:  # the demo company is this database's org, not bot.toml's [org]
-        config = dataclasses.replace(config, org=OrgSection())
+    if kv.get(store, DEMO_MARK) is not None:
+        # the demo company is this database's org, not bot.toml's [org]; its charts go next to it, like the demo's
+        config = dataclasses.replace(config, org=OrgSection(), bot=dataclasses.replace(
+            config.bot, data_dir=str(Path(store.path).parent / "salespulse-data")))
     clock = _chat_clock(args, config, store)
     rt = Runtime(config=config, store=store, clock=clock)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),
                              echo=echo, session=session)
     rt.add_sender("console", console.send)
+    rt.media.register("console", console.fetch_media)  # `/语音 FILE` voice notes are local files
     return rt, console
 
 

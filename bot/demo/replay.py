@@ -86,6 +86,7 @@ class ReplayStats:
     duplicates: int = 0
     unsupported: int = 0
     lead_changes: int = 0
+    links: int = 0
     commands: int = 0
     hooks: list[str] = field(default_factory=list)
 
@@ -175,6 +176,7 @@ class DemoDriver:
                 with store.transaction():
                     links_store.create(store, item.code, item.lead_id, item.customer_id, item.document,
                                        item.document, "file", item.created_by, item.at)
+                self.stats.links += 1
             else:
                 batch.append(item)
             if progress is not None and n % 200 == 0:

@@ -3,11 +3,12 @@ of the store's type → within seconds the annotated photo and the fix list come
 
 Why it is built this way:
 - The check (download, registration, detection) costs up to a second of CPU, so the Message handler only defers
-  the job "stores.shelf_check"; the worker thread downloads the picture (services.extras["media.fetch"], set by
-  `serve` from the platform adapters; in the console the photo is a local file: `图片:/path/to/shelf.jpg`), runs
-  handlers.stores.shelf.check_photo, writes the annotated PNG under <data_dir>/shelf/, and puts the verdict into
-  the inbox as a PhotoCheck event. Recording it, recolouring today's code and closing a 货效 fix task happen in
+  the job "stores.shelf_check"; it downloads the picture (in the console the photo is a local file:
+  `图片:/path/to/shelf.jpg`), runs handlers.stores.shelf.check_photo in a worker thread, writes the annotated PNG
+  under <data_dir>/shelf/, and returns the verdict as a PhotoCheck event, which the runner puts into the inbox. Recording it, recolouring today's code and closing a 货效 fix task happen in
   the dispatcher's transaction (`on_checked`), like every other fact.
+- The worker downloads through the neutral media registry (bot/media.py: each platform adapter's fetch_media, the
+  console's local files), so this module never touches a platform API.
 - A refused photo (not this shelf, too dark, too blurred, unreadable) is never a verdict: the clerk is asked to
   retake it, and the day's 货效 keeps its last real verdict.
 - Planograms are read once per folder and modification time (services.extras cache).
@@ -17,18 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.context import Context, Services
 from bot.events import Actor, Message, MessageKind, PhotoCheck
+from bot.media import MediaFetchers, MediaRequest, MediaUnavailable
 from bot.replies import Reply
 from bot.router import F, Router
 from handlers.stores import fixes, health, sweep
-from store import inbox as inbox_store
 from store import stores as stores_store
-from store.db import Store
 
 log = logging.getLogger("salespulse.stores.photos")
 router = Router("stores.photos")
@@ -57,18 +56,6 @@ def on_photo(event: Message, ctx: Context, row: stores_store.StoreRow) -> None:
                     "event": event.to_dict()})
 
 
-def default_fetch(platform: str, media_id: str, message: dict) -> bytes:
-    """The console's photos are local files; platforms get theirs from `serve` (adapters' downloaders)."""
-    if platform not in ("console", "replay", "demo"):
-        raise LookupError(f"no media downloader for {platform}")
-    path = Path(media_id).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(media_id)
-    if path.stat().st_size > MAX_PHOTO_BYTES:
-        raise ValueError("photo larger than 30 MB")
-    return path.read_bytes()
-
-
 def shelf_api(services: Services) -> Any:
     """The shelf-check module (handlers.stores.shelf), or the one a test put into services.extras."""
     api = services.extras.get("stores.shelf")
@@ -91,48 +78,52 @@ def _planogram(services: Services, folder: Path) -> Any:
     return cache[key]
 
 
-def check_job(payload: dict, reader: Store, services: Services) -> list[Reply]:
-    """Worker thread: download, check, write the annotated PNG, hand the verdict back through the inbox."""
-    message = payload["event"]
-    fetch: Callable[[str, str, dict], bytes] = services.extras.get("media.fetch") or default_fetch
-    fields: dict[str, Any] = {"registered": False, "reason": "", "detail": "", "exposure": None, "problems": (),
-                              "annotated_path": ""}
+def _check(services: Services, payload: dict, image: bytes) -> dict[str, Any]:
+    """Worker thread: the planogram (cached), the check, the annotated PNG under <data_dir>/shelf/."""
+    api = shelf_api(services)
     try:
-        image = fetch(message["platform"], payload["media_id"], message)
-    except (LookupError, OSError, ValueError) as exc:
-        fields.update(reason="no_media", detail=str(exc))
-        image = None
-    if image is not None:
-        api = shelf_api(services)
-        try:
-            planogram = _planogram(services, Path(payload["folder"]))
-        except getattr(api, "PlanogramError", ValueError) as exc:
-            fields.update(reason="no_planogram", detail=str(exc))
-        else:
-            result = api.check_photo(image, planogram)
-            fields.update(registered=bool(result.registered), reason=str(result.reason or ""),
-                          exposure=None if result.exposure is None else float(result.exposure),
-                          problems=tuple({"product": p.product, "kind": p.kind, "box": [int(v) for v in p.box]}
-                                         for p in result.problems))
-            if result.annotated_png:
-                name = hashlib.sha1(message["event_id"].encode()).hexdigest()[:16]
-                path = Path(services.config.bot.data_dir) / "shelf" / f"{payload['store_id']}_{name}.png"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(result.annotated_png)
-                fields["annotated_path"] = str(path)
-    now = services.clock.now_ms()
+        planogram = _planogram(services, Path(payload["folder"]))
+    except getattr(api, "PlanogramError", ValueError) as exc:
+        return {"reason": "no_planogram", "detail": str(exc)}
+    result = api.check_photo(image, planogram)
+    out: dict[str, Any] = {
+        "registered": bool(result.registered), "reason": str(result.reason or ""),
+        "exposure": None if result.exposure is None else float(result.exposure),
+        "problems": tuple({"product": p.product, "kind": p.kind, "box": [int(v) for v in p.box]}
+                          for p in result.problems)}
+    if result.annotated_png:
+        name = hashlib.sha1(payload["event"]["event_id"].encode()).hexdigest()[:16]
+        path = Path(services.config.bot.data_dir) / "shelf" / f"{payload['store_id']}_{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(result.annotated_png)
+        out["annotated_path"] = str(path)
+    return out
+
+
+@router.job(JOB, context=True)
+async def check_job(payload: dict, jctx: Any) -> PhotoCheck:
+    """Download on the loop, check in a worker thread; the verdict goes back through the inbox as a PhotoCheck."""
+    services: Services = jctx.services
+    message = payload["event"]
+    fields: dict[str, Any] = {}
+    media: MediaFetchers | None = services.extras.get("media")
+    try:
+        if media is None:
+            raise MediaUnavailable("no media fetchers", permanent=True)
+        image = await media.fetch(MediaRequest(message["platform"], payload["media_id"], message["event_id"],
+                                               kind="image", max_bytes=MAX_PHOTO_BYTES))
+    except MediaUnavailable as exc:
+        if not exc.permanent and not jctx.final:
+            raise
+        fields = {"reason": "no_media", "detail": str(exc)}
+    else:
+        fields = await jctx.offload(_check, services, payload, image)
     actor = message.get("actor") or {}
-    event = PhotoCheck(event_id=f"stores:photo:{message['event_id']}", platform=message["platform"], occurred_at=now,
-                       received_at=now, actor=Actor(platform_id=str(actor.get("platform_id", ""))),
-                       conversation_id=message.get("conversation_id", ""), is_group=bool(message.get("is_group")),
-                       message_event_id=message["event_id"], store_id=payload["store_id"], **fields)
-    with reader.transaction():
-        inbox_store.accept(reader, "stores", event.event_id, {"photo": message["event_id"]}, event.to_dict(), now)
-    return []
-
-
-check_job.needs_services = True  # type: ignore[attr-defined]
-router.job(JOB)(check_job)
+    now = services.clock.now_ms()
+    return PhotoCheck(event_id=f"stores:photo:{message['event_id']}", platform=message["platform"], occurred_at=now,
+                      received_at=now, actor=Actor(platform_id=str(actor.get("platform_id", ""))),
+                      conversation_id=message.get("conversation_id", ""), is_group=bool(message.get("is_group")),
+                      message_event_id=message["event_id"], store_id=payload["store_id"], **fields)
 
 
 def passes(ctx: Context, event: PhotoCheck) -> bool:

@@ -142,28 +142,35 @@ def on_area_digest(event: Tick, ctx: Context) -> None:
             ctx.notify(manager, reply, f"stores:digest:{area}:{event.due_at}")
 
 
-def rainy_morning(payload: dict, reader, services) -> list[Reply]:
-    """Worker thread: on a promotion day, the store's city forecast (cached per city and day); rain → the rainy-day
-    script pack to this staff member. No answer from the provider → nothing sent (logged)."""
+@router.job("stores.rainy_morning", context=True)
+async def rainy_morning(payload: dict, jctx) -> list[Reply]:
+    """On a promotion day, the store's city forecast (cached per city and day; the provider is asked in a worker
+    thread); rain → the rainy-day script pack to this staff member. No answer from the provider → nothing sent."""
     from handlers.stores import actions
-    from handlers.stores.weather import WeatherClient, WeatherError, day_weather
+    from handlers.stores.weather import WeatherClient, WeatherError
 
-    row = stores_store.get_store(reader, payload["store_id"])
+    services = jctx.services
+    row = stores_store.get_store(services.store, payload["store_id"])
     if row is None:
         return []
-    client = services.extras.get("stores.weather") or WeatherClient(services.config.weather, row.timezone)
-    try:
-        weather = day_weather(reader, client, row.city, payload["day"], services.clock.now_ms())
-    except WeatherError as exc:
-        log.warning("weather for %s on %s unknown: %s; no rainy-day pack", row.city, payload["day"], exc)
-        return []
-    if not weather.rainy(services.config.weather.rain_mm):
+    day = payload["day"]
+    hit = stores_store.cached_weather(services.store, row.city, day)
+    if hit is not None:
+        mm = hit[0]
+    else:
+        client = services.extras.get("stores.weather") or WeatherClient(services.config.weather, row.timezone)
+        try:
+            weather = await jctx.offload(client.fetch, row.city, day)
+        except WeatherError as exc:
+            log.warning("weather for %s on %s unknown: %s; no rainy-day pack", row.city, day, exc)
+            return []
+        with services.store.transaction():
+            stores_store.cache_weather(services.store, row.city, day, weather.provider, weather.precipitation_mm,
+                                       weather.summary, services.clock.now_ms())
+        mm = weather.precipitation_mm
+    if mm is None or mm < services.config.weather.rain_mm:
         return []
     t = services.prompts.t
-    head = t("stores.rainy_title", store=row.name, city=row.city, mm=f"{weather.precipitation_mm:.1f}",
+    head = t("stores.rainy_title", store=row.name, city=row.city, mm=f"{mm:.1f}",
              promotion=payload.get("promotion") or t("stores.promotion_default"))
     return [Reply.plain(head + "\n" + actions.pack_text(services, "rainy"))]
-
-
-rainy_morning.needs_services = True  # type: ignore[attr-defined]
-router.job("stores.rainy_morning")(rainy_morning)
