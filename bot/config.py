@@ -129,6 +129,7 @@ class DingTalkSection:
     client_secret: str = secret_field("SALESPULSE_DINGTALK_SECRET")
     robot_code: str = ""
     callback_path: str = "/dingtalk/callback"
+    http_sign_window_s: int = 300  # DingTalk allows 1 h; a narrower window shortens what a captured header pair buys
     api_base_url: str = "https://api.dingtalk.com"
     oapi_base_url: str = "https://oapi.dingtalk.com"
     group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
@@ -223,7 +224,7 @@ class AsrSection:
     workers: int = 1  # threads decoding and recognising (each FunASR model is loaded once, shared)
     queue_size: int = 4  # notes in flight at once; the rest wait in the database
     max_audio_bytes: int = 10_485_760
-    audio_retention_days: int = 90  # decoded audio kept this long (0 = for ever)
+    audio_retention_days: int = 365  # decoded audio kept this long (0 = for ever); [debrief] keep_days may be shorter
     transcript_retention_days: int = 365  # transcripts kept this long (0 = for ever)
     retry_days: int = 14  # notes kept for lack of a recogniser are re-recognised this far back once one is set up
 
