@@ -12,7 +12,7 @@ from bot.config import load_config
 
 BOT_TOML = Path(__file__).resolve().parents[1] / "bot.toml"
 CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")  # Chinese characters and full-width punctuation
-EXAMPLE = re.compile(r"^#\s*(\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*=")  # a commented-out example entry: # "8001" = "zhangwei"
+EXAMPLE = re.compile(r"^#\s*((\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*=|\[\[?[A-Za-z_.]+\]\]?$)")  # a commented-out example entry: # "8001" = "zhangwei"
 
 
 def _comments(text: str) -> list[tuple[int, str]]:
