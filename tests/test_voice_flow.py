@@ -254,9 +254,40 @@ async def test_retention_removes_audio_then_transcripts(vconfig, store, clock, t
     wav = Path(vconfig.bot.data_dir) / ev["audio_ref"]
     assert wav.is_file()
     assert prune(rt.services, clock.now_ms() + 89 * 86_400_000) == 0
+    rt.services.config = dataclasses.replace(vconfig, asr=dataclasses.replace(vconfig.asr, audio_retention_days=90))
     assert prune(rt.services, clock.now_ms() + 91 * 86_400_000) == 1
     assert not wav.exists()
     note = voice_store.get(store, ev["message_event_id"])
     assert note.audio_path == "" and note.text == "好的"
     assert prune(rt.services, clock.now_ms() + 366 * 86_400_000) == 1
     assert voice_store.get(store, ev["message_event_id"]) is None
+
+
+async def test_while_serving_a_slow_recognition_never_holds_up_other_chats(vconfig, store, clock, tmp_path):
+    """The serve loop's step with real threads: a note whose recognition blocks does not delay another rep's
+    command, and its transcript arrives once the lane finishes."""
+    import threading
+
+    release = threading.Event()
+    entered = threading.Event()
+
+    def slow(samples, language):
+        entered.set()
+        assert release.wait(20)
+        return "客户下周来看样机"
+
+    rt = voice_runtime(vconfig, store, clock, recogniser=StaticRecogniser(slow), in_thread=True)
+    rt.console.type_line("r1", f"/语音 {note_file(tmp_path, 'a.amr', clip('amr'))}")
+    await rt._serve_step()  # dispatches the note and starts its job in the speech lane
+    assert await asyncio.to_thread(entered.wait, 20)
+    rt.console.type_line("r2", "/帮助")
+    await rt._serve_step()  # the lane is busy; the help command is answered anyway
+    assert any("SalesPulse" in d.text for d in rt.console.delivered if d.target.user_id == "r2")
+    assert transcripts(store) == []
+    release.set()
+    await rt.deferred.wait_idle()
+    await rt._serve_step()
+    [ev] = transcripts(store)
+    assert ev["text"] == "客户下周来看样机"
+    assert any("看样机" in d.text for d in rt.console.delivered if d.target.user_id == "r1")
+    rt.close()

@@ -22,6 +22,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.backtest",
     "bot.cli.rules",
     "bot.cli.classify",
+    "bot.cli.inbox",
     "bot.cli.transcribe",
     "bot.cli.deploy",
     "bot.cli.migrate",

@@ -74,7 +74,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     t = Prompts(config.bot.locale).t
     rule_files = [p for p in args.files if not _is_conversation_pack(p)]
     conversation_files = [p for p in args.files if _is_conversation_pack(p)]
-    conversation_ok = check_conversation_packs(config, conversation_files)
     paths = _paths(config, rule_files)
     try:
         rules, catalogs = load_files(paths, _catalogs(config))
@@ -82,15 +81,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         for err in exc.errors:
             print(str(err))
         print(t("cli.rules_errors", n=len(exc.errors), files=len(paths)), file=sys.stderr)
-        return 1
-    if not conversation_ok:
+        check_conversation_packs(config, conversation_files, quiet_ok=True)
         return 1
     keywords = sum(len(r.keywords) for r in rules)
     print(t("cli.rules_ok", rules=len(rules), keywords=keywords, entries=sum(len(v) for v in catalogs.values()),
             files=len(paths)))
     for p in paths:
         print(f"  {p}")
-    return 0
+    return 0 if check_conversation_packs(config, conversation_files) else 1
 
 
 def _is_conversation_pack(path: Path) -> bool:
@@ -102,7 +100,7 @@ def _is_conversation_pack(path: Path) -> bool:
     return any(line.strip() in ("[[cue]]", "[[negation]]", "[[example]]", "[names]") for line in text.splitlines())
 
 
-def check_conversation_packs(config: Config, extra: list[Path]) -> bool:
+def check_conversation_packs(config: Config, extra: list[Path], quiet_ok: bool = False) -> bool:
     """Load the classifier packs of `[conversation]` (+ extra files) and run every pack example; print errors as
     file:line and one summary line. True when all is well."""
     t = Prompts(config.bot.locale).t
@@ -123,8 +121,9 @@ def check_conversation_packs(config: Config, extra: list[Path]) -> bool:
     if failures:
         print(t("conversation.check.failed", n=len(failures)), file=sys.stderr)
         return False
-    print(t("conversation.check.ok", cues=len(lexicon.cues), negations=len(lexicon.negations),
-            examples=len(lexicon.examples), files=len(lexicon.files)))
+    if not quiet_ok:
+        print(t("conversation.check.ok", cues=len(lexicon.cues), negations=len(lexicon.negations),
+                examples=len(lexicon.examples), files=len(lexicon.files)))
     return True
 
 

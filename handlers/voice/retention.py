@@ -26,9 +26,12 @@ def prune(services: Services, now_ms: int) -> int:
             rows = voice_store.expired_audio(store, cutoff, CHUNK)
             if not rows:
                 break
+            root = voice.data_dir.resolve()
             for _mid, relpath in rows:
                 try:
-                    voice.audio_path(relpath).unlink(missing_ok=True)
+                    path = voice.audio_path(relpath).resolve()
+                    if path.is_relative_to(root):  # never delete outside the data dir
+                        path.unlink(missing_ok=True)
                 except OSError as exc:
                     log.warning("voice retention: cannot delete %s: %s", relpath, exc)
             with store.transaction():
