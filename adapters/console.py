@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from adapters.base import Adapter, AdapterContext
+from bot import crashpoints
 from bot.errors import BadPayload
 from bot.events import Actor, CardAction, Message, MessageKind, event_from_dict
 from bot.media import MediaRequest, MediaUnavailable
@@ -252,4 +253,5 @@ def replay_file(ctx: AdapterContext, path: Path, report: Callable[[str], None]) 
                 continue
             if ctx.accept(event.platform if event.platform != "console" else "replay", event.event_id, obj, event):
                 accepted += 1
+            crashpoints.reached("import.row")
     return accepted, rejected + len(skipped)

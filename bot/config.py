@@ -129,6 +129,7 @@ class DingTalkSection:
     client_secret: str = secret_field("SALESPULSE_DINGTALK_SECRET")
     robot_code: str = ""
     callback_path: str = "/dingtalk/callback"
+    http_sign_window_s: int = 300  # DingTalk allows 1 h; a narrower window shortens what a captured header pair buys
     api_base_url: str = "https://api.dingtalk.com"
     oapi_base_url: str = "https://oapi.dingtalk.com"
     group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
