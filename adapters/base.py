@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ class AdapterContext:
     clock: Clock
     wake: Callable[[], None]  # tell the dispatcher there is new work
     org_changed: Callable[[], None] = lambda: None  # an org sync changed people: refresh the directory cache
+    accepted: Counter[tuple[str, str]] = field(default_factory=Counter)  # (platform, event type) → new rows (/metrics)
 
     def accept(self, platform: str, external_id: str, payload: Any, event: Event | None,
                unsupported_reason: str | None = None, *, keep: bool = False) -> bool:
@@ -49,6 +51,7 @@ class AdapterContext:
                                  unsupported_reason=unsupported_reason, handoff=event,
                                  status="failed" if keep and event is None else "unsupported")
         if new:
+            self.accepted[(platform, event.type_name if event is not None else "unsupported")] += 1
             self.wake()
         return new
 
@@ -77,6 +80,10 @@ class Adapter:
     def doctor(self) -> list[tuple[str, bool, str]]:
         """(check, ok, one-line explanation) for `salespulse doctor`."""
         return []
+
+    def connected(self) -> bool | None:
+        """Is the long connection (DingTalk stream, Feishu ws) up? None when this adapter holds none (/readyz)."""
+        return None
 
 
 def org_synced(ctx: AdapterContext, last_run_key: str, platform: str, result: Any) -> None:

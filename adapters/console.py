@@ -67,6 +67,15 @@ class ConsoleAdapter(Adapter):
     delivered: list[Delivered] = field(default_factory=list)
     last_buttons: dict[str, list[Button]] = field(default_factory=dict)
     platform: str = "console"
+    # Part of every typed line's message id. `salespulse chat` passes a fresh one per session: its virtual clock
+    # starts at the same instant every time, so without it the first line of a new session would carry the id of
+    # an earlier session's first line and the inbox would drop it as a redelivery. The demo keeps "" (same run,
+    # same ids).
+    session: str = ""
+    # Whose screen this is (`chat --as`): replies to anyone else are counted per recipient instead of printed
+    # (see others / take_others). None shows everything (the demo's transcript, replay).
+    viewer: str | None = None
+    others: dict[str, int] = field(default_factory=dict)
     _seq: int = 0
 
     async def send(self, target: Target, reply: Reply, key: str) -> str:
@@ -75,13 +84,25 @@ class ConsoleAdapter(Adapter):
         if buttons:
             self.last_buttons[target.user_id or target.chat_id] = buttons
         self.delivered.append(Delivered(target, reply, key, text))
-        if self.echo is not None:
+        if self.viewer is not None and not self._for_viewer(target):
+            who = target.person_id or target.user_id or target.chat_id
+            self.others[who] = self.others.get(who, 0) + 1
+        elif self.echo is not None:
             self.echo(text)
         return f"console:{len(self.delivered)}"
 
+    def _for_viewer(self, target: Target) -> bool:
+        return self.viewer in (target.person_id, target.user_id)
+
+    def take_others(self) -> dict[str, int]:
+        """Replies sent to other people since the last call, per recipient (then forgotten)."""
+        out, self.others = self.others, {}
+        return out
+
     def _next_id(self, user: str) -> str:
         self._seq += 1
-        return f"console:{user}:{self.ctx.clock.now_ms()}:{self._seq}"
+        session = f"{self.session}:" if self.session else ""
+        return f"console:{session}{user}:{self.ctx.clock.now_ms()}:{self._seq}"
 
     def type_line(self, user: str, line: str) -> bool:
         """A line typed by `user` (a person id or name). A bare number presses that button of the last card."""

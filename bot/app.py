@@ -36,6 +36,7 @@ PRUNE_CHUNK = 2_000  # rows deleted per transaction; the loop yields between chu
 # Every capability, in routing order. A new capability is one line here.
 ROUTER_MODULES: tuple[str, ...] = (
     "handlers.tagging",
+    "handlers.conversation.observe",
     "handlers.timeline",
     "handlers.silence",
     "handlers.baseline",
@@ -43,6 +44,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.links",
     "handlers.digests",
     "handlers.forecast",
+    "handlers.practice",
+    "handlers.debrief",
     "handlers.help",
 )
 
@@ -177,6 +180,11 @@ class Runtime:
                 pass
             # let the event loop serve HTTP acks between batches
             await asyncio.sleep(0)
+
+    def rule_pack_version(self) -> int:
+        """How many times the rule packs have been (re)loaded in this process (0 before the first load)."""
+        tagger = self.services.extras.get("tagging")
+        return tagger.rules.generation if tagger is not None else 0
 
     def close(self) -> None:
         self.deferred.close()

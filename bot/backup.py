@@ -276,7 +276,7 @@ def export_backup(config: Config, db_path: str | Path, out: str | Path, clock: C
         raise BackupError(t("ops.backup_db_missing", path=db_path))
     if out.exists():
         raise BackupError(t("ops.backup_exists", path=out))
-    open_store(db_path).close()  # a locked / foreign file stops here with its own clear sentence
+    open_store(db_path, run_migrations=False).close()  # a locked / foreign file stops here; never migrates what it backs up
     with tempfile.TemporaryDirectory(prefix="salespulse-export-") as tmp:
         copy = Path(tmp) / DB_NAME
         _online_copy(db_path, copy, progress)

@@ -71,6 +71,7 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1"),
+        JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
 
 
@@ -207,6 +208,39 @@ class AsrSection:
 
 
 @dataclass(frozen=True)
+class DebriefSection:
+    """Voice debriefs after customer meetings (handlers/debrief): three questions, answered by voice or text."""
+
+    enabled: bool = True  # false: no cards after meetings (/debrief still works)
+    ask_after_minutes: int = 5  # the card goes out this long after the meeting ends
+    remind_after_minutes: int = 120  # one reminder when the card is still unanswered after this long
+    expire_days: int = 3  # an unanswered debrief closes after this many days
+    offline_days: int = 3  # a voice note recorded this many days before it arrived still finds its meeting
+    trigger_tags: tuple[str, ...] = ("客户会议",)  # a calendar event or call with one of these tags is a customer meeting
+    min_call_minutes: int = 10  # an answered customer call at least this long also counts (0 = calls never do)
+    same_meeting_minutes: int = 120  # a second trigger for the same rep and lead this close is the same meeting
+    short_note_s: int = 15  # one voice note per question: up to this long
+    long_note_s: int = 45  # one voice note for all three questions: up to this long; longer ones are refused
+    within_hours: int = 24  # /debrief_rate counts debriefs done within this many hours of the meeting
+    rate_days: int = 30  # /debrief_rate looks back this many days unless told otherwise
+    list_limit: int = 10  # /debrief list shows this many
+    keep_days: int = 365  # transcripts and audio of the answers are kept this long (0 = for ever)
+    timeline_tag: str = "会后复盘"  # the tag of the debrief on the lead's timeline
+
+
+@dataclass(frozen=True)
+class PracticeSection:
+    """The objection practice sandbox (/practice): a virtual customer built from the team's real objections."""
+
+    rounds: int = 3  # objections per session
+    idle_minutes: int = 15  # a session without an answer for this long ends itself
+    min_library: int = 5  # the team's library needs this many real objections before they are used (else the pack's)
+    quick_answer_s: int = 30  # a text answer within this is "quick"; slower ones get advice on response time
+    good_rate_cpm: tuple[int, ...] = (180, 260)  # speaking rate (characters per minute) in this range is good
+    max_fillers: int = 2  # more filler words (嗯、那个、就是) than this in one answer gets advice
+
+
+@dataclass(frozen=True)
 class CallsSection:
     """Missed-call escalation: an unanswered customer call not returned in time alerts rep, manager and 客服."""
 
@@ -296,6 +330,47 @@ class ForecastSection:
 
 
 @dataclass(frozen=True)
+class ConversationSection:
+    """Objection × strategy labels on every customer / rep turn (handlers/conversation/)."""
+
+    enabled: bool = True  # label every customer and rep message as it is archived
+    packs_dirs: tuple[str, ...] = ("conversation.d",)  # admin packs: every *.toml here, after the shipped pack
+    extra_files: tuple[str, ...] = ()  # more pack files, loaded last
+    use_model: bool = True  # let the shipped character n-gram model add labels it is very sure of
+    model_min_prob: float = 0.9  # … at or above this probability
+    text_max_chars: int = 2000  # a longer turn is classified on its first characters (bounds the cost)
+
+
+@dataclass(frozen=True)
+class HealthSection:
+    max_inbox_age_s: float = 300.0  # /readyz fails when the oldest unprocessed event waits longer than this
+    max_outbox_backlog: int = 1000  # … or when more replies than this are due and unsent
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    enabled: bool = False
+    port: int = 0  # 0 = on the serve port; else its own listener on [server] host
+    path: str = "/metrics"
+    token: str = secret_field("SALESPULSE_METRICS_TOKEN")  # empty = no token (keep the port private)
+
+
+@dataclass(frozen=True)
+class BackupSection:
+    enabled: bool = False
+    cron: str = "30 3 * * *"
+    folder: str = "backups"  # relative: to bot.toml's folder
+    keep: int = 14
+    before_migrations: bool = True  # a start that must migrate the database writes a backup first
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    format: str = "text"  # text | json
+    level: str = "info"  # debug | info | warning | error (SalesPulse's own loggers while serving)
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = BotSection()
     server: ServerSection = ServerSection()
@@ -311,11 +386,18 @@ class Config:
     baseline: BaselineSection = BaselineSection()
     digests: DigestSection = DigestSection()
     asr: AsrSection = AsrSection()
+    debrief: DebriefSection = DebriefSection()
+    practice: PracticeSection = PracticeSection()
     calls: CallsSection = CallsSection()
     telephony: TelephonySection = TelephonySection()
     links: LinksSection = LinksSection()
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
+    conversation: ConversationSection = ConversationSection()
+    health: HealthSection = HealthSection()
+    metrics: MetricsSection = MetricsSection()
+    backup: BackupSection = BackupSection()
+    logging: LoggingSection = LoggingSection()
     source: str = field(default="", metadata={"internal": True})
 
     def enabled_platforms(self) -> list[str]:
@@ -462,6 +544,8 @@ class _Loader:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "dingtalk.mode": ("stream", "http"),
     "feishu.mode": ("http", "ws"),
+    "logging.format": ("text", "json"),
+    "logging.level": ("debug", "info", "warning", "error"),
 }
 _PERSON_ROLES = ("rep", "manager", "cs", "colleague")
 _CHAT_PLATFORMS = ("wecom", "dingtalk", "feishu", "console")
@@ -490,7 +574,9 @@ def _check_values(config: Config, loader: _Loader) -> None:
     for dotted, value, least in (("bot.dispatch_batch", config.bot.dispatch_batch, 1),
                                  ("bot.serve_batch", config.bot.serve_batch, 1),
                                  ("outbox.max_attempts", config.outbox.max_attempts, 1),
-                                 ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0)):
+                                 ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0),
+                                 ("backup.keep", config.backup.keep, 1),
+                                 ("health.max_outbox_backlog", config.health.max_outbox_backlog, 0)):
         if value < least:  # 0 attempts would park every reply as dead unsent; 0 rows per batch would never dispatch
             loader.fail(dotted, f"expected a whole number of at least {least}, got {value}")
     for i, person in enumerate(config.org.people):
@@ -513,12 +599,38 @@ def _check_values(config: Config, loader: _Loader) -> None:
     crons = [(f"scheduler.jobs[{i}].cron", job.cron) for i, job in enumerate(config.scheduler.jobs) if job.enabled]
     crons += [(f"{name}.org_sync_cron", getattr(config, name).org_sync_cron) for name in ("wecom", "dingtalk", "feishu")
               if getattr(config, name).org_sync_cron]  # empty = no nightly sync
+    if config.backup.enabled:
+        crons.append(("backup.cron", config.backup.cron))
     for dotted, cron in crons:
         try:
             parse_cron(cron, config.scheduler.timezone)
         except ValueError as exc:
             loader.fail(dotted, f"not a cron string {cron!r}: {exc} (expected 5 fields: minute hour day month "
                                 "weekday, e.g. \"0 18 * * 1-5\")")
+
+
+# What each platform cannot work without (its section's key → the environment variable that may supply it, or "").
+# Why: `serve` used to start an enabled platform with empty secrets and only fail at the first token fetch or
+# callback; an enabled platform that cannot work now stops the start with these keys named.
+REQUIRED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "wecom": (("corp_id", ""), ("agent_id", ""), ("secret", "SALESPULSE_WECOM_SECRET"),
+              ("token", "SALESPULSE_WECOM_TOKEN"), ("encoding_aes_key", "SALESPULSE_WECOM_AES_KEY")),
+    "dingtalk": (("client_id", ""), ("client_secret", "SALESPULSE_DINGTALK_SECRET")),
+    "feishu": (("app_id", ""), ("app_secret", "SALESPULSE_FEISHU_SECRET")),
+}
+
+
+def missing_platform_keys(config: Config) -> dict[str, list[tuple[str, str]]]:
+    """Enabled platforms whose required keys are empty: {platform: [(key, env var or ""), …]}."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for platform, keys in REQUIRED_KEYS.items():
+        section = getattr(config, platform)
+        if not section.enabled:
+            continue
+        lacking = [(key, env) for key, env in keys if not getattr(section, key)]
+        if lacking:
+            out[platform] = lacking
+    return out
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:

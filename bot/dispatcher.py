@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import Counter
 
 from bot import commands
 from bot.context import Context, Services
@@ -37,6 +38,7 @@ class Dispatcher:
         self.batch = batch or services.config.bot.dispatch_batch
         self.processed = 0
         self.failed = 0
+        self.by_type: Counter[tuple[str, str]] = Counter()  # (platform, event type) → rows dispatched (/metrics)
 
     def process_pending(self, limit: int | None = None) -> int:
         """Process up to one batch of pending rows; returns how many rows were handled."""
@@ -70,6 +72,7 @@ class Dispatcher:
                             # ticks, calls, …) may read what they wrote, so it sees them first.
                             store.flush()
                         self.router.dispatch(event, Context(self.services, event))
+                        self.by_type[(event.platform, event.type_name)] += 1
                     done.append(row.id)
                 except UserInputError as exc:
                     # The row's savepoint rolled back what its handlers wrote; the user gets the explanation.

@@ -102,6 +102,7 @@ class TickScheduler:
         self._next_due: int | None = None
         self._known = False
         self._job_next: dict[str, int | None] = {}
+        self.lag_ms: dict[str, int] = {}  # job → how late its last tick was emitted (/metrics)
 
     def add_job(self, name: str, cron: str) -> None:
         self.jobs.append(Job(name, cron, parse_cron(cron, self.config.timezone)))
@@ -178,6 +179,7 @@ class TickScheduler:
                                 job=job.name, due_at=due_ms)
                     inbox_store.accept(self.store, "scheduler", f"{job.name}:{due_ms}", {"job": job.name},
                                        tick.to_dict(), now)
+                    self.lag_ms[job.name] = now - due_ms
                     emitted += 1
         return emitted
 

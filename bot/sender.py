@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
@@ -61,6 +62,11 @@ class OutboxSender:
         self.rng = rng or random.Random()
         self.sent = 0
         self.dead = 0
+        self.sent_by: Counter[str] = Counter()  # per platform, for /metrics
+        self.dead_by: Counter[str] = Counter()
+        # Did the last call to each platform get through? False after a network error or a platform failure that
+        # is not about the message itself; /readyz reports that platform as not ready until a call succeeds.
+        self.last_ok: dict[str, bool] = {}
         self._checked_waiting_at: int | None = None
         self.waiting: dict[str, int] = {}  # the last check's replies per platform nobody here sends to
 
@@ -89,8 +95,10 @@ class OutboxSender:
             if exc.permanent:
                 self._dead(row, str(exc))
             else:
+                self.last_ok[row.platform] = False
                 self._retry(row, self.backoff_ms(row.attempts), str(exc))
         except (OSError, TimeoutError) as exc:  # network trouble is retryable
+            self.last_ok[row.platform] = False
             self._retry(row, self.backoff_ms(row.attempts), f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # a bug in rendering or an SDK: count it like any failure, never block the queue
             # Why: an untyped error used to escape send_due() with the row untouched (same attempts, same due
@@ -101,6 +109,8 @@ class OutboxSender:
         else:
             outbox_store.mark_sent(self.store, row.id, self.clock.now_ms(), ref or "")
             self.sent += 1
+            self.sent_by[row.platform] += 1
+            self.last_ok[row.platform] = True
 
     def _warn_waiting(self) -> None:
         """Once an hour, say which replies wait for a platform no adapter here sends to (disabled in bot.toml, a
@@ -127,6 +137,7 @@ class OutboxSender:
         log.error("reply %s parked as dead after %d attempts: %s", row.idempotency_key, row.attempts + 1, error)
         outbox_store.mark_dead(self.store, row.id, error)
         self.dead += 1
+        self.dead_by[row.platform] += 1
 
     async def drain(self, max_rounds: int = 1000) -> int:
         """Send everything due now (demo and tests; virtual time does not move here)."""

@@ -17,16 +17,22 @@ import importlib
 import logging
 import signal
 import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.base import Adapter, AdapterContext
+from bot import health
 from bot.app import ADAPTERS, Runtime
+from bot.backup_schedule import ScheduledBackups
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.errors import ConfigError
+from bot.health import Readiness
+from bot.metrics import Metrics
 from bot.supervisor import Supervisor
+from bot.upgrade import backup_before_migrations
 from prompts import Prompts
 from store import open_store
 
@@ -98,10 +104,26 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def build_app(config: Config, adapters: list[Adapter], body_timeout_s: float = BODY_TIMEOUT_S) -> web.Application:
+def readyz_handler(readiness: Callable[[], Readiness]):
+    async def readyz(request: web.Request) -> web.Response:
+        result = readiness()
+        return web.json_response(result.to_dict(), status=200 if result.ready else 503)
+
+    return readyz
+
+
+def build_app(config: Config, adapters: list[Adapter], body_timeout_s: float = BODY_TIMEOUT_S, *,
+              readiness: Callable[[], Readiness] | None = None, metrics: Metrics | None = None) -> web.Application:
     limit = config.server.max_body_bytes
-    app = web.Application(client_max_size=limit, middlewares=[error_middleware, body_guard(limit, body_timeout_s)])
+    middlewares = [error_middleware, body_guard(limit, body_timeout_s)]
+    if metrics is not None:
+        middlewares.insert(0, metrics.middleware())  # outermost: the latency a platform sees, refusals included
+    app = web.Application(client_max_size=limit, middlewares=middlewares)
     app.router.add_get("/healthz", healthz)
+    if readiness is not None:
+        app.router.add_get("/readyz", readyz_handler(readiness))
+    if metrics is not None and config.metrics.port == 0:
+        app.router.add_get(config.metrics.path, metrics.handle)
     for adapter in adapters:
         app.add_routes(adapter.routes())
     return app
@@ -111,6 +133,10 @@ class Server:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
+        t = Prompts(config.bot.locale).t
+        todo, backup = backup_before_migrations(config, self.clock, t)  # a newer database stops here
+        if backup is not None:
+            log.warning("%s", t("operations.backup_before_migrate", n=len(todo), path=backup.path))
         self.store = open_store(config.bot.database)
         self.runtime = Runtime(config=config, store=self.store, clock=self.clock)
         self.adapter_ctx = AdapterContext(self.store, config, self.clock, self.runtime.wake,
@@ -118,15 +144,28 @@ class Server:
         self.adapters = build_adapters(config, self.adapter_ctx)
         for adapter in self.adapters:
             self.runtime.add_sender(adapter.platform, adapter.send)
-        self.app = build_app(config, self.adapters)
+        self.metrics = (Metrics(self.runtime, self.adapter_ctx.accepted, token=config.metrics.token)
+                        if config.metrics.enabled else None)
+        self.app = build_app(config, self.adapters, readiness=self.readiness, metrics=self.metrics)
         self.supervisor = Supervisor()
         self.stop_event = asyncio.Event()
+
+    def readiness(self) -> Readiness:
+        return health.check(self.store, self.config, self.clock.now_ms(), self.adapters, self.runtime.sender.last_ok)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.config.server.host, self.config.server.port)
         await site.start()
+        self.port = _bound_port(site, self.config.server.port)
+        metrics_runner = None
+        if self.metrics is not None and self.config.metrics.port:
+            metrics_app = web.Application()
+            metrics_app.router.add_get(self.config.metrics.path, self.metrics.handle)
+            metrics_runner = web.AppRunner(metrics_app, access_log=None)
+            await metrics_runner.setup()
+            await web.TCPSite(metrics_runner, self.config.server.host, self.config.metrics.port).start()
         scheduler = AsyncIOScheduler(timezone=self.config.scheduler.timezone)
         scheduler.add_job(self.runtime.wake, "interval", seconds=self.config.scheduler.poll_interval_s,
                           id="wake", replace_existing=True)
@@ -134,6 +173,10 @@ class Server:
         for adapter in self.adapters:
             await adapter.start()
         self.supervisor.spawn(self.runtime.run_forever(self.stop_event), "runtime")
+        if self.config.backup.enabled:
+            backups = ScheduledBackups(self.runtime.services)
+            self.supervisor.spawn(backups.run_forever(self.stop_event, self.config.scheduler.poll_interval_s),
+                                  "backups")
         log.warning("SalesPulse serving on http://%s:%s (%s)", self.config.server.host, self.config.server.port,
                     ", ".join(a.platform for a in self.adapters))
         if ready is not None:
@@ -148,12 +191,21 @@ class Server:
                     log.exception("adapter %s did not stop cleanly", adapter.platform)
             scheduler.shutdown(wait=False)
             await self.supervisor.shutdown()
+            if metrics_runner is not None:
+                await metrics_runner.cleanup()
             await runner.cleanup()
             self.runtime.close()
             self.store.close()
 
     def stop(self) -> None:
         self.stop_event.set()
+
+
+def _bound_port(site: web.TCPSite, configured: int) -> int:
+    """The port actually bound (tests ask for port 0 and need to know which one they got)."""
+    server = site._server  # aiohttp keeps the asyncio Server here; it has no public accessor
+    sockets = getattr(server, "sockets", None) or ()
+    return sockets[0].getsockname()[1] if sockets else configured
 
 
 def serve(config: Config) -> int:

@@ -116,6 +116,33 @@ def legend_thresholds(levels: Sequence[float]) -> list[str]:
     return out
 
 
+CHARTS_KEPT = 200  # per kind of chart; older PNGs in the charts folder are deleted when a new one is drawn
+
+
+def chart_folder(config: Any, override: str = "") -> Path:
+    """Where charts go, as an absolute path: `override`, else <bot.data_dir>/charts.
+
+    Why absolute: a relative data_dir used to be printed relative to whatever folder the bot was started in
+    ("salespulse-data/charts/…" while the file was in demo-out/salespulse-data/charts/)."""
+    return Path(override or Path(config.bot.data_dir) / "charts").resolve()
+
+
+def prune_charts(folder: Path, prefix: str, keep: int = CHARTS_KEPT) -> int:
+    """Delete all but the `keep` newest `<prefix>*.png` in `folder`; returns how many went.
+
+    Why: every /revisions or /heatmap request draws a file, and nothing else ever removes them. The newest ones stay
+    so that a reply still waiting in the outbox keeps its image."""
+    files = sorted(folder.glob(f"{prefix}*.png"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+    gone = 0
+    for old in files[keep:]:
+        try:
+            old.unlink()
+            gone += 1
+        except OSError:
+            pass
+    return gone
+
+
 @lru_cache(maxsize=1)
 def cjk_font_path() -> str:
     """The bundled Noto Sans CJK SC file inside the mplfonts package (never a system font)."""

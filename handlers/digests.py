@@ -26,6 +26,7 @@ from bot.events import Role, Tick
 from bot.replies import Reply, Target
 from bot.router import F, Router
 from handlers import baseline
+from handlers.debrief import rate as debrief_rate
 from handlers.workcal import is_workday
 from store import calls as calls_store
 from store import digests as digest_store
@@ -38,6 +39,11 @@ CATEGORIES = ("销售动作", "客户响应", "跨部门协作")
 
 def _team_reps(ctx: Context, team_ids: list[str]) -> list[str]:
     return [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role == Role.REP]
+
+
+def _team_sales(ctx: Context, team_ids: list[str]) -> list[str]:
+    """Reps and managers: both meet customers, and both debrief."""
+    return [p.id for tid in team_ids for p in ctx.directory.team_members(tid) if p.role in (Role.REP, Role.MANAGER)]
 
 
 def _join(ctx: Context, items) -> str:
@@ -125,6 +131,9 @@ def team_weekly(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
             act_ok=cfg.actions_healthy, act_mean=cfg.actions_industry,
             follow_up="—" if row.follow_up_days is None else f"{row.follow_up_days:.1f}",
             fu_ok=cfg.follow_up_healthy_days, fu_mean=cfg.follow_up_industry_days))
+    debriefs = debrief_rate.digest_line(ctx, _team_sales(ctx, team_ids), start, end)
+    if debriefs:
+        lines.append(debriefs)
     lines.append(ctx.t("digests.week_hint"))
     team_names = _join(ctx, (ctx.directory.teams[t][0] for t in team_ids))
     span = ctx.t("digests.span", first=_date(ctx, first), last=_date(ctx, last))

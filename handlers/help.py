@@ -28,7 +28,8 @@ def help_text(ctx: Context, only: str | None = None) -> str:
             spec = specs[name]
             return ctx.t("core.help_one", usage=spec.get("usage", "/" + name), summary=_summary(ctx, spec),
                          aliases=" ".join("/" + a for a in spec.get("aliases", ())) or "—")
-    lines = [ctx.t("core.help_title")]
+    lines = [ctx.t("core.unknown_command", name=only.lstrip("/"))] if only else []
+    lines.append(ctx.t("core.help_title"))
     for name, spec in specs.items():
         usage = spec.get("usage", "/" + name)
         aliases = [a for a in spec.get("aliases", ()) if not str(a).isascii()]

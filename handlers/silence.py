@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import from_ms
 from bot.context import Context, Services
 from bot.errors import ConfigError
-from bot.events import Command, Tick
+from bot.events import Command, Role, Tick
 from bot.replies import Button, Reply
 from bot.router import F, Router
 from handlers.timeline import Scope, fmt_time, scope_for
@@ -211,11 +211,25 @@ def on_sweep(event: Tick, ctx: Context) -> None:
     sweep(ctx, max(ctx.clock.now_ms(), event.due_at))
 
 
+def _none_text(ctx: Context, scope: Scope) -> str:
+    """"Nothing is silent", saying for whom: customer service seeing no leads of their own must not read it as the
+    company having no silent leads."""
+    if scope.everyone:
+        return ctx.t("silence.none_company")
+    person = ctx.directory.person(scope.person_id)
+    if person is not None and person.role == Role.MANAGER:
+        teams = ctx.t("core.list_sep").join(ctx.directory.teams[t][0] for t in ctx.directory.teams_managed_by(person.id))
+        return ctx.t("silence.none_team", teams=teams or person.name)
+    if person is not None and person.role == Role.REP:
+        return ctx.t("silence.none_own")
+    return ctx.t("silence.none_no_leads")
+
+
 def silent_text(ctx: Context, scope: Scope, now_ms: int, limit: int = 30) -> str:
     refresh(ctx, now_ms)
     total, rows = silence_store.silent(ctx.store, now_ms, None if scope.everyone else scope.owner_ids, limit)
     if not rows:
-        return ctx.t("silence.none")
+        return _none_text(ctx, scope)
     lines = [ctx.t("silence.list_title", n=total)]
     for lead in rows:
         owner = ctx.directory.person(lead.owner_id or "")

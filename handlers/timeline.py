@@ -198,7 +198,7 @@ def chart_path(ctx: Context, lead_id: str) -> str:
     request = ctx.event.event_id if ctx.event else lead_id
     digest = hashlib.sha1(request.encode()).hexdigest()[:12]
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", lead_id)[:40]
-    return str(Path(ctx.config.bot.data_dir) / "charts" / f"heatmap_{safe}_{digest}.png")
+    return str(charts.chart_folder(ctx.config) / f"heatmap_{safe}_{digest}.png")
 
 
 def send_heatmap(ctx: Context, lead: timeline_store.LeadRef) -> None:
@@ -211,6 +211,7 @@ def send_heatmap(ctx: Context, lead: timeline_store.LeadRef) -> None:
 def render_job(payload: dict, reader: object) -> Reply:
     """Worker thread: draw the PNG; the text version travels with it."""
     info = charts.render_png(charts.HeatmapData.from_dict(payload["data"]), payload["path"])
+    charts.prune_charts(Path(payload["path"]).parent, "heatmap_")
     return Reply.image(info.path, payload["alt_text"], payload["title"])
 
 

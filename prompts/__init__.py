@@ -41,6 +41,19 @@ class _SafeDict(dict):
         return "{" + key + "}"
 
 
+ECHO_MAX = 300  # characters of one line of text a reply repeats back
+
+
+def _clip(value: Any) -> Any:
+    """A long one-line value (what someone typed, echoed in "没有这个命令：/…") is cut to its start and length.
+
+    Why: a 10,000-character line used to come back whole. Multi-line values are composed by the bot itself (lists,
+    digests) and are left alone."""
+    if isinstance(value, str) and len(value) > ECHO_MAX and "\n" not in value:
+        return f"{value[:60]}…（{len(value)}）"
+    return value
+
+
 class Prompts:
     """Text lookup for one locale: `p.t("core.help_title")`, `p.t("silence.alert", lead="…")`."""
 
@@ -58,7 +71,9 @@ class Prompts:
         text = self.raw(key)
         if not isinstance(text, str):
             text = str(text)
-        return text.format_map(_SafeDict(values)) if values else text
+        if not values:
+            return text
+        return text.format_map(_SafeDict({k: _clip(v) for k, v in values.items()}))
 
     def has(self, key: str) -> bool:
         return key in self._own or key in self._fallback

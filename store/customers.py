@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from store import like
 from store.db import Store
 
 
@@ -50,8 +51,9 @@ def get(store: Store, customer_id: str) -> Customer | None:
 
 def search(store: Store, text: str, limit: int = 10) -> list[Customer]:
     rows = store.conn.execute(
-        "SELECT id, name, industry, size, owner_id FROM customers WHERE name LIKE ? OR id = ? ORDER BY length(name) LIMIT ?",
-        (f"%{text}%", text, limit),
+        f"SELECT id, name, industry, size, owner_id FROM customers WHERE name LIKE ?{like.ESCAPE} OR id = ?"
+        " ORDER BY length(name) LIMIT ?",
+        (like.contains(text), text, limit),
     )
     return [Customer(*r) for r in rows]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.errors import DatabaseError
-from store.migrate import migrate
+from store.migrate import NewerSchema, migrate
 
 log = logging.getLogger("salespulse.store")
 
@@ -137,6 +137,8 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
         conn = _connect(spath, busy_timeout_ms)
         if run_migrations:
             migrate(conn)
+    except NewerSchema as exc:
+        raise DatabaseError("too_new", spath, str(exc)) from None
     except sqlite3.DatabaseError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:

@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from store import like
 from store.db import Store
 
 
@@ -98,6 +99,17 @@ def get(store: Store, lead_id: str) -> Deal | None:
     return _deal(r) if r else None
 
 
+def any_deal(store: Store, owners: Iterable[str] | None = None) -> bool:
+    """Whether any deal (open or closed) is owned by `owners` (None = anyone)."""
+    if owners is None:
+        return store.conn.execute("SELECT 1 FROM leads LIMIT 1").fetchone() is not None
+    owners = list(owners)
+    if not owners:
+        return False
+    return store.conn.execute(f"SELECT 1 FROM leads WHERE owner_id IN ({','.join('?' for _ in owners)}) LIMIT 1",
+                              owners).fetchone() is not None
+
+
 def listing(store: Store, *, status: str | None = None, owners: Iterable[str] | None = None) -> list[Deal]:
     """Deals, optionally only one status and only these owners (None = everyone)."""
     where, params = [], []
@@ -116,8 +128,8 @@ def listing(store: Store, *, status: str | None = None, owners: Iterable[str] | 
 
 def search(store: Store, text: str, owners: Iterable[str] | None = None, limit: int = 10) -> list[Deal]:
     """Deals whose id, title or customer name contains `text`; open ones first."""
-    params: list = [text, f"%{text}%", f"%{text}%"]
-    sql = _SELECT + " WHERE (l.id = ? OR l.title LIKE ? OR c.name LIKE ?)"
+    params: list = [text, like.contains(text), like.contains(text)]
+    sql = _SELECT + f" WHERE (l.id = ? OR l.title LIKE ?{like.ESCAPE} OR c.name LIKE ?{like.ESCAPE})"
     if owners is not None:
         owners = list(owners)
         if not owners:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from store import like
 from store.db import Store
 
 
@@ -95,9 +96,10 @@ def for_owner(store: Store, owner_id: str, status: str = "open") -> list[Lead]:
 
 def search(store: Store, text: str, limit: int = 10) -> list[Lead]:
     rows = store.conn.execute(
-        f"SELECT {_L} FROM leads WHERE id = ? OR title LIKE ? OR customer_id IN"
-        " (SELECT id FROM customers WHERE name LIKE ?) ORDER BY status = 'open' DESC, created_at DESC LIMIT ?",
-        (text, f"%{text}%", f"%{text}%", limit),
+        f"SELECT {_L} FROM leads WHERE id = ? OR title LIKE ?{like.ESCAPE} OR customer_id IN"
+        f" (SELECT id FROM customers WHERE name LIKE ?{like.ESCAPE}) ORDER BY status = 'open' DESC, created_at DESC"
+        " LIMIT ?",
+        (text, like.contains(text), like.contains(text), limit),
     )
     return [_lead(r) for r in rows]
 

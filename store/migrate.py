@@ -27,8 +27,38 @@ def available() -> list[tuple[int, str, str]]:
     return out
 
 
+class NewerSchema(Exception):
+    """The database has migrations this code does not ship: a newer SalesPulse wrote it. Starting anyway would run
+    old code against a schema it does not know (and a later downgrade-migrate would be guesswork), so we stop."""
+
+    def __init__(self, unknown: list[int]) -> None:
+        super().__init__(", ".join(f"{n:04d}" for n in unknown))
+        self.unknown = unknown
+
+
+def applied_ids(conn: sqlite3.Connection) -> set[int]:
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM schema_migrations")}
+    except sqlite3.OperationalError:  # a new, empty file
+        return set()
+
+
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """File names of the shipped migrations this database has not had yet (`salespulse migrate --dry-run`)."""
+    done = applied_ids(conn)
+    return [name for number, name, _sql in available() if number not in done]
+
+
+def check_not_newer(conn: sqlite3.Connection) -> None:
+    shipped = {number for number, _name, _sql in available()}
+    unknown = sorted(applied_ids(conn) - shipped)
+    if unknown:
+        raise NewerSchema(unknown)
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply what is missing; return the names applied."""
+    """Apply what is missing; return the names applied. A database from a newer version raises NewerSchema."""
+    check_not_newer(conn)
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
     )

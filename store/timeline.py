@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from store import like
 from store.db import Store
 
 
@@ -33,10 +34,6 @@ class TimelineRow:
 _REF = "l.id, l.title, COALESCE(c.name, ''), l.owner_id, l.status, l.created_at, l.customer_id"
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _owner_filter(owner_ids: Iterable[str] | None) -> tuple[str | None, list[str]]:
     """(" AND l.owner_id IN (…)", owners) for a scope; ("", []) for everyone; (None, []) for nobody."""
     if owner_ids is None:
@@ -53,7 +50,7 @@ def search_leads(store: Store, text: str, owner_ids: Iterable[str] | None, limit
     owner_sql, owners = _owner_filter(owner_ids)
     if owner_sql is None:
         return []
-    params: list = [text, _like(text), _like(text), *owners]
+    params: list = [text, like.contains(text), like.contains(text), *owners]
     rows = store.conn.execute(
         f"SELECT {_REF} FROM leads l LEFT JOIN customers c ON c.id = l.customer_id"
         " WHERE (l.id = ? OR l.title LIKE ? ESCAPE '\\' OR c.name LIKE ? ESCAPE '\\')" + owner_sql +

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from store import like
 from store.db import Store
 
 
@@ -123,8 +124,8 @@ def departments(store: Store) -> list[tuple[int, str, int, str]]:
 
 def deactivate_people(store: Store, id_prefix: str, keep_ids: set[str]) -> int:
     """People created by org sync (ids with `id_prefix`) who are no longer in WeCom become inactive."""
-    rows = [r[0] for r in store.conn.execute("SELECT id FROM people WHERE id LIKE ? AND active = 1",
-                                             (id_prefix.replace("%", "") + "%",))]
+    rows = [r[0] for r in store.conn.execute(f"SELECT id FROM people WHERE id LIKE ?{like.ESCAPE} AND active = 1",
+                                             (like.starts_with(id_prefix),))]
     gone = [pid for pid in rows if pid not in keep_ids]
     store.conn.executemany("UPDATE people SET active = 0 WHERE id = ?", [(pid,) for pid in gone])
     return len(gone)

@@ -82,13 +82,14 @@ def test_import_org_reports_bad_rows_with_line_numbers_and_keeps_the_good_ones(f
 def test_chat_as_an_unknown_name_lists_people_who_exist(folder, capsys, monkeypatch):
     (folder / "bot.toml").write_text(ORG, encoding="utf-8")
     monkeypatch.setattr("sys.stdin", io.StringIO("/whoami\n"))
-    code, out, err = run(capsys, "chat", "--as", "张三", "--db", "c.db")
+    code, out, err = run(capsys, "chat", "--as", "张三")
     assert code == 2
-    assert 'there is no "张三" in the org of c.db' in err and "王经理" in err and "张伟" in err and "(2 people)" in err
+    assert 'there is no "张三" in the org of salespulse.db' in err and "王经理" in err and "张伟" in err
+    assert "(2 people)" in err
     assert out == ""  # no banner, no chat as nobody
 
     monkeypatch.setattr("sys.stdin", io.StringIO("/whoami\n"))
-    code, out, _err = run(capsys, "chat", "--as", "张伟", "--db", "c.db")
+    code, out, _err = run(capsys, "chat", "--as", "张伟")
     assert code == 0 and "张伟" in out
 
 
@@ -114,8 +115,9 @@ def test_serve_on_a_busy_port_is_one_sentence(folder, capsys):
     holder.bind(("127.0.0.1", 0))
     holder.listen()
     port = holder.getsockname()[1]
-    (folder / "bot.toml").write_text(f'[bot]\nlocale = "en"\n[server]\nport = {port}\n[wecom]\nenabled = true\n',
-                                     encoding="utf-8")
+    (folder / "bot.toml").write_text(f'[bot]\nlocale = "en"\n[server]\nport = {port}\n[wecom]\nenabled = true\n'
+                                     f'corp_id = "ww1"\nagent_id = 1\nsecret = "s"\ntoken = "t"\n'
+                                     f'encoding_aes_key = "{"a" * 43}"\n', encoding="utf-8")
     try:
         code, _out, err = run(capsys, "serve")
     finally:

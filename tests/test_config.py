@@ -3,6 +3,7 @@ environment, and describe() that never shows a secret's value."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,38 @@ def test_counts_that_cannot_work_stop_the_start(tmp_path, text, dotted):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert f"bot.toml:2: {dotted}: expected a whole number of at least" in str(err.value)
+
+
+def test_shipped_bot_toml_shows_every_section_and_key():
+    """bot.toml is the complete commented example: every section of Config and every key in it appears (set, or
+    commented out as `# key = …`), so an admin never has to read code to learn a setting exists."""
+    import re
+    import typing
+
+    text = (ROOT / "bot.toml").read_text(encoding="utf-8")
+    missing = []
+
+    def walk(cls, prefix):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("internal"):
+                continue
+            dotted = f"{prefix}.{f.name}" if prefix else f.name
+            tp = hints[f.name]
+            inner = typing.get_args(tp)[0] if typing.get_origin(tp) is tuple and typing.get_args(tp) else None
+            if dataclasses.is_dataclass(tp):
+                if not re.search(rf"^\s*#?\s*\[{re.escape(dotted)}\]", text, re.M):
+                    missing.append(f"[{dotted}]")
+                walk(tp, dotted)
+            elif inner is not None and dataclasses.is_dataclass(inner):
+                if not re.search(rf"^\s*#?\s*\[\[{re.escape(dotted)}\]\]", text, re.M):
+                    missing.append(f"[[{dotted}]]")
+                walk(inner, dotted)
+            elif typing.get_origin(tp) is dict:
+                if not re.search(rf"^\s*#?\s*\[{re.escape(dotted)}\]", text, re.M):
+                    missing.append(f"[{dotted}]")
+            elif prefix and not re.search(rf"^\s*#?\s*{re.escape(f.name)}\s*=", text, re.M):
+                missing.append(dotted)
+
+    walk(Config, "")
+    assert not missing, f"bot.toml lacks: {', '.join(missing)}"

@@ -120,7 +120,7 @@ def test_accepted_patterns_finish_on_hostile_input():
 def test_cli_check_ok_and_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli_main(["rules", "check"]) == 0
-    assert "ok:" in capsys.readouterr().out
+    assert "通过：" in capsys.readouterr().out  # zh-CN by default (issue 13, defect 14)
     bad = tmp_path / "bad.toml"
     bad.write_text('[[rule]]\nid = "x1"\ntag = "X"\ncategory = "销售动作"\nfields = ["answered = maybe"]\n',
                    encoding="utf-8")
@@ -136,7 +136,7 @@ def test_cli_try_shows_tags_and_why(tmp_path, capsys, monkeypatch):
     assert "✔ 资料交付" in out and "附件 XX型号参数.pdf 匹配 *参数*" in out
     assert cli_main(["rules", "try", "客户:附件:XX型号参数.pdf", "--as", "customer"]) == 0
     out = capsys.readouterr().out
-    assert "角色 role: customer" in out and "✔ 客户发来文件" in out and "资料交付" not in out
+    assert "角色：customer" in out and "✔ 客户发来文件" in out and "资料交付" not in out
     assert cli_main(["rules", "try", "", "--type", "call", "--duration", "492"]) == 0
     assert "✔ 首次通话时长≥8分12秒" in capsys.readouterr().out
     assert cli_main(["rules", "try", "", "--type", "call", "--duration", "600", "--prior", "通话=1", "--all"]) == 0

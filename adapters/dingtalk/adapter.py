@@ -85,6 +85,11 @@ class DingTalkAdapter(Adapter):
         self._stream_task = self._org_task = None
         await self.api.close()
 
+    def connected(self) -> bool | None:
+        if self.section.mode != "stream":
+            return None
+        return self.stream is not None and self.stream.connected.is_set()
+
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)

@@ -120,6 +120,11 @@ class FeishuAdapter(Adapter):
             self._org_task = None
         await self.api.close()
 
+    def connected(self) -> bool | None:
+        if self.section.mode != "ws":
+            return None
+        return self.long_connection is not None and self.long_connection.connected
+
     # ------------------------------------------------------------------ persistence (main loop only)
     def _on_main(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the main loop's thread (the store's home) and wait for it: persist before the ACK."""

@@ -17,14 +17,15 @@ from bot.cli.support import config_from
 from bot.errors import BadPayload
 from handlers.forecast import backtest, dealfile
 from handlers.forecast.book import Book
+from prompts import Prompts
 
 
-def _month(text: str) -> date:
+def _month(text: str, t) -> date:
     try:
         y, m = text.split("-")
         return date(int(y), int(m), 1)
     except ValueError:
-        raise BadPayload(f"--start/--end must look like 2017-06, not {text!r}") from None
+        raise BadPayload(t("cli.backtest_bad_month", text=text)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    cfg = config_from(args).forecast
+    config = config_from(args)
+    cfg = config.forecast
+    prompts = Prompts(config.bot.locale)
+    t = prompts.t
     mapping = dealfile.load_mapping(args.mapping)
     result = dealfile.read(args.deals, mapping)
     for err in result.errors[:20]:
@@ -48,11 +52,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     rows = [d.row for d in result.deals if d.has_created]
     book = Book.from_rows(rows)
     if not len(book) or not (book.won | book.lost).any():
-        raise BadPayload(f"{args.deals}: no closed deals to backtest on")
+        raise BadPayload(t("cli.backtest_no_closed", file=args.deals))
     tz = mapping.tz
-    last = date.fromtimestamp(int(book.closed[book.won | book.lost].max()) / 1000)
-    end = _month(args.end) if args.end else date(last.year, last.month, 1)
-    start = _month(args.start) if args.start else date(end.year - (end.month <= 6), (end.month - 7) % 12 + 1, 1)
+    closed = book.closed[book.won | book.lost]
+    first = date.fromtimestamp(int(book.created.min()) / 1000)
+    last = date.fromtimestamp(int(closed.max()) / 1000)
+    end = _month(args.end, t) if args.end else date(last.year, last.month, 1)
+    start = _month(args.start, t) if args.start else date(end.year - (end.month <= 6), (end.month - 7) % 12 + 1, 1)
+    span = {"first": f"{first:%Y-%m}", "last": f"{last:%Y-%m}"}
+    if start > date(last.year, last.month, 1) or end < date(first.year, first.month, 1):
+        raise BadPayload(t("cli.backtest_outside", start=f"{start:%Y-%m}", end=f"{end:%Y-%m}", file=args.deals,
+                           **span))
+    if start > end:
+        raise BadPayload(t("cli.backtest_start_after_end", start=f"{start:%Y-%m}", end=f"{end:%Y-%m}"))
     settings = backtest.Settings(draws=args.draws or cfg.draws, prior_strength=cfg.prior_strength,
                                  base_rate=cfg.base_rate_prior, month_sd_prior=cfg.month_sd_prior,
                                  history_periods=cfg.history_periods)
@@ -61,20 +73,41 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return 0
-    print(f"{'period':<9}{'P10':>12}{'P50':>12}{'P90':>12}{'actual':>12}{'acc':>8}  in  "
-          f"{'stage-wtd':>12}{'acc':>8}{'last':>12}{'acc':>8}")
+    head = prompts.raw("cli.backtest_head")
+    print(_row(head[:1], 9) + "".join(_cell(h, w) for h, w in zip(head[1:], _WIDTHS, strict=True)))
     for r in out["periods"]:
         b = r["baselines"]
-        print(f"{r['period']:<9}{r['p10']:>12,.0f}{r['p50']:>12,.0f}{r['p90']:>12,.0f}{r['actual']:>12,.0f}"
-              f"{_f(r['accuracy']):>8}  {'✓' if r['inside_p10_p90'] else '✗'}   "
-              f"{b['stage_weighted']['forecast']:>12,.0f}{_f(b['stage_weighted']['accuracy']):>8}"
-              f"{b['last_period']['forecast']:>12,.0f}{_f(b['last_period']['accuracy']):>8}")
+        inside = {True: "✓", False: "✗", None: "—"}[r["inside_p10_p90"]]
+        cells = (f"{r['p10']:,.0f}", f"{r['p50']:,.0f}", f"{r['p90']:,.0f}", f"{r['actual']:,.0f}", _f(r["accuracy"]),
+                 inside, f"{b['stage_weighted']['forecast']:,.0f}", _f(b["stage_weighted"]["accuracy"]),
+                 f"{b['last_period']['forecast']:,.0f}", _f(b["last_period"]["accuracy"]))
+        print(_row([r["period"]], 9) + "".join(_cell(c, w) for c, w in zip(cells, _WIDTHS, strict=True)))
     s = out["summary"]
-    print(f"\nforecast:       mean accuracy {_f(s['mean_accuracy'])}, median {_f(s['median_accuracy'])}, "
-          f"actual inside P10–P90 {s['coverage_p10_p90']:.0%}, mean interval width {_f(s['mean_interval_width_ratio'])} × actual")
+    coverage = "—" if s["coverage_p10_p90"] is None else f"{s['coverage_p10_p90']:.0%}"
+    print("\n" + t("cli.backtest_summary", mean=_f(s["mean_accuracy"]), median=_f(s["median_accuracy"]),
+                   coverage=coverage, width=_f(s["mean_interval_width_ratio"])))
     for name, b in out["baselines"].items():
-        print(f"{name + ':':<16}mean accuracy {_f(b['mean_accuracy'])}, median {_f(b['median_accuracy'])}")
+        print(t("cli.backtest_baseline", name=t(f"cli.backtest_{name}"), mean=_f(b["mean_accuracy"]),
+                median=_f(b["median_accuracy"])))
+    if out["skipped_rows"]:
+        print(t("cli.backtest_skipped", n=out["skipped_rows"]))
     return 0
+
+
+_WIDTHS = (12, 12, 12, 12, 8, 6, 12, 8, 12, 8)
+
+
+def _width(text: str) -> int:
+    """Terminal columns: a CJK character takes two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _cell(text: str, width: int) -> str:
+    return " " * max(1, width - _width(text)) + text
+
+
+def _row(cells: list[str], width: int) -> str:
+    return cells[0] + " " * max(1, width - _width(cells[0]))
 
 
 def _f(v) -> str:

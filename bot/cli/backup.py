@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from bot.backup import export_backup, restore_backup
-from bot.cli.support import config_from, progress
+from bot.backup_schedule import verify_backup
+from bot.cli.support import config_from, existing_db, progress
 from bot.clock import SystemClock
 from prompts import Prompts
 
@@ -21,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--db", default=None, help="database file to write (default: bot.database from config)")
     p.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    p.add_argument("--verify", action="store_true",
+                   help="only check the backup: restore it into a temporary file and run an integrity check; the "
+                        "live database is not touched")
     p.add_argument("--files-to", type=Path, default=None,
                    help="where to unpack bot.toml and rule packs for review (default: salespulse-restored/ next to "
                         "the database)")
@@ -42,7 +46,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     t = Prompts(config.bot.locale).t
     bar, update = _bar(t("ops.export_progress"))
     with bar:
-        result = export_backup(config, args.db or config.bot.database, args.file, SystemClock(), update, t)
+        result = export_backup(config, existing_db(config, args.db), args.file, SystemClock(), update, t)
     m = result.manifest
     print(t("ops.export_done", path=result.path, schema=m["schema_version"], rows=sum(m["tables"].values()),
             files=len(m["files"]) - 1))
@@ -58,6 +62,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     config = config_from(args)
     t = Prompts(config.bot.locale).t
+    if args.verify:
+        verified = verify_backup(args.file, t)
+        print(t("operations.verify_ok", path=verified.path, rows=verified.rows, schema=verified.schema))
+        return 0
     bar, update = _bar(t("ops.restore_progress"))
     with bar:
         result = restore_backup(args.file, args.db or config.bot.database, force=args.force,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import logging
+import secrets
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,8 +15,10 @@ from zoneinfo import ZoneInfo
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter, render_text, replay_file
 from bot.app import Runtime
-from bot.cli.support import config_from, progress, store_from
+from bot.cli.support import config_from, existing_db, progress, store_from
 from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
+from bot.config import OrgSection
+from bot.demo.replay import DEMO_MARK
 from bot.errors import UserInputError
 from bot.events import Actor, Role
 from bot.replies import Reply
@@ -78,13 +83,17 @@ def _chat_clock(args: argparse.Namespace, config, store) -> Clock:
     return SystemClock()
 
 
-def _console_runtime(args: argparse.Namespace, echo) -> tuple[Runtime, ConsoleAdapter]:
+def _console_runtime(args: argparse.Namespace, echo, session: str = "") -> tuple[Runtime, ConsoleAdapter]:
     config = config_from(args)
     store = store_from(config, args.db)
+    if kv.get(store, DEMO_MARK) is not None:
+        # the demo company is this database's org, not bot.toml's [org]; its charts go next to it, like the demo's
+        config = dataclasses.replace(config, org=OrgSection(), bot=dataclasses.replace(
+            config.bot, data_dir=str(Path(store.path).parent / "salespulse-data")))
     clock = _chat_clock(args, config, store)
     rt = Runtime(config=config, store=store, clock=clock)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),
-                             echo=echo)
+                             echo=echo, session=session)
     rt.add_sender("console", console.send)
     return rt, console
 
@@ -106,14 +115,44 @@ def _unknown_user(rt: Runtime, user: str, db: str) -> str | None:
     return t("ops.chat_unknown", user=user, db=db, names=shown, n=len(names))
 
 
+def _logs_to_file(db: str) -> Path:
+    """The chat screen is the conversation: log lines (English, for the admin) go to a file next to the database."""
+    path = Path(db).resolve().parent / "salespulse-chat.log"
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    return path
+
+
+def _others_line(rt: Runtime, counts: dict[str, int]) -> str:
+    """What went to other people while this person chatted, as one line (who and how many), never the texts."""
+    t = rt.services.prompts.t
+    directory = rt.services.directory
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    names = []
+    for who, n in ranked[:5]:
+        person = directory.person(who)
+        names.append(t("cli.chat_others_one", name=person.name if person else who, n=n))
+    more = t("cli.chat_others_more", n=len(ranked) - 5) if len(ranked) > 5 else ""
+    return t("cli.chat_others", total=sum(counts.values()), people=len(counts),
+             names=t("core.list_sep").join(names) + more)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    rt, console = _console_runtime(args, echo=lambda text: print(f"\n🤖 {text}\n"))
+    config = config_from(args)
+    db = existing_db(config, args.db, new_for_org=True)
+    _logs_to_file(db)
+    rt, console = _console_runtime(args, echo=lambda text: print(f"\n🤖 {text}\n"), session=secrets.token_hex(4))
     problem = _unknown_user(rt, args.user, args.db or rt.config.bot.database)
     if problem:
         rt.close()
         raise UserInputError(problem)
     person = rt.services.directory.by_name(args.user) or rt.services.directory.person(args.user)
     user = person.id if person else args.user
+    console.viewer = user
     role = rt.services.prompts.t(f"core.role_{person.role.value}") if person else ""
     who = f"{person.name}（{role}）" if person else args.user
     when = datetime.fromtimestamp(rt.clock.now_ms() / 1000, ZoneInfo(rt.config.bot.timezone)).strftime("%Y-%m-%d %H:%M")
@@ -129,6 +168,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 continue
             console.type_line(user, line)
             await rt.settle()
+            others = console.take_others()
+            if others:
+                print(_others_line(rt, others) + "\n")
 
     try:
         asyncio.run(loop())

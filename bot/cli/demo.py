@@ -26,7 +26,7 @@ from bot.clock import CLOCK_KEY
 from bot.config import Config, load_config
 from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
-from bot.demo.replay import DemoDriver, ReplayStats, Sent, demo_config
+from bot.demo.replay import DEMO_MARK, DemoDriver, ReplayStats, Sent, demo_config
 from bot.demo.script import script, story
 from bot.errors import UserInputError
 from bot.org import Directory
@@ -80,31 +80,34 @@ class _Transcript:
                  out_dir: Path, full: bool = False) -> None:
         self.p, self.dir, self.tz, self.emit, self.full = prompts, directory, tz, emit, full
         self._seen_digests: set[tuple[str, str]] = set()  # (digest kind, recipient) already printed in full
-        # file paths (charts) are shown relative to the demo's output folder, so the transcript is the same
-        # wherever the demo was written
+        # file paths (charts) are kept relative to the demo's output folder in `lines` (the transcript), so it is the
+        # same wherever the demo was written; on screen they read from the current folder, so they can be opened
         self.prefixes = sorted({str(out_dir) + os.sep, str(out_dir.resolve()) + os.sep}, key=len, reverse=True)
+        rel = os.path.relpath(out_dir.resolve())
+        self.shown_prefix = (str(out_dir.resolve()) if rel.startswith("..") else rel) + os.sep
         self.lines: list[str] = []
         self._day = ""
-        self._pending: tuple[str, str, list[str]] | None = None  # (time, text, recipients) not printed yet
+        # (time, transcript text, screen text, recipients) not printed yet
+        self._pending: tuple[str, str, str, list[str]] | None = None
         self._pending_key: tuple[str, str] = ("", "")
 
     def line(self, text: str) -> None:
         self.flush()
         self._put(text)
 
-    def _put(self, text: str) -> None:
+    def _put(self, text: str, shown: str | None = None) -> None:
         self.lines.append(text)
-        self.emit(text)
+        self.emit(text if shown is None else shown)
 
     def flush(self) -> None:
         """Print the delivery waiting for more recipients of the same text."""
         if self._pending is None:
             return
-        time_, text, recipients = self._pending
+        time_, text, shown, recipients = self._pending
         self._pending = None
         self._put(self.p.t("demo.to_many", time=time_, names=self.p.t("demo.sep").join(recipients)))
-        for text_line in text.splitlines() or [""]:
-            self._put("    " + text_line)
+        for text_line, shown_line in zip(text.splitlines() or [""], shown.splitlines() or [""], strict=False):
+            self._put("    " + text_line, "    " + shown_line)
 
     def _stamp(self, at_ms: int) -> str:
         dt = datetime.fromtimestamp(at_ms / 1000, self.tz)
@@ -128,21 +131,24 @@ class _Transcript:
         return person.name, self.p.t(f"core.role_{person.role.value}")
 
     def sent(self, item: Sent) -> None:
-        text = item.text
+        text = shown = item.text
         for prefix in self.prefixes:
             text = text.replace(prefix, "")
+            shown = shown.replace(prefix, "\0")
+        shown = shown.replace("\0", self.shown_prefix)
         if not self.full and kind_of(item.key) == "digest" and item.reply.title and item.reply.fields:
             seen = (item.key.split(":")[1], self._recipient(item))
             if seen in self._seen_digests:
-                text = self.p.t("demo.digest_line", title=item.reply.title, fields=self.p.t("demo.field_sep").join(
-                    self.p.t("demo.field", name=k, value=v) for k, v in item.reply.fields))
+                text = shown = self.p.t("demo.digest_line", title=item.reply.title,
+                                        fields=self.p.t("demo.field_sep").join(
+                                            self.p.t("demo.field", name=k, value=v) for k, v in item.reply.fields))
             self._seen_digests.add(seen)
         key = (datetime.fromtimestamp(item.at / 1000, self.tz).strftime("%Y-%m-%d %H:%M"), text)
         if self._pending is not None and self._pending_key == key:
-            self._pending[2].append(self._recipient(item))
+            self._pending[3].append(self._recipient(item))
             return
         self.flush()
-        self._pending, self._pending_key = (self._stamp(item.at), text, [self._recipient(item)]), key
+        self._pending, self._pending_key = (self._stamp(item.at), text, shown, [self._recipient(item)]), key
 
     def typed(self, at_ms: int, person_id: str, text: str) -> None:
         time_ = self._stamp(at_ms)
@@ -195,6 +201,7 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
         _summary(transcript, prompts, store, company, driver)
         # `salespulse chat --db <demo db>` continues from the demo's virtual "now", not from today's date
         kv.put(store, CLOCK_KEY, str(driver.clock.now_ms()))
+        kv.put(store, DEMO_MARK, str(seed))
         outcome.transcript = list(transcript.lines)
         driver.close()
     finally:
@@ -236,18 +243,29 @@ def _lead_ref(p: Prompts, company: Company, lead_id: str) -> str:
                owner=company.person(lead.owner_id).name)
 
 
+def _word(p: Prompts, prefix: str, key: str) -> str:
+    """The locale's word for an inbox status or a reply kind; the key itself for one added later without a word."""
+    name = prefix + key.replace("-", "_")
+    return p.t(name) if p.has(name) else key
+
+
 def _summary(tr: _Transcript, p: Prompts, store, company: Company, driver: DemoDriver) -> None:
     s = driver.stats
     tr.line(p.t("demo.summary"))
-    tr.line(p.t("demo.events", accepted=s.accepted, unsupported=s.unsupported, duplicates=s.duplicates,
-                lead_changes=s.lead_changes, commands=s.commands))
+    # the same total as the header's "条待回放记录": platform records + lead changes + tracked links
+    tr.line(p.t("demo.events", total=s.accepted + s.duplicates + s.lead_changes + s.links, accepted=s.accepted,
+                unsupported=s.unsupported, duplicates=s.duplicates, lead_changes=s.lead_changes, links=s.links,
+                commands=s.commands))
     counts = inbox_store.counts(store)
-    tr.line(p.t("demo.inbox", counts="，".join(f"{k} {v}" for k, v in sorted(counts.items())) or p.t("demo.none")))
+    tr.line(p.t("demo.inbox", counts=p.t("demo.list_sep").join(
+        p.t("demo.status", status=_word(p, "demo.status_", k), n=v) for k, v in sorted(counts.items()))
+        or p.t("demo.none")))
     tags = event_store.tag_counts(store)
     top = p.t("demo.tags_top", items="，".join(f"{t} {n}" for t, n in tags[:6])) if tags else ""
     tr.line(p.t("demo.tags", total=sum(n for _, n in tags), top=top))
     kinds = Counter(kind_of(item.key) for item in driver.sent)
-    items = "，".join(f"{p.t('demo.kind_reply') if k == 'reply' else k} {n}" for k, n in sorted(kinds.items()))
+    items = p.t("demo.list_sep").join(p.t("demo.status", status=_word(p, "demo.kind_", k), n=n)
+                                      for k, n in sorted(kinds.items()))
     tr.line(p.t("demo.alerts", items=items or p.t("demo.none")))
     answers = kinds.get("reply", 0)
     tr.line(p.t("demo.replies", replies=len(driver.sent), alerts=len(driver.sent) - answers, answers=answers))

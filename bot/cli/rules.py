@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.cli.support import config_from
 from bot.config import Config
+from prompts import Prompts
 from rules import Engine, EventView, MemoryHistory, RulePackErrors, load_files, pack_files
 from rules.engine import DAY_MS
 from rules.loader import parse_catalog_entries
@@ -67,17 +68,18 @@ def _catalogs(config: Config) -> dict:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = config_from(args)
+    t = Prompts(config.bot.locale).t
     paths = _paths(config, list(args.files))
     try:
         rules, catalogs = load_files(paths, _catalogs(config))
     except RulePackErrors as exc:
         for err in exc.errors:
             print(str(err))
-        print(f"{len(exc.errors)} error(s) in {len(paths)} file(s)", file=sys.stderr)
+        print(t("cli.rules_errors", n=len(exc.errors), files=len(paths)), file=sys.stderr)
         return 1
     keywords = sum(len(r.keywords) for r in rules)
-    print(f"ok: {len(rules)} rules, {keywords} keywords, {sum(len(v) for v in catalogs.values())} catalogue entries"
-          f" from {len(paths)} file(s)")
+    print(t("cli.rules_ok", rules=len(rules), keywords=keywords, entries=sum(len(v) for v in catalogs.values()),
+            files=len(paths)))
     for p in paths:
         print(f"  {p}")
     return 0
@@ -128,6 +130,7 @@ def build_history(args: argparse.Namespace, engine: Engine, view: EventView) -> 
 
 def cmd_try(args: argparse.Namespace) -> int:
     config = config_from(args)
+    t = Prompts(config.bot.locale).t
     paths = _paths(config, list(args.files))
     try:
         rules, catalogs = load_files(paths, _catalogs(config))
@@ -139,17 +142,18 @@ def cmd_try(args: argparse.Namespace) -> int:
     view = build_view(args)
     history = build_history(args, engine, view)
     traces = engine.explain(view, history)
-    print(f"事件 event: {view.type} · 角色 role: {view.role}"
-          + (f" · 类型 kind: {view.kind}" if view.kind else "") + f" · 文本 text: {view.text!r}")
-    fired = [t for t in traces if t.fired]
-    for t in fired:
-        r = t.rule
-        print(f"✔ {t.tag}  [{r.category} ×{r.weight:g}]  rule {r.id} ({Path(r.file).name}:{r.line})")
-        print(f"    因为 because: {'；'.join(t.reasons)}")
+    kind = t("cli.rules_try_kind", kind=view.kind) if view.kind else ""
+    print(t("cli.rules_try_event", type=view.type, role=view.role, kind=kind, text=repr(view.text)))
+    fired = [tr for tr in traces if tr.fired]
+    for tr in fired:
+        r = tr.rule
+        print(t("cli.rules_try_fired", tag=tr.tag, category=r.category, weight=f"{r.weight:g}", id=r.id,
+                file=Path(r.file).name, line=r.line))
+        print(t("cli.rules_try_because", reasons=t("core.clause_sep").join(tr.reasons)))
     if not fired:
-        print("（没有标签 no tags）")
+        print(t("cli.rules_try_none"))
     if args.all:
-        for t in traces:
-            if not t.fired and view.type in t.rule.types:
-                print(f"✘ {t.rule.tag}  rule {t.rule.id}: {t.failed}")
+        for tr in traces:
+            if not tr.fired and view.type in tr.rule.types:
+                print(t("cli.rules_try_not", tag=tr.rule.tag, id=tr.rule.id, why=tr.failed))
     return 0

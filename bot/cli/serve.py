@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
-import logging
 
+from bot import logsetup
 from bot.cli.support import config_from
-from bot.config import Config
+from bot.config import Config, missing_platform_keys
 from bot.errors import ConfigError
 from bot.server import PLATFORMS, serve
 from prompts import Prompts
@@ -35,14 +35,28 @@ def _check_something_to_serve(config: Config) -> None:
         raise ConfigError(Prompts(config.bot.locale).t("core.no_platform_no_config"))
 
 
+def _check_enabled_platforms_work(config: Config) -> None:
+    """An enabled platform without its credentials would start and then fail at the first message: stop here."""
+    missing = missing_platform_keys(config)
+    if not missing:
+        return
+    t = Prompts(config.bot.locale).t
+    parts = []
+    for platform, keys in missing.items():
+        named = t("core.list_sep").join(t("cli.serve_key_env", name=k, env=env) if env else k for k, env in keys)
+        parts.append(t("cli.serve_missing_one", platform=platform, keys=named))
+    raise ConfigError(t("cli.serve_missing", source=config.source, parts=t("core.clause_sep").join(parts)))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = config_from(args)
     _check_something_to_serve(config)
+    _check_enabled_platforms_work(config)
     server = config.server
     if args.host or args.port:
         server = dataclasses.replace(server, host=args.host or server.host, port=args.port or server.port)
         config = dataclasses.replace(config, server=server)
-    logging.getLogger("salespulse").setLevel(logging.INFO)
+    logsetup.configure(config.logging.format, "debug" if args.verbose else config.logging.level)
     try:
         return serve(config)
     except OSError as exc:

@@ -20,6 +20,30 @@ def config_from(args: argparse.Namespace) -> Config:
     return load_config(None)
 
 
+def existing_db(config: Config, override: str | None = None, *, new_for_org: bool = False) -> str:
+    """The database a reading command works on; a missing file is refused with one sentence.
+
+    Why: open_store() creates what it is given, so a mistyped `--db` used to leave a new empty database behind and
+    then talk about an org nobody recognised. When the demo's database exists, the sentence points at it.
+    `new_for_org`: the configured database (no --db) may be created when bot.toml lists people in [org] — the
+    first `salespulse chat --as 张伟` of a new installation."""
+    from bot.errors import UserInputError
+    from prompts import Prompts
+
+    db = override or config.bot.database
+    if db == ":memory:" or Path(db).is_file():
+        return db
+    if new_for_org and not override and config.org.people:
+        return db
+    t = Prompts(config.bot.locale).t
+    hint = t("cli.db_missing_demo", demo=DEMO_DB) if Path(DEMO_DB).is_file() else t("cli.db_missing_hint")
+    source = t("cli.db_from_flag") if override else t("cli.db_from_config", source=config.source)
+    raise UserInputError(t("cli.db_missing", db=db, source=source, hint=hint))
+
+
+DEMO_DB = "demo-out/salespulse-demo.db"
+
+
 def store_from(config: Config, override: str | None = None) -> Store:
     return open_store(override or config.bot.database)
 

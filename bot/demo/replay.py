@@ -31,6 +31,10 @@ from store import leads as lead_store
 from store import links as links_store
 from store.db import Store
 
+# kv key the demo writes into its database. Why: the demo company is the whole org of that database, so a later
+# `salespulse chat --db demo-out/…` run next to a real bot.toml must not add bot.toml's [org] people to it.
+DEMO_MARK = "demo.seed"
+
 SENDER_PLATFORMS = ("console", "wecom", "dingtalk", "feishu")
 
 
@@ -82,6 +86,7 @@ class ReplayStats:
     duplicates: int = 0
     unsupported: int = 0
     lead_changes: int = 0
+    links: int = 0
     commands: int = 0
     hooks: list[str] = field(default_factory=list)
 
@@ -171,6 +176,7 @@ class DemoDriver:
                 with store.transaction():
                     links_store.create(store, item.code, item.lead_id, item.customer_id, item.document,
                                        item.document, "file", item.created_by, item.at)
+                self.stats.links += 1
             else:
                 batch.append(item)
             if progress is not None and n % 200 == 0:

@@ -53,8 +53,9 @@ def _summary(rows: list[dict], key: str, with_interval: bool) -> dict:
     out = {"mean_accuracy": round(statistics.fmean(accs), 4) if accs else None,
            "median_accuracy": round(statistics.median(accs), 4) if accs else None,
            "coverage_p10_p90": None, "mean_interval_width_ratio": None}
-    if with_interval and rows:
-        out["coverage_p10_p90"] = round(sum(r["inside"] for r in rows) / len(rows), 4)
+    scored = [r["inside"] for r in rows if r["inside"] is not None]
+    if with_interval and scored:
+        out["coverage_p10_p90"] = round(sum(scored) / len(scored), 4)
         widths = [r["width_ratio"] for r in rows if r["width_ratio"] is not None]
         out["mean_interval_width_ratio"] = round(statistics.fmean(widths), 4) if widths else None
     return out
@@ -85,7 +86,9 @@ def run(book: Book, kind: str, start: date, end: date, tz: ZoneInfo, settings: S
             "period": per.label, "p10": round(out.p10, 2), "p50": round(out.p50, 2), "p90": round(out.p90, 2),
             "actual": round(actual, 2),
             "forecast": {"accuracy": _r(accuracy(out.p50, actual))},
-            "inside": bool(out.p10 <= actual <= out.p90),
+            # nothing won in the period: P10 is then usually 0 too, and "0 is inside [0, P90]" says nothing about the
+            # interval, so the period is not scored (like accuracy, which is undefined without an actual)
+            "inside": None if actual <= 0 else bool(out.p10 <= actual <= out.p90),
             "width_ratio": _r((out.p90 - out.p10) / actual if actual > 0 else None),
             "open_deals": int(open_mask.sum()), "pipeline_expected": round(float((p * amounts).sum()), 2),
             "new_expected": round(new_mu, 2), "history_periods": model.periods,

@@ -7,11 +7,11 @@ charts go through ctx.defer to jobs (worker thread, read-only store).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import math
 import re
 from datetime import date, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.context import Context, Services
@@ -19,11 +19,13 @@ from bot.errors import UserInputError
 from bot.events import Command
 from bot.replies import Reply
 from bot.router import Router
+from handlers.charts import chart_folder, prune_charts
 from handlers.forecast import engine, health, notes, periods
 from handlers.forecast import scope as scope_mod
 from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_table
 from prompts import Prompts
 from store import deals as deal_store
+from store import debrief as debrief_store
 from store import revisions as rev_store
 from store.db import Store
 from store.deals import Deal
@@ -121,6 +123,10 @@ def _target(cfg, sc: scope_mod.Scope, period_word: str, period: periods.Period) 
 @router.command("forecast")
 def on_forecast(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     period, sc = _parse_forecast_args(ctx, args)
+    if not deal_store.any_deal(ctx.store, sc.owners):
+        # nothing to forecast from: "0万（置信度0%）" would read as a forecast; say how deals get in instead
+        ctx.reply(ctx.t("forecast.no_deals_yet", scope=ctx.t(f"forecast.{sc.label_key}", name=sc.name)))
+        return
     label = _period_label(ctx.t, period, _today(ctx))
     word = {"this_month": "本月", "next_month": "下月", "this_quarter": "本季", "next_quarter": "下季"}
     pword = next((w for k, w in word.items() if ctx.t(f"forecast.{k}") == label), period.label)
@@ -203,6 +209,10 @@ def deal_text(ctx: Context, deal: Deal) -> str:
     if ex.capped:
         missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         lines.append(ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100)))
+    step = debrief_store.next_step_of(ctx.store, deal.id)  # the last debrief's "下一步他答应做什么"
+    if step:
+        lines.append(ctx.t("debrief.deal_next", action=step[0], date=step[1] or ctx.t("debrief.no_date"),
+                           person=f"（{step[2]}）" if step[2] else ""))
     if deal.expected_close_at:
         from handlers.forecast import calendar
 
@@ -246,8 +256,8 @@ def on_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
 # ------------------------------------------------------------------ /health
 @router.command("health")
 def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
-    sc = scope_mod.resolve(args[0], event.actor, ctx.directory, ctx.t) if args else \
-        scope_mod.default_scope(event.actor, ctx.directory, ctx.t)
+    sc = scope_mod.resolve(args[0], event.actor, ctx.directory, ctx.t, unknown_key="forecast.unknown_scope_who") \
+        if args else scope_mod.default_scope(event.actor, ctx.directory, ctx.t)
     if sc.owners is not None and not sc.owners:
         raise UserInputError(ctx.t("core.permission_denied"))
     open_deals = deal_store.listing(ctx.store, status="open", owners=sc.owners)
@@ -427,7 +437,12 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
 # ------------------------------------------------------------------ /revisions
 @router.command("revisions")
 def on_revisions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
-    weeks = int(args[0]) if args and args[0].isdigit() and 0 < int(args[0]) <= 52 else 8
+    weeks = 8
+    if args:  # "/修订 abc" used to answer about 8 weeks without a word
+        text = args[0].removesuffix("周")
+        if len(args) > 1 or not text.isdigit() or not 0 < int(text) <= 52:
+            raise UserInputError(ctx.t("forecast.revisions_usage", text=" ".join(args)))
+        weeks = int(text)
     owners = scope_mod.visible_owners(event.actor, ctx.directory)
     if owners is not None and not owners:
         raise UserInputError(ctx.t("core.permission_denied"))
@@ -451,8 +466,11 @@ def on_revisions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
 def job_revisions_chart(payload: dict, reader: Store) -> Reply:
     s = _SERVICES["s"]
     cfg = s.config
-    folder = Path(cfg.forecast.chart_dir or Path(cfg.bot.data_dir) / "charts")
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", payload["key"])[-60:]
-    path = folder / f"revisions-{safe}.png"
+    folder = chart_folder(cfg, cfg.forecast.chart_dir)
+    # named after what it shows: asking again about the same weeks redraws the same file instead of adding one
+    digest = hashlib.sha1(json.dumps([payload["table"], payload["title"]], sort_keys=True, ensure_ascii=False,
+                                     default=str).encode()).hexdigest()[:16]
+    path = folder / f"revisions-{digest}.png"
     render_png(payload["table"], payload["title"], path)
+    prune_charts(folder, "revisions-")
     return Reply.image(str(path), payload["alt"], title=payload["title"])

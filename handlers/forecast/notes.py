@@ -67,6 +67,7 @@ def parse_when(text: str, today: date) -> tuple[date | None, str]:
     rules: list[tuple[str, Any]] = [
         (r"今天|今日", lambda m: today),
         (r"明天", lambda m: today + timedelta(days=1)),
+        (r"大后天", lambda m: today + timedelta(days=3)),
         (r"后天", lambda m: today + timedelta(days=2)),
         (r"下(?:周|星期|礼拜)([一二三四五六日天])", lambda m: today + timedelta(days=7 - today.weekday() + _WEEKDAY[m.group(1)])),
         (r"下(?:周|星期|礼拜)", lambda m: today + timedelta(days=7 - today.weekday())),
@@ -82,6 +83,14 @@ def parse_when(text: str, today: date) -> tuple[date | None, str]:
         (r"年底|年末", lambda m: date(today.year, 12, 31)),
         (r"季度末|季末", lambda m: _quarter_end(today)),
         (r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]", lambda m: _next(date(today.year, int(m.group(1)), int(m.group(2))), today)),
+        # spoken forms (voice debriefs): Chinese numerals, a bare weekday, "节后", "月中", "3号"
+        (rf"([{_NUM}]+)\s*月\s*([{_NUM}]+)\s*[日号]",
+         lambda m: _next(date(today.year, _cn_int(m.group(1)), _cn_int(m.group(2))), today)),
+        (r"(?<![上下本这个])(?:周|星期|礼拜)([一二三四五六日天])",
+         lambda m: today + timedelta(days=(_WEEKDAY[m.group(1)] - today.weekday()) % 7)),
+        (r"(?:过完)?(?:节|假期|放假)(?:后|之后|以后|回来|过后)|过完节|收假", lambda m: _after_next_holiday(today)),
+        (r"(?:本月|这个月)?月中", lambda m: _next_day_of_month(today, 15)),
+        (rf"(?<![月\d{_NUM}])(\d{{1,2}}|[{_NUM}]+)\s*号", lambda m: _next_day_of_month(today, _cn_int(m.group(1)))),
     ]
     for pattern, fn in rules:
         m = re.search(pattern, text)
@@ -91,6 +100,49 @@ def parse_when(text: str, today: date) -> tuple[date | None, str]:
             except ValueError:
                 return None, ""
     return None, ""
+
+
+_NUM = "0-9零〇一二两三四五六七八九十"
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _cn_int(text: str) -> int:
+    """"12", "十二", "二十一", "三十" → int (what speech recognisers write for dates)."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_DIGITS.get(tens, 1) if tens else 1) * 10 + (_DIGITS.get(ones, 0) if ones else 0)
+    value = 0
+    for ch in text:
+        value = value * 10 + _DIGITS.get(ch, 0)
+    return value
+
+
+def _next_day_of_month(today: date, day: int) -> date:
+    """Day `day` of this month, or of next month when it has passed ("3号" said on the 20th)."""
+    if day >= today.day:
+        return date(today.year, today.month, day)
+    first = _month_end(today) + timedelta(days=1)
+    return date(first.year, first.month, day)
+
+
+def _after_next_holiday(today: date) -> date:
+    """"节后": the first working day after the next (or current) official holiday, by chinese_calendar."""
+    try:
+        import chinese_calendar
+
+        d, seen = today, False
+        for _ in range(200):
+            holiday, name = chinese_calendar.get_holiday_detail(d)
+            if holiday and name:
+                seen = True
+            elif seen and not holiday:
+                return d
+            d += timedelta(days=1)
+    except (ImportError, NotImplementedError):
+        pass
+    return today + timedelta(days=14)
 
 
 def _month_end(d: date) -> date:

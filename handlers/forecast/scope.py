@@ -45,8 +45,10 @@ def default_scope(actor: Actor, directory: Directory, t) -> Scope:
     return Scope(vis, "scope_person", actor.display, f"rep:{actor.person_id}")
 
 
-def resolve(text: str, actor: Actor, directory: Directory, t) -> Scope:
-    """A team name or @person within what the actor may see; UserInputError with suggestions otherwise."""
+def resolve(text: str, actor: Actor, directory: Directory, t, unknown_key: str = "forecast.unknown_scope") -> Scope:
+    """A team name or @person within what the actor may see; UserInputError with suggestions otherwise.
+
+    `unknown_key`: the sentence for a name that is neither (commands without periods must not mention them)."""
     vis = visible_owners(actor, directory)
     name = text.lstrip("@＠")
     if name in ("全公司", "公司", "company", "all"):
@@ -68,4 +70,4 @@ def resolve(text: str, actor: Actor, directory: Directory, t) -> Scope:
                                                                if vis is None or p.id in vis]
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.3)
     hint = t("forecast.scope_suggest", names=t("core.list_sep").join(close)) if close else ""
-    raise UserInputError(t("forecast.unknown_scope", text=text, hint=hint))
+    raise UserInputError(t(unknown_key, text=text, hint=hint))

@@ -1,0 +1,374 @@
+"""Classifier packs: TOML files of cues, negations, names and examples, compiled into per-label regexes.
+
+A pack (the shipped one is handlers/conversation/packs/default.toml; admins add files in `[conversation]
+packs_dirs`):
+
+    [pack]
+    name = "mine"
+
+    [names]
+    competitors = ["恒通", "客云CRM"]     # a customer naming one of these → competitor
+    products = ["XV-200", "PK-350"]       # our own products: never a competitor; {product} in a regex
+
+    [[cue]]
+    label = "price_objection"
+    words = ["太贵", "便宜点"]            # literal text (case and full/half width do not matter)
+    regex = ["比.{0,8}贵"]                # Python regex over the normalised text; {competitor} / {product} expand
+    weight = 1.0                           # a label fires when its surviving cues add up to ≥ 1 (0.5 = needs a second)
+    negatable = false                      # true: 不/没/不是… right before it in the same clause cancels it
+
+    [[negation]]
+    labels = ["price_objection"]           # a match cancels every cue of these labels that overlaps it
+    regex = ["价格.{0,3}(不是问题|没问题|还行)"]
+
+    [[example]]                            # checked by `salespulse rules check`; a failure names file:line
+    role = "customer"
+    text = "别家便宜两成啊"
+    labels = ["price_objection", "competitor"]   # must be among the labels
+    not_labels = ["hesitation"]                  # must not be
+
+Why regexes over normalised text and not a tokenizer: Chinese chat has no spaces, typos and emoji; a segmenter
+would cost more than the whole classifier budget (≥ 10,000 turns/s) and still miss colloquial words. Why negation
+as spans: "价格不是问题", "交期倒是没问题" are cancelled by what surrounds the topic word, which a span over both
+states directly and an admin can read.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from handlers.conversation.labels import ALL_LABELS, LABEL_ROLE, ROLES
+from rules.guard import UnsafeRegex, compile_safe
+
+DEFAULT_PACK = Path(__file__).with_name("packs") / "default.toml"
+_TRUSTED = str(DEFAULT_PACK)
+TOP_KEYS = {"pack", "names", "cue", "negation", "example"}
+CUE_KEYS = {"label", "words", "regex", "weight", "negatable", "note"}
+NEGATION_KEYS = {"labels", "words", "regex", "note"}
+EXAMPLE_KEYS = {"role", "text", "labels", "not_labels", "note"}
+NAME_KEYS = {"competitors", "products"}
+_HEADER = {kind: re.compile(rf"^\s*\[\[\s*{kind}\s*\]\]") for kind in ("cue", "negation", "example")}
+_TOML_LINE = re.compile(r"at line (\d+)")
+_NEVER = "(?!x)x"
+# A negator right before a negatable cue, in the same clause: 不贵, 没问题, 不是很担心, 并不着急.
+NEG_BEFORE = re.compile(r"(?:不|没|没有|无|别|非|未|不是|不用|不会|不太|不怎么|并不|也不|毫无|无需|不必)(?:很|太|怎么|那么|是)?$")
+CLAUSE_BREAK = re.compile(r"[,.!?;~，。！？；、\s]")
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width → half-width, ① → 1) and lower case: what every cue and example is matched against."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+class PackError(Exception):
+    """A mistake in a classifier pack, always with file and line."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.file, self.line, self.message = file, line, message
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+
+class PackErrors(Exception):
+    def __init__(self, errors: list[PackError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    label: str
+    patterns: tuple[str, ...]  # regex sources before {name} expansion, already normalised
+    weight: float
+    negatable: bool
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Negation:
+    labels: frozenset[str]
+    patterns: tuple[str, ...]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    role: str
+    text: str
+    labels: tuple[str, ...]
+    not_labels: tuple[str, ...]
+    file: str
+    line: int
+
+
+@dataclass
+class Lexicon:
+    """Everything the packs say, before compilation (several packs merge into one)."""
+
+    cues: list[Cue] = field(default_factory=list)
+    negations: list[Negation] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
+    competitors: list[str] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def _lines_of(text: str, kind: str) -> list[int]:
+    return [i + 1 for i, ln in enumerate(text.splitlines()) if _HEADER[kind].match(ln)]
+
+
+def _strings(value: Any, where: str, key: str, errors: list[PackError], file: str, line: int) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.append(PackError(file, line, f"{where}: {key} must be a list of strings"))
+        return ()
+    return tuple(v for v in value if v.strip())
+
+
+def _check_regex(pattern: str, file: str, line: int, errors: list[PackError]) -> bool:
+    if file == _TRUSTED:  # the shipped pack: its regexes are checked by tests/test_conversation_packs.py
+        return True
+    try:
+        compile_safe(pattern.replace("{competitor}", "x").replace("{product}", "x"))
+    except (re.error, UnsafeRegex) as exc:
+        errors.append(PackError(file, line, f"bad regex {pattern!r}: {exc}"))
+        return False
+    return True
+
+
+def parse_pack(text: str, file: str, into: Lexicon, errors: list[PackError]) -> None:
+    """Add one pack's content to `into`; every mistake is appended to `errors` with its line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = _TOML_LINE.search(str(exc))
+        errors.append(PackError(file, int(m.group(1)) if m else 0, f"not valid TOML: {exc}"))
+        return
+    into.files.append(file)
+    for key in data:
+        if key not in TOP_KEYS:
+            errors.append(PackError(file, 0, f"unknown section {key!r} (known: {', '.join(sorted(TOP_KEYS))})"))
+    names = data.get("names", {})
+    if not isinstance(names, dict):
+        errors.append(PackError(file, 0, "[names] must be a table"))
+        names = {}
+    for key in names:
+        if key not in NAME_KEYS:
+            errors.append(PackError(file, 0, f"[names]: unknown key {key!r} (known: competitors, products)"))
+    into.competitors += [normalise(n) for n in _strings(names.get("competitors"), "[names]", "competitors", errors, file, 0)]
+    into.products += [normalise(n) for n in _strings(names.get("products"), "[names]", "products", errors, file, 0)]
+    for kind, keys, parse in (("cue", CUE_KEYS, _parse_cue), ("negation", NEGATION_KEYS, _parse_negation),
+                              ("example", EXAMPLE_KEYS, _parse_example)):
+        items = data.get(kind, [])
+        if not isinstance(items, list):
+            errors.append(PackError(file, 0, f"{kind} must be written as [[{kind}]] tables"))
+            continue
+        lines = _lines_of(text, kind)
+        for i, item in enumerate(items):
+            line = lines[i] if i < len(lines) else 0
+            if not isinstance(item, dict):
+                errors.append(PackError(file, line, f"[[{kind}]] must be a table"))
+                continue
+            unknown = sorted(set(item) - keys)
+            if unknown:
+                errors.append(PackError(file, line, f"[[{kind}]]: unknown key {unknown[0]!r} (known: {', '.join(sorted(keys))})"))
+            parse(item, file, line, into, errors)
+
+
+def _patterns(item: dict, where: str, file: str, line: int, errors: list[PackError]) -> tuple[str, ...]:
+    words = _strings(item.get("words"), where, "words", errors, file, line)
+    regexes = _strings(item.get("regex"), where, "regex", errors, file, line)
+    out = [re.escape(normalise(w)) for w in words]
+    out += [normalise(r) for r in regexes if _check_regex(normalise(r), file, line, errors)]
+    if not words and not regexes:
+        errors.append(PackError(file, line, f"{where}: needs words or regex"))
+    return tuple(out)
+
+
+def _parse_cue(item: dict, file: str, line: int, into: Lexicon, errors: list[PackError]) -> None:
+    label = item.get("label")
+    if label not in LABEL_ROLE:
+        errors.append(PackError(file, line, f"[[cue]]: label {label!r} is not one of {', '.join(ALL_LABELS)}"))
+        return
+    weight = item.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not -10 <= weight <= 10:
+        errors.append(PackError(file, line, "[[cue]]: weight must be a number between -10 and 10"))
+        return
+    negatable = item.get("negatable", False)
+    if not isinstance(negatable, bool):
+        errors.append(PackError(file, line, "[[cue]]: negatable must be true or false"))
+        return
+    patterns = _patterns(item, f"[[cue]] {label}", file, line, errors)
+    if patterns:
+        into.cues.append(Cue(label, patterns, float(weight), negatable, file, line))
+
+
+def _parse_negation(item: dict, file: str, line: int, into: Lexicon, errors: list[PackError]) -> None:
+    labels = _strings(item.get("labels"), "[[negation]]", "labels", errors, file, line)
+    bad = [lb for lb in labels if lb not in LABEL_ROLE]
+    if bad or not labels:
+        errors.append(PackError(file, line, f"[[negation]]: labels must name labels from {', '.join(ALL_LABELS)}"))
+        return
+    patterns = _patterns(item, "[[negation]]", file, line, errors)
+    if patterns:
+        into.negations.append(Negation(frozenset(labels), patterns, file, line))
+
+
+def _parse_example(item: dict, file: str, line: int, into: Lexicon, errors: list[PackError]) -> None:
+    role, text = item.get("role"), item.get("text")
+    if role not in ROLES:
+        errors.append(PackError(file, line, "[[example]]: role must be \"customer\" or \"rep\""))
+        return
+    if not isinstance(text, str) or not text.strip():
+        errors.append(PackError(file, line, "[[example]]: text must be a non-empty string"))
+        return
+    labels = _strings(item.get("labels"), "[[example]]", "labels", errors, file, line)
+    not_labels = _strings(item.get("not_labels"), "[[example]]", "not_labels", errors, file, line)
+    allowed = ROLES[role]
+    bad = [lb for lb in labels + not_labels if lb not in allowed]
+    if bad:
+        errors.append(PackError(file, line, f"[[example]]: {bad[0]!r} is not a {role} label ({', '.join(allowed)})"))
+        return
+    into.examples.append(Example(role, text, labels, not_labels, file, line))
+
+
+def load_lexicon(paths: list[Path]) -> Lexicon:
+    """Read the packs in order; raises PackErrors listing every mistake (a missing file is one)."""
+    lexicon = Lexicon()
+    errors: list[PackError] = []
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            errors.append(PackError(str(path), 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        except UnicodeDecodeError:
+            errors.append(PackError(str(path), 0, "not UTF-8 text"))
+            continue
+        parse_pack(text, str(path), lexicon, errors)
+    if errors:
+        raise PackErrors(errors)
+    return lexicon
+
+
+def pack_paths(dirs: tuple[str, ...] | list[str] = (), extra: tuple[str, ...] | list[str] = (),
+               base: Path | None = None, use_default: bool = True) -> list[Path]:
+    """The default pack, then every *.toml of each folder (sorted), then extra files; relative to `base`."""
+    out = [DEFAULT_PACK] if use_default else []
+    for d in dirs:
+        p = Path(d) if base is None or Path(d).is_absolute() else base / d
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.toml")))
+    for f in extra:
+        out.append(Path(f) if base is None or Path(f).is_absolute() else base / f)
+    return list(dict.fromkeys(out))
+
+
+# ---------------------------------------------------------------------------------------------- compiled form
+@dataclass(frozen=True, slots=True)
+class CueGroup:
+    """Cues of one label with the same weight and negatability, merged into one alternation (one regex scan)."""
+
+    label: str
+    regex: re.Pattern[str]
+    weight: float
+    negatable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledLexicon:
+    groups: dict[str, tuple[CueGroup, ...]]  # role → groups
+    negations: dict[str, tuple[tuple[re.Pattern[str], frozenset[str]], ...]]  # role → (regex, labels)
+    lexicon: Lexicon
+
+
+def _expand(pattern: str, macros: dict[str, str]) -> str:
+    for name, alt in macros.items():
+        pattern = pattern.replace("{" + name + "}", alt)
+    return pattern
+
+
+def _alternation(names: list[str]) -> str:
+    names = sorted({n for n in names if n}, key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(n) for n in names) + ")" if names else _NEVER
+
+
+def compile_lexicon(lexicon: Lexicon) -> CompiledLexicon:
+    products = set(lexicon.products)
+    competitors = [c for c in lexicon.competitors if c not in products]
+    macros = {"competitor": _alternation(competitors), "product": _alternation(list(products))}
+    buckets: dict[tuple[str, float, bool], list[str]] = {}
+    for cue in lexicon.cues:
+        buckets.setdefault((cue.label, cue.weight, cue.negatable), []).extend(_expand(p, macros) for p in cue.patterns)
+    if competitors:
+        buckets.setdefault(("competitor", 1.0, False), []).append(macros["competitor"])
+    groups: dict[str, list[CueGroup]] = {role: [] for role in ROLES}
+    for (label, weight, negatable), patterns in buckets.items():
+        regex = re.compile("|".join(f"(?:{p})" for p in dict.fromkeys(patterns)))
+        groups[LABEL_ROLE[label]].append(CueGroup(label, regex, weight, negatable))
+    negations: dict[str, list[tuple[re.Pattern[str], frozenset[str]]]] = {role: [] for role in ROLES}
+    for neg in lexicon.negations:
+        regex = re.compile("|".join(f"(?:{_expand(p, macros)})" for p in neg.patterns))
+        for role in {LABEL_ROLE[lb] for lb in neg.labels}:
+            negations[role].append((regex, frozenset(lb for lb in neg.labels if LABEL_ROLE[lb] == role)))
+    return CompiledLexicon({r: tuple(g) for r, g in groups.items()}, {r: tuple(n) for r, n in negations.items()},
+                           lexicon)
+
+
+def negated_before(text: str, start: int) -> bool:
+    """A negator ends right before `start` in the same clause (looks back at most 6 characters)."""
+    lo = max(0, start - 6)
+    window = text[lo:start]
+    cut = None
+    for m in CLAUSE_BREAK.finditer(window):
+        cut = m.end()
+    if cut is not None:
+        window = window[cut:]
+    return bool(window) and NEG_BEFORE.search(window) is not None
+
+
+def score(compiled: CompiledLexicon, text: str, role: str, explain: bool) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Per label: the summed weight of its surviving cues, and (explain) the matched words that count."""
+    groups = compiled.groups.get(role)
+    if not groups:
+        return {}, {}
+    spans: list[tuple[int, int, frozenset[str]]] | None = None
+    for regex, labels in compiled.negations[role]:
+        for m in regex.finditer(text):
+            if spans is None:
+                spans = []
+            spans.append((m.start(), m.end(), labels))
+    scores: dict[str, float] = {}
+    evidence: dict[str, list[str]] = {}
+    for group in groups:
+        label = group.label
+        for m in group.regex.finditer(text):
+            s, e = m.start(), m.end()
+            if e == s:
+                continue
+            if group.negatable and negated_before(text, s):
+                if explain:
+                    evidence.setdefault("~" + label, []).append(text[max(0, s - 3):e])
+                continue
+            if spans is not None and any(a < e and s < b and label in lbs for a, b, lbs in spans):
+                if explain:
+                    evidence.setdefault("~" + label, []).append(m.group())
+                continue
+            scores[label] = scores.get(label, 0.0) + group.weight
+            if explain:
+                evidence.setdefault(label, []).append(m.group())
+            elif scores[label] >= 1.0:
+                break
+    return scores, evidence

@@ -1,0 +1,97 @@
+"""The labelling observer: every customer and rep turn of a conversation with a customer gets its objection ×
+strategy labels stored (store/conversation.py), from chat text, a voice note's platform transcript, or a
+VoiceTranscript the speech pipeline delivers later.
+
+Why an observer after tagging: tagging has already tied the message to its customer and lead (the associator's
+cache answers again here for free) and stored the event's text, so this adds one classification and one INSERT per
+message — the hot path budget (bench.ingest may lose at most 15 %). Colleagues' internal chats, commands to the bot
+and the bot's own messages are not turns of a sales conversation and are skipped.
+
+Role: the customer (also an unknown sender a customer key identifies) is "customer"; a rep, manager or customer
+service person writing in a conversation with a customer is "rep" (they speak for the seller).
+
+The classifier is built once (`setup`) from the shipped pack and `[conversation]` admin packs and kept in
+`services.extras["classifier"]`; a broken admin pack is logged with its line and the shipped pack is used alone,
+so a typo never stops labelling.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import Context, Services
+from bot.events import Message, MessageKind, Role, VoiceTranscript
+from bot.router import Router
+from handlers.conversation.classifier import Classifier
+from handlers.conversation.lexicon import PackErrors
+from store import conversation as conv_store
+
+log = logging.getLogger("salespulse.conversation")
+router = Router("conversation")
+
+EXTRA = "classifier"
+_REP_SIDE = frozenset({Role.REP, Role.MANAGER, Role.CS})
+_SKIP_KINDS = frozenset({MessageKind.RECALL, MessageKind.IMAGE})
+
+
+def build(services: Services) -> Classifier:
+    config = services.config
+    try:
+        return Classifier.from_config(config)
+    except PackErrors as exc:
+        log.error("classifier packs have errors; using the shipped pack only:\n%s", exc)
+        return Classifier.default(with_model=config.conversation.use_model)
+
+
+def setup(services: Services) -> None:
+    services.extras[EXTRA] = build(services)
+
+
+def _turn_text(event: Message) -> str:
+    if event.kind is MessageKind.VOICE:
+        return event.transcript or event.text
+    if event.kind is MessageKind.FILE:  # a document sent in the chat is material; its name says which
+        return f"附件:{event.file_name}" if event.file_name else event.text
+    return event.text
+
+
+@router.observe(Message)
+def on_message(event: Message, ctx: Context) -> None:
+    services = ctx.services
+    if not services.config.conversation.enabled or event.to_bot or event.kind in _SKIP_KINDS:
+        return
+    role = event.actor.role
+    if role is Role.BOT or role is Role.COLLEAGUE:
+        return
+    tagger = services.extras.get("tagging")
+    if tagger is None:
+        return
+    assoc = tagger.associator.for_message(event)
+    if role is Role.CUSTOMER or assoc.actor_is_customer:
+        side = "customer"
+    elif role in _REP_SIDE and (assoc.customer_id is not None or assoc.match_key is not None):
+        side = "rep"
+    else:
+        return
+    text = _turn_text(event)
+    labels = services.extras[EXTRA].classify(text, side).labels if text else ()
+    conv_store.insert(ctx.store, (event.event_id, assoc.lead_id, assoc.customer_id, event.actor.person_id, side,
+                                  ",".join(labels), event.occurred_at, None))
+
+
+@router.observe(VoiceTranscript)
+def on_transcript(event: VoiceTranscript, ctx: Context) -> None:
+    """The words of a voice note arrived: label the voice turn (stored under the voice Message's event id)."""
+    services = ctx.services
+    if not services.config.conversation.enabled or event.status != "ok" or not event.text:
+        return
+    turn = conv_store.turn_of(ctx.store, event.message_event_id)
+    if turn is None:
+        return
+    lead_id, customer_id, person_id, role = turn
+    side = role if role in ("customer", "rep") else ("rep" if role in ("manager", "cs") else None)
+    if side is None or (side == "rep" and customer_id is None):
+        return
+    labels = services.extras[EXTRA].classify(event.text, side).labels
+    conv_store.upsert(ctx.store, (event.message_event_id, lead_id, customer_id, person_id, side, ",".join(labels),
+                                  event.recorded_at or event.occurred_at, event.text))

@@ -1,0 +1,88 @@
+"""Replies that used to read as wrong (issue 13, defect 13), each as the person who meets it."""
+
+from __future__ import annotations
+
+import pytest
+from test_forecast_chat import ask, seed
+from visibility_helpers import add_lead, record
+
+from bot.cli import main as cli_main
+
+HOUR = 3_600_000
+
+
+async def test_help_for_an_unknown_command_says_it_is_unknown(runtime):
+    (text,) = await ask(runtime, "张伟", "/help nosuch")
+    assert text.startswith("没有这个命令：/nosuch")
+    (text,) = await ask(runtime, "张伟", "/帮助 预测")
+    assert "没有这个命令" not in text and "/forecast" in text
+
+
+async def test_revisions_with_a_word_instead_of_weeks_says_so(runtime):
+    seed(runtime.store)
+    (text,) = await ask(runtime, "王经理", "/修订 abc")
+    assert "abc" in text and "周数" in text
+    texts = await ask(runtime, "王经理", "/修订 4")
+    assert not any("看不懂" in t for t in texts)
+
+
+async def test_health_of_an_unknown_name_does_not_talk_about_periods(runtime):
+    seed(runtime.store)
+    (text,) = await ask(runtime, "王经理", "/health 不存在")
+    assert "不存在" in text and "期间" not in text and "本月" not in text
+
+
+async def test_customer_service_silent_says_whose_leads_it_covers(runtime, clock):
+    add_lead(runtime.store, "L1", "r1", clock.now_ms() - 100 * HOUR, customer="东方机床")
+    record(runtime.store, "L1", clock.now_ms() - 100 * HOUR, role="customer", text="好的",
+           tags=(("客户回复", "客户响应", 1.0),))
+    (text,) = await ask(runtime, "赵客服", "/沉默")
+    assert "没有沉默的商机 ✓" not in text and "名下" in text
+    (text,) = await ask(runtime, "管理员", "/沉默")
+    assert "东方机床" in text
+
+
+async def test_forecast_on_an_empty_database_says_how_to_import_deals(runtime):
+    texts = await ask(runtime, "管理员", "/预测")
+    body = "\n".join(texts)
+    assert "salespulse import deals" in body and "置信度0%" not in body and "0万" not in body
+
+
+async def test_a_very_long_line_is_not_echoed_back_whole(runtime):
+    line = "/" + "预" * 10_000
+    texts = await ask(runtime, "张伟", line)
+    assert texts and all(len(t) < 3_000 for t in texts)
+    assert "10000" in texts[0] or "10001" in texts[0]
+
+
+def test_rules_try_credits_a_reps_tender_document_to_the_rep(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["rules", "try", "销售:附件:华鑫标书.pdf"]) == 0
+    out = capsys.readouterr().out
+    assert "客户响应" not in out and "标书交付" in out and "because" not in out
+    assert cli_main(["rules", "try", "客户:我们下个月招标"]) == 0
+    assert "招投标" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    from bot.cli.demo import run_demo
+    from bot.demo.company import Sizes
+
+    return run_demo(seed=3, days=8, db=str(tmp_path_factory.mktemp("d") / "demo.db"),
+                    sizes=Sizes(customers=30, leads=40))
+
+
+def test_demo_counts_agree_and_the_attachment_case_is_not_called_a_fault(small_demo):
+    import re
+
+    lines = small_demo.transcript
+    header = next(ln for ln in lines if "条待回放记录" in ln)
+    total = re.search(r"(\d+) 条待回放记录", header).group(1)
+    summary = next(ln for ln in lines if ln.startswith("回放记录"))
+    assert f"回放记录共 {total} 条" in summary
+    assert not any("故障案例" in ln for ln in lines)
+    inbox = next(ln for ln in lines if ln.startswith("收件箱"))
+    assert "done" not in inbox and "已处理" in inbox
+    kinds = next(ln for ln in lines if ln.startswith("机器人消息按类型"))
+    assert "digest" not in kinds and "silence" not in kinds

@@ -1,0 +1,151 @@
+"""The practice sandbox through the console: a session, scoring and advice, the score card, a restart in the
+middle, the idle end, voice answers (VoiceTranscript at the speech pipeline's boundary), wrong arguments, and the
+practice counts managers see."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from importlib import resources
+
+import pytest
+
+from adapters.base import AdapterContext
+from adapters.console import ConsoleAdapter
+from bot.app import Runtime
+from bot.events import Actor, VoiceTranscript
+from handlers.conversation.classifier import Classifier
+from handlers.practice import scoring
+from prompts import Prompts
+from store import practice as practice_store
+
+SECOND = 1000
+MINUTE = 60_000
+
+
+async def say(runtime, who: str, text: str, after_ms: int = 0) -> list[str]:
+    runtime.clock.advance(after_ms)
+    n = len(runtime.console.delivered)
+    runtime.console.type_line(who, text)
+    await runtime.settle()
+    return [d.text for d in runtime.console.delivered[n:]]
+
+
+async def test_session_scores_each_answer_and_ends_with_a_score_card(runtime, store):
+    await runtime.settle()
+    texts = await say(runtime, "r1", "/陪练 竞品 制造业")
+    assert "陪练开始" in texts[0] and "竞品" in texts[0] and "制造业" in texts[0]
+    assert "虚拟客户 1/3" in texts[1]
+    texts = await say(runtime, "r1", "我们给美的做的项目三十天上线，可以先看看案例", 20 * SECOND)
+    assert "第 1 轮" in texts[0] and "案例佐证" in texts[0] and "用时 20 秒" in texts[0]
+    assert "虚拟客户 2/3" in texts[1]
+    texts = await say(runtime, "r1", "好的", 95 * SECOND)
+    assert "第 2 轮" in texts[0] and "没用到任何应对策略" in texts[0] and "95 秒" in texts[0]
+    texts = await say(runtime, "r1", "我们有三年质保，出了问题24小时到现场", 10 * SECOND)
+    card = texts[-1]
+    assert "陪练成绩单" in card and "回答轮数：3" in card and "下次重点练" in card
+    assert practice_store.active(store, "r1") is None
+    texts = await say(runtime, "r1", "还在吗")  # the session is over: plain text is not an answer any more
+    assert "第" not in texts[0]
+
+
+async def test_end_command_and_wrong_arguments(runtime, store):
+    await runtime.settle()
+    assert "没有进行中的陪练" in (await say(runtime, "r1", "/结束"))[0]
+    assert "可选" in (await say(runtime, "r1", "/陪练 火星人 制造业"))[0]
+    assert "只对销售" in (await say(runtime, "cs1", "/陪练"))[0]
+    await say(runtime, "r1", "/陪练 犹豫")
+    assert "进行中的陪练" in (await say(runtime, "r1", "/陪练 竞品"))[0]
+    texts = await say(runtime, "r1", "/结束")
+    assert "没有回答" in texts[0]
+    assert practice_store.active(store, "r1") is None
+
+
+async def test_session_survives_a_restart(runtime, store, clock, config):
+    await runtime.settle()
+    await say(runtime, "r1", "/陪练 售后")
+    await say(runtime, "r1", "我们有三年质保，出了问题24小时到现场", 15 * SECOND)
+    runtime.close()
+    # a new process on the same database
+    again = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
+    console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, again.wake), prompts=Prompts(config.bot.locale))
+    again.add_sender("console", console.send)
+    again.console = console
+    try:
+        texts = await say(again, "r1", "售后是我们自己的团队，有客户的案例可以看", 15 * SECOND)
+        assert "第 2 轮" in texts[0] and "虚拟客户 3/3" in texts[1]
+    finally:
+        again.close()
+
+
+async def test_idle_session_ends_itself_and_sends_the_card(runtime, store):
+    await runtime.settle()
+    await say(runtime, "r1", "/陪练 价格")
+    await say(runtime, "r1", "我们可以分期付款，三年总成本比别家低", 10 * SECOND)
+    n = len(runtime.console.delivered)
+    await runtime.advance_to(runtime.clock.now_ms() + 21 * MINUTE)
+    assert practice_store.active(store, "r1") is None
+    (card,) = [d for d in runtime.console.delivered[n:] if d.target.person_id == "r1"]
+    assert "自动结束" in card.text and "回答轮数：1" in card.text
+
+
+async def test_voice_answer_is_scored_with_delivery(runtime, store):
+    await runtime.settle()
+    await say(runtime, "r1", "/陪练 交付")
+    runtime.clock.advance(12 * SECOND)
+    now = runtime.clock.now_ms()
+    runtime.console.ctx.accept("console", "pv1", {}, VoiceTranscript(
+        event_id="console:pv1", platform="console", occurred_at=now, actor=Actor(platform_id="r1"),
+        message_event_id="console:pmsg1", text="嗯那个就是我们给美的做的项目嗯三十天就上线了那个不会耽误你们",
+        status="ok", source="demo", recorded_at=now, duration_ms=9_000, speech_ms=6_000, pauses_ms=(1400, 1800)))
+    n = len(runtime.console.delivered)
+    await runtime.settle()
+    texts = [d.text for d in runtime.console.delivered[n:]]
+    assert "第 1 轮" in texts[0] and "长停顿 2 次" in texts[0]
+    detail = json.loads(practice_store.rounds_of(store, 1)[0].detail)
+    assert detail["long_pauses"] == 2
+    if detail["fillers"] is not None:  # the voice capability's analysis (handlers/voice/analysis)
+        assert detail["fillers"] >= 4 and detail["rate_cpm"] > 200
+
+
+async def test_managers_see_practice_counts(runtime, store):
+    await runtime.settle()
+    await say(runtime, "r1", "/陪练 犹豫")
+    await say(runtime, "r1", "理解，我把三一的案例发您参考，周五前给您回个电话", 10 * SECOND)
+    await say(runtime, "r1", "/结束")
+    texts = await say(runtime, "m1", "/复盘率")
+    assert "张伟" in texts[0] and "陪练 1 次" in texts[0]
+
+
+@dataclasses.dataclass
+class _Snippet:  # the fields of handlers/coaching/library.Snippet that scoring reads
+    response_text: str
+    strategies: tuple[str, ...]
+
+
+def test_scoring_against_the_best_snippets():
+    best = [_Snippet("理解您的顾虑，我们给美的做的项目三十天上线，提供7×24小时响应", ("social_proof", "guarantee"))]
+    kw = dict(snippets=best, quick_s=30, good_rate=(180, 260), max_fillers=2)
+    good = scoring.score(answer="我们给美的的项目三十天就上线了，还有7×24小时响应", strategies=("social_proof",),
+                         response_s=12, **kw)
+    weak = scoring.score(answer="我们很好的", strategies=(), response_s=80, **kw)
+    assert good.total > 80 > 30 > weak.total
+    assert good.coverage >= 0.5 and weak.coverage == 0
+    assert [k for k, _v in weak.advice] == ["practice.advice_strategy", "practice.advice_phrase"]
+    other = scoring.score(answer="可以给您打九折", strategies=("concession",), response_s=5, **kw)
+    assert other.advice[0] == ("practice.advice_strategy", {"strategy": "social_proof",
+                                                            "example": best[0].response_text})
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_written_scenes_are_examples_of_their_objection(locale):
+    """The scenes used before a team's library is big enough must be what the classifier calls that objection."""
+    if locale != "zh-CN":
+        pytest.skip("the shipped classifier packs are Chinese")
+    scenes = tomllib.loads(resources.files("prompts").joinpath("locales", locale, "practice.toml")
+                           .read_text(encoding="utf-8"))["scenes"]
+    c = Classifier.default()
+    for objection, lines in scenes.items():
+        for line in lines:
+            assert objection in c.classify(line, "customer").labels, (objection, line)
