@@ -21,13 +21,10 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.doctor",
     "bot.cli.backtest",
     "bot.cli.rules",
-<<<<<<< HEAD
     "bot.cli.shelf",
-=======
     "bot.cli.deploy",
     "bot.cli.migrate",
     "bot.cli.debrief",
->>>>>>> main
 )
 
 
