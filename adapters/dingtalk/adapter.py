@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from dingtalk_stream import AckMessage, Credential
 
+from adapters import guard
 from adapters.base import Adapter, AdapterContext, org_synced, run_on_cron
 from adapters.dingtalk import parse, render
 from adapters.dingtalk.client import DingTalkApi
@@ -25,9 +26,10 @@ from adapters.dingtalk.org_sync import sync_org
 from adapters.dingtalk.sign import verify
 from adapters.dingtalk.stream import CARD_TOPIC, ROBOT_TOPIC, FrameHandler, GatewayStreamClient, point_sdk_at
 from bot.errors import BadPayload, PlatformAuthError, PlatformError
+from bot.media import MediaRequest, MediaUnavailable
 from bot.replies import Reply, ReplyKind, Target
 from prompts import Prompts
-from store import platform_cards
+from store import platform_cards, used_signatures
 from store.platform_org import SyncResult
 
 log = logging.getLogger("salespulse.dingtalk")
@@ -36,10 +38,6 @@ PLATFORM = "dingtalk"
 ORG_SYNC_KEY = "dingtalk.org_synced_at"
 CUSTOM_ROBOT_CHAT = "custom-robot"  # Target(chat_id=...) that goes to the group custom robot webhook
 WEBHOOK_MARGIN_MS = 5_000
-
-
-def _short(status: int, message: str) -> web.Response:
-    return web.json_response({"errcode": status, "errmsg": message}, status=status)
 
 
 class DingTalkAdapter(Adapter):
@@ -144,27 +142,36 @@ class DingTalkAdapter(Adapter):
             log.warning("dingtalk card %s not updated: %s", card_ref, exc)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """Outgoing-robot mode: signed POSTs of the same message JSON as stream mode."""
+        """Outgoing-robot mode: signed POSTs of the same message JSON as stream mode.
+
+        The sign covers only the timestamp, so besides the window each timestamp/sign pair is accepted once: again
+        only with the very same body (a redelivery, deduped by msgId), never with another (a forged body under a
+        captured header pair). What this can and cannot prove: docs/platforms/dingtalk.md."""
+        refuse = self.ctx.refusals.refuse
         limit = self.ctx.config.server.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", f"Content-Length {request.content_length}")
+        now = self.ctx.clock.now_ms()
+        window_ms = self.section.http_sign_window_s * 1000
+        timestamp, signature = request.headers.get("timestamp"), request.headers.get("sign")
         try:
-            verify(self.section.client_secret, request.headers.get("timestamp"), request.headers.get("sign"),
-                   self.ctx.clock.now_ms())
+            verify(self.section.client_secret, timestamp, signature, now, window_ms)
         except PlatformAuthError as exc:
-            return _short(401, str(exc))
+            return refuse(request, PLATFORM, "signature", str(exc))
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", "body over the limit")
         if len(body) > limit:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", f"{len(body)} bytes")
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _short(400, "malformed JSON")
-        if not isinstance(data, dict):
-            return _short(400, "JSON object expected")
+            data = guard.loads_object(body)
+        except BadPayload as exc:
+            return refuse(request, PLATFORM, "malformed_json", str(exc))
+        expires = (guard.digits(timestamp) or now) + window_ms
+        if not used_signatures.claim(self.ctx.store, PLATFORM, f"{timestamp}:{signature}",
+                                     hashlib.sha256(body).hexdigest(), expires, now):
+            return refuse(request, PLATFORM, "replayed", "timestamp/sign pair already used for another body")
         self._persist_robot(data)
         return web.json_response({})
 
@@ -220,6 +227,13 @@ class DingTalkAdapter(Adapter):
 
     async def download(self, download_code: str) -> bytes:
         return await self.api.download(download_code)
+
+    async def fetch_media(self, request: MediaRequest) -> bytes:
+        """bot/media.py fetcher: a robot message file by its downloadCode (audio arrives with its own transcript)."""
+        try:
+            return await self.api.download(request.media_id, max_bytes=request.max_bytes)
+        except PlatformError as exc:
+            raise MediaUnavailable(str(exc), permanent=exc.permanent) from None
 
     async def download_voice_wav(self, download_code: str) -> bytes:
         from adapters.feishu.audio import to_wav16k_async
