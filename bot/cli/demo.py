@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.clock import CLOCK_KEY
 from bot.config import Config, load_config
+from bot.demo import retail
 from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
 from bot.demo.replay import DEMO_MARK, DemoDriver, ReplayStats, Sent, demo_config
@@ -143,6 +144,12 @@ class _Transcript:
                                         fields=self.p.t("demo.field_sep").join(
                                             self.p.t("demo.field", name=k, value=v) for k, v in item.reply.fields))
             self._seen_digests.add(seen)
+        if not self.full and kind_of(item.key) in COACHING_KINDS and item.reply.title:
+            # live coaching reaches reps many times a day: the first per rep in full, later ones by their title
+            seen = (kind_of(item.key), self._recipient(item))
+            if seen in self._seen_digests:
+                text = self.p.t("demo.coach_line", title=item.reply.title)
+            self._seen_digests.add(seen)
         key = (datetime.fromtimestamp(item.at / 1000, self.tz).strftime("%Y-%m-%d %H:%M"), text)
         if self._pending is not None and self._pending_key == key:
             self._pending[3].append(self._recipient(item))
@@ -154,6 +161,9 @@ class _Transcript:
         time_ = self._stamp(at_ms)
         name, role = self.who(person_id)
         self.line(self.p.t("demo.typed", time=time_, name=name, role=role, line=text))
+
+
+COACHING_KINDS = ("coach", "coach-b7")  # similar-scene pushes and "再比较一下" nudges (handlers/coaching/live.py)
 
 
 def kind_of(key: str) -> str:
@@ -213,6 +223,15 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
 async def _run(driver: DemoDriver, company: Company, transcript: _Transcript, prompts: Prompts,
                progress: Callable[[int], None] | None) -> None:
     await driver.replay(progress)
+
+    async def say(person_id: str, text: str) -> None:
+        await rt.advance_to(driver.clock.now_ms() + 60_000)
+        transcript.typed(driver.clock.now_ms(), person_id, text)
+        await driver.session([(person_id, text)], step_ms=0)
+
+    rt = driver.runtime
+    assert rt is not None
+    await retail.play(driver, say, transcript.line, prompts.t)  # the retail-chain division's chapter
     lines = script(company)
     names = "、".join(dict.fromkeys(transcript.who(pid)[0] for pid, _ in lines))
     transcript.line(prompts.t("demo.session", names=names))
