@@ -23,6 +23,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.rules",
     "bot.cli.inbox",
     "bot.cli.transcribe",
+    "bot.cli.shelf",
     "bot.cli.deploy",
     "bot.cli.migrate",
     "bot.cli.debrief",
