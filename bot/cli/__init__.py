@@ -24,6 +24,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.classify",
     "bot.cli.inbox",
     "bot.cli.transcribe",
+    "bot.cli.shelf",
     "bot.cli.deploy",
     "bot.cli.migrate",
     "bot.cli.debrief",
