@@ -378,6 +378,34 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     ctx.reply(text)
 
 
+def _apply_note_to_deal(ctx: Context, deal: Deal, parsed: notes.Parsed) -> list[str]:
+    """A note's amount and expected-close changes, written to the deal; one line per change for the reply.
+
+    A signing date sets the expected close; a decision-maker's return moves it only later, never earlier."""
+    tz = _tz(ctx)
+    lines: list[str] = []
+    amount = next((ch.amount for ch in reversed(parsed.changes) if ch.amount is not None), None)
+    if amount is not None and round(amount) != round(deal.amount):
+        deal_store.set_amount(ctx.store, deal.id, float(amount))
+        lines.append(ctx.t("forecast.note_amount", old=wan(deal.amount), new=wan(amount)))
+    old_close = periods.local_date(deal.expected_close_at, tz) if deal.expected_close_at else None
+    for ch in parsed.changes:
+        if ch.close is None:
+            continue
+        if ch.key != "n_sign_date" and old_close is not None and old_close >= ch.close:
+            continue
+        if ch.close == old_close:
+            continue
+        deal_store.set_expected_close(ctx.store, deal.id, periods.date_ms(ch.close, tz))
+        if old_close is not None and ch.close > old_close:
+            deal_store.upsert_details(ctx.store, deal.id, ctx.clock.now_ms(),
+                                      close_slips=deal.details.close_slips + 1)
+        lines.append(ctx.t("forecast.note_close", old=old_close.isoformat() if old_close else "—",
+                           new=ch.close.isoformat()))
+        break
+    return lines
+
+
 # ------------------------------------------------------------------ /note
 @router.command("note")
 def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
@@ -403,12 +431,15 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         fields.update(ch.fields)
     if fields:
         deal_store.upsert_details(ctx.store, deal.id, now, **fields)
+    deal_lines = _apply_note_to_deal(ctx, deal, parsed)
     event_at = periods.date_ms(parsed.event_date, _tz(ctx)) if parsed.event_date else None
     items = []
     for ch in parsed.changes:
         values = dict(ch.values)
         if "role" in values:
             values["role"] = ctx.t(f"forecast.role_{values['role']}")
+        if "amount" in values:
+            values["amount"] = wan(values["amount"]) + ctx.t("forecast.wan")
         items.append(ctx.t(f"forecast.{ch.key}", **values))
     # "；" here is the stored column's delimiter (the clauses are the user's Chinese words), not reply text
     deal_store.add_note(ctx.store, deal.id, text, json.dumps(items, ensure_ascii=False), "；".join(parsed.not_understood),
@@ -418,6 +449,13 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         p_new = engine.explain(models, deal_store.get(ctx.store, deal.id)).probability
         lines.append(ctx.t("forecast.note_done", items=ctx.t("core.clause_sep").join(items), p_old=round(100 * p_old),
                            p_new=round(100 * p_new)))
+        new_deal = deal_store.get(ctx.store, deal.id)
+        lines.extend(deal_lines)
+        # what the forecast sees of this deal: its expected value (probability × amount), before → after
+        ev_old, ev_new = p_old * deal.amount, p_new * new_deal.amount
+        if round(ev_old) != round(ev_new) or deal_lines:
+            lines.append(ctx.t("forecast.note_forecast", old=wan(ev_old), new=wan(ev_new),
+                               delta=("+" if ev_new >= ev_old else "−") + wan(abs(ev_new - ev_old))))
         if round(100 * p_new) != round(100 * p_old):
             rev_store.add(ctx.store, deal.id, "note", f"{round(100 * p_old)}%", f"{round(100 * p_new)}%",
                           ctx.t("forecast.note_reason"), event.actor.person_id, now, event.event_id)
