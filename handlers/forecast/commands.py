@@ -314,9 +314,42 @@ def _parse_value(field: str, text: str, tz: ZoneInfo, today: date) -> float | in
     except ValueError:
         return None
     d = parse_close_date(t, today)
+    if d is None:  # 明天 / 下周五 / 月底: the one date parser the notes use
+        d, said = notes.parse_when(t, today)
+        if said != t:
+            d = None
     if d is None or d < today:  # an expected close in the past is not a forecast
         return None
     return periods.date_ms(d, tz)
+
+
+_VALUE_LIKE = re.compile(r"^[\d.,，]+\s*(?:万|元|%|％)?$|^\d{1,4}[-/.年月]")
+# words that say which way a reason moves a deal: worse (smaller, later, less likely) or better
+_WORSE = re.compile(r"削减|减少|砍|延迟|延期|推迟|未通过|失败|搅局|流失|暂停|冻结|取消|下调|缩小")
+_BETTER = re.compile(r"提前|扩大|增加|追加|上调|通过|签约|加单|提高")
+
+
+def reason_direction(reason: str) -> str:
+    """"down" for a reason that can only make a deal worse, "up" for one that can only make it better, "" for a
+    neutral one (数据录入更正, 客户组织架构调整). Read from the reason's words, so reasons added in bot.toml are
+    covered too."""
+    worse, better = bool(_WORSE.search(reason)), bool(_BETTER.search(reason))
+    return "down" if worse and not better else "up" if better and not worse else ""
+
+
+def _direction(field: str, deal: Deal, value: float | int, ctx: Context) -> str:
+    """Which way an /adjust moves the deal: "up" (more, likelier, sooner), "down", or "" (no change / unknown)."""
+    if field == "amount":
+        old = deal.amount
+    elif field == "probability":
+        old = deal.details.probability_override
+        if old is None:
+            return ""  # against the model's estimate either way can be right
+    else:
+        if deal.expected_close_at is None:
+            return ""
+        return "down" if value > deal.expected_close_at else "up" if value < deal.expected_close_at else ""
+    return "up" if value > old else "down" if value < old else ""
 
 
 def preset_reason(ctx: Context, words: list[str]) -> str | None:
@@ -337,6 +370,11 @@ def preset_reason(ctx: Context, words: list[str]) -> str | None:
 def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     tz = _tz(ctx)
     field_at = next((i for i, a in enumerate(args) if a in FIELD_WORDS), None)
+    if field_at is None and len(args) >= 3:
+        # "/调整 华东电网 价格 30万 …": the word before the first value-looking word is the field they meant
+        value_at = next((i for i, a in enumerate(args) if i >= 2 and _VALUE_LIKE.match(a)), None)
+        if value_at is not None:
+            raise UserInputError(ctx.t("forecast.adjust_bad_field", field=args[value_at - 1]))
     if field_at is None or field_at == 0 or field_at + 1 >= len(args):
         raise UserInputError(ctx.t("forecast.adjust_usage"))
     deal = find_deal(ctx, " ".join(args[:field_at]))
@@ -350,6 +388,13 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         listing = "\n".join(f"{i}. {r}" for i, r in enumerate(ctx.config.forecast.reasons, 1))
         raise UserInputError(ctx.t("forecast.adjust_need_reason", reasons=listing, deal=deal.title,
                                    field=args[field_at], value=raw_value))
+    going = _direction(field, deal, value, ctx)
+    said = reason_direction(reason)
+    if going and said and going != said:  # "预算削减" as the reason for a higher amount does not explain it
+        fitting = [r for r in ctx.config.forecast.reasons if reason_direction(r) in (going, "")]
+        listing = "\n".join(f"{ctx.config.forecast.reasons.index(r) + 1}. {r}" for r in fitting)
+        raise UserInputError(ctx.t("forecast.adjust_reason_direction", reason=reason,
+                                   direction=ctx.t(f"forecast.direction_{going}"), reasons=listing))
     now = ctx.clock.now_ms()
     all_deals = deal_store.listing(ctx.store)
     models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now)
