@@ -38,6 +38,7 @@ PRUNE_CHUNK = 2_000  # rows deleted per transaction; the loop yields between chu
 ROUTER_MODULES: tuple[str, ...] = (
     "handlers.tagging",
     "handlers.conversation.observe",
+    "handlers.coaching",
     "handlers.timeline",
     "handlers.silence",
     "handlers.baseline",

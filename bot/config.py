@@ -71,6 +71,7 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1"),
+        JobSection(name="coach_sweep", cron="*/10 * * * *"),
         JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
 
@@ -196,6 +197,35 @@ class BaselineSection:
     follow_up_healthy_days: float = 7.2  # healthy when ≤
     actions_industry: float = 4.7
     actions_healthy: float = 8.1  # healthy when ≥
+
+
+@dataclass(frozen=True)
+class CoachingSection:
+    """Coaching (handlers/coaching): golden snippets, outcome weights, live similar-scene pushes, the B7 check."""
+
+    enabled: bool = True  # false: no pushes or nudges (snippets are still collected)
+    live_minutes: int = 30  # only a customer message at most this old when it arrives is pushed on (not imports)
+    push_limit: int = 3  # snippets per push
+    push_every_hours: float = 4.0  # at most one push per lead and objection type in this many hours
+    quiet_hours: str = "22:00-08:00"  # local time without pushes or nudges; "" = any hour
+    outcome_days: int = 14  # a snippet's outcome: what the lead did within N days (advanced / won / lost / stalled)
+    stages: tuple[str, ...] = ("初步接触", "需求确认", "方案报价", "商务谈判")  # open stages in order; [] = any change advances
+    prior_strength: float = 4.0  # a cell is shrunk toward its objection's rate with this many pseudo-trials
+    shrink_strength: float = 10.0  # a snippet (its rep's record in the cell) toward its cell with this many
+    interval: float = 0.9  # central credible interval shown (0.9 = 5 %–95 %)
+    context_turns: int = 2  # turns of context kept either side of an exchange
+    answer_window_hours: float = 24.0  # a rep answer later than this is not an answer to the objection
+    sentiment: str = "lexicon"  # turning detection's sentiment: lexicon (fast) | snownlp (its import takes ~15 s)
+    silence_gap_s: float = 5.0  # a customer silence longer than this (timed transcripts) records what the rep did
+    hesitation_wait_hours: float = 24.0  # B7: without two rep messages within this, the check counts as missed
+    rank_industry: float = 0.15  # ranking bonus: same industry
+    rank_size: float = 0.08  # same customer size
+    rank_product: float = 0.10  # same product line
+    rank_recency: float = 0.10  # recency bonus at age 0, halving every rank_half_life_days
+    rank_half_life_days: float = 90.0
+    rank_star: float = 0.20  # a snippet starred by a manager (/金句)
+    rank_candidates: int = 60  # rows read per index range before re-ranking
+    sweep_batch: int = 5000  # messages / snippets handled per sweep
 
 
 @dataclass(frozen=True)
@@ -414,6 +444,7 @@ class Config:
     links: LinksSection = LinksSection()
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
+    coaching: CoachingSection = CoachingSection()
     conversation: ConversationSection = ConversationSection()
     health: HealthSection = HealthSection()
     metrics: MetricsSection = MetricsSection()

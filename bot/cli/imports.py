@@ -13,6 +13,7 @@ IMPORT_KINDS: dict[str, tuple[str, str]] = {
     "org": ("bot.import_org", "org directory CSV: id,name,role,team,admin,department,phone,wecom_id,dingtalk_id,feishu_id"),
     "calls": ("bot.import_calls", "call records CSV: call_id,started_at,direction,rep,customer_phone,answered,duration_s"),
     "deals": ("bot.import_deals", "deals CSV/XLSX with a column mapping: FILE --map mappings/maven_crm.toml"),
+    "transcripts": ("bot.import_transcripts", "call/voice transcripts with timestamps (JSONL) → golden snippets"),
     "procurement": ("bot.import_procurement", "procurement windows, ICS or CSV: name,start,end,customer,industry,kind"),
 }
 
