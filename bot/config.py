@@ -136,7 +136,7 @@ class DingTalkSection:
     group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
     group_robot_secret: str = secret_field("SALESPULSE_DINGTALK_ROBOT_SECRET")
     org_sync_cron: str = "40 2 * * *"
-    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §5): cards with stream callbacks
+    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §6): cards with stream callbacks
 
 
 @dataclass(frozen=True)
