@@ -39,6 +39,7 @@ from store import open_store
 
 log = logging.getLogger("salespulse.server")
 
+SHUTDOWN_JOBS_S = 10.0  # how long a stop waits for background jobs (speech recognition) in flight
 BODY_TIMEOUT_S = 30.0  # a callback body is at most max_body_bytes; 30 s is generous for any real platform
 
 PLATFORMS = ("wecom", "dingtalk", "feishu")
@@ -206,6 +207,11 @@ class Server:
             scheduler.shutdown(wait=False)
             self.adapter_ctx.refusals.flush(force=True)
             await self.supervisor.shutdown()
+            try:  # let a voice note being recognised finish; one cut short stays pending and runs after a restart
+                await asyncio.wait_for(self.runtime.deferred.wait_idle(), timeout=SHUTDOWN_JOBS_S)
+            except TimeoutError:
+                log.warning("background jobs still running after %.0f s; they run again after a restart",
+                            SHUTDOWN_JOBS_S)
             if metrics_runner is not None:
                 await metrics_runner.cleanup()
             await runner.cleanup()
