@@ -7,6 +7,7 @@ presses the button (a CardAction event, as a platform callback would be).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import typing
@@ -18,6 +19,7 @@ from pathlib import Path
 from adapters.base import Adapter, AdapterContext
 from bot.errors import BadPayload
 from bot.events import Actor, CardAction, Message, MessageKind, event_from_dict
+from bot.media import MediaRequest, MediaUnavailable
 from bot.replies import Button, Reply, ReplyKind, Target
 from prompts import Prompts
 
@@ -105,10 +107,14 @@ class ConsoleAdapter(Adapter):
         return f"console:{session}{user}:{self.ctx.clock.now_ms()}:{self._seq}"
 
     def type_line(self, user: str, line: str) -> bool:
-        """A line typed by `user` (a person id or name). A bare number presses that button of the last card."""
+        """A line typed by `user` (a person id or name). A bare number presses that button of the last card;
+        `/语音 FILE` (`/voice FILE`) sends the audio file FILE as a voice note."""
         now = self.ctx.clock.now_ms()
         actor = Actor(platform_id=user)
         stripped = line.strip()
+        voice_file = voice_note_path(stripped)
+        if voice_file is not None:
+            return self.send_voice(user, voice_file)
         buttons = self.last_buttons.get(user, [])
         if stripped.isdigit() and 1 <= int(stripped) <= len(buttons):
             button = buttons[int(stripped) - 1]
@@ -120,6 +126,45 @@ class ConsoleAdapter(Adapter):
         event = Message(event_id=eid, platform="console", occurred_at=now, received_at=now, actor=actor,
                         kind=MessageKind.TEXT, text=line, to_bot=True)
         return self.ctx.accept("console", eid, {"user": user, "text": line}, event)
+
+    def send_voice(self, user: str, path: str) -> bool:
+        """A voice note from a local audio file (any format the pipeline decodes), as a platform would deliver it."""
+        file = Path(path).expanduser()
+        if not file.is_file():
+            if self.echo is not None:
+                self.echo(self.prompts.t("voice.console_voice_missing", path=path))
+            return False
+        now = self.ctx.clock.now_ms()
+        eid = self._next_id(user)
+        event = Message(event_id=eid, platform="console", occurred_at=now, received_at=now,
+                        actor=Actor(platform_id=user), kind=MessageKind.VOICE, media_id=str(file.resolve()),
+                        to_bot=True)
+        if self.echo is not None:
+            self.echo(self.prompts.t("voice.console_voice_sent", path=file))
+        return self.ctx.accept("console", eid, {"user": user, "voice": str(file)}, event)
+
+    async def fetch_media(self, request: MediaRequest) -> bytes:
+        """The console's media are local files (the path is the media id); registered as the console fetcher."""
+        file = Path(request.media_id)
+        try:
+            size = file.stat().st_size
+            if size > request.max_bytes:
+                raise MediaUnavailable(f"{file} is larger than {request.max_bytes} bytes", permanent=True)
+            return await asyncio.to_thread(file.read_bytes)
+        except OSError as exc:
+            raise MediaUnavailable(f"{file}: {exc.strerror or exc}", permanent=True) from None
+
+
+VOICE_PREFIXES = ("/语音", "/voice")  # console only: `/语音 path/to/note.amr` sends the file as a voice note
+
+
+def voice_note_path(line: str) -> str | None:
+    """The file of a `/语音 FILE` line, else None (any other line, or the prefix without a file)."""
+    for prefix in VOICE_PREFIXES:
+        if line.startswith(prefix + " ") or line.startswith(prefix + "\u3000"):
+            path = line[len(prefix):].strip().strip("'\"")
+            return path or None
+    return None
 
 
 def read_jsonl(path: Path, report: Callable[[str], None]) -> Iterator[tuple[int, dict]]:

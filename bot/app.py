@@ -17,8 +17,9 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
-from bot.deferred import DeferredRunner
+from bot.deferred import DeferredRunner, LaneLimits
 from bot.dispatcher import Dispatcher
+from bot.media import MediaFetchers
 from bot.org import Directory, load_org_section
 from bot.router import CompiledRouter, Router
 from bot.scheduler import TickScheduler
@@ -46,6 +47,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.forecast",
     "handlers.practice",
     "handlers.debrief",
+    "handlers.voice",  # after every flow that answers voice transcripts (debriefs, practice): its answer is the fallback
     "handlers.help",
 )
 
@@ -85,6 +87,8 @@ class Runtime:
         load_org_section(self.store, self.config.org)
         self.services = Services(store=self.store, config=self.config, clock=self.clock,
                                  directory=Directory(self.store), prompts=Prompts(self.config.bot.locale))
+        # where handlers fetch a message's media (voice notes); adapters and the console register their platform
+        self.media: MediaFetchers = self.services.extras.setdefault("media", MediaFetchers())
         modules = handler_modules()
         for module in modules:
             setup = getattr(module, "setup", None)
@@ -92,7 +96,11 @@ class Runtime:
                 setup(self.services)
         self.router = build_router(modules)
         self.dispatcher = Dispatcher(self.services, self.router)
-        self.deferred = DeferredRunner(self.services, self.router.jobs, in_thread=self.deferred_in_thread)
+        # handlers' housekeeping (`prune(services, now_ms)`, e.g. voice-note retention), run with the inbox's
+        self._pruners = [m.prune for m in modules if callable(getattr(m, "prune", None))]
+        lanes = {"speech": LaneLimits(workers=self.config.asr.workers, in_flight=self.config.asr.queue_size)}
+        self.deferred = DeferredRunner(self.services, self.router.jobs, in_thread=self.deferred_in_thread,
+                                       lanes=lanes, on_events=self.wake)
         self.sender = OutboxSender(self.store, self.clock, self.config.outbox, self.senders)
         self.scheduler = TickScheduler(self.store, self.clock, self.config.scheduler)
         self._wake = asyncio.Event()
@@ -118,7 +126,7 @@ class Runtime:
         self.scheduler.emit_due()
         while self.dispatcher.process_pending(self.config.bot.serve_batch) > 0:
             await asyncio.sleep(0)
-        await self.deferred.run_pending()
+        await self.deferred.run_pending(wait=False)  # background lanes (speech) report back through wake()
         await self.sender.send_due()
         await self.prune_inbox()
 
@@ -126,15 +134,17 @@ class Runtime:
         """Apply `bot.inbox_retention_days` (at most once an hour; 0 or less keeps every payload for ever).
 
         Why here: the setting existed but nothing ever pruned, so raw payloads piled up without bound. Only
-        processed and unsupported rows go (store.inbox.prune); pending and failed rows stay.
+        processed and unsupported rows go (store.inbox.prune); pending and failed rows stay. Handlers' own
+        retention (`prune(services, now_ms)` in their module, e.g. voice notes) runs on the same hourly beat.
+        Returns how many inbox rows went.
         """
         now = self.clock.now_ms()
         days = self.config.bot.inbox_retention_days
-        if days <= 0 or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_MS):
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_MS:
             return 0
         self._pruned_at = now
         total = 0
-        while True:
+        while days > 0:
             with self.store.transaction():
                 n = inbox_store.prune(self.store, now - days * DAY_MS, PRUNE_CHUNK)
             total += n
@@ -143,6 +153,12 @@ class Runtime:
             await asyncio.sleep(0)
         if total:
             log.info("inbox retention: dropped %d payloads older than %d days", total, days)
+        for prune in self._pruners:
+            try:
+                prune(self.services, now)
+            except Exception:  # housekeeping must not stop serving; logged with its traceback
+                log.exception("retention step %s failed", getattr(prune, "__module__", prune))
+            await asyncio.sleep(0)
         return total
 
     async def settle(self, max_rounds: int = 100) -> None:

@@ -199,12 +199,32 @@ class BaselineSection:
 
 @dataclass(frozen=True)
 class AsrSection:
-    """Optional speech recognition (funasr, CPU). Off by default: the base install does not pull torch."""
+    """Voice notes: decoding, voice activity, limits, retention, and optional speech recognition (funasr, CPU).
 
-    enabled: bool = False
-    model_dir: str = ""  # local Paraformer model directory (no download at run time)
-    vad_model_dir: str = ""  # optional local VAD model directory
+    Recognition is off by default (the base install does not pull torch); decoding and voice activity always run."""
+
+    enabled: bool = False  # funasr on (needs the [asr] extra, torch and a local model folder)
+    order: tuple[str, ...] = ("platform", "funasr")  # who is asked for the words, first answer wins
+    model_dir: str = ""  # local Paraformer model folder for Mandarin ("zh") (no download at run time)
+    models: dict[str, str] = field(default_factory=dict)  # more models by language: yue = "…/SenseVoiceSmall", auto = …
+    vad_model_dir: str = ""  # optional local fsmn-vad model folder (splits long recordings on silence)
+    punc_model_dir: str = ""  # optional local ct-punc model folder (punctuation for Paraformer)
     device: str = "cpu"
+    language: str = "zh"  # the language notes are in unless [asr.languages] says otherwise
+    languages: dict[str, str] = field(default_factory=dict)  # person id or team name → language, e.g. "华南组" = "yue"
+    hotwords: bool = True  # pass product and customer names to models that take hotwords (SeACo Paraformer)
+    max_hotwords: int = 200
+    max_note_s: int = 15  # a debrief answer note
+    max_single_note_s: int = 45  # one note answering all three debrief questions; longer notes to the bot: too_long
+    max_archive_note_s: int = 60  # archive voice notes (WeCom's own limit is 60 s)
+    min_speech_ms: int = 300  # less voiced time than this: the note is silent
+    archive_notes: bool = True  # also transcribe voice notes from the chat archive (customers' and reps')
+    workers: int = 1  # threads decoding and recognising (each FunASR model is loaded once, shared)
+    queue_size: int = 4  # notes in flight at once; the rest wait in the database
+    max_audio_bytes: int = 10_485_760
+    audio_retention_days: int = 365  # decoded audio kept this long (0 = for ever); [debrief] keep_days may be shorter
+    transcript_retention_days: int = 365  # transcripts kept this long (0 = for ever)
+    retry_days: int = 14  # notes kept for lack of a recogniser are re-recognised this far back once one is set up
 
 
 @dataclass(frozen=True)
@@ -541,6 +561,7 @@ class _Loader:
 
 
 # Keys whose value must be one of a few words: a typo here would otherwise be noticed only when nothing happens.
+_ASR_BACKENDS = ("platform", "funasr")  # who can be asked for a voice note's words ([asr] order)
 _CHOICES: dict[str, tuple[str, ...]] = {
     "dingtalk.mode": ("stream", "http"),
     "feishu.mode": ("http", "ws"),
@@ -575,10 +596,17 @@ def _check_values(config: Config, loader: _Loader) -> None:
                                  ("bot.serve_batch", config.bot.serve_batch, 1),
                                  ("outbox.max_attempts", config.outbox.max_attempts, 1),
                                  ("scheduler.max_catch_up", config.scheduler.max_catch_up, 0),
+                                 ("asr.workers", config.asr.workers, 1), ("asr.queue_size", config.asr.queue_size, 1),
+                                 ("asr.max_note_s", config.asr.max_note_s, 1),
+                                 ("asr.max_single_note_s", config.asr.max_single_note_s, 1),
+                                 ("asr.max_archive_note_s", config.asr.max_archive_note_s, 1),
+                                 ("asr.max_audio_bytes", config.asr.max_audio_bytes, 1024),
                                  ("backup.keep", config.backup.keep, 1),
                                  ("health.max_outbox_backlog", config.health.max_outbox_backlog, 0)):
         if value < least:  # 0 attempts would park every reply as dead unsent; 0 rows per batch would never dispatch
             loader.fail(dotted, f"expected a whole number of at least {least}, got {value}")
+    for i, name in enumerate(config.asr.order):
+        one_of(f"asr.order[{i}]", name, _ASR_BACKENDS)
     for i, person in enumerate(config.org.people):
         one_of(f"org.people[{i}].role", person.role, _PERSON_ROLES)
     for i, team in enumerate(config.org.teams):

@@ -136,33 +136,50 @@ def _importable(module: str, importer: Callable[[str], Any]) -> tuple[bool, str]
         return True, "?"
 
 
-def _dir_ready(path: str, base: Path | None) -> tuple[bool, Path]:
-    p = Path(path).expanduser()
-    if base is not None and not p.is_absolute():
-        p = base / p
-    return p.is_dir() and any(p.iterdir()), p
+# What to download for each language: the FunASR model and its ModelScope id (doctor names them; nothing downloads)
+ASR_MODELS = {
+    "zh": ("SeACo Paraformer", "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch"),
+    "default": ("SenseVoiceSmall", "iic/SenseVoiceSmall"),
+}
 
 
 def check_asr(config: Config, t: Translate, importer: Callable[[str], Any] = importlib.import_module) -> list[Check]:
+    """Voice notes: SILK decoding, then (when [asr] enabled) funasr, torch, a model folder per language, device."""
+    from handlers.voice.audio import silk_available
+    from handlers.voice.recognisers import model_ready
+    from handlers.voice.service import model_specs, resolve_dir
+
     asr = config.asr
+    out: list[Check] = [Check(True, t("ops.silk_ok")) if silk_available()
+                        else Check(None, t("ops.silk_missing"), required=False)]
     if not asr.enabled:
-        return [Check(None, t("ops.asr_disabled"), required=False)]
-    base = Path(config.source).parent if not config.source.startswith("<") else None
-    out: list[Check] = []
+        out.append(Check(None, t("ops.asr_disabled"), required=False))
+        return out
     for module, ok_key, missing_key in (("funasr", "ops.asr_funasr_ok", "ops.asr_funasr_missing"),
                                         ("torch", "ops.asr_torch_ok", "ops.asr_torch_missing")):
         ok, detail = _importable(module, importer)
         out.append(Check(True, t(ok_key, version=detail)) if ok else Check(False, t(missing_key, error=detail)))
-    if not asr.model_dir:
-        out.append(Check(False, t("ops.asr_model_unset")))
-    else:
-        ready, path = _dir_ready(asr.model_dir, base)
-        out.append(Check(True, t("ops.asr_model_ok", path=path)) if ready
-                   else Check(False, t("ops.asr_model_missing", path=path)))
-    if asr.vad_model_dir:
-        ready, path = _dir_ready(asr.vad_model_dir, base)
-        out.append(Check(True, t("ops.asr_vad_ok", path=path)) if ready
-                   else Check(False, t("ops.asr_vad_missing", path=path)))
+    specs = model_specs(config)
+    if not specs:
+        name, repo = ASR_MODELS["zh"]
+        out.append(Check(False, t("ops.asr_model_unset", model=name, repo=repo)))
+    for language, spec in specs.items():
+        name, repo = ASR_MODELS.get(language, ASR_MODELS["default"])
+        if model_ready(spec.path):
+            out.append(Check(True, t("ops.asr_model_ok", path=spec.path, language=language, kind=spec.kind)))
+        else:
+            out.append(Check(False, t("ops.asr_model_missing", path=spec.path, language=language, model=name,
+                                      repo=repo)))
+    wanted = {asr.language, *asr.languages.values()}
+    for language in sorted(wanted - specs.keys()) if specs else ():
+        if "auto" not in specs:
+            out.append(Check(None, t("ops.asr_language_no_model", language=language), required=False))
+    for key, folder in (("vad", asr.vad_model_dir), ("punc", asr.punc_model_dir)):
+        if folder:
+            path = resolve_dir(folder, config)
+            ready = path.is_dir() and any(path.iterdir())
+            out.append(Check(True, t(f"ops.asr_{key}_ok", path=path)) if ready
+                       else Check(False, t(f"ops.asr_{key}_missing", path=path)))
     if not re.fullmatch(r"cpu|cuda(:\d+)?", asr.device):
         out.append(Check(False, t("ops.asr_device", device=asr.device)))
     return out

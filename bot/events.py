@@ -216,6 +216,7 @@ class VoiceTranscript(Event):
     speech_ms: int = 0
     pauses_ms: tuple[int, ...] = ()
     audio_ref: str = ""  # where the decoded audio is kept (under the data dir), for retention and re-recognition
+    reply_token: str = ""  # the voice Message's, so an answer lands in place (Feishu reply, DingTalk session webhook)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

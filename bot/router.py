@@ -86,6 +86,18 @@ def command_is(*names: str) -> F:
     return F(check)
 
 
+MAIN_LANE = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A deferred job function and how it runs (bot/deferred.py): its lane, and whether it gets a JobContext."""
+
+    fn: Callable[..., Any]
+    lane: str = MAIN_LANE
+    context: bool = False  # fn(payload, JobContext), possibly async, instead of fn(payload, reader)
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     event_type: type[Event]
@@ -112,7 +124,7 @@ class Router:
         self._observers: list[_Entry] = []
         self._handlers: list[_Entry] = []
         self._children: list[Router] = []
-        self.jobs: dict[str, Callable[..., Any]] = {}
+        self.jobs: dict[str, JobSpec] = {}
 
     # -- registration
     def observe(self, event_type: type[Event], *filters: FilterFn) -> Callable[[Handler], Handler]:
@@ -132,9 +144,12 @@ class Router:
     def command(self, *names: str, filters: tuple[FilterFn, ...] = ()) -> Callable[[Handler], Handler]:
         return self.on(Command, command_is(*names), *filters)
 
-    def job(self, name: str) -> Callable[[Handler], Handler]:
+    def job(self, name: str, *, lane: str = MAIN_LANE, context: bool = False) -> Callable[[Handler], Handler]:
+        """A deferred job. `lane`: run in that lane's own bounded worker (e.g. "speech"), not after the other jobs;
+        `context`: the function gets (payload, JobContext) and may be async (see bot/deferred.py)."""
+
         def deco(fn: Handler) -> Handler:
-            self.jobs[name] = fn
+            self.jobs[name] = JobSpec(fn, lane, context)
             return fn
 
         return deco
@@ -155,7 +170,7 @@ class Router:
 
     def compile(self) -> CompiledRouter:
         routers = self._walk()
-        jobs: dict[str, Callable[..., Any]] = {}
+        jobs: dict[str, JobSpec] = {}
         for r in routers:
             for name, fn in r.jobs.items():
                 if name in jobs:
@@ -171,7 +186,7 @@ class Router:
 class CompiledRouter:
     """The flattened router tree, with per-event-type lists so dispatch skips what cannot match."""
 
-    def __init__(self, observers: list[_Entry], handlers: list[_Entry], jobs: dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, observers: list[_Entry], handlers: list[_Entry], jobs: dict[str, JobSpec]) -> None:
         self._observers = observers
         self._handlers = handlers
         self.jobs = jobs

@@ -144,6 +144,9 @@ class Server:
         self.adapters = build_adapters(config, self.adapter_ctx)
         for adapter in self.adapters:
             self.runtime.add_sender(adapter.platform, adapter.send)
+            fetch = getattr(adapter, "fetch_media", None)
+            if fetch is not None:  # voice notes' audio, for handlers that never import adapters (bot/media.py)
+                self.runtime.media.register(adapter.platform, fetch)
         self.metrics = (Metrics(self.runtime, self.adapter_ctx.accepted, token=config.metrics.token)
                         if config.metrics.enabled else None)
         self.app = build_app(config, self.adapters, readiness=self.readiness, metrics=self.metrics)

@@ -26,20 +26,20 @@ def add(store: Store, job: str, payload: dict, target: dict, source_event_id: st
     return cur.lastrowid
 
 
-def pending(store: Store, limit: int = 10, skip: tuple[int, ...] = ()) -> list[DeferredRow]:
-    """Pending jobs in order, leaving out the ids in `skip` (jobs waiting out a retry delay), so a few jobs that keep
-    failing never hide the ones behind them."""
+def pending(store: Store, limit: int = 10, skip: tuple[int, ...] = (), skip_jobs: tuple[str, ...] = ()
+            ) -> list[DeferredRow]:
+    """Pending jobs in order, leaving out the ids in `skip` (jobs waiting out a retry delay or already running) and
+    the job names in `skip_jobs` (a lane that is full), so jobs that keep failing or wait for their lane never hide
+    the ones behind them."""
+    sql = "SELECT id, job, payload, target, source_event_id, attempts FROM deferred WHERE status = 'pending'"
+    params: list = []
     if skip:
-        marks = ",".join("?" * len(skip))
-        sql = ("SELECT id, job, payload, target, source_event_id, attempts FROM deferred WHERE status = 'pending'"
-               f" AND id NOT IN ({marks}) ORDER BY id LIMIT ?")
-        rows = store.conn.execute(sql, (*skip, limit))
-    else:
-        rows = store.conn.execute(
-            "SELECT id, job, payload, target, source_event_id, attempts FROM deferred WHERE status = 'pending'"
-            " ORDER BY id LIMIT ?",
-            (limit,),
-        )
+        sql += f" AND id NOT IN ({','.join('?' * len(skip))})"
+        params.extend(skip)
+    if skip_jobs:
+        sql += f" AND job NOT IN ({','.join('?' * len(skip_jobs))})"
+        params.extend(skip_jobs)
+    rows = store.conn.execute(sql + " ORDER BY id LIMIT ?", (*params, limit))
     return [DeferredRow(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows]
 
 

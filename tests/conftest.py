@@ -42,8 +42,10 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def config() -> Config:
-    return dataclasses.replace(load_config(None), org=small_org())
+def config(tmp_path) -> Config:
+    base = load_config(None)  # data_dir under tmp_path: charts, voice notes and files never land in the checkout
+    return dataclasses.replace(base, org=small_org(),
+                               bot=dataclasses.replace(base.bot, data_dir=str(tmp_path / "salespulse-data")))
 
 
 @pytest.fixture
@@ -58,6 +60,7 @@ def runtime(store, clock, config):
     rt = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale))
     rt.add_sender("console", console.send)
+    rt.media.register("console", console.fetch_media)
     rt.console = console
     yield rt
     rt.close()

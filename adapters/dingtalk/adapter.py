@@ -25,6 +25,7 @@ from adapters.dingtalk.org_sync import sync_org
 from adapters.dingtalk.sign import verify
 from adapters.dingtalk.stream import CARD_TOPIC, ROBOT_TOPIC, FrameHandler, GatewayStreamClient, point_sdk_at
 from bot.errors import BadPayload, PlatformAuthError, PlatformError
+from bot.media import MediaRequest, MediaUnavailable
 from bot.replies import Reply, ReplyKind, Target
 from prompts import Prompts
 from store import platform_cards
@@ -220,6 +221,13 @@ class DingTalkAdapter(Adapter):
 
     async def download(self, download_code: str) -> bytes:
         return await self.api.download(download_code)
+
+    async def fetch_media(self, request: MediaRequest) -> bytes:
+        """bot/media.py fetcher: a robot message file by its downloadCode (audio arrives with its own transcript)."""
+        try:
+            return await self.api.download(request.media_id, max_bytes=request.max_bytes)
+        except PlatformError as exc:
+            raise MediaUnavailable(str(exc), permanent=exc.permanent) from None
 
     async def download_voice_wav(self, download_code: str) -> bytes:
         from adapters.feishu.audio import to_wav16k_async

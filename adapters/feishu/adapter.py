@@ -32,6 +32,7 @@ from adapters.feishu.client import FeishuApi
 from adapters.feishu.org_sync import sync_org
 from adapters.feishu.ws import LongConnection
 from bot.errors import BadPayload, PlatformError
+from bot.media import MediaRequest, MediaUnavailable
 from bot.replies import Reply, ReplyKind, Target
 from prompts import Prompts
 from store import platform_cards
@@ -305,6 +306,15 @@ class FeishuAdapter(Adapter):
         """A message's resource: kind "image" for an image_key (image messages, images in a post), "file" for the
         file_key of file / audio / media messages (Feishu's 获取消息中的资源文件 accepts only these two)."""
         return await self.api.resource(message_id, file_key, kind)
+
+    async def fetch_media(self, request: MediaRequest) -> bytes:
+        """bot/media.py fetcher: audio (Ogg/Opus) through the message-resource API, type=file; the message id is
+        the event id's tail ("feishu:<message_id>")."""
+        message_id = request.message_event_id.partition(":")[2] or request.message_event_id
+        try:
+            return await self.download(message_id, request.media_id, "file")
+        except PlatformError as exc:
+            raise MediaUnavailable(str(exc), permanent=exc.permanent) from None
 
     async def download_voice_wav(self, message_id: str, file_key: str) -> bytes:
         from adapters.feishu.audio import to_wav16k_async

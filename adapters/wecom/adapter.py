@@ -29,6 +29,7 @@ from adapters.wecom.client import WeComApiError, WeComClient
 from adapters.wecom.crypto import CallbackCrypto, aes_key_ok
 from bot.errors import PlatformError
 from bot.events import CardAction
+from bot.media import MediaRequest, MediaUnavailable
 from bot.replies import Button, Reply, ReplyKind, Target
 from prompts import Prompts
 from store import kv
@@ -281,6 +282,13 @@ class WeComAdapter(Adapter):
             return await asyncio.to_thread(Path(path).read_bytes)
         data, _ctype = await self.client.get_media(media_id)
         return data
+
+    async def fetch_media(self, request: MediaRequest) -> bytes:
+        """bot/media.py fetcher: an archive note's stored file (AMR, or the WAV made next to it) or media/get."""
+        try:
+            return await self.download(request.media_id)
+        except PlatformError as exc:
+            raise MediaUnavailable(str(exc), permanent=exc.permanent) from None
 
     async def download_voice_wav(self, media_id: str) -> bytes:
         """A voice message (AMR) as 16 kHz mono WAV, ready for speech recognition."""

@@ -95,6 +95,7 @@ def _console_runtime(args: argparse.Namespace, echo, session: str = "") -> tuple
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),
                              echo=echo, session=session)
     rt.add_sender("console", console.send)
+    rt.media.register("console", console.fetch_media)  # `/语音 FILE` voice notes are local files
     return rt, console
 
 
