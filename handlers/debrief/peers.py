@@ -16,6 +16,7 @@ from bot.context import Services
 from handlers.conversation.classifier import Classifier
 from handlers.conversation.labels import OBJECTIONS, display_key
 from handlers.conversation.lexicon import PackErrors
+from handlers.voice import analysis
 
 
 def _import(module: str) -> Any:
@@ -90,13 +91,11 @@ def snippet_text(snippet: Any) -> str:
 # ---------------------------------------------------------------- voice delivery (handlers/voice/analysis)
 
 
-def speaking_rate(text: str, speech_ms: int) -> float | None:
-    """Characters per minute of voiced speech; None while the voice capability is not installed."""
-    mod = _import("handlers.voice.analysis")
-    return mod.speaking_rate(text, speech_ms) if mod is not None else None
+def speaking_rate(text: str, speech_ms: int) -> float:
+    """Characters per minute of voiced speech."""
+    return analysis.speaking_rate(text, speech_ms)
 
 
-def filler_words(text: str) -> dict[str, int] | None:
-    """{filler: count} (嗯、那个、就是 …); None while the voice capability is not installed."""
-    mod = _import("handlers.voice.analysis")
-    return mod.filler_words(text) if mod is not None else None
+def filler_words(text: str) -> dict[str, int]:
+    """{filler: count} (嗯、那个、就是 …)."""
+    return analysis.filler_words(text)
