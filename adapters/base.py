@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.refusals import Refusals
 from bot.clock import Clock, from_ms, to_ms
 from bot.config import Config
 from bot.errors import PlatformError
@@ -38,6 +39,10 @@ class AdapterContext:
     wake: Callable[[], None]  # tell the dispatcher there is new work
     org_changed: Callable[[], None] = lambda: None  # an org sync changed people: refresh the directory cache
     accepted: Counter[tuple[str, str]] = field(default_factory=Counter)  # (platform, event type) → new rows (/metrics)
+    refused: Counter[tuple[str, str]] = field(default_factory=Counter)  # (platform, reason) → refusals (/metrics)
+
+    def __post_init__(self) -> None:
+        self.refusals = Refusals(self.clock, self.refused)  # every route's "no": fixed text, ref, rate-limited log
 
     def accept(self, platform: str, external_id: str, payload: Any, event: Event | None,
                unsupported_reason: str | None = None, *, keep: bool = False) -> bool:

@@ -14,7 +14,6 @@ record (the good ones of the same request are kept: a retry of the whole batch i
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from adapters import guard
 from adapters.base import Adapter, AdapterContext
 from bot.clock import to_ms
 from bot.errors import BadPayload, PlatformError
@@ -220,13 +220,15 @@ class TelephonyAdapter(Adapter):
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.authorised(request):
-            return web.json_response({"error": "unauthorized"}, status=401)
+            return self.ctx.refusals.refuse(request, PLATFORM, "token", "bad or missing token")
         body = await request.read()  # over server.max_body_bytes: aiohttp answers 413
         try:
-            records = _records_of(json.loads(body))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.json_response({"error": "body is not JSON"}, status=400)
+            data = guard.loads(body)
         except BadPayload as exc:
+            return self.ctx.refusals.refuse(request, PLATFORM, "malformed_json", str(exc))
+        try:
+            records = _records_of(data)
+        except BadPayload as exc:  # the caller is authenticated: name the field
             return web.json_response({"error": str(exc)}, status=400)
         if not records:
             return web.json_response({"error": "no calls in body"}, status=400)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from bot import __version__
+from bot import __version__, crashpoints
 from bot.clock import Clock, from_ms
 from bot.config import Config
 from bot.errors import SalesPulseError
@@ -336,6 +336,16 @@ class RestoreResult:
     files_dir: Path | None
     files: list[str]
     migrated: bool
+    resumed: bool = False  # this run finished a restore of the same backup that had been interrupted
+
+
+def restore_marker(db_path: str | Path) -> Path:
+    """`<db>.restore-pending`: written before the copy starts, removed when the restore finished. If it is there, a
+    restore was killed half-way (the copy itself is one SQLite transaction, but migrations and side files follow);
+    it names the backup's database digest, so re-running the same restore finishes it without --force, and
+    `salespulse doctor` can say so."""
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".restore-pending")
 
 
 def read_manifest(zf: zipfile.ZipFile, t: Translate | None = None) -> dict[str, Any]:
@@ -444,7 +454,9 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
             conn.close()
         if check != "ok" or counts != manifest.get("tables"):
             raise BackupError(t("ops.restore_mismatch"))
-        if _has_data(db_path) and not force:
+        marker = restore_marker(db_path)
+        resumed = marker.is_file() and marker.read_text(encoding="utf-8").split("\n")[0] == expected[DB_NAME]
+        if _has_data(db_path) and not force and not resumed:
             raise BackupError(t("ops.restore_not_empty", path=db_path))
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -452,7 +464,12 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
             raise BackupError(t("ops.write_failed", path=db_path, error=exc.strerror or exc)) from None
         if db_path.exists():
             open_store(db_path, run_migrations=False).close()  # locked by a running bot → one clear sentence
+        try:
+            marker.write_text(f"{expected[DB_NAME]}\n{archive}\n", encoding="utf-8")
+        except OSError as exc:
+            raise BackupError(t("ops.write_failed", path=marker, error=exc.strerror or exc)) from None
         _online_copy(extracted, db_path, progress)
+        crashpoints.reached("restore.copy")
     store = open_store(db_path)  # migrates an older backup to this version's schema
     after = maintenance.schema_version(store.conn)
     store.close()
@@ -468,7 +485,9 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
             except OSError as exc:
                 raise BackupError(t("ops.write_failed", path=dest, error=exc.strerror or exc)) from None
             written.append(str(dest))
-    return RestoreResult(db_path, manifest, target_dir, written, migrated=after != manifest.get("schema_version"))
+    marker.unlink(missing_ok=True)
+    return RestoreResult(db_path, manifest, target_dir, written, migrated=after != manifest.get("schema_version"),
+                         resumed=resumed)
 
 
 def _mb(size: int) -> str:

@@ -71,6 +71,7 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1"),
+        JobSection(name="coach_sweep", cron="*/10 * * * *"),
         JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
 
@@ -129,11 +130,13 @@ class DingTalkSection:
     client_secret: str = secret_field("SALESPULSE_DINGTALK_SECRET")
     robot_code: str = ""
     callback_path: str = "/dingtalk/callback"
+    http_sign_window_s: int = 300  # DingTalk allows 1 h; a narrower window shortens what a captured header pair buys
     api_base_url: str = "https://api.dingtalk.com"
     oapi_base_url: str = "https://oapi.dingtalk.com"
     group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
     group_robot_secret: str = secret_field("SALESPULSE_DINGTALK_ROBOT_SECRET")
     org_sync_cron: str = "40 2 * * *"
+    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §5): cards with stream callbacks
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,35 @@ class BaselineSection:
     follow_up_healthy_days: float = 7.2  # healthy when ≤
     actions_industry: float = 4.7
     actions_healthy: float = 8.1  # healthy when ≥
+
+
+@dataclass(frozen=True)
+class CoachingSection:
+    """Coaching (handlers/coaching): golden snippets, outcome weights, live similar-scene pushes, the B7 check."""
+
+    enabled: bool = True  # false: no pushes or nudges (snippets are still collected)
+    live_minutes: int = 30  # only a customer message at most this old when it arrives is pushed on (not imports)
+    push_limit: int = 3  # snippets per push
+    push_every_hours: float = 4.0  # at most one push per lead and objection type in this many hours
+    quiet_hours: str = "22:00-08:00"  # local time without pushes or nudges; "" = any hour
+    outcome_days: int = 14  # a snippet's outcome: what the lead did within N days (advanced / won / lost / stalled)
+    stages: tuple[str, ...] = ("初步接触", "需求确认", "方案报价", "商务谈判")  # open stages in order; [] = any change advances
+    prior_strength: float = 4.0  # a cell is shrunk toward its objection's rate with this many pseudo-trials
+    shrink_strength: float = 10.0  # a snippet (its rep's record in the cell) toward its cell with this many
+    interval: float = 0.9  # central credible interval shown (0.9 = 5 %–95 %)
+    context_turns: int = 2  # turns of context kept either side of an exchange
+    answer_window_hours: float = 24.0  # a rep answer later than this is not an answer to the objection
+    sentiment: str = "lexicon"  # turning detection's sentiment: lexicon (fast) | snownlp (its import takes ~15 s)
+    silence_gap_s: float = 5.0  # a customer silence longer than this (timed transcripts) records what the rep did
+    hesitation_wait_hours: float = 24.0  # B7: without two rep messages within this, the check counts as missed
+    rank_industry: float = 0.15  # ranking bonus: same industry
+    rank_size: float = 0.08  # same customer size
+    rank_product: float = 0.10  # same product line
+    rank_recency: float = 0.10  # recency bonus at age 0, halving every rank_half_life_days
+    rank_half_life_days: float = 90.0
+    rank_star: float = 0.20  # a snippet starred by a manager (/金句)
+    rank_candidates: int = 60  # rows read per index range before re-ranking
+    sweep_batch: int = 5000  # messages / snippets handled per sweep
 
 
 @dataclass(frozen=True)
@@ -350,6 +382,81 @@ class ForecastSection:
 
 
 @dataclass(frozen=True)
+class StoreAreaSection:
+    """A sales area of retail stores and its area manager (区域经理)."""
+
+    name: str = ""
+    manager: str = ""  # person id or name of the area manager
+    competitor_note: str = ""  # the area's competitor-layout note, sent with 场效 advice
+
+
+@dataclass(frozen=True)
+class StoreEntrySection:
+    """One retail store ([[stores.list]])."""
+
+    id: str = ""
+    name: str = ""
+    area: str = ""
+    type: str = ""  # store type: picks the planogram folder <stores.planogram_dir>/<type>/
+    manager: str = ""  # person id or name of the store manager (店长)
+    clerks: tuple[str, ...] = ()  # person ids or names of the clerks (店员)
+    opens: str = "10:00"
+    closes: str = "22:00"
+    city: str = ""  # for the weather
+    timezone: str = "Asia/Shanghai"
+    latitude: float | None = None
+    longitude: float | None = None
+    video_url: str = ""  # a short video of how this store invites customers (sent to weaker stores nearby)
+
+
+@dataclass(frozen=True)
+class StoresSection:
+    """Retail stores: the four-colour health code, fix cards, actions on red (handlers/stores/)."""
+
+    receptions_healthy: float = 12.0  # 人效: receptions per person per day, green at/above
+    receptions_red: float = 8.0  # … red below this for `receptions_red_days` days running
+    receptions_red_days: int = 3
+    exposure_healthy: float = 0.90  # 货效: key-product exposure from the shelf photo, green at/above
+    exposure_red: float = 0.70  # … red below
+    dwell_healthy_min: float = 3.2  # 场效: average dwell (minutes) from Wi-Fi, green at/above
+    dwell_red_min: float = 2.5  # … red below
+    conversion_healthy: float = 0.18  # 转化: experiences that became a deal, green at/above
+    conversion_window_days: int = 14  # conversion is measured over the experiences of this many days
+    experience_deal_hours: int = 72  # an experience without a deal this long after it turns 转化 red
+    fix_on_orange: bool = False  # orange dimensions open fix tasks too
+    escalate_after_hours: int = 24  # an open fix task this old goes to the area manager (once)
+    sweep_after_close_minutes: int = 30  # the day's health is computed this long after the store closes
+    morning_time: str = "08:30"  # store-local time of the morning messages (rainy-day pack on promotion days)
+    trend_days: int = 14  # /store trend and the stores × days chart
+    promotion_days: tuple[str, ...] = ()  # YYYY-MM-DD promotion days (more come from `import promotions`)
+    planogram_dir: str = "planograms"  # one folder per store type: <planogram_dir>/<type>/
+    rules_dirs: tuple[str, ...] = ("rules.d/stores",)  # admin-edited script packs / advice (TOML), over the shipped ones
+    industry_receptions: float = 9.4  # /baseline 门店人效: industry mean
+    baseline_receptions: float = 12.6  # … healthy line
+    wifi_token: str = secret_field("SALESPULSE_WIFI_TOKEN")  # token of the Wi-Fi probe webhook
+    wifi_path: str = "/stores/wifi"  # path of the Wi-Fi probe webhook; enabled when the token is set
+    areas: tuple[StoreAreaSection, ...] = ()
+    list: tuple[StoreEntrySection, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        """The Wi-Fi probe webhook (adapters/wifi.py) is served when its token is set."""
+        return bool(self.wifi_token)
+
+
+@dataclass(frozen=True)
+class WeatherSection:
+    """Weather per city and day (handlers/stores/weather.py), for the rainy-day script pack."""
+
+    provider: str = "open-meteo"  # open-meteo (no key) | qweather (API key) | off
+    api_key: str = secret_field("SALESPULSE_WEATHER_KEY")
+    base_url: str = ""  # empty = the provider's public endpoint
+    geo_url: str = ""  # city → coordinates lookup; empty = the provider's
+    rain_mm: float = 1.0  # a day with at least this much precipitation is rainy
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class ConversationSection:
     """Objection × strategy labels on every customer / rep turn (handlers/conversation/)."""
 
@@ -413,6 +520,9 @@ class Config:
     links: LinksSection = LinksSection()
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
+    stores: StoresSection = StoresSection()
+    weather: WeatherSection = WeatherSection()
+    coaching: CoachingSection = CoachingSection()
     conversation: ConversationSection = ConversationSection()
     health: HealthSection = HealthSection()
     metrics: MetricsSection = MetricsSection()
@@ -565,6 +675,7 @@ _ASR_BACKENDS = ("platform", "funasr")  # who can be asked for a voice note's wo
 _CHOICES: dict[str, tuple[str, ...]] = {
     "dingtalk.mode": ("stream", "http"),
     "feishu.mode": ("http", "ws"),
+    "weather.provider": ("open-meteo", "qweather", "off"),
     "logging.format": ("text", "json"),
     "logging.level": ("debug", "info", "warning", "error"),
 }

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections import Counter
 
-from bot import commands
+from bot import commands, crashpoints
 from bot.context import Context, Services
 from bot.errors import BadPayload, UnsupportedEvent, UserInputError
 from bot.events import EVENT_TYPES, Command, Event, Message, event_from_dict
@@ -91,6 +91,7 @@ class Dispatcher:
                     self._apologise(event, row, ref)
             inbox_store.mark_done(store, done, now())
         self.processed += len(done)
+        crashpoints.reached("dispatch.batch")
         return len(rows)
 
     def _apologise(self, event: Event | None, row: inbox_store.InboxRow, ref: str) -> None:

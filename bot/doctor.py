@@ -271,6 +271,27 @@ def check_platforms(config: Config, t: Translate, store: Any) -> list[Check]:
     return out
 
 
+def check_pending_work(store: Any, db_path: str, t: Translate) -> list[Check]:
+    """Work a crash or a killed job left unfinished: inbox rows pending or failed, replies queued or dead, and a
+    restore that never finished (bot/backup.py restore_marker)."""
+    from bot.backup import restore_marker
+    from store import inbox as inbox_store
+    from store import outbox as outbox_store
+
+    out: list[Check] = []
+    marker = restore_marker(db_path)
+    if marker.is_file():
+        lines = marker.read_text(encoding="utf-8", errors="replace").splitlines()
+        out.append(Check(False, t("ops.doctor_restore_interrupted", archive=lines[1] if len(lines) > 1 else "?")))
+    inbox, outbox = inbox_store.counts(store), outbox_store.counts(store)
+    items = [t(f"ops.doctor_pending_{key}", n=n) for key, n in (
+        ("inbox", inbox.get("pending", 0)), ("failed", inbox.get("failed", 0)),
+        ("outbox", outbox.get("pending", 0)), ("dead", outbox.get("dead", 0))) if n]
+    out.append(Check(None, t("ops.doctor_pending", items=t("core.list_sep").join(items)), required=False) if items
+               else Check(True, t("ops.doctor_pending_ok")))
+    return out
+
+
 # ------------------------------------------------------------------ all of it
 
 
@@ -296,6 +317,11 @@ def run_checks(config_path: str | None, db_override: str | None = None, *, local
                 store = open_store(db_path, run_migrations=False, busy_timeout_ms=500)
             except SalesPulseError:
                 store = None
+            if store is not None:
+                try:
+                    checks.extend(check_pending_work(store, db_path, t))
+                except sqlite3.Error:  # an old schema without these tables: the database check already says so
+                    pass
     checks.append(check_ffmpeg(t, ffmpeg_finder))
     checks.append(check_font(t, font_finder))
     if config is not None:

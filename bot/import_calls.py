@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.telephony import FIELDS, PLATFORM, REQUIRED, call_from_record
+from bot import crashpoints
 from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
@@ -151,6 +152,7 @@ def import_calls_csv(store: Store, path: Path, mapping: CallMapping, tz: str, no
                 result.imported += 1
             else:
                 result.duplicates += 1
+            crashpoints.reached("import.row")
     return result
 
 

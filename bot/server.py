@@ -23,6 +23,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.base import Adapter, AdapterContext
+from adapters.refusals import ParserErrorFilter
 from bot import health
 from bot.app import ADAPTERS, Runtime
 from bot.backup_schedule import ScheduledBackups
@@ -147,7 +148,9 @@ class Server:
             fetch = getattr(adapter, "fetch_media", None)
             if fetch is not None:  # voice notes' audio, for handlers that never import adapters (bot/media.py)
                 self.runtime.media.register(adapter.platform, fetch)
-        self.metrics = (Metrics(self.runtime, self.adapter_ctx.accepted, token=config.metrics.token)
+        self._parser_errors = ParserErrorFilter(self.adapter_ctx.refusals)  # installed while run() serves
+        self.metrics = (Metrics(self.runtime, self.adapter_ctx.accepted, refused=lambda: dict(self.adapter_ctx.refused),
+                                token=config.metrics.token)
                         if config.metrics.enabled else None)
         self.app = build_app(config, self.adapters, readiness=self.readiness, metrics=self.metrics)
         self.supervisor = Supervisor()
@@ -157,6 +160,7 @@ class Server:
         return health.check(self.store, self.config, self.clock.now_ms(), self.adapters, self.runtime.sender.last_ok)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
+        logging.getLogger("aiohttp.server").addFilter(self._parser_errors)
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.config.server.host, self.config.server.port)
@@ -172,6 +176,8 @@ class Server:
         scheduler = AsyncIOScheduler(timezone=self.config.scheduler.timezone)
         scheduler.add_job(self.runtime.wake, "interval", seconds=self.config.scheduler.poll_interval_s,
                           id="wake", replace_existing=True)
+        scheduler.add_job(self.adapter_ctx.refusals.flush, "interval", seconds=60, id="refusal-log",
+                          replace_existing=True)  # the per-minute summary lines of refused requests
         scheduler.start()
         for adapter in self.adapters:
             await adapter.start()
@@ -193,12 +199,14 @@ class Server:
                 except (TimeoutError, OSError):
                     log.exception("adapter %s did not stop cleanly", adapter.platform)
             scheduler.shutdown(wait=False)
+            self.adapter_ctx.refusals.flush(force=True)
             await self.supervisor.shutdown()
             if metrics_runner is not None:
                 await metrics_runner.cleanup()
             await runner.cleanup()
             self.runtime.close()
             self.store.close()
+            logging.getLogger("aiohttp.server").removeFilter(self._parser_errors)
 
     def stop(self) -> None:
         self.stop_event.set()

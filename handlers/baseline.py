@@ -24,6 +24,7 @@ from bot.context import Context, Services
 from bot.errors import ConfigError
 from bot.events import Command, Role
 from bot.router import Router
+from handlers.coaching import reports as coaching_reports
 from handlers.timeline import CATEGORIES, scope_for, tz
 from handlers.workcal import WorkCalendar
 from store import baseline as baseline_store
@@ -133,7 +134,7 @@ def _mark(ok: bool | None) -> str:
     return "—" if ok is None else ("✓" if ok else "✗")
 
 
-def render(ctx: Context, window: Window, rows: list[Row]) -> str:
+def render(ctx: Context, window: Window, rows: list[Row], extra: Sequence[str] = ()) -> str:
     cfg = ctx.config.baseline
     lines = [ctx.t("baseline.title", days=window.days, working_days=window.working_days,
                    end=from_ms(window.until_ms).astimezone(tz(ctx)).strftime("%Y-%m-%d")),
@@ -147,6 +148,7 @@ def render(ctx: Context, window: Window, rows: list[Row]) -> str:
             follow_up="—" if row.follow_up_days is None else f"{row.follow_up_days:.1f}", fu_mark=_mark(fu_ok),
             gaps=row.gaps, actions="—" if row.actions_per_day is None else f"{row.actions_per_day:.1f}",
             act_mark=_mark(act_ok), count=row.actions))
+    lines.extend(extra)  # other capabilities' self-checks (coaching: case after hesitation)
     lines.append(ctx.t("baseline.definitions", days=window.days))
     return "\n".join(lines)
 
@@ -168,5 +170,18 @@ def on_baseline(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         reps = sorted(p.id for t in teams for p in ctx.directory.team_members(t) if p.role == Role.REP)
         window, rows = compute(ctx, now, reps, teams, company=False)
     else:
-        window, rows = compute(ctx, now, [person.id], [person.team_id] if person.team_id else [], company=False)
-    ctx.reply(render(ctx, window, rows))
+        teams = [person.team_id] if person.team_id else []
+        reps = [person.id]
+        window, rows = compute(ctx, now, reps, teams, company=False)
+    groups: list[tuple[str, list[str] | None]] = [(ctx.t("baseline.company"), None)] if scope.everyone else []
+    for team in teams:
+        groups.append((ctx.directory.teams.get(team, (team, None))[0],
+                       [p.id for p in ctx.directory.team_members(team) if p.role == Role.REP]))
+    for pid in reps:
+        rep = ctx.directory.person(pid)
+        groups.append((rep.name if rep else pid, [pid]))
+    text = render(ctx, window, rows, coaching_reports.baseline_lines(ctx, groups, window.since_ms, window.until_ms))
+    from handlers.stores.commands import store_baseline_line  # late: the stores package imports much
+
+    store_line = store_baseline_line(ctx, event.actor, window.days)
+    ctx.reply(text + ("\n" + store_line if store_line else ""))

@@ -26,6 +26,7 @@ from bot.events import Role, Tick
 from bot.replies import Reply, Target
 from bot.router import F, Router
 from handlers import baseline
+from handlers.coaching import reports as coaching_reports
 from handlers.debrief import rate as debrief_rate
 from handlers.workcal import is_workday
 from store import calls as calls_store
@@ -122,6 +123,7 @@ def team_weekly(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
                            reasons=_join(ctx, (f"{r}×{n}" for r, n in reasons[:3]))))
     else:
         lines.append(ctx.t("digests.week_no_revisions"))
+    lines.extend(coaching_reports.digest_lines(ctx, reps, start, end))
     window, rows = baseline.compute(ctx, due_ms, [], team_ids, company=False)
     cfg = ctx.config.baseline
     for row in rows:

@@ -67,13 +67,25 @@ def button_key(store: Store, digest: str) -> tuple[str, dict] | None:
 # ------------------------------------------------------------------ send attempts
 
 
-def note_attempt(store: Store, key: str, now_ms: int) -> int | None:
-    """Record an attempt to send `key`: None on the first one, else when the first one was (this is a retry)."""
+def note_attempt(store: Store, key: str, now_ms: int, body_digest: str | None = None) -> int | None:
+    """Record an attempt to send `key` (with the digest of recipient + body): None on the first one, else when the
+    first one was (this is a retry)."""
     row = store.conn.execute("SELECT first_at FROM wecom_send_attempts WHERE idempotency_key = ?", (key,)).fetchone()
     if row is not None:
+        store.conn.execute("UPDATE wecom_send_attempts SET last_at = ?, body_digest = COALESCE(?, body_digest)"
+                           " WHERE idempotency_key = ?", (now_ms, body_digest, key))
         return row[0]
-    store.conn.execute("INSERT INTO wecom_send_attempts (idempotency_key, first_at) VALUES (?, ?)", (key, now_ms))
+    store.conn.execute("INSERT INTO wecom_send_attempts (idempotency_key, first_at, last_at, body_digest)"
+                       " VALUES (?, ?, ?, ?)", (key, now_ms, now_ms, body_digest))
     return None
+
+
+def same_body_sent_by_another(store: Store, key: str, body_digest: str, since_ms: int) -> bool:
+    """Did another reply send the same recipient + body at or after `since_ms`? (Then WeCom's duplicate check,
+    which compares content, could drop this one as a copy of it.)"""
+    return store.conn.execute(
+        "SELECT 1 FROM wecom_send_attempts WHERE body_digest = ? AND COALESCE(last_at, first_at) >= ?"
+        " AND idempotency_key != ? LIMIT 1", (body_digest, since_ms, key)).fetchone() is not None
 
 
 def prune_attempts(store: Store, older_than_ms: int) -> int:

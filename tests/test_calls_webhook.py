@@ -73,7 +73,7 @@ async def test_list_body_and_header_token_and_dedupe(client, store):
 
 
 @pytest.mark.parametrize("body, needle", [
-    (b"{not json", "not JSON"),
+    (b"{not json", "malformed JSON"),
     (b"42", "call object"),
     (b"[]", "no calls"),
     (json.dumps({"call_id": "X"}).encode(), "missing started_at, direction, customer_phone"),

@@ -92,8 +92,8 @@ async def test_malformed_json_is_400_without_stack_trace(client, runtime):
 
 async def test_unknown_type_and_bad_shape_are_kept_as_unsupported(client, runtime):
     now = runtime.clock.now_ms()
-    for body in (robot_message("h-odd", msgtype="hologram"), {"msgtype": "text"}):
-        resp = await client.post("/dingtalk/callback", data=json.dumps(body), headers=headers(now))
+    for i, body in enumerate((robot_message("h-odd", msgtype="hologram"), {"msgtype": "text"})):
+        resp = await client.post("/dingtalk/callback", data=json.dumps(body), headers=headers(now + i))
         assert resp.status == 200
     assert inbox_store.counts(runtime.store) == {"unsupported": 2}
 

@@ -18,8 +18,9 @@ from typing import Any
 from aiohttp import web
 from dingtalk_stream import AckMessage, Credential
 
+from adapters import guard
 from adapters.base import Adapter, AdapterContext, org_synced, run_on_cron
-from adapters.dingtalk import parse, render
+from adapters.dingtalk import parse, render, template_cards
 from adapters.dingtalk.client import DingTalkApi
 from adapters.dingtalk.org_sync import sync_org
 from adapters.dingtalk.sign import verify
@@ -28,7 +29,7 @@ from bot.errors import BadPayload, PlatformAuthError, PlatformError
 from bot.media import MediaRequest, MediaUnavailable
 from bot.replies import Reply, ReplyKind, Target
 from prompts import Prompts
-from store import platform_cards
+from store import platform_cards, used_signatures
 from store.platform_org import SyncResult
 
 log = logging.getLogger("salespulse.dingtalk")
@@ -37,10 +38,6 @@ PLATFORM = "dingtalk"
 ORG_SYNC_KEY = "dingtalk.org_synced_at"
 CUSTOM_ROBOT_CHAT = "custom-robot"  # Target(chat_id=...) that goes to the group custom robot webhook
 WEBHOOK_MARGIN_MS = 5_000
-
-
-def _short(status: int, message: str) -> web.Response:
-    return web.json_response({"errcode": status, "errmsg": message}, status=status)
 
 
 class DingTalkAdapter(Adapter):
@@ -140,32 +137,44 @@ class DingTalkAdapter(Adapter):
         """Best effort: re-render the card without its buttons and with who pressed what."""
         footer = self.prompts.t("platforms.card_pressed", button=button_text)
         try:
+            if self.section.card_template_id:
+                await template_cards.update(self.api, card_ref, reply, footer)
+                return
             await self.api.update_card(card_ref, render.card_data(reply, footer=footer))
         except (PlatformError, OSError, TimeoutError) as exc:
             log.warning("dingtalk card %s not updated: %s", card_ref, exc)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """Outgoing-robot mode: signed POSTs of the same message JSON as stream mode."""
+        """Outgoing-robot mode: signed POSTs of the same message JSON as stream mode.
+
+        The sign covers only the timestamp, so besides the window each timestamp/sign pair is accepted once: again
+        only with the very same body (a redelivery, deduped by msgId), never with another (a forged body under a
+        captured header pair). What this can and cannot prove: docs/platforms/dingtalk.md."""
+        refuse = self.ctx.refusals.refuse
         limit = self.ctx.config.server.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", f"Content-Length {request.content_length}")
+        now = self.ctx.clock.now_ms()
+        window_ms = self.section.http_sign_window_s * 1000
+        timestamp, signature = request.headers.get("timestamp"), request.headers.get("sign")
         try:
-            verify(self.section.client_secret, request.headers.get("timestamp"), request.headers.get("sign"),
-                   self.ctx.clock.now_ms())
+            verify(self.section.client_secret, timestamp, signature, now, window_ms)
         except PlatformAuthError as exc:
-            return _short(401, str(exc))
+            return refuse(request, PLATFORM, "signature", str(exc))
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", "body over the limit")
         if len(body) > limit:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", f"{len(body)} bytes")
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _short(400, "malformed JSON")
-        if not isinstance(data, dict):
-            return _short(400, "JSON object expected")
+            data = guard.loads_object(body)
+        except BadPayload as exc:
+            return refuse(request, PLATFORM, "malformed_json", str(exc))
+        expires = (guard.digits(timestamp) or now) + window_ms
+        if not used_signatures.claim(self.ctx.store, PLATFORM, f"{timestamp}:{signature}",
+                                     hashlib.sha256(body).hexdigest(), expires, now):
+            return refuse(request, PLATFORM, "replayed", "timestamp/sign pair already used for another body")
         self._persist_robot(data)
         return web.json_response({})
 
@@ -211,12 +220,19 @@ class DingTalkAdapter(Adapter):
         card_ref = "sp" + hashlib.sha256(key.encode()).hexdigest()[:30]
         platform_cards.remember(self.ctx.store, PLATFORM, card_ref, target.to_dict(), reply.to_dict(),
                                 self.ctx.clock.now_ms())
+        if self.section.card_template_id:  # 高级版: presses come back on the stream (template_cards.py)
+            await template_cards.deliver(self.api, self.section.card_template_id, card_ref, reply,
+                                         user_id=target.user_id, conversation_id=target.chat_id)
+            return card_ref
         await self.api.send_card(card_ref, render.card_data(reply), user_id=target.user_id,
                                  conversation_id=target.chat_id)
         return card_ref
 
     async def update_card(self, card_ref: str, reply: Reply) -> None:
         platform_cards.remember(self.ctx.store, PLATFORM, card_ref, {}, reply.to_dict(), self.ctx.clock.now_ms())
+        if self.section.card_template_id:
+            await template_cards.update(self.api, card_ref, reply)
+            return
         await self.api.update_card(card_ref, render.card_data(reply))
 
     async def download(self, download_code: str) -> bytes:
@@ -259,6 +275,9 @@ class DingTalkAdapter(Adapter):
                          " (no documented signed HTTP callback for StandardCard cards; see docs/platforms/dingtalk.md)"))
         else:
             rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
+        rows.append(("dingtalk card template", True, f"高级版 cards from {s.card_template_id} (stream callbacks)"
+                     if s.card_template_id else "not set: StandardCard cards, whose button presses DingTalk may not "
+                     "send back (docs/platforms/dingtalk.md §5)"))
         rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"
                      + ("" if s.robot_code else " (defaults to client_id)")))
         if s.group_robot_token or s.group_robot_secret:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 import aiohttp
 
@@ -26,6 +26,10 @@ THROTTLE_CODES = {"Forbidden.AccessDenied.QpsLimitForApi", "Forbidden.AccessDeni
 OAPI_THROTTLE = {90002, 130101, 90018}  # oapi "too many requests" / custom robot "send too fast"
 OAPI_TOKEN_INVALID = {40001, 40014, 42001}  # invalid / expired access_token (also as errcode 88's sub_code)
 OAPI_BUSY = {-1}  # 系统繁忙: try again later
+# Where a message's sessionWebhook may point: DingTalk documents https://oapi.dingtalk.com/robot/sendBySession?…
+# (机器人接收消息 / 企业内部机器人回复消息). The URL comes from the inbound payload, so it is never trusted by itself:
+# anything else (another host, http, credentials or an odd port) is refused and the OpenAPI is used instead.
+SESSION_WEBHOOK_HOSTS = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
 
 
 def _oapi_code(data: dict) -> int | None:
@@ -157,8 +161,25 @@ class DingTalkApi(ApiSession):
         return status, data, retry_after
 
     # ------------------------------------------------------------------ messages
+    def session_webhook_allowed(self, url: str) -> bool:
+        """Only DingTalk's own hosts over https (or exactly the configured api/oapi base URL's origin, which is how
+        tests and private deployments redirect DingTalk)."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.username is not None or parts.password is not None:
+            return False
+        if parts.scheme == "https" and parts.hostname in SESSION_WEBHOOK_HOSTS and port in (None, 443):
+            return True
+        origins = {(urlsplit(base).scheme, urlsplit(base).netloc) for base in (self.api, self.oapi)}
+        return (parts.scheme, parts.netloc) in origins
+
     async def session_webhook(self, url: str, body: dict) -> dict:
         """Reply in the conversation through the message's session webhook (no token needed)."""
+        if not self.session_webhook_allowed(url):
+            raise PlatformError(f"dingtalk session webhook on a foreign host refused: {url[:80]!r}", permanent=True)
         return await self._request("POST", url, body, auth=None)
 
     async def send_to_users(self, user_ids: list[str], msg_key: str, msg_param: dict) -> str:

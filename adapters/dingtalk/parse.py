@@ -15,11 +15,14 @@ from typing import Any
 
 from dingtalk_stream import ChatbotMessage
 
+from adapters import guard
 from bot.errors import BadPayload
 from bot.events import Actor, CardAction, Event, Message, MessageKind
 
 PLATFORM = "dingtalk"
 SUPPORTED_TYPES = ("text", "picture", "richText", "audio", "file", "video")
+
+MAX_SAFE_INT = 2**53  # a time in ms, a duration: anything larger is hostile, not a value
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +40,10 @@ def _str(value: Any) -> str:
 
 def _int(value: Any, default: int = 0) -> int:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return default
+    return number if -MAX_SAFE_INT <= number <= MAX_SAFE_INT else default  # SQLite stores at most 8 bytes
 
 
 def make_reply_token(webhook: str, expires_ms: int) -> str:
@@ -50,7 +54,7 @@ def make_reply_token(webhook: str, expires_ms: int) -> str:
 def split_reply_token(token: str) -> tuple[str, int]:
     head, sep, tail = token.partition("|")
     if sep and head.isdigit():
-        return tail, int(head)
+        return tail, guard.digits(head) or 0
     return token, 0
 
 
@@ -100,9 +104,9 @@ def parse_robot_message(data: Any, now_ms: int) -> Parsed:
     if content is not None and not isinstance(content, dict):
         if isinstance(content, str):
             try:
-                content = json.loads(content)
-            except json.JSONDecodeError:
-                raise BadPayload(f"dingtalk {msgtype} content is not JSON") from None
+                content = guard.loads(content)
+            except BadPayload:
+                raise BadPayload(f"dingtalk {msgtype} content is not JSON (or nested too deeply)") from None
         if not isinstance(content, dict):
             raise BadPayload(f"dingtalk {msgtype} content must be an object")
     fields: dict[str, Any] = {}
@@ -135,9 +139,9 @@ def _json_obj(value: Any, what: str) -> dict:
     if not isinstance(value, str):
         raise BadPayload(f"dingtalk card callback {what} must be JSON")
     try:
-        out = json.loads(value)
-    except json.JSONDecodeError:
-        raise BadPayload(f"dingtalk card callback {what} is not JSON") from None
+        out = guard.loads(value)
+    except BadPayload:
+        raise BadPayload(f"dingtalk card callback {what} is not JSON (or nested too deeply)") from None
     if not isinstance(out, dict):
         raise BadPayload(f"dingtalk card callback {what} must be an object")
     return out

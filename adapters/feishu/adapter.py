@@ -1,10 +1,12 @@
-"""The Feishu adapter: event subscription over HTTP (lark-oapi's EventDispatcherHandler on our aiohttp route) or
-the long connection (lark.ws.Client in its own thread); im.v1 outbound; card presses with a toast and an updated
-card in the 3-second answer; org sync.
+"""The Feishu adapter: event subscription over HTTP (our own aiohttp route) or the long connection (lark.ws.Client
+in its own thread); im.v1 outbound; card presses with a toast and an updated card in the 3-second answer; org sync.
 
-HTTP order: size → JSON → decrypt → our own signature / timestamp check (short 4xx instead of the SDK's 500) →
-handler.do(), whose registered p2 handlers persist through AdapterContext.accept (dedupe by header.event_id)
-before the 200 goes out.
+HTTP order: size → bounded JSON → decrypt → verification token → signature / timestamp → persist through
+AdapterContext.accept (dedupe by header.event_id) → 200. We do not hand requests to lark-oapi's
+EventDispatcherHandler: its unmarshal fails (HTTP 500, "will retry" forever) on an authentic event whose `event` or
+`event.message` is not an object, and it writes the challenge reply without JSON escaping. Our parsers keep any
+authentic payload they cannot use as `unsupported` and ack it, and the challenge reply is built with json.dumps.
+Refusals go through ctx.refusals (fixed short text + reference id; details in a rate-limited log).
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import lark_oapi as lark
 from aiohttp import web
 from lark_oapi.core.const import LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, LARK_REQUEST_TIMESTAMP
-from lark_oapi.core.model import RawRequest
 from lark_oapi.core.utils import AESCipher
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
+from adapters import guard
 from adapters.base import Adapter, AdapterContext, org_synced, run_on_cron
 from adapters.feishu import parse, render
 from adapters.feishu.client import FeishuApi
@@ -43,38 +44,29 @@ log = logging.getLogger("salespulse.feishu")
 PLATFORM = "feishu"
 ORG_SYNC_KEY = "feishu.org_synced_at"
 WINDOW_S = 3600
-HANDLED = (parse.MESSAGE_EVENT, parse.CARD_EVENT)
 PERSIST_TIMEOUT_S = 2.5  # Feishu wants an answer within 3 s
 T = TypeVar("T")
 
 
-def _short(status: int, message: str) -> web.Response:
-    return web.json_response({"code": status, "msg": message}, status=status)
-
-
-def _envelope(obj: Any) -> dict:
-    """A lark event object back to the plain 2.0 envelope dict our parsers read."""
-    return json.loads(lark.JSON.marshal(obj) or "{}")
-
-
 class _WsHandler:
-    """What lark.ws.Client calls: events we do not handle are kept as unsupported instead of answered 500."""
+    """What lark.ws.Client calls with each event frame (its `_do_without_validation`): the same persistence as HTTP;
+    a card press answers with the toast / updated card, everything else with nothing."""
 
-    def __init__(self, adapter: FeishuAdapter, inner: Any) -> None:
-        self.adapter, self.inner = adapter, inner
+    def __init__(self, adapter: FeishuAdapter) -> None:
+        self.adapter = adapter
 
     def _do_without_validation(self, payload: bytes) -> Any:
         try:
-            envelope = json.loads(payload)
+            envelope = guard.loads_object(payload)
             _eid, event_type = parse.envelope_header(envelope)
-        except (ValueError, BadPayload) as exc:
+        except BadPayload as exc:
             reason = str(exc)
             self.adapter._on_main(lambda: self.adapter._keep_bad(payload, reason))
             return None
-        if event_type not in HANDLED:
-            self.adapter._on_main(lambda: self.adapter._persist_message(envelope))
-            return None
-        return self.inner._do_without_validation(payload)
+        if event_type == parse.CARD_EVENT:
+            return P2CardActionTriggerResponse(self.adapter._on_main(lambda: self.adapter._persist_card(envelope)))
+        self.adapter._on_main(lambda: self.adapter._persist_message(envelope))
+        return None
 
 
 class FeishuAdapter(Adapter):
@@ -85,11 +77,6 @@ class FeishuAdapter(Adapter):
         self.section = ctx.config.feishu
         self.prompts = Prompts(ctx.config.bot.locale)
         self.api = FeishuApi(self.section, ctx.clock)
-        keys = (self.section.encrypt_key, self.section.verification_token) if self.section.mode == "http" else ("", "")
-        self.dispatcher = (lark.EventDispatcherHandler.builder(*keys)
-                           .register_p2_im_message_receive_v1(self._on_message)
-                           .register_p2_card_action_trigger(self._on_card)
-                           .build())
         self.long_connection: LongConnection | None = None
         self._main_loop: asyncio.AbstractEventLoop | None = None
         self._main_thread = threading.get_ident()
@@ -104,7 +91,7 @@ class FeishuAdapter(Adapter):
         self._main_thread = threading.get_ident()
         if self.section.mode == "ws":
             self.long_connection = LongConnection(self.section.app_id, self.section.app_secret, self.section.domain,
-                                                  _WsHandler(self, self.dispatcher))
+                                                  _WsHandler(self))
             self.long_connection.start()
         if self.section.org_sync_cron and self.section.app_id:
             self._org_task = asyncio.create_task(
@@ -176,91 +163,76 @@ class FeishuAdapter(Adapter):
             answer["card"] = {"type": "raw", "data": render.card(reply, footer=footer)}
         return answer
 
-    # ------------------------------------------------------------------ lark p2 handlers (HTTP: main thread; ws: its thread)
-    def _on_message(self, data: Any) -> None:
-        envelope = _envelope(data)
-        self._on_main(lambda: self._persist_message(envelope))
-
-    def _on_card(self, data: Any) -> P2CardActionTriggerResponse:
-        envelope = _envelope(data)
-        return P2CardActionTriggerResponse(self._on_main(lambda: self._persist_card(envelope)))
-
     # ------------------------------------------------------------------ HTTP
     def _check_signature(self, request: web.Request, body: bytes) -> str | None:
-        """None when fine, else the short reason. Only meaningful with an encrypt key (as Feishu signs)."""
+        """None when fine, else the reason for the log. Only meaningful with an encrypt key (as Feishu signs)."""
         ts = request.headers.get(LARK_REQUEST_TIMESTAMP, "")
         nonce = request.headers.get(LARK_REQUEST_NONCE, "")
         signature = request.headers.get(LARK_REQUEST_SIGNATURE, "")
         if not ts or not signature:
             return "missing X-Lark-Request-Timestamp/X-Lark-Signature"
-        if not (ts.isascii() and ts.isdigit()) or abs(self.ctx.clock.now_ms() // 1000 - int(ts)) > WINDOW_S:
+        seconds = guard.digits(ts)  # 5,000 digits pass isdigit() but make int() raise
+        if seconds is None or abs(self.ctx.clock.now_ms() // 1000 - seconds) > WINDOW_S:
             return "request timestamp outside the 1-hour window"
-        expected = hashlib.sha256((ts + nonce + self.section.encrypt_key).encode() + body).hexdigest()
         # surrogatepass: non-UTF-8 header bytes arrive as lone surrogates; a strict encode was a 500, not a 401
+        expected = hashlib.sha256((ts + nonce + self.section.encrypt_key).encode("utf-8", "surrogatepass")
+                                  + body).hexdigest()
         if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogatepass")):
             return "bad signature"
         return None
 
     async def handle_http(self, request: web.Request) -> web.Response:
+        refuse = self.ctx.refusals.refuse
         limit = self.ctx.config.server.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", f"Content-Length {request.content_length}")
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", "body over the limit")
         if len(body) > limit:
-            return _short(413, "body too large")
+            return refuse(request, PLATFORM, "too_large", f"{len(body)} bytes")
         try:
-            outer = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _short(400, "malformed JSON")
-        if not isinstance(outer, dict):
-            return _short(400, "JSON object expected")
+            outer = guard.loads_object(body)
+        except BadPayload as exc:
+            return refuse(request, PLATFORM, "malformed_json", str(exc))
         key = self.section.encrypt_key
         if "encrypt" in outer:
             if not key:
-                return _short(400, "encrypted event but no encrypt_key configured")
+                return refuse(request, PLATFORM, "bad_request", "encrypted event but no encrypt_key configured")
             try:
-                inner = json.loads(AESCipher(key).decrypt_str(str(outer["encrypt"])))
-            except (ValueError, UnicodeDecodeError, TypeError):
-                return _short(400, "cannot decrypt (check encrypt_key)")
+                plain = AESCipher(key).decrypt_str(str(outer["encrypt"]))
+            except (ValueError, UnicodeDecodeError, TypeError, IndexError) as exc:
+                return refuse(request, PLATFORM, "decrypt", f"{type(exc).__name__} (check encrypt_key)")
+            try:
+                inner = guard.loads_object(plain)
+            except BadPayload as exc:
+                return refuse(request, PLATFORM, "decrypt", f"decrypted body: {exc}")
         elif key:
-            return _short(400, "expected an encrypted body (encrypt_key is set)")
+            return refuse(request, PLATFORM, "bad_request", "expected an encrypted body (encrypt_key is set)")
         else:
             inner = outer
-        if not isinstance(inner, dict):
-            return _short(400, "JSON object expected")
         is_challenge = inner.get("type") == "url_verification"
         header = inner.get("header")
         token = inner.get("token") if is_challenge else (header.get("token") if isinstance(header, dict) else None)
         if self.section.verification_token and not hmac.compare_digest(
                 str(token or "").encode("utf-8", "surrogatepass"), self.section.verification_token.encode()):
-            return _short(401, "bad verification token")
-        if not is_challenge:
-            if key:
-                problem = self._check_signature(request, body)
-                if problem:
-                    return _short(401, problem)
-            try:
-                _eid, event_type = parse.envelope_header(inner)
-            except BadPayload as exc:
-                self._keep_bad(json.dumps(inner, ensure_ascii=False, default=str), str(exc))
-                return web.json_response({"msg": "success"})
-            if event_type not in HANDLED:
-                self._persist_message(inner)
-                return web.json_response({"msg": "success"})
-        raw = RawRequest()
-        raw.uri = request.path_qs
-        raw.headers = {LARK_REQUEST_TIMESTAMP: request.headers.get(LARK_REQUEST_TIMESTAMP, ""),
-                       LARK_REQUEST_NONCE: request.headers.get(LARK_REQUEST_NONCE, ""),
-                       LARK_REQUEST_SIGNATURE: request.headers.get(LARK_REQUEST_SIGNATURE, "")}
-        raw.body = body
-        resp = self.dispatcher.do(raw)
-        if resp.status_code != 200:
-            log.error("feishu dispatcher answered %s", resp.status_code)
-            return _short(500, "event not processed; Feishu will retry")
-        return web.Response(status=200, body=resp.content or b'{"msg":"success"}', content_type="application/json")
+            return refuse(request, PLATFORM, "token", "bad verification token")
+        if is_challenge:  # json.dumps escapes; lark-oapi formats the challenge into the reply unescaped
+            return web.json_response({"challenge": str(inner.get("challenge") or "")})
+        if key:
+            problem = self._check_signature(request, body)
+            if problem:
+                return refuse(request, PLATFORM, "signature", problem)
+        try:
+            _eid, event_type = parse.envelope_header(inner)
+        except BadPayload as exc:
+            self._keep_bad(json.dumps(inner, ensure_ascii=False, default=str), str(exc))
+            return web.json_response({"msg": "success"})
+        if event_type == parse.CARD_EVENT:
+            return web.json_response(self._persist_card(inner))
+        self._persist_message(inner)
+        return web.json_response({"msg": "success"})
 
     # ------------------------------------------------------------------ outbound
     async def _render(self, reply: Reply) -> tuple[str, str]:
@@ -308,11 +280,11 @@ class FeishuAdapter(Adapter):
         return await self.api.resource(message_id, file_key, kind)
 
     async def fetch_media(self, request: MediaRequest) -> bytes:
-        """bot/media.py fetcher: audio (Ogg/Opus) through the message-resource API, type=file; the message id is
-        the event id's tail ("feishu:<message_id>")."""
+        """bot/media.py fetcher: audio (Ogg/Opus) through the message-resource API, type=file (a photo's image_key:
+        type=image); the message id is the event id's tail ("feishu:<message_id>")."""
         message_id = request.message_event_id.partition(":")[2] or request.message_event_id
         try:
-            return await self.download(message_id, request.media_id, "file")
+            return await self.download(message_id, request.media_id, "image" if request.kind == "image" else "file")
         except PlatformError as exc:
             raise MediaUnavailable(str(exc), permanent=exc.permanent) from None
 

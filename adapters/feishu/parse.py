@@ -18,11 +18,11 @@ The bytes come from GET /open-apis/im/v1/messages/:message_id/resources/:file_ke
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters import guard
 from bot.errors import BadPayload
 from bot.events import Actor, CardAction, Event, Message, MessageKind
 
@@ -30,6 +30,8 @@ PLATFORM = "feishu"
 MESSAGE_EVENT = "im.message.receive_v1"
 CARD_EVENT = "card.action.trigger"
 _MENTION = re.compile(r"@_user_\d+")
+
+MAX_SAFE_INT = 2**53  # a time in ms, a duration: anything larger is hostile, not a value
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +55,10 @@ def _d(value: Any, what: str) -> dict:
 
 def _int(value: Any, default: int = 0) -> int:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return default
+    return number if -MAX_SAFE_INT <= number <= MAX_SAFE_INT else default  # SQLite stores at most 8 bytes
 
 
 def envelope_header(envelope: Any) -> tuple[str, str]:
@@ -117,9 +120,9 @@ def parse_message(envelope: Any, now_ms: int) -> Parsed:
     mtype = _s(message.get("message_type"))
     raw = message.get("content")
     try:
-        content = json.loads(raw) if isinstance(raw, str) and raw else {}
-    except json.JSONDecodeError:
-        raise BadPayload("feishu message content is not JSON") from None
+        content = guard.loads(raw) if isinstance(raw, str) and raw else {}
+    except BadPayload:
+        raise BadPayload("feishu message content is not JSON (or nested too deeply)") from None
     if not isinstance(content, dict):
         raise BadPayload("feishu message content must be an object")
     mentions = message.get("mentions") if isinstance(message.get("mentions"), list) else []
@@ -168,8 +171,8 @@ def parse_card_action(envelope: Any) -> CardPress:
     value = action.get("value")
     if isinstance(value, str):  # older cards send the value as a JSON string
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = guard.loads(value)
+        except BadPayload:
             value = {"action": value}
     if not isinstance(value, dict):
         value = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import mimetypes
 from pathlib import Path
@@ -163,14 +164,22 @@ class WeComAdapter(Adapter):
         return key
 
     def _dup_check(self, body: dict[str, Any], key: str, suffix: str) -> dict[str, Any]:
-        """On a retry of the same outbox key, ask WeCom to drop the message if the first attempt got through."""
+        """On a retry of the same outbox key, ask WeCom to drop the message if the first attempt got through — but
+        only when that is safe. WeCom's check is by content (the request JSON, doc 90236 发送应用消息), not by our
+        key: if another reply with the same recipient and body went out within the interval (the same fixed answer
+        asked for twice), the retry is sent without the check, accepting a possible double over a lost reply.
+        Cards are always distinguishable: their task_id is derived from the key."""
         now = self.ctx.clock.now_ms()
         self._sends += 1
         if self._sends % 1000 == 0:  # keys older than WeCom's longest duplicate-check window are useless
             wecom_store.prune_attempts(self.ctx.store, now - 2 * MAX_DUP_CHECK_S * 1000)
-        first = wecom_store.note_attempt(self.ctx.store, f"{key}{suffix}", now)
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+        full_key = f"{key}{suffix}"
+        first = wecom_store.note_attempt(self.ctx.store, full_key, now, digest)
         if first is not None:
             interval = min(MAX_DUP_CHECK_S, max(60, (now - first) // 1000 + 60))
+            if wecom_store.same_body_sent_by_another(self.ctx.store, full_key, digest, now - interval * 1000):
+                return body
             return {**body, "enable_duplicate_check": 1, "duplicate_check_interval": interval}
         return body
 
@@ -187,11 +196,11 @@ class WeComAdapter(Adapter):
             await self.client.robot_send(self._robot_key(target), body, limited=not reserved)
             return f"robot:{key}{suffix}"
         if chat:
-            answer = await self.client.send_appchat({"chatid": chat, **self._dup_check(body, key, suffix)})
+            answer = await self.client.send_appchat(self._dup_check({"chatid": chat, **body}, key, suffix))
             return str(answer.get("msgid", ""))
         if not target.user_id:
             raise PlatformError("wecom: target has neither user_id nor chat_id", permanent=True)
-        answer = await self.client.send_message({"touser": target.user_id, **self._dup_check(body, key, suffix)})
+        answer = await self.client.send_message(self._dup_check({"touser": target.user_id, **body}, key, suffix))
         if body.get("msgtype") == "template_card":
             code = answer.get("response_code")
             if isinstance(code, str) and code:

@@ -3,16 +3,15 @@
 Ack first, work later: a POST is verified (constant-time msg_signature, timestamp window), decrypted, parsed and
 persisted to the inbox, then answered 200 with an empty body — well inside WeCom's 5 s, with no handler work on
 the request path. A retry of the same MsgId (or event FromUserName+CreateTime) hits the inbox's unique key and is
-acknowledged without being stored twice. Failures get short texts and no stack trace: 403 for a bad signature or
-stale timestamp, 400 for malformed XML; bodies over server.max_body_bytes are refused with 413 by the aiohttp
-server's client_max_size before we read them.
+acknowledged without being stored twice. Failures go through ctx.refusals (a fixed short text and a reference id,
+details in a rate-limited log, no stack trace): 403 for a bad signature or stale timestamp, 400 for malformed XML
+or an undecryptable body; bodies over server.max_body_bytes are refused with 413 before we read them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 from collections.abc import Callable
 from urllib.parse import unquote
 from xml.parsers.expat import ExpatError
@@ -21,13 +20,13 @@ import xmltodict
 from aiohttp import web
 
 from adapters.base import AdapterContext
+from adapters.guard import check_xml
 from adapters.wecom import parse
 from adapters.wecom.crypto import CallbackCrypto
 from bot.errors import BadPayload, PlatformAuthError
 from bot.events import CardAction
 from store import wecom as wecom_store
 
-log = logging.getLogger("salespulse.wecom.callback")
 PLATFORM = "wecom"
 
 
@@ -50,6 +49,7 @@ def _raw_query(request: web.Request, name: str) -> list[str]:
 
 
 def _outer_encrypt(body: bytes) -> str:
+    check_xml(body, max_tags=32)  # <xml><ToUserName/><AgentID/><Encrypt/></xml>
     try:
         doc = xmltodict.parse(body)
     except (ExpatError, ValueError, TypeError, RecursionError):
@@ -59,6 +59,13 @@ def _outer_encrypt(body: bytes) -> str:
     if not isinstance(encrypt, str) or not encrypt.strip():
         raise BadPayload("no Encrypt field")
     return encrypt.strip()
+
+
+def _reason(exc: BadPayload) -> str:
+    text = str(exc)
+    if text.startswith("cannot decrypt"):
+        return "decrypt"
+    return "malformed_xml" if "XML" in text or "Encrypt" in text else "bad_request"
 
 
 class CallbackRoute:
@@ -94,10 +101,9 @@ class CallbackRoute:
                     last = exc
             raise last or PlatformAuthError("msg_signature mismatch")
         except PlatformAuthError as exc:
-            log.warning("wecom URL verification refused: %s", exc)
-            return web.Response(status=403, text="invalid signature")
+            return self.ctx.refusals.refuse(request, PLATFORM, "forbidden", f"URL verification: {exc}")
         except BadPayload as exc:
-            return web.Response(status=400, text=f"bad request: {exc}")
+            return self.ctx.refusals.refuse(request, PLATFORM, "bad_request", f"URL verification: {exc}")
 
     async def receive(self, request: web.Request) -> web.Response:
         """POST: verify, decrypt, parse, persist, then ack 200 with an empty body."""
@@ -109,17 +115,16 @@ class CallbackRoute:
             self.crypto.check_timestamp(ts, self.ctx.clock.now_ms() / 1000)
             inner = self.crypto.decrypt(sig, ts, nonce, encrypt)
         except PlatformAuthError as exc:
-            log.warning("wecom callback refused: %s", exc)
-            return web.Response(status=403, text="invalid signature")
+            return self.ctx.refusals.refuse(request, PLATFORM, "forbidden", str(exc))
         except BadPayload as exc:
-            return web.Response(status=400, text=f"bad request: {exc}")
+            return self.ctx.refusals.refuse(request, PLATFORM, _reason(exc), str(exc))
         try:
             self.store_callback(inner)
         except BadPayload as exc:
             # Authentic but unreadable: keep it (nothing lost), tell WeCom it was bad.
             key = "bad:" + hashlib.sha1(encrypt.encode()).hexdigest()
             self.ctx.accept(PLATFORM, key, {"xml": inner[:65536]}, None, unsupported_reason=f"bad payload: {exc}")
-            return web.Response(status=400, text=f"bad request: {exc}")
+            return self.ctx.refusals.refuse(request, PLATFORM, "bad_request", f"authentic but unreadable: {exc}")
         return web.Response(status=200, body=b"")
 
     def store_callback(self, inner_xml: str) -> bool:

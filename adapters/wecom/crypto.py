@@ -16,6 +16,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from adapters.guard import digits
 from bot.errors import BadPayload, PlatformAuthError
 
 # WeCom retries a callback 3 times within about 15 s and may keep the first timestamp; a wide window tolerates
@@ -46,10 +47,9 @@ class CallbackCrypto:
         self._crypto = WeChatCrypto(token, encoding_aes_key, corp_id)
 
     def check_timestamp(self, timestamp: str, now_s: float) -> None:
-        try:
-            ts = int(timestamp)
-        except ValueError:
-            raise PlatformAuthError("timestamp is not a number") from None
+        ts = digits(timestamp)
+        if ts is None:
+            raise PlatformAuthError("timestamp is not a number")
         if abs(now_s - ts) > MAX_SKEW_S:
             raise PlatformAuthError("timestamp outside the accepted window")
 

@@ -3,8 +3,10 @@
 One decrypted record per line (the JSON the finance SDK's DecryptData returns: msgid, action, from, tolist, roomid,
 msgtime, msgtype, …). Records go through the same normaliser and inbox key as the live puller, so importing
 something the puller already stored changes nothing. Bad lines are reported with their line numbers and skipped;
-well-formed records of types we do not model are kept in the inbox as unsupported. Then the pipeline runs once so
-the imported messages are tagged and counted like live ones.
+well-formed records of types we do not model are kept in the inbox as unsupported. Then the pipeline runs so the
+imported messages are tagged and counted like live ones — over everything pending, not only this run's new rows:
+after a SIGKILL mid-processing the rows are already stored ("0 new"), and a re-run must still finish them and say
+how many it finished.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from pathlib import Path
 
 from adapters.base import AdapterContext
 from adapters.wecom.ingest import ingest_record
+from bot import crashpoints
 from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
+from prompts import Prompts
+from store import inbox as inbox_store
 from store.db import Store
 
 
@@ -58,6 +63,7 @@ def import_file(ctx: AdapterContext, path: Path, report) -> dict[str, int]:
                 counts["bad"] += 1
                 continue
             counts[outcome] += 1
+            crashpoints.reached("import.row")
     return counts
 
 
@@ -74,13 +80,21 @@ def _process(store: Store, config) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     store = store_from(config, args.db)
+    t = Prompts(config.bot.locale).t
     try:
         ctx = AdapterContext(store, config, SystemClock(), wake=lambda: None)
+        left_over = inbox_store.counts(store).get("pending", 0)  # an earlier run was killed before finishing
         counts = import_file(ctx, args.file, lambda msg: print(msg, file=sys.stderr))
-        if not args.no_process and counts["new"]:
+        pending = inbox_store.counts(store).get("pending", 0)
+        if not args.no_process and pending:
             _process(store, config)
         print(f"archive import: {counts['new']} new, {counts['duplicate']} already stored, "
               f"{counts['unsupported']} kept as unsupported, {counts['bad']} bad lines")
+        still = inbox_store.counts(store).get("pending", 0)
+        if left_over and not args.no_process:
+            print(t("ops.pending_finished", n=left_over - min(still, left_over)))
+        if still:
+            print(t("ops.pending_waiting", n=still))
     finally:
         store.close()
     return 0 if counts["bad"] == 0 else 1

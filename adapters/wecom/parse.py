@@ -37,6 +37,7 @@ from xml.parsers.expat import ExpatError
 
 from wechatpy.enterprise import parse_message
 
+from adapters.guard import check_xml
 from adapters.wecom import keys
 from bot.errors import BadPayload
 from bot.events import Actor, CardAction, Event, Message, MessageKind
@@ -59,6 +60,7 @@ def parse_xml(xml: str) -> dict[str, Any]:
     """The raw field dict of a decrypted callback, through wechatpy's parser."""
     if not xml or not xml.strip():
         raise BadPayload("empty message")
+    check_xml(xml, max_tags=1000)  # a card event with many selected options has a few dozen
     try:
         message = parse_message(xml)
     except (ExpatError, KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as exc:
@@ -85,7 +87,7 @@ def _int(raw: dict[str, Any], key: str, *, required: bool = False) -> int:
     text = _s(raw, key, required=required)
     if not text:
         return 0
-    if not text.isdigit() or len(text) > 19:
+    if not text.isdigit() or len(text) > 15:  # 19 digits could pass 2**63, more than SQLite stores
         raise BadPayload(f"field {key} must be a non-negative integer")
     return int(text)
 

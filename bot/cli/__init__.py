@@ -21,6 +21,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.doctor",
     "bot.cli.backtest",
     "bot.cli.rules",
+    "bot.cli.inbox",
     "bot.cli.transcribe",
     "bot.cli.deploy",
     "bot.cli.migrate",

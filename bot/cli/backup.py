@@ -71,6 +71,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         result = restore_backup(args.file, args.db or config.bot.database, force=args.force,
                                 files_dir=args.files_to, progress=update, t=t)
     m = result.manifest
+    if result.resumed:
+        print(t("ops.restore_resumed", archive=args.file))
     print(t("ops.restore_done", path=result.db_path, rows=sum(m["tables"].values()), created_at=m["created_at"],
             schema=m["schema_version"]))
     if result.migrated:

@@ -182,6 +182,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     rt, console = _console_runtime(args, echo=None)
+    left_over = inbox_store.counts(rt.store).get("pending", 0)  # an earlier run was killed before finishing
     accepted, rejected = replay_file(console.ctx, args.file, lambda msg: print(msg, file=sys.stderr))
     pending = inbox_store.counts(rt.store).get("pending", 0)
     with progress() as bar:  # a long recording takes a while: show the dispatcher working through it
@@ -193,6 +194,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"→ {d.target.person_id or d.target.user_id}: {d.text}")
     print(rt.services.prompts.t("ops.replay_done", events=accepted, rejected=rejected, replies=len(console.delivered)),
           file=sys.stderr)
+    if left_over:
+        still = inbox_store.counts(rt.store).get("pending", 0)
+        print(rt.services.prompts.t("ops.pending_finished", n=left_over - min(still, left_over)), file=sys.stderr)
     rt.close()
     return 0 if rejected == 0 else 1
 

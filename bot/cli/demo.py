@@ -144,6 +144,12 @@ class _Transcript:
                                         fields=self.p.t("demo.field_sep").join(
                                             self.p.t("demo.field", name=k, value=v) for k, v in item.reply.fields))
             self._seen_digests.add(seen)
+        if not self.full and kind_of(item.key) in COACHING_KINDS and item.reply.title:
+            # live coaching reaches reps many times a day: the first per rep in full, later ones by their title
+            seen = (kind_of(item.key), self._recipient(item))
+            if seen in self._seen_digests:
+                text = self.p.t("demo.coach_line", title=item.reply.title)
+            self._seen_digests.add(seen)
         key = (datetime.fromtimestamp(item.at / 1000, self.tz).strftime("%Y-%m-%d %H:%M"), text)
         if self._pending is not None and self._pending_key == key:
             self._pending[3].append(self._recipient(item))
@@ -155,6 +161,9 @@ class _Transcript:
         time_ = self._stamp(at_ms)
         name, role = self.who(person_id)
         self.line(self.p.t("demo.typed", time=time_, name=name, role=role, line=text))
+
+
+COACHING_KINDS = ("coach", "coach-b7")  # similar-scene pushes and "再比较一下" nudges (handlers/coaching/live.py)
 
 
 def kind_of(key: str) -> str:

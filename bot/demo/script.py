@@ -59,6 +59,11 @@ def script(company: Company) -> list[tuple[str, str]]:
         (s.rep, f"/links {active}"),
         (s.rep, "/forecast 本月"),
         (s.rep, f"/note {active} 客户CFO下周回国"),
+        (s.rep, "/话术 交付"),
+        (s.rep, "/异议"),
+        (s.manager, "/异议"),
+        (s.manager, "/话术 再比较一下"),
+        (s.rep, "/教练"),
         (s.cs, "/missed"),
         (s.admin, "/unmatched"),
     ]

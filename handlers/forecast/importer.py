@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+from bot import crashpoints
 from handlers.forecast.dealfile import ParsedDeal
 from store import customers as customer_store
 from store import deals as deal_store
@@ -32,6 +33,7 @@ def import_deals(store: Store, deals: list[ParsedDeal], now_ms: int, source: str
     counts = {"deals": 0, "new_people": 0, "customers": 0}
     with store.transaction():
         for pd in deals:
+            crashpoints.reached("import.row")
             r = pd.row
             owner = None
             if r.owner:
