@@ -44,7 +44,7 @@ async def play(driver: DemoDriver, company: Company, typed: Callable[[int, str, 
 
     now = driver.clock.now_ms()
     start, end = now + MINUTE, now + 46 * MINUTE
-    console.ctx.accept("demo", "story-meeting", {}, CalendarEvent(
+    console.ctx.accept("console", "story-meeting", {}, CalendarEvent(
         event_id="demo:story-meeting", platform="console", occurred_at=now, received_at=now,
         actor=Actor(platform_id=rep), title="交付方案沟通", starts_at=start, ends_at=end,
         attendees=(rep, customer.external_id), customer_hint=customer.id))
