@@ -70,7 +70,7 @@ class SchedulerSection:
         JobSection(name="silence_sweep", cron="* * * * *"),
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
-        JobSection(name="weekly_digest", cron="0 9 * * 1"),
+        JobSection(name="weekly_digest", cron="0 9 * * 1-5"),
         JobSection(name="coach_sweep", cron="*/10 * * * *"),
         JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
