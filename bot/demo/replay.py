@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter
@@ -69,6 +70,8 @@ def demo_config(base: Config, database: str, data_dir: str, every_min: int = 10)
         # 90 days of generated meetings would each send a debrief card nobody in the generator answers; the story
         # at the end turns debriefs on and plays one meeting → voice debrief (bot/demo/story.py)
         debrief=dataclasses.replace(base.debrief, enabled=False),
+        # the retail division's planogram (bot/demo/retail.py) lives in the demo's data folder, not in the cwd
+        stores=dataclasses.replace(base.stores, planogram_dir=str(Path(data_dir) / "planograms")),
     )
 
 
