@@ -124,6 +124,11 @@ class ConsoleAdapter(Adapter):
                                action=button.action, value=dict(button.value))
             return self.ctx.accept("console", eid, {"user": user, "press": stripped}, event)
         eid = self._next_id(user)
+        image = image_path(stripped)
+        if image:  # "图片:/path/shelf.jpg": a photo sent to the bot (shelf checks), as a platform's image message
+            event = Message(event_id=eid, platform="console", occurred_at=now, received_at=now, actor=actor,
+                            kind=MessageKind.IMAGE, media_id=str(Path(image).expanduser().resolve()), to_bot=True)
+            return self.ctx.accept("console", eid, {"user": user, "image": image}, event)
         event = Message(event_id=eid, platform="console", occurred_at=now, received_at=now, actor=actor,
                         kind=MessageKind.TEXT, text=line, to_bot=True)
         return self.ctx.accept("console", eid, {"user": user, "text": line}, event)
@@ -166,6 +171,17 @@ def voice_note_path(line: str) -> str | None:
             path = line[len(prefix):].strip().strip("'\"")
             return path or None
     return None
+
+
+IMAGE_PREFIXES = ("图片:", "图片：", "image:", "photo:")
+
+
+def image_path(line: str) -> str:
+    """The file of a console line that sends a picture ("图片:/path/to/shelf.jpg"), else ""."""
+    for prefix in IMAGE_PREFIXES:
+        if line.lower().startswith(prefix):
+            return line[len(prefix):].strip()
+    return ""
 
 
 def read_jsonl(path: Path, report: Callable[[str], None]) -> Iterator[tuple[int, dict]]:

@@ -46,6 +46,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.links",
     "handlers.digests",
     "handlers.forecast",
+    "handlers.stores",
     "handlers.practice",
     "handlers.debrief",
     "handlers.voice",  # after every flow that answers voice transcripts (debriefs, practice): its answer is the fallback
@@ -58,6 +59,7 @@ ROUTER_MODULES: tuple[str, ...] = (
 ADAPTERS: dict[str, str] = {
     "telephony": "adapters.telephony:TelephonyAdapter",
     "links": "adapters.links:LinkAdapter",
+    "stores": "adapters.wifi:WifiProbeAdapter",  # the Wi-Fi probe webhook, served when [stores] wifi_token is set
     "dingtalk": "adapters.dingtalk.adapter:DingTalkAdapter",
     "feishu": "adapters.feishu.adapter:FeishuAdapter",
     "wecom": "adapters.wecom.adapter:WeComAdapter",
@@ -104,6 +106,12 @@ class Runtime:
                                        lanes=lanes, on_events=self.wake)
         self.sender = OutboxSender(self.store, self.clock, self.config.outbox, self.senders)
         self.scheduler = TickScheduler(self.store, self.clock, self.config.scheduler)
+        # jobs a capability asks for in its setup() (e.g. the store sweep once stores exist), unless bot.toml lists
+        # the job itself in [[scheduler.jobs]] (then its cron and `enabled` there win)
+        configured = {job.name for job in self.config.scheduler.jobs}
+        for name, cron in self.services.extras.get("scheduler.jobs", ()):
+            if name not in configured:
+                self.scheduler.add_job(name, cron)
         self._wake = asyncio.Event()
         self._pruned_at: int | None = None
 

@@ -70,7 +70,7 @@ class SchedulerSection:
         JobSection(name="silence_sweep", cron="* * * * *"),
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
-        JobSection(name="weekly_digest", cron="0 9 * * 1"),
+        JobSection(name="weekly_digest", cron="0 9 * * 1-5"),
         JobSection(name="coach_sweep", cron="*/10 * * * *"),
         JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
@@ -136,6 +136,7 @@ class DingTalkSection:
     group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
     group_robot_secret: str = secret_field("SALESPULSE_DINGTALK_ROBOT_SECRET")
     org_sync_cron: str = "40 2 * * *"
+    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §5): cards with stream callbacks
 
 
 @dataclass(frozen=True)
@@ -381,6 +382,81 @@ class ForecastSection:
 
 
 @dataclass(frozen=True)
+class StoreAreaSection:
+    """A sales area of retail stores and its area manager (区域经理)."""
+
+    name: str = ""
+    manager: str = ""  # person id or name of the area manager
+    competitor_note: str = ""  # the area's competitor-layout note, sent with 场效 advice
+
+
+@dataclass(frozen=True)
+class StoreEntrySection:
+    """One retail store ([[stores.list]])."""
+
+    id: str = ""
+    name: str = ""
+    area: str = ""
+    type: str = ""  # store type: picks the planogram folder <stores.planogram_dir>/<type>/
+    manager: str = ""  # person id or name of the store manager (店长)
+    clerks: tuple[str, ...] = ()  # person ids or names of the clerks (店员)
+    opens: str = "10:00"
+    closes: str = "22:00"
+    city: str = ""  # for the weather
+    timezone: str = "Asia/Shanghai"
+    latitude: float | None = None
+    longitude: float | None = None
+    video_url: str = ""  # a short video of how this store invites customers (sent to weaker stores nearby)
+
+
+@dataclass(frozen=True)
+class StoresSection:
+    """Retail stores: the four-colour health code, fix cards, actions on red (handlers/stores/)."""
+
+    receptions_healthy: float = 12.0  # 人效: receptions per person per day, green at/above
+    receptions_red: float = 8.0  # … red below this for `receptions_red_days` days running
+    receptions_red_days: int = 3
+    exposure_healthy: float = 0.90  # 货效: key-product exposure from the shelf photo, green at/above
+    exposure_red: float = 0.70  # … red below
+    dwell_healthy_min: float = 3.2  # 场效: average dwell (minutes) from Wi-Fi, green at/above
+    dwell_red_min: float = 2.5  # … red below
+    conversion_healthy: float = 0.18  # 转化: experiences that became a deal, green at/above
+    conversion_window_days: int = 14  # conversion is measured over the experiences of this many days
+    experience_deal_hours: int = 72  # an experience without a deal this long after it turns 转化 red
+    fix_on_orange: bool = False  # orange dimensions open fix tasks too
+    escalate_after_hours: int = 24  # an open fix task this old goes to the area manager (once)
+    sweep_after_close_minutes: int = 30  # the day's health is computed this long after the store closes
+    morning_time: str = "08:30"  # store-local time of the morning messages (rainy-day pack on promotion days)
+    trend_days: int = 14  # /store trend and the stores × days chart
+    promotion_days: tuple[str, ...] = ()  # YYYY-MM-DD promotion days (more come from `import promotions`)
+    planogram_dir: str = "planograms"  # one folder per store type: <planogram_dir>/<type>/
+    rules_dirs: tuple[str, ...] = ("rules.d/stores",)  # admin-edited script packs / advice (TOML), over the shipped ones
+    industry_receptions: float = 9.4  # /baseline 门店人效: industry mean
+    baseline_receptions: float = 12.6  # … healthy line
+    wifi_token: str = secret_field("SALESPULSE_WIFI_TOKEN")  # token of the Wi-Fi probe webhook
+    wifi_path: str = "/stores/wifi"  # path of the Wi-Fi probe webhook; enabled when the token is set
+    areas: tuple[StoreAreaSection, ...] = ()
+    list: tuple[StoreEntrySection, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        """The Wi-Fi probe webhook (adapters/wifi.py) is served when its token is set."""
+        return bool(self.wifi_token)
+
+
+@dataclass(frozen=True)
+class WeatherSection:
+    """Weather per city and day (handlers/stores/weather.py), for the rainy-day script pack."""
+
+    provider: str = "open-meteo"  # open-meteo (no key) | qweather (API key) | off
+    api_key: str = secret_field("SALESPULSE_WEATHER_KEY")
+    base_url: str = ""  # empty = the provider's public endpoint
+    geo_url: str = ""  # city → coordinates lookup; empty = the provider's
+    rain_mm: float = 1.0  # a day with at least this much precipitation is rainy
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class ConversationSection:
     """Objection × strategy labels on every customer / rep turn (handlers/conversation/)."""
 
@@ -444,6 +520,8 @@ class Config:
     links: LinksSection = LinksSection()
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
+    stores: StoresSection = StoresSection()
+    weather: WeatherSection = WeatherSection()
     coaching: CoachingSection = CoachingSection()
     conversation: ConversationSection = ConversationSection()
     health: HealthSection = HealthSection()
@@ -597,6 +675,7 @@ _ASR_BACKENDS = ("platform", "funasr")  # who can be asked for a voice note's wo
 _CHOICES: dict[str, tuple[str, ...]] = {
     "dingtalk.mode": ("stream", "http"),
     "feishu.mode": ("http", "ws"),
+    "weather.provider": ("open-meteo", "qweather", "off"),
     "logging.format": ("text", "json"),
     "logging.level": ("debug", "info", "warning", "error"),
 }

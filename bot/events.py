@@ -220,6 +220,29 @@ class VoiceTranscript(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PhotoCheck(Event):
+    """A shelf photo checked against its store's planogram, back on the normal path.
+
+    The check (download, registration, detection: up to a second of CPU) runs as a deferred job off the event loop;
+    its verdict comes back through the inbox as this event so that recording it, recolouring the store's day and
+    closing a 货效 fix task happen in the dispatcher's transaction like everything else. `message_event_id` is the
+    photo Message's event_id; `actor`, `conversation_id`, `is_group` and `platform` are copied from it.
+    `reason`: "" | not_this_shelf | too_dark | too_blurry | unreadable | no_planogram | no_media (then `detail`
+    says why). `problems`: {"product", "kind": missing|misplaced, "box": [x, y, w, h]}.
+    """
+
+    type_name: ClassVar[str] = "photo_check"
+    message_event_id: str = ""
+    store_id: str = ""
+    registered: bool = False
+    reason: str = ""
+    detail: str = ""
+    exposure: float | None = None
+    problems: tuple[dict[str, Any], ...] = ()
+    annotated_path: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tick(Event):
     """A scheduler wake-up: job `job` was due at `due_at` (ms)."""
 
@@ -230,7 +253,8 @@ class Tick(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
-    for cls in (Message, CallRecord, CalendarEvent, DocumentOpen, CardAction, Command, Tick, VoiceTranscript)
+    for cls in (Message, CallRecord, CalendarEvent, DocumentOpen, CardAction, Command, Tick, VoiceTranscript,
+                PhotoCheck)
 }
 
 _REQUIRED = frozenset(("event_id", "platform", "occurred_at"))

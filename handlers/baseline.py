@@ -180,4 +180,8 @@ def on_baseline(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     for pid in reps:
         rep = ctx.directory.person(pid)
         groups.append((rep.name if rep else pid, [pid]))
-    ctx.reply(render(ctx, window, rows, coaching_reports.baseline_lines(ctx, groups, window.since_ms, window.until_ms)))
+    text = render(ctx, window, rows, coaching_reports.baseline_lines(ctx, groups, window.since_ms, window.until_ms))
+    from handlers.stores.commands import store_baseline_line  # late: the stores package imports much
+
+    store_line = store_baseline_line(ctx, event.actor, window.days)
+    ctx.reply(text + ("\n" + store_line if store_line else ""))

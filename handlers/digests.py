@@ -160,9 +160,29 @@ def _send(ctx: Context, build: Callable[[Context, list[str], int], Reply | None]
             ctx.send(Target(platform=platform, chat_id=chat), reply, f"digest:{kind}:{due_ms}:team:{tid}")
 
 
+def weekly_due(due_ms: int, tz_name: str) -> int | None:
+    """When this week's digest is due, if a weekly tick at `due_ms` should send it; None otherwise.
+
+    The weekly digest goes out on the week's first working day: on Monday normally, on the day after 清明 or 劳动节
+    when Monday is a public holiday (it used to go out on the holiday itself). The tick may run every weekday
+    (default cron "0 9 * * 1-5"); only the first working day's tick sends. The digest is always about last week
+    (Monday to Sunday) and keyed by this week's Monday, so it is the same digest whichever day carries it."""
+    tz = ZoneInfo(tz_name)
+    local = datetime.fromtimestamp(due_ms / 1000, tz)
+    day = local.date()
+    if not is_workday(day):
+        return None
+    monday = day - timedelta(days=day.weekday())
+    if any(is_workday(monday + timedelta(days=i)) for i in range(day.weekday())):
+        return None  # an earlier working day this week carried it
+    return to_ms(datetime.combine(monday, local.time(), tzinfo=tz))
+
+
 @router.on(Tick, F(lambda event, ctx: event.job == "weekly_digest"))
 def on_weekly_digest(event: Tick, ctx: Context) -> None:
-    _send(ctx, team_weekly, "weekly", event.due_at)
+    due = weekly_due(event.due_at, ctx.config.bot.timezone)
+    if due is not None:
+        _send(ctx, team_weekly, "weekly", due)
 
 
 @router.on(Tick, F(lambda event, ctx: event.job == "daily_digest"))

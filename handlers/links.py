@@ -105,7 +105,25 @@ def on_link(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         code = secrets.token_urlsafe(CODE_BYTES)
     links_store.create(ctx.store, code, lead.id, lead.customer_id, document, target, kind, event.actor.person_id,
                        event.occurred_at)
-    ctx.reply(ctx.t("links.created", url=short_url(ctx.config, code), document=document, lead=lead.title))
+    text = ctx.t("links.created", url=short_url(ctx.config, code), document=document, lead=lead.title)
+    if not is_public(ctx.config.server.public_base_url):
+        # a customer cannot open http://127.0.0.1:8080/d/…: say so instead of handing it out without a word
+        text += "\n" + ctx.t("links.not_public", base=ctx.config.server.public_base_url)
+    ctx.reply(text)
+
+
+def is_public(base_url: str) -> bool:
+    """Whether customers outside this machine's network can reach `base_url` (not localhost / a private address)."""
+    import ipaddress
+
+    host = (urlsplit(base_url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith((".local", ".localhost", ".internal", ".lan")):
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host  # a name such as bot.example.cn
+    return ip.is_global
 
 
 # ---------------------------------------------------------------- /links

@@ -20,7 +20,7 @@ from dingtalk_stream import AckMessage, Credential
 
 from adapters import guard
 from adapters.base import Adapter, AdapterContext, org_synced, run_on_cron
-from adapters.dingtalk import parse, render
+from adapters.dingtalk import parse, render, template_cards
 from adapters.dingtalk.client import DingTalkApi
 from adapters.dingtalk.org_sync import sync_org
 from adapters.dingtalk.sign import verify
@@ -137,6 +137,9 @@ class DingTalkAdapter(Adapter):
         """Best effort: re-render the card without its buttons and with who pressed what."""
         footer = self.prompts.t("platforms.card_pressed", button=button_text)
         try:
+            if self.section.card_template_id:
+                await template_cards.update(self.api, card_ref, reply, footer)
+                return
             await self.api.update_card(card_ref, render.card_data(reply, footer=footer))
         except (PlatformError, OSError, TimeoutError) as exc:
             log.warning("dingtalk card %s not updated: %s", card_ref, exc)
@@ -217,12 +220,19 @@ class DingTalkAdapter(Adapter):
         card_ref = "sp" + hashlib.sha256(key.encode()).hexdigest()[:30]
         platform_cards.remember(self.ctx.store, PLATFORM, card_ref, target.to_dict(), reply.to_dict(),
                                 self.ctx.clock.now_ms())
+        if self.section.card_template_id:  # 高级版: presses come back on the stream (template_cards.py)
+            await template_cards.deliver(self.api, self.section.card_template_id, card_ref, reply,
+                                         user_id=target.user_id, conversation_id=target.chat_id)
+            return card_ref
         await self.api.send_card(card_ref, render.card_data(reply), user_id=target.user_id,
                                  conversation_id=target.chat_id)
         return card_ref
 
     async def update_card(self, card_ref: str, reply: Reply) -> None:
         platform_cards.remember(self.ctx.store, PLATFORM, card_ref, {}, reply.to_dict(), self.ctx.clock.now_ms())
+        if self.section.card_template_id:
+            await template_cards.update(self.api, card_ref, reply)
+            return
         await self.api.update_card(card_ref, render.card_data(reply))
 
     async def download(self, download_code: str) -> bytes:
@@ -265,6 +275,9 @@ class DingTalkAdapter(Adapter):
                          " (no documented signed HTTP callback for StandardCard cards; see docs/platforms/dingtalk.md)"))
         else:
             rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
+        rows.append(("dingtalk card template", True, f"高级版 cards from {s.card_template_id} (stream callbacks)"
+                     if s.card_template_id else "not set: StandardCard cards, whose button presses DingTalk may not "
+                     "send back (docs/platforms/dingtalk.md §5)"))
         rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"
                      + ("" if s.robot_code else " (defaults to client_id)")))
         if s.group_robot_token or s.group_robot_secret:

@@ -280,11 +280,11 @@ class FeishuAdapter(Adapter):
         return await self.api.resource(message_id, file_key, kind)
 
     async def fetch_media(self, request: MediaRequest) -> bytes:
-        """bot/media.py fetcher: audio (Ogg/Opus) through the message-resource API, type=file; the message id is
-        the event id's tail ("feishu:<message_id>")."""
+        """bot/media.py fetcher: audio (Ogg/Opus) through the message-resource API, type=file (a photo's image_key:
+        type=image); the message id is the event id's tail ("feishu:<message_id>")."""
         message_id = request.message_event_id.partition(":")[2] or request.message_event_id
         try:
-            return await self.download(message_id, request.media_id, "file")
+            return await self.download(message_id, request.media_id, "image" if request.kind == "image" else "file")
         except PlatformError as exc:
             raise MediaUnavailable(str(exc), permanent=exc.permanent) from None
 

@@ -15,6 +15,9 @@ IMPORT_KINDS: dict[str, tuple[str, str]] = {
     "deals": ("bot.import_deals", "deals CSV/XLSX with a column mapping: FILE --map mappings/maven_crm.toml"),
     "transcripts": ("bot.import_transcripts", "call/voice transcripts with timestamps (JSONL) → golden snippets"),
     "procurement": ("bot.import_procurement", "procurement windows, ICS or CSV: name,start,end,customer,industry,kind"),
+    "stores": ("bot.import_stores", "retail stores CSV/XLSX: id,name,area,type,manager,clerks,opens,closes,city,…"),
+    "store-daily": ("bot.import_store_daily", "stores' daily POS figures CSV/XLSX: store,date,receptions,staff,dwell_min"),
+    "wifi": ("bot.import_wifi", "Wi-Fi probe records CSV: time,store,device,rssi → visits and dwell per store-day"),
 }
 
 

@@ -1,0 +1,267 @@
+"""Files into the stores tables: `salespulse import stores`, `import store-daily`, `import wifi`.
+
+CSV (UTF-8, or GBK as Excel in China saves it) and XLSX are read by the deal importer's reader
+(handlers/forecast/dealfile.py: line numbers that survive quoted multi-line cells, blank rows skipped). Columns are
+found by their usual Chinese or English header names; a mapping file (`--map mapping.toml` with a [columns]
+table, field = "source column", and optionally [source] sheet / encoding) names them when the export differs.
+A bad row is reported as "file:line: why" and skipped; the good rows are imported.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+from bot.errors import BadPayload
+from handlers.forecast import dealfile
+from handlers.stores import health
+from handlers.stores.registry import StoreSpec, check_spec
+from store import stores as stores_store
+from store.db import Store
+
+STORE_FIELDS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "门店编号", "门店id", "store_id", "编号"),
+    "name": ("name", "门店名称", "门店", "店名", "store"),
+    "area": ("area", "区域", "大区"),
+    "type": ("type", "门店类型", "店型", "store_type"),
+    "manager": ("manager", "店长"),
+    "clerks": ("clerks", "店员"),
+    "opens": ("opens", "开门", "营业开始", "开店时间"),
+    "closes": ("closes", "打烊", "营业结束", "关店时间"),
+    "city": ("city", "城市"),
+    "timezone": ("timezone", "时区"),
+    "latitude": ("latitude", "纬度", "lat"),
+    "longitude": ("longitude", "经度", "lon", "lng"),
+    "video_url": ("video_url", "视频", "示范视频"),
+    "area_manager": ("area_manager", "区域经理"),
+}
+DAILY_FIELDS: dict[str, tuple[str, ...]] = {
+    "store": ("store", "门店", "门店编号", "门店名称", "store_id"),
+    "date": ("date", "日期", "营业日"),
+    "receptions": ("receptions", "接待人数", "接待", "客流", "进店人数"),
+    "staff": ("staff", "在岗人数", "店员人数", "人数"),
+    "dwell_min": ("dwell_min", "平均停留分钟", "平均停留", "停留时长"),
+    "visits": ("visits", "到访数", "到访"),
+}
+_SPLIT = ("、", ",", "，", ";", "；", "/", "|")
+
+
+@dataclass
+class Mapped:
+    rows: list[tuple[int, dict[str, str]]]
+    errors: list[str] = field(default_factory=list)
+
+
+def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[str, ...],
+                mapping: Path | None = None) -> Mapped:
+    """Rows of our field names → cell text, with their file line numbers."""
+    columns: dict[str, str] = {}
+    source: dict = {}
+    if mapping is not None:
+        try:
+            data = tomllib.loads(Path(mapping).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadPayload(f"{mapping}: mapping file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise BadPayload(f"{mapping}: not valid TOML: {exc}") from None
+        columns = {str(k): str(v) for k, v in data.get("columns", {}).items()}
+        unknown = sorted(set(columns) - set(fields))
+        if unknown:
+            raise BadPayload(f"{mapping}: [columns] has unknown fields {unknown}; known: {', '.join(fields)}")
+        source = data.get("source", {})
+    if not Path(path).is_file():
+        raise BadPayload(f"{path}: file not found")
+    reader = SimpleNamespace(encoding=str(source.get("encoding", "utf-8-sig")), sheet=str(source.get("sheet", "")),
+                             path=str(mapping or ""))
+    header, raw_rows = dealfile._rows(Path(path), reader)  # the deal importer's CSV/XLSX reader
+    low = {h.strip().lower(): h for h in header}
+    chosen: dict[str, str] = {}
+    for name, names in fields.items():
+        if name in columns:
+            if columns[name] not in header:
+                raise BadPayload(f"{path}: column {columns[name]!r} for {name} (from {mapping}) is not in the file"
+                                 f" (it has {header})")
+            chosen[name] = columns[name]
+            continue
+        for candidate in names:
+            if candidate.lower() in low:
+                chosen[name] = low[candidate.lower()]
+                break
+    missing = [f for f in required if f not in chosen]
+    if missing:
+        raise BadPayload(f"{path}: no column for {', '.join(missing)} (it has {header}); name it with --map"
+                         " mapping.toml ([columns] field = \"your column\")")
+    return Mapped([(line, {f: raw.get(c, "").strip() for f, c in chosen.items()}) for line, raw in raw_rows])
+
+
+def _float(text: str, what: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{what} {text!r} is not a number")
+    return value
+
+
+def _hhmm(text: str, default: str) -> str:
+    text = text.strip() or default
+    if len(text) >= 8 and text[2] == ":" and text[5] == ":":  # 10:00:00 from Excel
+        text = text[:5]
+    return text
+
+
+def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int) -> tuple[int, list[str], list[str]]:
+    """(stores imported, people created, errors)."""
+    mapped = read_mapped(path, STORE_FIELDS, ("id", "name"), mapping)
+    specs: list[tuple[StoreSpec, str]] = []
+    errors = list(mapped.errors)
+    seen: set[str] = set()
+    for line, v in mapped.rows:
+        try:
+            clerks = v.get("clerks", "")
+            for sep in _SPLIT[1:]:
+                clerks = clerks.replace(sep, _SPLIT[0])
+            spec = StoreSpec(
+                id=v.get("id", ""), name=v.get("name", ""), area=v.get("area", ""), store_type=v.get("type", ""),
+                manager=v.get("manager", ""), clerks=tuple(c.strip() for c in clerks.split(_SPLIT[0]) if c.strip()),
+                opens=_hhmm(v.get("opens", ""), "10:00"), closes=_hhmm(v.get("closes", ""), "22:00"),
+                city=v.get("city", ""), timezone=v.get("timezone", "") or "Asia/Shanghai",
+                latitude=_float(v.get("latitude", ""), "latitude"), longitude=_float(v.get("longitude", ""), "longitude"),
+                video_url=v.get("video_url", ""))
+        except ValueError as exc:
+            errors.append(f"{path}:{line}: {exc}")
+            continue
+        problem = check_spec(spec)
+        if problem is None and spec.id in seen:
+            problem = f"store id {spec.id!r} appears twice (first row kept)"
+        if problem:
+            errors.append(f"{path}:{line}: {problem}")
+            continue
+        seen.add(spec.id)
+        specs.append((spec, v.get("area_manager", "")))
+    from handlers.stores.registry import person_id, save
+
+    with store.transaction():
+        created = save(store, [s for s, _m in specs], str(path), now_ms)
+        for spec, area_manager in specs:
+            if spec.area and area_manager:
+                stores_store.upsert_area(store, spec.area, person_id(store, area_manager, created), "")
+    return len(specs), created, errors
+
+
+def _day(text: str) -> str:
+    text = text.strip().replace("/", "-").replace(".", "-")
+    if " " in text:
+        text = text.split(" ", 1)[0]
+    try:
+        return date.fromisoformat("-".join(p.zfill(2) for p in text.split("-"))).isoformat()
+    except ValueError:
+        try:
+            return datetime.strptime(text, "%Y%m%d").date().isoformat()
+        except ValueError:
+            raise ValueError(f"date {text!r} is not YYYY-MM-DD") from None
+
+
+def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int) -> tuple[int, list[str]]:
+    """POS / CSV daily figures: receptions with people on duty (人效) and optionally the day's average dwell (场效).
+    Returns (rows imported, errors)."""
+    mapped = read_mapped(path, DAILY_FIELDS, ("store", "date"), mapping)
+    errors = list(mapped.errors)
+    good = 0
+    today = {}
+    with store.transaction():
+        for line, v in mapped.rows:
+            try:
+                row = stores_store.find_store(store, v.get("store", ""))
+                if row is None:
+                    raise ValueError(f"unknown store {v.get('store', '')!r} (import stores first)")
+                day = _day(v.get("date", ""))
+                if row.id not in today:
+                    today[row.id] = health.local_day(now_ms, row.timezone)
+                if day > today[row.id]:
+                    raise ValueError(f"date {day} is in the future")
+                receptions = _float(v.get("receptions", ""), "receptions")
+                staff = _float(v.get("staff", ""), "staff")
+                dwell = _float(v.get("dwell_min", ""), "dwell_min")
+                visits = _float(v.get("visits", ""), "visits")
+                if receptions is None and dwell is None:
+                    raise ValueError("neither receptions nor dwell_min")
+                if receptions is not None:
+                    if receptions < 0 or receptions != int(receptions):
+                        raise ValueError(f"receptions {v['receptions']!r} is not a whole number ≥ 0")
+                    if staff is None or staff < 1 or staff != int(staff):
+                        raise ValueError("receptions need staff (people on duty, a whole number ≥ 1)")
+                if dwell is not None and not 0 <= dwell <= 600:
+                    raise ValueError(f"dwell_min {v['dwell_min']!r} is out of range (0–600 minutes)")
+            except ValueError as exc:
+                errors.append(f"{path}:{line}: {exc}")
+                continue
+            if receptions is not None:
+                stores_store.put_receptions(store, row.id, day, "*", int(receptions), int(staff or 1), "import",
+                                            now_ms)
+            if dwell is not None:
+                stores_store.put_dwell(store, row.id, day, dwell, int(visits or 0), "import", now_ms)
+            good += 1
+    return good, errors
+
+
+def import_wifi(store: Store, path: Path, now_ms: int, *, default_store: str | None, prompts) -> tuple[int, int, list[str]]:
+    """Probe records (the Wi-Fi algorithm's reader: handlers/stores/wifi.py) → kept per store, and each store-day's
+    visits and average dwell computed at once. Returns (records kept, store-days with a dwell, errors)."""
+    from handlers.stores import wifi
+
+    rows = stores_store.all_stores(store)
+    by_key = {r.id: r for r in rows} | {r.name: r for r in rows}
+    fallback = by_key.get(default_store or "")
+    if default_store and fallback is None:
+        raise BadPayload(f"--store {default_store!r}: no such store (import stores first)")
+    tz = fallback.timezone if fallback else "Asia/Shanghai"
+    try:
+        probe_file = wifi.read_probe_csv(path, wifi.ProbeColumns(default_store=fallback.id if fallback else None),
+                                         tz=tz)
+    except wifi.ProbeFormatError as exc:
+        raise BadPayload(str(exc)) from None
+    errors = [f"{path}: {e.text(prompts)}" for e in probe_file.errors]
+    records = probe_file.records
+    unknown = sorted({s for s in records.stores if s not in by_key})
+    for name in unknown:
+        errors.append(f"{path}: unknown store {name!r}: its records were skipped (import stores first)")
+    kept = []
+    for ts, sc, dc, rssi in zip(records.ts_ms.tolist(), records.store_code.tolist(), records.device_code.tolist(),
+                                records.rssi.tolist(), strict=True):
+        row = by_key.get(records.stores[sc])
+        if row is not None:
+            kept.append((row.id, int(ts), records.devices[dc], None if rssi != rssi else int(rssi)))
+    with store.transaction():
+        stores_store.add_probes(store, kept)
+        used = {by_key[s].id: by_key[s] for s in records.stores if s in by_key}
+        days = dwell_from_rows(store, used, kept, now_ms)
+    return len(kept), days, errors
+
+
+def dwell_from_rows(store: Store, rows: dict[str, stores_store.StoreRow], probes: list[tuple], now_ms: int) -> int:
+    """Visits and average dwell per store-day from probe rows (store_id, at, device, rssi); writes store_dwell."""
+    if not probes:
+        return 0
+    from handlers.stores import wifi
+    from handlers.workcal import parse_hhmm
+
+    records = wifi.ProbeRecords.from_rows((at, sid, dev, rssi) for sid, at, dev, rssi in probes)
+    hours = {sid: (parse_hhmm(r.opens, "opens"), parse_hhmm(r.closes, "closes")) for sid, r in rows.items()}
+    zones = {sid: r.timezone for sid, r in rows.items()}
+    visits = wifi.compute_visits(records, opening_hours=hours, tz=zones)
+    counts: dict[tuple[str, str], int] = {}
+    for v in visits:
+        key = (v.store_id, health.local_day(v.start_ms, zones[v.store_id]))
+        counts[key] = counts.get(key, 0) + 1
+    dwell = wifi.dwell_by_store_day(visits, zones)
+    for (sid, day), minutes in dwell.items():
+        stores_store.put_dwell(store, sid, day.isoformat(), float(minutes), counts.get((sid, day.isoformat()), 0),
+                               "wifi", now_ms)
+    return len(dwell)

@@ -1,0 +1,95 @@
+"""`salespulse import stores | store-daily | wifi`: good rows land, bad rows are named by their file line and
+skipped, a mapping names odd columns, the figures then colour the day."""
+
+from __future__ import annotations
+
+from bot.cli import main
+from store import open_store
+from store import stores as stores_store
+
+STORES = """门店编号,门店名称,区域,门店类型,店长,店员,开门,打烊,城市,纬度,经度,区域经理
+s1,南京西路店,华东区,饮料柜,周店长,小美、小刚,10:00,22:00,上海,31.23,121.47,区域王
+s2,徐家汇店,华东区,饮料柜,吴店长,小红,10:00,25:00,上海,,,区域王
+,无编号店,华东区,饮料柜,,,,,,,,
+s3,"多行
+名字店",华东区,饮料柜,,,10:00,22:00,上海,91,121,
+s4,静安店,华东区,饮料柜,,小李,09:30,21:30,上海,31.22,121.45,
+"""
+
+
+def run_cli(*args: str) -> int:
+    return main(list(args))
+
+
+def test_import_stores_with_bad_rows(tmp_path, capsys):
+    db = tmp_path / "x.db"
+    f = tmp_path / "stores.csv"
+    f.write_text(STORES, encoding="utf-8")
+    assert run_cli("import", "stores", str(f), "--db", str(db)) == 1
+    out, err = capsys.readouterr()
+    assert f"{f}:3: closes '25:00'" in err
+    assert f"{f}:4: id ''" in err
+    assert f"{f}:5: latitude/longitude out of range" in err, "a quoted two-line cell keeps the line numbers true"
+    assert "已导入 2 家门店" in out
+    store = open_store(db)
+    assert [r.id for r in stores_store.all_stores(store)] == ["s1", "s4"]
+    staff = stores_store.staff_of(store, "s1")
+    assert {role for _p, role in staff} == {"manager", "clerk"} and len(staff) == 3
+    assert stores_store.areas(store)["华东区"][0] is not None
+    store.close()
+
+
+def test_import_store_daily_with_bad_rows_and_mapping(tmp_path, capsys):
+    db = tmp_path / "x.db"
+    f = tmp_path / "stores.csv"
+    f.write_text(STORES, encoding="utf-8")
+    run_cli("import", "stores", str(f), "--db", str(db))
+    capsys.readouterr()
+    daily = tmp_path / "daily.csv"
+    daily.write_text("店,营业日,客流,在岗\n"
+                     "s1,2026-03-01,60,5\n"
+                     "南京西路店,2026/3/2,50,5\n"
+                     "s9,2026-03-01,10,1\n"
+                     "s1,2026-13-01,10,1\n"
+                     "s1,2026-03-03,abc,1\n"
+                     "s1,2026-03-04,10,0\n"
+                     "s1,2099-01-01,10,1\n", encoding="utf-8")
+    assert run_cli("import", "store-daily", str(daily), "--db", str(db)) == 2, "no store column recognised"
+    assert "store" in capsys.readouterr().err
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[columns]\nstore = "店"\ndate = "营业日"\nreceptions = "客流"\nstaff = "在岗"\n', encoding="utf-8")
+    assert run_cli("import", "store-daily", str(daily), "--map", str(mapping), "--db", str(db)) == 1
+    out, err = capsys.readouterr()
+    for line, why in ((4, "unknown store 's9'"), (5, "not YYYY-MM-DD"), (6, "not a number"), (7, "staff"),
+                      (8, "future")):
+        assert any(e.startswith(f"{daily}:{line}: ") and why in e for e in err.splitlines()), (line, err)
+    assert "已导入 2 行" in out
+    store = open_store(db)
+    assert stores_store.receptions(store, "s1", "2026-03-01", "2026-03-02") == {
+        "2026-03-01": (60, 5, True), "2026-03-02": (50, 5, True)}
+    store.close()
+
+
+def test_import_wifi_computes_dwell(tmp_path, capsys):
+    db = tmp_path / "x.db"
+    f = tmp_path / "stores.csv"
+    f.write_text(STORES, encoding="utf-8")
+    run_cli("import", "stores", str(f), "--db", str(db))
+    probes = tmp_path / "probes.csv"
+    lines = ["time,store,device,rssi"]
+    for i in range(6):  # a customer: 12:00–12:05
+        lines.append(f"2026-03-01 12:0{i}:00,s1,cust-a,-60")
+    for i in range(4):  # another: 15:00–15:03
+        lines.append(f"2026-03-01 15:0{i}:00,南京西路店,cust-b,-55")
+    lines.append("2026-03-01 25:00:00,s1,cust-c,-50")
+    lines.append("2026-03-01 13:00:00,s1,,-50")
+    lines.append("2026-03-01 13:00:00,nowhere,cust-d,-50")
+    probes.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run_cli("import", "wifi", str(probes), "--db", str(db)) == 1
+    out, err = capsys.readouterr()
+    assert "12" in err and "13" in err, "bad rows named by line"
+    assert "nowhere" in err
+    store = open_store(db)
+    dwell = stores_store.dwell(store, "s1", "2026-03-01", "2026-03-01")
+    assert dwell["2026-03-01"][1] == 2 and abs(dwell["2026-03-01"][0] - 4.0) < 0.01
+    store.close()
