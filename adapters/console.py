@@ -145,8 +145,6 @@ class ConsoleAdapter(Adapter):
         event = Message(event_id=eid, platform="console", occurred_at=now, received_at=now,
                         actor=Actor(platform_id=user), kind=MessageKind.VOICE, media_id=str(file.resolve()),
                         to_bot=True)
-        if self.echo is not None:
-            self.echo(self.prompts.t("voice.console_voice_sent", path=file))
         return self.ctx.accept("console", eid, {"user": user, "voice": str(file)}, event)
 
     async def fetch_media(self, request: MediaRequest) -> bytes:

@@ -291,3 +291,20 @@ async def test_while_serving_a_slow_recognition_never_holds_up_other_chats(vconf
     assert ev["text"] == "客户下周来看样机"
     assert any("看样机" in d.text for d in rt.console.delivered if d.target.user_id == "r1")
     rt.close()
+
+
+async def test_a_note_the_platform_says_is_too_long_is_not_even_downloaded(vconfig, store, clock):
+    rt = voice_runtime(vconfig, store, clock, recogniser=StaticRecogniser({"*": "x"}))
+    fetched = []
+
+    async def fetch(request):
+        fetched.append(request)
+        return clip("amr")
+    rt.media.register("feishu", fetch)
+    note = Message(event_id="feishu:om_long", platform="feishu", occurred_at=clock.now_ms(),
+                   actor=Actor(platform_id="ou_zhangwei"), kind=MessageKind.VOICE, media_id="file_long",
+                   duration_ms=58_000, to_bot=True)
+    rt.console.ctx.accept("feishu", "om_long", {}, note)
+    await rt.settle()
+    [ev] = transcripts(store)
+    assert ev["status"] == "too_long" and ev["duration_ms"] == 58_000 and fetched == []

@@ -97,8 +97,11 @@ async def transcribe(payload: dict[str, Any], jctx: JobContext) -> list[VoiceTra
     to_bot = bool(payload.get("to_bot"))
     data: bytes | None = None
     fetch_error = ""
+    reported_ms = int(payload.get("duration_ms") or 0)
     try:
-        if payload.get("audio_ref"):  # a retry of a kept note: its decoded WAV under the data dir
+        if pl.over_limit(reported_ms, service.limit_s(to_bot)):  # the platform says so: no download, no decode
+            fetch_error = f"reported duration {reported_ms} ms is over the limit"
+        elif payload.get("audio_ref"):  # a retry of a kept note: its decoded WAV under the data dir
             data = await jctx.offload(service.audio_path(str(payload["audio_ref"])).read_bytes)
         else:
             request = MediaRequest(str(payload["platform"]), str(payload.get("media_id", "")), mid,

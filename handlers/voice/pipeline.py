@@ -74,6 +74,9 @@ class SpeechPipeline:
             ) -> Outcome:
         platform_text = platform_transcript.strip() if "platform" in self.order else ""
         timings: dict[str, float] = {}
+        if over_limit(reported_ms, max_seconds):  # the platform's own duration is enough to refuse it
+            return Outcome(TOO_LONG, platform_text, "platform" if platform_text else "", language, reported_ms,
+                           detail=fetch_error)
         if data is None:
             if platform_text:
                 return Outcome(OK, platform_text, "platform", language, reported_ms, detail=fetch_error)
