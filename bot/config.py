@@ -136,7 +136,7 @@ class DingTalkSection:
     group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
     group_robot_secret: str = secret_field("SALESPULSE_DINGTALK_ROBOT_SECRET")
     org_sync_cron: str = "40 2 * * *"
-    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §5): cards with stream callbacks
+    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §6): cards with stream callbacks
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ class CoachingSection:
     shrink_strength: float = 10.0  # a snippet (its rep's record in the cell) toward its cell with this many
     interval: float = 0.9  # central credible interval shown (0.9 = 5 %–95 %)
     context_turns: int = 2  # turns of context kept either side of an exchange
-    answer_window_hours: float = 24.0  # a rep answer later than this is not an answer to the objection
+    answer_window_hours: float = 2.0  # a rep answer later than this is not an answer to the objection
     sentiment: str = "lexicon"  # turning detection's sentiment: lexicon (fast) | snownlp (its import takes ~15 s)
     silence_gap_s: float = 5.0  # a customer silence longer than this (timed transcripts) records what the rep did
     hesitation_wait_hours: float = 24.0  # B7: without two rep messages within this, the check counts as missed
@@ -463,7 +463,7 @@ class ConversationSection:
     enabled: bool = True  # label every customer and rep message as it is archived
     packs_dirs: tuple[str, ...] = ("conversation.d",)  # admin packs: every *.toml here, after the shipped pack
     extra_files: tuple[str, ...] = ()  # more pack files, loaded last
-    use_model: bool = True  # let the shipped character n-gram model add labels it is very sure of
+    use_model: bool = False  # let a trained character n-gram model (model.npz) add labels it is very sure of
     model_min_prob: float = 0.9  # … at or above this probability
     text_max_chars: int = 2000  # a longer turn is classified on its first characters (bounds the cost)
 

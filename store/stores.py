@@ -236,6 +236,10 @@ def mark_deal(store: Store, store_id: str, customer: str, at: int) -> int:
     return int(row[0])
 
 
+def set_deal(store: Store, experience_id: int, at: int) -> None:
+    store.conn.execute("UPDATE store_experiences SET deal_at = ? WHERE id = ?", (at, experience_id))
+
+
 def mark_cared(store: Store, ids: Iterable[int], at: int) -> None:
     store.conn.executemany("UPDATE store_experiences SET cared_at = ? WHERE id = ? AND cared_at IS NULL",
                            [(at, i) for i in ids])

@@ -264,6 +264,11 @@ def test_reduced_demo_end_to_end_and_deterministic(tmp_path):
     assert "SalesPulse" in text and "/帮助" in text
     assert first.stats.commands >= 10
     assert any(kind_of(s.key) == "reply" for s in first.sent)  # every scripted command got an answer
+    # the retail division's chapter (bot/demo/retail.py): 人效 red → fix card with actions → one escalation
+    retail = [s for s in first.sent if s.key.startswith("stores:")]
+    assert any(s.reply.buttons and "静安寺店 人效红" in s.reply.title for s in retail)
+    assert any("video.example.cn/stores/" in s.text for s in retail)
+    assert sum(":escalation:" in s.key for s in retail) == 1
     assert sum(kind_of(s.key) == "reply" for s in first.sent) >= first.stats.commands
 
 

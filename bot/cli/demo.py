@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.clock import CLOCK_KEY
 from bot.config import Config, load_config
+from bot.demo import retail
 from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
 from bot.demo.replay import DEMO_MARK, DemoDriver, ReplayStats, Sent, demo_config
@@ -159,7 +160,14 @@ class _Transcript:
     def typed(self, at_ms: int, person_id: str, text: str) -> None:
         time_ = self._stamp(at_ms)
         name, role = self.who(person_id)
-        self.line(self.p.t("demo.typed", time=time_, name=name, role=role, line=text))
+        shown = text
+        for prefix in self.prefixes:  # a photo sent by path (the retail chapter): relative, like the charts
+            text = text.replace(prefix, "")
+            shown = shown.replace(prefix, "\0")
+        shown = shown.replace("\0", self.shown_prefix)
+        self.flush()
+        self._put(self.p.t("demo.typed", time=time_, name=name, role=role, line=text),
+                  self.p.t("demo.typed", time=time_, name=name, role=role, line=shown))
 
 
 COACHING_KINDS = ("coach", "coach-b7")  # similar-scene pushes and "再比较一下" nudges (handlers/coaching/live.py)
@@ -222,6 +230,15 @@ def run_demo(*, seed: int = 7, days: int = 90, db: str = DEFAULT_DB, sizes: Size
 async def _run(driver: DemoDriver, company: Company, transcript: _Transcript, prompts: Prompts,
                progress: Callable[[int], None] | None) -> None:
     await driver.replay(progress)
+
+    async def say(person_id: str, text: str) -> None:
+        await rt.advance_to(driver.clock.now_ms() + 60_000)
+        transcript.typed(driver.clock.now_ms(), person_id, text)
+        await driver.session([(person_id, text)], step_ms=0)
+
+    rt = driver.runtime
+    assert rt is not None
+    await retail.play(driver, say, transcript.line, prompts.t)  # the retail-chain division's chapter
     lines = script(company)
     names = "、".join(dict.fromkeys(transcript.who(pid)[0] for pid, _ in lines))
     transcript.line(prompts.t("demo.session", names=names))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter
@@ -66,6 +67,8 @@ def demo_config(base: Config, database: str, data_dir: str, every_min: int = 10)
         server=dataclasses.replace(base.server, public_base_url=LINK_BASE.removesuffix("/d/")),
         scheduler=dataclasses.replace(base.scheduler, jobs=jobs),
         org=OrgSection(),
+        # the retail division's planogram (bot/demo/retail.py) lives in the demo's data folder, not in the cwd
+        stores=dataclasses.replace(base.stores, planogram_dir=str(Path(data_dir) / "planograms")),
     )
 
 
