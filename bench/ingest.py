@@ -397,7 +397,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile the run with pyinstrument (if installed)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the databases in this folder")
     parser.add_argument("--breakdown", action="store_true", help="also time every observer and handler")
+    parser.add_argument("--without", action="append", default=[], metavar="MODULE",
+                        help="leave this router module out (e.g. handlers.conversation.observe) to measure its cost")
     args = parser.parse_args(argv)
+    unknown = [m for m in args.without if m not in app_module.ROUTER_MODULES]
+    if unknown:
+        parser.error(f"not in bot.app.ROUTER_MODULES: {', '.join(unknown)}")
+    if args.without:
+        app_module.ROUTER_MODULES = tuple(m for m in app_module.ROUTER_MODULES if m not in args.without)
     batch = args.batch or load_config(None).bot.dispatch_batch
     workdir_ctx = tempfile.TemporaryDirectory(prefix="salespulse-bench-") if args.keep is None else None
     workdir = Path(workdir_ctx.name) if workdir_ctx else args.keep

@@ -463,7 +463,7 @@ class ConversationSection:
     enabled: bool = True  # label every customer and rep message as it is archived
     packs_dirs: tuple[str, ...] = ("conversation.d",)  # admin packs: every *.toml here, after the shipped pack
     extra_files: tuple[str, ...] = ()  # more pack files, loaded last
-    use_model: bool = True  # let the shipped character n-gram model add labels it is very sure of
+    use_model: bool = False  # let a trained character n-gram model (model.npz) add labels it is very sure of
     model_min_prob: float = 0.9  # … at or above this probability
     text_max_chars: int = 2000  # a longer turn is classified on its first characters (bounds the cost)
 

@@ -138,3 +138,18 @@ CASES = [
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_concrete_case(text, expected):
     assert is_concrete_case(text) is expected
+
+
+def test_shipped_pack_regexes_are_safe_and_its_examples_hold(lexicon_only):
+    """The shipped pack skips the regex guard at load (it costs start-up time); this is where it is checked."""
+    from handlers.conversation.checks import example_failures
+    from handlers.conversation.lexicon import DEFAULT_PACK, Lexicon, PackErrors, parse_pack
+    from prompts import Prompts
+    from rules.guard import compile_safe
+    for cue in lexicon_only.lexicon.cues + lexicon_only.lexicon.negations:
+        for pattern in cue.patterns:
+            compile_safe(pattern.replace("{competitor}", "x").replace("{product}", "x"))
+    assert example_failures(lexicon_only, Prompts().t) == []
+    errors: list = []
+    parse_pack(DEFAULT_PACK.read_text(encoding="utf-8"), "copy.toml", Lexicon(), errors)
+    assert errors == [] and PackErrors

@@ -21,6 +21,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.doctor",
     "bot.cli.backtest",
     "bot.cli.rules",
+    "bot.cli.classify",
     "bot.cli.inbox",
     "bot.cli.transcribe",
     "bot.cli.shelf",

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from bot.cli.support import config_from
 from bot.config import Config
+from handlers.conversation.checks import example_failures
+from handlers.conversation.classifier import Classifier, config_pack_paths, shipped_model
+from handlers.conversation.lexicon import PackErrors, load_lexicon
 from prompts import Prompts
 from rules import Engine, EventView, MemoryHistory, RulePackErrors, load_files, pack_files
 from rules.engine import DAY_MS
@@ -69,20 +72,59 @@ def _catalogs(config: Config) -> dict:
 def cmd_check(args: argparse.Namespace) -> int:
     config = config_from(args)
     t = Prompts(config.bot.locale).t
-    paths = _paths(config, list(args.files))
+    rule_files = [p for p in args.files if not _is_conversation_pack(p)]
+    conversation_files = [p for p in args.files if _is_conversation_pack(p)]
+    paths = _paths(config, rule_files)
     try:
         rules, catalogs = load_files(paths, _catalogs(config))
     except RulePackErrors as exc:
         for err in exc.errors:
             print(str(err))
         print(t("cli.rules_errors", n=len(exc.errors), files=len(paths)), file=sys.stderr)
+        check_conversation_packs(config, conversation_files, quiet_ok=True)
         return 1
     keywords = sum(len(r.keywords) for r in rules)
     print(t("cli.rules_ok", rules=len(rules), keywords=keywords, entries=sum(len(v) for v in catalogs.values()),
             files=len(paths)))
     for p in paths:
         print(f"  {p}")
-    return 0
+    return 0 if check_conversation_packs(config, conversation_files) else 1
+
+
+def _is_conversation_pack(path: Path) -> bool:
+    """A classifier pack (cues / negations / examples) rather than a rule pack, told apart by its sections."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.strip() in ("[[cue]]", "[[negation]]", "[[example]]", "[names]") for line in text.splitlines())
+
+
+def check_conversation_packs(config: Config, extra: list[Path], quiet_ok: bool = False) -> bool:
+    """Load the classifier packs of `[conversation]` (+ extra files) and run every pack example; print errors as
+    file:line and one summary line. True when all is well."""
+    t = Prompts(config.bot.locale).t
+    paths = config_pack_paths(config) + [p for p in extra if p not in config_pack_paths(config)]
+    try:
+        lexicon = load_lexicon(paths)
+    except PackErrors as exc:
+        for err in exc.errors:
+            print(str(err))
+        print(t("conversation.check.failed", n=len(exc.errors)), file=sys.stderr)
+        return False
+    clf = Classifier(lexicon, shipped_model() if config.conversation.use_model else None,
+                     model_min_prob=config.conversation.model_min_prob,
+                     text_max_chars=config.conversation.text_max_chars)
+    failures = example_failures(clf, t)
+    for line in failures:
+        print(line)
+    if failures:
+        print(t("conversation.check.failed", n=len(failures)), file=sys.stderr)
+        return False
+    if not quiet_ok:
+        print(t("conversation.check.ok", cues=len(lexicon.cues), negations=len(lexicon.negations),
+                examples=len(lexicon.examples), files=len(lexicon.files)))
+    return True
 
 
 def build_view(args: argparse.Namespace) -> EventView:

@@ -57,12 +57,12 @@ class Classifier:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def default(cls, *, with_model: bool = True) -> Classifier:
-        """The shipped pack (and the shipped model weights when present)."""
+    def default(cls, *, with_model: bool = False) -> Classifier:
+        """The shipped pack (with_model: plus model weights, when they were built)."""
         return cls.from_paths(pack_paths(), with_model=with_model)
 
     @classmethod
-    def from_paths(cls, paths: list[Path], *, with_model: bool = True, model_min_prob: float = MODEL_MIN_PROB,
+    def from_paths(cls, paths: list[Path], *, with_model: bool = False, model_min_prob: float = MODEL_MIN_PROB,
                    text_max_chars: int = TEXT_MAX_CHARS) -> Classifier:
         """Built once per set of pack files (by name, size and mtime) and settings: a classifier is immutable,
         and compiling the lexicon costs a few hundred milliseconds that every bot start and test would repeat."""
@@ -125,7 +125,7 @@ def _signature(paths: list[Path]) -> tuple:
 @lru_cache(maxsize=8)
 def _build(signature: tuple, with_model: bool, model_min_prob: float, text_max_chars: int) -> Classifier:
     paths = [Path(p) for p, _m, _s in signature]
-    return Classifier(load_lexicon(paths), _shipped_model() if with_model else None, model_min_prob=model_min_prob,
+    return Classifier(load_lexicon(paths), shipped_model() if with_model else None, model_min_prob=model_min_prob,
                       text_max_chars=text_max_chars)
 
 
@@ -137,7 +137,10 @@ def config_pack_paths(config) -> list[Path]:
 
 
 @lru_cache(maxsize=1)
-def _shipped_model():
+def shipped_model():
+    """The trained weights when they were built (None otherwise; numpy is imported only then)."""
+    if not (Path(__file__).with_name("model.npz")).exists():
+        return None
     from handlers.conversation.model import load_shipped
     return load_shipped()
 

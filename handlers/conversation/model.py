@@ -30,9 +30,9 @@ from handlers.conversation.lexicon import normalise
 SHIPPED = Path(__file__).with_name("model.npz")
 NGRAMS = (1, 2, 3)
 MIN_COUNT = 2
-L2 = 1e-3
-EPOCHS = 300
-LR = 2.0
+L2 = 1e-4
+EPOCHS = 400
+LR = 20.0
 
 
 def grams(norm: str) -> list[str]:

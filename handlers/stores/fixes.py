@@ -57,9 +57,10 @@ def card(ctx: Context, fix: stores_store.Fix, row: stores_store.StoreRow, *, but
     lines = [ctx.t("stores.fix_issues")]
     lines.extend(f"• {line}" for line in fix.issues)
     lines.append(ctx.t(f"stores.fix_status_{fix.status}"))
-    if fix.dimension == "shelf" and fix.status in ("open", "support"):
-        lines.append(ctx.t("stores.fix_shelf_photo_hint"))
-    lines.append(ctx.t("stores.fix_hint", id=fix.id))
+    if fix.status in ("open", "support"):
+        if fix.dimension == "shelf":
+            lines.append(ctx.t("stores.fix_shelf_photo_hint"))
+        lines.append(ctx.t("stores.fix_hint", id=fix.id))  # the command, where a platform's button may not call back
     btns = ()
     if buttons and fix.status in ("open", "support"):
         btns = (Button(ctx.t("stores.button_fixed"), ACTION, {"fix": fix.id, "do": "fixed"}, "primary"),
