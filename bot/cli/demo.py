@@ -160,7 +160,14 @@ class _Transcript:
     def typed(self, at_ms: int, person_id: str, text: str) -> None:
         time_ = self._stamp(at_ms)
         name, role = self.who(person_id)
-        self.line(self.p.t("demo.typed", time=time_, name=name, role=role, line=text))
+        shown = text
+        for prefix in self.prefixes:  # a photo sent by path (the retail chapter): relative, like the charts
+            text = text.replace(prefix, "")
+            shown = shown.replace(prefix, "\0")
+        shown = shown.replace("\0", self.shown_prefix)
+        self.flush()
+        self._put(self.p.t("demo.typed", time=time_, name=name, role=role, line=text),
+                  self.p.t("demo.typed", time=time_, name=name, role=role, line=shown))
 
 
 COACHING_KINDS = ("coach", "coach-b7")  # similar-scene pushes and "再比较一下" nudges (handlers/coaching/live.py)
