@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.clock import CLOCK_KEY
 from bot.config import Config, load_config
 from bot.demo import retail
+from bot.demo import story as debrief_story
 from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
 from bot.demo.replay import DEMO_MARK, DemoDriver, ReplayStats, Sent, demo_config
@@ -248,6 +249,7 @@ async def _run(driver: DemoDriver, company: Company, transcript: _Transcript, pr
         await rt.advance_to(driver.clock.now_ms() + 60_000)
         transcript.typed(driver.clock.now_ms(), person_id, text)
         await driver.session([(person_id, text)], step_ms=0)
+    await debrief_story.play(driver, company, transcript.typed)  # a meeting → voice debrief → deal; a practice round
 
 
 def _header(tr: _Transcript, p: Prompts, company: Company, items: int, tz: ZoneInfo) -> None:
