@@ -35,6 +35,7 @@ REASONS: dict[str, tuple[int, str]] = {
     "forbidden": (403, "invalid signature"),
     "replayed": (401, "request already used"),
     "too_large": (413, "body too large"),
+    "too_slow": (408, "body too slow"),
     "malformed_json": (400, "malformed JSON"),
     "malformed_xml": (400, "malformed XML"),
     "decrypt": (400, "cannot decrypt"),

@@ -12,12 +12,12 @@ closing time turns the day's records into visits and the average dwell (handlers
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any
 
 from aiohttp import web
 
+from adapters import guard
 from adapters.base import Adapter, AdapterContext
 from adapters.telephony import parse_time
 from bot.errors import BadPayload, PlatformError
@@ -85,12 +85,14 @@ class WifiProbeAdapter(Adapter):
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.authorised(request):
-            return web.json_response({"error": "unauthorized"}, status=401)
+            return self.ctx.refusals.refuse(request, self.platform, "token", "bad or missing token")
         body = await request.read()
         try:
-            records = _records_of(json.loads(body))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.json_response({"error": "body is not JSON"}, status=400)
+            data = guard.loads(body)  # bounded depth: 200,000 '[' is a 400, not a RecursionError 500
+        except BadPayload as exc:
+            return self.ctx.refusals.refuse(request, self.platform, "malformed_json", str(exc))
+        try:
+            records = _records_of(data)
         except BadPayload as exc:
             return web.json_response({"error": str(exc)}, status=400)
         if not records:

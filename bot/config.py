@@ -136,7 +136,7 @@ class DingTalkSection:
     group_robot_token: str = secret_field("SALESPULSE_DINGTALK_ROBOT_TOKEN")
     group_robot_secret: str = secret_field("SALESPULSE_DINGTALK_ROBOT_SECRET")
     org_sync_cron: str = "40 2 * * *"
-    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §5): cards with stream callbacks
+    card_template_id: str = ""  # 高级版 card template (docs/platforms/dingtalk.md §6): cards with stream callbacks
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ class CoachingSection:
     shrink_strength: float = 10.0  # a snippet (its rep's record in the cell) toward its cell with this many
     interval: float = 0.9  # central credible interval shown (0.9 = 5 %–95 %)
     context_turns: int = 2  # turns of context kept either side of an exchange
-    answer_window_hours: float = 24.0  # a rep answer later than this is not an answer to the objection
+    answer_window_hours: float = 2.0  # a rep answer later than this is not an answer to the objection
     sentiment: str = "lexicon"  # turning detection's sentiment: lexicon (fast) | snownlp (its import takes ~15 s)
     silence_gap_s: float = 5.0  # a customer silence longer than this (timed transcripts) records what the rep did
     hesitation_wait_hours: float = 24.0  # B7: without two rep messages within this, the check counts as missed

@@ -23,7 +23,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.base import Adapter, AdapterContext
-from adapters.refusals import ParserErrorFilter
+from adapters.refusals import REASONS, ParserErrorFilter, Refusals
 from bot import health
 from bot.app import ADAPTERS, Runtime
 from bot.backup_schedule import ScheduledBackups
@@ -76,30 +76,34 @@ async def error_middleware(request: web.Request, handler):
         return web.Response(status=500, text=f"internal error (ref {ref})")
 
 
-def body_guard(max_bytes: int, timeout_s: float):
-    """Middleware: 413 / 408 before the handler runs (see the module docstring); the handler reads the cached body."""
+def body_guard(max_bytes: int, timeout_s: float, refusals: Refusals | None = None):
+    """Middleware: 413 / 408 before the handler runs (see the module docstring); the handler reads the cached body.
+    With `refusals` the answer carries a reference id and the refusal is counted and (rate-limited) logged."""
+
+    def closing(request: web.Request, reason: str, detail: str) -> web.Response:
+        if refusals is not None:
+            resp = refusals.refuse(request, "http", reason, detail)
+        else:
+            status, text = REASONS[reason]
+            resp = web.Response(status=status, text=text)
+        resp.force_close()  # never drain what is left of a refused body
+        return resp
 
     @web.middleware
     async def guard(request: web.Request, handler):
         if request.body_exists:
             length = request.content_length
             if length is not None and length > max_bytes:
-                return _closing(413, "request body too large")
+                return closing(request, "too_large", f"{request.path}: Content-Length {length}")
             try:
                 await asyncio.wait_for(request.read(), timeout_s)  # over max_bytes while chunked → aiohttp's 413
             except TimeoutError:
-                return _closing(408, "request body too slow")
+                return closing(request, "too_slow", f"{request.path}: body slower than {timeout_s:g} s")
             except web.HTTPRequestEntityTooLarge:
-                return _closing(413, "request body too large")
+                return closing(request, "too_large", f"{request.path}: chunked body over the limit")
         return await handler(request)
 
     return guard
-
-
-def _closing(status: int, text: str) -> web.Response:
-    resp = web.Response(status=status, text=text)
-    resp.force_close()  # never drain what is left of a refused body
-    return resp
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -117,7 +121,8 @@ def readyz_handler(readiness: Callable[[], Readiness]):
 def build_app(config: Config, adapters: list[Adapter], body_timeout_s: float = BODY_TIMEOUT_S, *,
               readiness: Callable[[], Readiness] | None = None, metrics: Metrics | None = None) -> web.Application:
     limit = config.server.max_body_bytes
-    middlewares = [error_middleware, body_guard(limit, body_timeout_s)]
+    refusals = next((r for a in adapters if (r := getattr(getattr(a, "ctx", None), "refusals", None))), None)
+    middlewares = [error_middleware, body_guard(limit, body_timeout_s, refusals)]
     if metrics is not None:
         middlewares.insert(0, metrics.middleware())  # outermost: the latency a platform sees, refusals included
     app = web.Application(client_max_size=limit, middlewares=middlewares)

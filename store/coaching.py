@@ -316,9 +316,11 @@ def put_family(store: Store, row: Sequence) -> None:
 
 
 def families(store: Store, objection: str, limit: int) -> list[Family]:
-    """The objection's families, best weight first."""
+    """The objection's families that answered with a strategy, best weight first (an answer without any
+    strategy — "收到" — is counted in the matrix but never recommended)."""
     return [Family(*r) for r in store.conn.execute(
-        f"SELECT {_FAMILY_COLS} FROM coach_families WHERE objection = ? ORDER BY weight DESC LIMIT ?",
+        f"SELECT {_FAMILY_COLS} FROM coach_families WHERE objection = ? AND strategy <> '' ORDER BY weight DESC"
+        " LIMIT ?",
         (objection, limit))]
 
 

@@ -246,3 +246,23 @@ async def test_imported_history_is_checked_by_the_sweep_without_nudges(runtime, 
         "SELECT t.tag FROM event_tags t JOIN events e ON e.id = t.event_rowid WHERE e.event_id = ?", (missed,))}
     assert "犹豫后未举案例" in tags
     assert sent(runtime, "coach-b7:") == [] and sent(runtime, "coach:") == []
+
+
+async def test_customer_voice_note_pushes_once_heard(runtime, clock, store):
+    from bot.events import Actor, Message, MessageKind, VoiceTranscript
+    await build_library(runtime, clock)
+    add_customer(store, "c3", "远大阀门有限公司", "r1", "L3", T0)
+    now = T0 + 5 * HOUR
+    clock.set(now)
+    note = Message(event_id="wecom:voice1", platform="wecom", occurred_at=now, actor=Actor(platform_id="wmc3"),
+                   kind=MessageKind.VOICE, duration_ms=6000, recipients=("zhangwei",), conversation_id="wmc3|zhangwei")
+    runtime.console.ctx.accept("wecom", "voice1", {"t": "test"}, note)
+    await runtime.settle()
+    assert sent(runtime, "coach:") == [], "no words yet"
+    heard = VoiceTranscript(event_id="asr:voice1", platform="wecom", occurred_at=now + 20_000, actor=note.actor,
+                            message_event_id="wecom:voice1", text="交期能保证吗？我们月底就要用", recorded_at=now)
+    clock.set(now + 20_000)
+    runtime.console.ctx.accept("wecom", "asr-voice1", {"t": "test"}, heard)
+    await runtime.settle()
+    pushes = sent(runtime, "coach:")
+    assert len(pushes) == 1 and "月底就要用" in pushes[0].text and pushes[0].target.person_id == "r1"

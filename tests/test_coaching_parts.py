@@ -205,3 +205,16 @@ def test_import_transcripts_cli(tmp_path, store, lib, capsys):
     assert code == 0 and "金句" in out
     assert any(r.source == "call" for r in coach_store.search(store, objection=None, keyword="别家", rep_ids=None,
                                                                limit=5))
+
+
+def test_answers_without_strategy_are_counted_not_recommended(store, lib):
+    with store.transaction():
+        plain = library.add_debrief_snippet(store, lead_id="L1", person_id="r1", objection_labels=["after_sales"],
+                                            worry_text="坏了谁来修", evidence_text="收到", strategy_labels=[],
+                                            occurred_at=T0 + 5 * DAY_MS)
+        store.conn.execute("UPDATE leads SET stage = '商务谈判' WHERE id = 'L1'")
+        library.resolve_outcomes(store, T0 + 6 * DAY_MS)
+        library.refresh_rank(store)
+    assert library.best_snippets(store, "after_sales") == []
+    assert ("after_sales", "") in library.cell_estimates(store, None)
+    assert coach_store.get(store, plain).outcome == "advanced"

@@ -280,3 +280,21 @@ async def _press_foreign(runtime) -> list[str]:
     n = len(runtime.console.delivered)
     await runtime.settle()
     return [d.text for d in runtime.console.delivered[n:]]
+
+
+async def test_echo_offers_a_snippet_for_the_same_worry_and_files_the_debrief(runtime, store):
+    from handlers.coaching import library
+
+    seed(store)
+    await runtime.settle()
+    with store.transaction():
+        sid = library.add_debrief_snippet(store, lead_id="L2", person_id="r2", objection_labels=["competitor"],
+                                          worry_text="别家便宜两成", evidence_text="我们的维护费三年省下十二万，总成本反而更低",
+                                          strategy_labels=["value_argument"], occurred_at=T0 - DAY)
+        library.restar(store, sid, True, "m1")
+    await say(runtime, "r1", "/复盘 华东电网")
+    texts = await say(runtime, "r1", "客户担心价格比友商贵两成，我给他看了三一重工的案例，他答应下周三来公司看演示")
+    assert "同类顾虑（竞品" in texts[0] and "维护费三年省下十二万" in texts[0]
+    filed = store.conn.execute("SELECT source, objection_text, response_text FROM coach_snippets WHERE lead_id = 'L1'"
+                               ).fetchall()
+    assert [tuple(r) for r in filed] == [("debrief", "客户担心价格比友商贵两成", "我给他看了三一重工的案例")]

@@ -17,7 +17,7 @@ from adapters.wecom.adapter import WeComAdapter
 from bot.server import build_app
 from store import inbox as inbox_store
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(90)  # the first test pays for importing lark-oapi
 PATH = "/feishu/events"
 
 fake, config = feishu_fixtures()
@@ -147,3 +147,10 @@ async def test_deeply_nested_xml_is_refused_before_parsing(runtime, aiohttp_clie
     for body in (b"<a>" * 200_000, b'<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>'):
         resp = await client.post(f"{h.PATH}?msg_signature=x&timestamp={ts}&nonce=n", data=body)
         assert resp.status == 400 and (await resp.text()).startswith("malformed XML (ref ")
+
+
+async def test_the_body_guard_answers_with_a_reference_and_counts(feishu, feishu_adapter):
+    resp = await feishu.post(PATH, data=b"x" * 70_000 * 16, headers={"Content-Type": "application/json"})
+    text = await resp.text()
+    assert resp.status == 413 and text.startswith("body too large (ref ")
+    assert feishu_adapter.ctx.refused[("http", "too_large")] == 1

@@ -10,6 +10,7 @@ import tomllib
 from importlib import resources
 
 import pytest
+from conftest import T0
 
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter
@@ -149,3 +150,29 @@ def test_written_scenes_are_examples_of_their_objection(locale):
     for objection, lines in scenes.items():
         for line in lines:
             assert objection in c.classify(line, "customer").labels, (objection, line)
+
+
+async def test_team_library_supplies_the_objections_and_the_yardstick(runtime, store):
+    """Once the team has enough real objections (here filed by debriefs), the virtual customer speaks their words
+    and answers are measured against the team's snippets (key-phrase coverage appears)."""
+    from handlers.coaching import library
+    from store import customers as customer_store
+    from store import leads as lead_store
+
+    await runtime.settle()
+    with store.transaction():
+        for i in range(6):
+            customer_store.upsert(store, f"c{i}", f"客户{i}", industry="制造业")
+            lead_store.upsert(store, f"L{i}", f"c{i}", "r1", f"项目{i}", T0 - 86_400_000, amount=100_000)
+            sid = library.add_debrief_snippet(store, lead_id=f"L{i}", person_id="r1",
+                                              objection_labels=["competitor"],
+                                              worry_text=f"别家便宜{i + 1}成，你们贵在哪",
+                                              evidence_text="我们给三一重工做的项目三十天上线，维护费比别家低一半",
+                                              strategy_labels=["social_proof", "value_argument"], occurred_at=T0 - i * MINUTE)
+        library.restar(store, sid, True, "m1")  # the manager starred one (/金句): it is the yardstick
+    texts = await say(runtime, "r1", "/陪练 竞品")
+    assert "真实客户原话" in texts[0] and "别家便宜" in texts[1] and "成，你们贵在哪" in texts[1]
+    texts = await say(runtime, "r1", "三一重工的项目三十天就上线了，维护费比别家低一半", 15 * SECOND)
+    assert "要点覆盖" in texts[0]
+    detail = json.loads(practice_store.rounds_of(store, 1)[0].detail)
+    assert detail["coverage"] > 0.5 and "social_proof" in detail["wanted"]

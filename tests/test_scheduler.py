@@ -165,3 +165,27 @@ def test_weekday_numbers_follow_standard_cron_not_apscheduler():
     assert sunday.strftime("%a %Y-%m-%d %H:%M") == "Sun 2026-03-08 08:30"
     with pytest.raises(ValueError):
         parse_cron("0 9 * *", "Asia/Shanghai")
+
+
+@pytest.mark.parametrize("cron", ["* * * * *", "*/5 * * * *", "*/10 * * * *", "*/7 * * * *", "*/45 * * * *"])
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kathmandu", "America/New_York", "UTC"])
+def test_every_minutes_fast_path_agrees_with_apscheduler(cron, tz):
+    """The arithmetic trigger for per-minute sweeps gives exactly APScheduler's answers, DST changes included."""
+    import random
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.scheduler import EveryMinutesTrigger, parse_cron
+
+    fast = parse_cron(cron, tz)
+    assert isinstance(fast, EveryMinutesTrigger)
+    minute = cron.split()[0]
+    slow = CronTrigger(minute=minute, timezone=ZoneInfo(tz))
+    rng = random.Random(7)
+    starts = [datetime(2026, 3, 8, 6, 59, 30, tzinfo=UTC), datetime(2026, 11, 1, 5, 58, tzinfo=UTC)]  # US DST days
+    starts += [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(365 * 86400), microseconds=rng.randrange(10**6))
+               for _ in range(300)]
+    for now in starts:
+        assert fast.get_next_fire_time(None, now) == slow.get_next_fire_time(None, now), (cron, tz, now)

@@ -141,3 +141,24 @@ def test_missing_folder(tmp_path):
 def _sub(folder: Path, old: str, new: str) -> None:
     f = folder / "planogram.toml"
     f.write_text(f.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(planogram):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    assert check_photo(png, planogram).reason == "unreadable"
+
+
+def test_refusal_text_is_the_retake_prompt(shelf_dir, planogram):
+    from handlers.stores.shelf import refusal_text
+    from prompts import Prompts
+
+    r = check_photo(gen.photo(shelf_dir[0], 9, size=SIZE, bad="too_blurry").jpeg, planogram)
+    assert refusal_text(r, planogram) == f"请对准{planogram.shelf}货架重拍：照片太模糊，请拿稳手机、对焦后再拍"
+    assert refusal_text(r, planogram, Prompts("en")).startswith(f"Please retake the photo of the {planogram.shelf} shelf")

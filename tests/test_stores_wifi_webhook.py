@@ -71,3 +71,10 @@ async def test_sweep_turns_probes_into_dwell(store, clock, config, tmp_path):
     code = next(d for d in console.delivered if d.key.startswith("stores:code:s1"))
     assert "场效：🟥 红" in code.text and "2.0 分钟" in code.text
     rt.close()
+
+
+async def test_deeply_nested_body_is_400_not_500(client, store):
+    auth = {"X-SalesPulse-Token": TOKEN}
+    for body in (b"[" * 200_000, b'{"records": ' * 5000):
+        resp = await client.post("/stores/wifi", data=body, headers=auth)
+        assert resp.status == 400 and (await resp.text()).startswith("malformed JSON (ref ")

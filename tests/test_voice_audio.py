@@ -91,3 +91,13 @@ def test_pipeline_statuses_in_order():
 
 def test_limits_have_a_second_of_grace():
     assert not over_limit(15_900, 15) and over_limit(16_100, 15)
+
+
+@pytest.mark.parametrize("noise_db", [-62.0, -45.0, -32.0])
+def test_background_noise_does_not_count_as_speech(noise_db):
+    activity = vad.detect(synth.speech_like(10.0, pauses_s=(1.5,), noise_db=noise_db, seed=4))
+    assert 7000 < activity.speech_ms < 8300 and len(activity.pauses_ms) == 1
+
+
+def test_speech_without_pauses_is_mostly_voiced():
+    assert vad.detect(synth.speech_like(10.0, seed=8)).speech_ms > 8500

@@ -277,7 +277,7 @@ class DingTalkAdapter(Adapter):
             rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
         rows.append(("dingtalk card template", True, f"高级版 cards from {s.card_template_id} (stream callbacks)"
                      if s.card_template_id else "not set: StandardCard cards, whose button presses DingTalk may not "
-                     "send back (docs/platforms/dingtalk.md §5)"))
+                     "send back (docs/platforms/dingtalk.md §6)"))
         rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"
                      + ("" if s.robot_code else " (defaults to client_id)")))
         if s.group_robot_token or s.group_robot_secret:

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.clock import CLOCK_KEY
 from bot.config import Config, load_config
 from bot.demo import retail
+from bot.demo import story as debrief_story
 from bot.demo.activity import generate_activity
 from bot.demo.company import Company, Sizes, generate_company
 from bot.demo.replay import DEMO_MARK, DemoDriver, ReplayStats, Sent, demo_config
@@ -160,7 +161,14 @@ class _Transcript:
     def typed(self, at_ms: int, person_id: str, text: str) -> None:
         time_ = self._stamp(at_ms)
         name, role = self.who(person_id)
-        self.line(self.p.t("demo.typed", time=time_, name=name, role=role, line=text))
+        shown = text
+        for prefix in self.prefixes:  # a photo sent by path (the retail chapter): relative, like the charts
+            text = text.replace(prefix, "")
+            shown = shown.replace(prefix, "\0")
+        shown = shown.replace("\0", self.shown_prefix)
+        self.flush()
+        self._put(self.p.t("demo.typed", time=time_, name=name, role=role, line=text),
+                  self.p.t("demo.typed", time=time_, name=name, role=role, line=shown))
 
 
 COACHING_KINDS = ("coach", "coach-b7")  # similar-scene pushes and "再比较一下" nudges (handlers/coaching/live.py)
@@ -241,6 +249,7 @@ async def _run(driver: DemoDriver, company: Company, transcript: _Transcript, pr
         await rt.advance_to(driver.clock.now_ms() + 60_000)
         transcript.typed(driver.clock.now_ms(), person_id, text)
         await driver.session([(person_id, text)], step_ms=0)
+    await debrief_story.play(driver, company, transcript.typed)  # a meeting → voice debrief → deal; a practice round
 
 
 def _header(tr: _Transcript, p: Prompts, company: Company, items: int, tz: ZoneInfo) -> None:

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from handlers.stores.shelf import PlanogramError, check_photo, load_planogram
+    from handlers.stores.shelf import PlanogramError, check_photo, load_planogram, refusal_text
 
     prompts = _prompts(args)
     try:
@@ -45,8 +45,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 0
     t = prompts.t
     if not result.registered:
-        print(t("shelf.summary_refused", retake=t("shelf.retake", shelf=planogram.shelf),
-                why=t(f"shelf.why_{result.reason}", shelf=planogram.shelf)))
+        print(refusal_text(result, planogram, prompts))
         return 0
     total = len(planogram.products)
     print(t("shelf.summary_ok", shelf=planogram.shelf, pct=round(100 * (result.exposure or 0)),

@@ -57,7 +57,7 @@ def coarsen_cron(cron: str, every_min: int) -> str:
 
 def demo_config(base: Config, database: str, data_dir: str, every_min: int = 10) -> Config:
     """The demo's config: the given (default) config with its own database and data folder, the org left to
-    the generator, and frequent scheduler jobs coarsened."""
+    the generator, frequent scheduler jobs coarsened, and debrief cards off during the replay."""
     jobs = tuple(dataclasses.replace(j, cron=coarsen_cron(j.cron, every_min)) if isinstance(j, JobSection) else j
                  for j in base.scheduler.jobs)
     return dataclasses.replace(
@@ -67,6 +67,9 @@ def demo_config(base: Config, database: str, data_dir: str, every_min: int = 10)
         server=dataclasses.replace(base.server, public_base_url=LINK_BASE.removesuffix("/d/")),
         scheduler=dataclasses.replace(base.scheduler, jobs=jobs),
         org=OrgSection(),
+        # 90 days of generated meetings would each send a debrief card nobody in the generator answers; the story
+        # at the end turns debriefs on and plays one meeting → voice debrief (bot/demo/story.py)
+        debrief=dataclasses.replace(base.debrief, enabled=False),
         # the retail division's planogram (bot/demo/retail.py) lives in the demo's data folder, not in the cwd
         stores=dataclasses.replace(base.stores, planogram_dir=str(Path(data_dir) / "planograms")),
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 
 from bot.context import Context
-from bot.events import Message, MessageKind, Role
+from bot.events import Message, MessageKind, Role, VoiceTranscript
 from bot.replies import Reply
 from bot.router import Router
 from handlers.coaching import library
@@ -112,7 +112,24 @@ def on_message(event: Message, ctx: Context) -> None:
         open_check(ctx, event.event_id, lead_id, facts, event.occurred_at, text)
     objections = [lb for lb in labels if lb in _OBJECTIONS]
     if objections:
-        push(ctx, event, lead_id, objections, facts)
+        push(ctx, event, lead_id, objections, facts, text)
+
+
+@router.observe(VoiceTranscript)
+def on_transcript(event: VoiceTranscript, ctx: Context) -> None:
+    """A customer's voice note was heard: the same push as for a chat line (its words were unknown until now)."""
+    if event.status != "ok" or not event.text:
+        return
+    at = event.recorded_at or event.occurred_at
+    if ctx.clock.now_ms() - at > ctx.config.coaching.live_minutes * 60_000:
+        return
+    turn = conversation_store.turn_of(ctx.store, event.message_event_id)
+    if turn is None or turn[0] is None or turn[3] != "customer":
+        return
+    from handlers.coaching.runtime import classify
+    objections = [lb for lb in classify(ctx, event.text, "customer") if lb in _OBJECTIONS]
+    if objections:
+        push(ctx, event, turn[0], objections, None, event.text)
 
 
 def open_check(ctx: Context, event_id: str, lead_id: str, facts: coach_store.LeadFacts | None, at: int,
@@ -125,8 +142,9 @@ def open_check(ctx: Context, event_id: str, lead_id: str, facts: coach_store.Lea
 # ---------------------------------------------------------------- B3 push
 
 
-def push(ctx: Context, event: Message, lead_id: str, objections: list[str],
-         facts: coach_store.LeadFacts | None = None) -> bool:
+def push(ctx: Context, event: Message | VoiceTranscript, lead_id: str, objections: list[str],
+         facts: coach_store.LeadFacts | None = None, said: str = "") -> bool:
+    """Send the lead's rep the best snippets for the first objection not pushed on this lead lately."""
     now = ctx.clock.now_ms()
     facts = facts or coach_store.lead_facts(ctx.store, lead_id)
     if facts is None or not may_coach(ctx, facts.owner_id, now):
@@ -134,6 +152,7 @@ def push(ctx: Context, event: Message, lead_id: str, objections: list[str],
     cfg = ctx.config.coaching
     params = coach(ctx).params
     every = cfg.push_every_hours * HOUR_MS
+    key_id = getattr(event, "message_event_id", "") or event.event_id
     for objection in objections:
         last = coach_store.last_push_at(ctx.store, lead_id, objection)
         if last is not None and now - last < every:
@@ -144,10 +163,10 @@ def push(ctx: Context, event: Message, lead_id: str, objections: list[str],
         if not snippets:
             continue
         for covered in objections:  # one coaching moment covers every objection the message raised
-            coach_store.add_push(ctx.store, lead_id, covered, now, facts.owner_id or "", event.event_id,
+            coach_store.add_push(ctx.store, lead_id, covered, now, facts.owner_id or "", key_id,
                                  [s.id for s in snippets])
-        ctx.notify(facts.owner_id or "", push_reply(ctx, facts, objection, event.text or event.transcript, snippets),
-                   f"coach:{lead_id}:{objection}:{event.event_id}")
+        ctx.notify(facts.owner_id or "", push_reply(ctx, facts, objection, said or event.text, snippets),
+                   f"coach:{lead_id}:{objection}:{key_id}")
         return True
     return False
 

@@ -75,13 +75,14 @@ def apply(ctx: Context, d: store.Debrief, u: Understanding, now: int) -> tuple[l
                              person_id=d.person_id, customer_id=d.customer_id, lead_id=lead_id, text=summary(ctx, u),
                              tag=ctx.config.debrief.timeline_tag, category="复盘")
     done.append(ctx.t("debrief.applied_timeline"))
-    if u.worry.labels and u.evidence.text and not record["snippet"]:
+    if u.worry.labels and u.evidence.text:  # keyed by lead, rep and meeting: a correction refreshes the same one
         peers.add_debrief_snippet(ctx.store, lead_id=lead_id, person_id=d.person_id,
                                   objection_labels=list(u.worry.labels), worry_text=u.worry.text,
                                   evidence_text=u.evidence.text, strategy_labels=list(u.evidence.labels),
                                   occurred_at=d.meeting_at)
+        if not record["snippet"]:
+            done.append(ctx.t("debrief.applied_library"))
         record["snippet"] = True
-        done.append(ctx.t("debrief.applied_library"))
     return done, record
 
 

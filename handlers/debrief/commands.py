@@ -176,7 +176,7 @@ def on_debrief(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         open_now = store.open_of(ctx.store, person_id, now)
         if not open_now:
             raise UserInputError(ctx.t("debrief.usage"))
-        triggers.ask(ctx, open_now[0].id, now, again=True)
+        triggers.ask(ctx, open_now[0].id, now, in_reply=True)
         return
     scope = scope_for(ctx, event.actor)
     found = find_lead(ctx, scope, text) if scope is not None else None
@@ -187,13 +187,13 @@ def on_debrief(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     lead = found.lead
     existing = store.open_near(ctx.store, person_id, lead.lead_id, now, ctx.config.debrief.expire_days * 86_400_000)
     if existing is not None:
-        triggers.ask(ctx, existing.id, now, again=True)
+        triggers.ask(ctx, existing.id, now, in_reply=True)
         return
     debrief_id = store.create(ctx.store, meeting_key=f"manual:{event.event_id}", person_id=person_id,
                               lead_id=lead.lead_id, customer_id=lead.customer_id, title=lead.title, source="command",
                               meeting_at=now, due_at=now, now=now)
     if debrief_id is not None:
-        triggers.ask(ctx, debrief_id, now)
+        triggers.ask(ctx, debrief_id, now, in_reply=True)
 
 
 def list_text(ctx: Context, person_id: str) -> str:

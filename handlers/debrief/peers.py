@@ -13,21 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Services
+from handlers.coaching import library
 from handlers.conversation.classifier import Classifier
 from handlers.conversation.labels import OBJECTIONS, display_key
 from handlers.conversation.lexicon import PackErrors
-
-
-def _import(module: str) -> Any:
-    """The peer module, or None while it has not landed (issue 9): labels then stay empty and say so."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
+from handlers.voice import analysis
 
 
 def classifier(services: Services) -> Classifier:
@@ -63,40 +53,34 @@ def objections() -> tuple[str, ...]:
     return OBJECTIONS
 
 
-def best_snippets(store: Any, objection: str, **kw: Any) -> list[Any]:
-    mod = _import("handlers.coaching.library")
-    return list(mod.best_snippets(store, objection, **kw)) if mod is not None else []
+def best_snippets(store: Any, objection: str, **kw: Any) -> list[library.Snippet]:
+    """The best past snippets for an objection, ranked for the scene (team, industry), masked outside the team."""
+    return library.best_snippets(store, objection, **kw)
 
 
-def objection_examples(store: Any, objection: str, **kw: Any) -> list[Any]:
-    mod = _import("handlers.coaching.library")
-    return list(mod.objection_examples(store, objection, **kw)) if mod is not None else []
+def objection_examples(store: Any, objection: str, **kw: Any) -> list[str]:
+    """Customers' real objection lines for practice, always anonymised."""
+    return library.objection_examples(store, objection, **kw)
 
 
-def add_debrief_snippet(store: Any, **kw: Any) -> Any:
-    mod = _import("handlers.coaching.library")
-    return mod.add_debrief_snippet(store, **kw) if mod is not None else None
+def add_debrief_snippet(store: Any, **kw: Any) -> int | None:
+    """A debrief's worry → evidence filed in the library as a snippet of its lead."""
+    return library.add_debrief_snippet(store, **kw)
 
 
 def snippet_text(snippet: Any) -> str:
     """The words of a library snippet as one line (the rep's answer)."""
-    for name in ("response_text", "response", "text"):
-        value = getattr(snippet, name, None) or (snippet.get(name) if isinstance(snippet, dict) else None)
-        if value:
-            return str(value)
-    return str(snippet)
+    return str(getattr(snippet, "response_text", "") or snippet)
 
 
 # ---------------------------------------------------------------- voice delivery (handlers/voice/analysis)
 
 
-def speaking_rate(text: str, speech_ms: int) -> float | None:
-    """Characters per minute of voiced speech; None while the voice capability is not installed."""
-    mod = _import("handlers.voice.analysis")
-    return mod.speaking_rate(text, speech_ms) if mod is not None else None
+def speaking_rate(text: str, speech_ms: int) -> float:
+    """Characters per minute of voiced speech."""
+    return analysis.speaking_rate(text, speech_ms)
 
 
-def filler_words(text: str) -> dict[str, int] | None:
-    """{filler: count} (嗯、那个、就是 …); None while the voice capability is not installed."""
-    mod = _import("handlers.voice.analysis")
-    return mod.filler_words(text) if mod is not None else None
+def filler_words(text: str) -> dict[str, int]:
+    """{filler: count} (嗯、那个、就是 …)."""
+    return analysis.filler_words(text)

@@ -113,14 +113,17 @@ def card(ctx: Context, d: store.Debrief, *, reminder: bool = False) -> Reply:
         Button(ctx.t("debrief.button_later"), "debrief.later", value)))
 
 
-def ask(ctx: Context, debrief_id: int, now: int, *, again: bool = False) -> None:
-    """Send the card (once per debrief; `again` re-sends it on /复盘) and plan the one reminder."""
+def ask(ctx: Context, debrief_id: int, now: int, *, in_reply: bool = False) -> None:
+    """Send the card (once per debrief) and plan the one reminder. `in_reply`: the rep asked for it (/复盘), so it
+    answers their message where they typed it."""
     d = store.get(ctx.store, debrief_id)
     if d is None:
         return
     store.mark_asked(ctx.store, d.id, now, now + ctx.config.debrief.remind_after_minutes * MINUTE)
-    key = f"debrief:{d.id}:ask" + (f":{now}" if again else "")
-    ctx.notify(d.person_id, card(ctx, d), key)
+    if in_reply:
+        ctx.reply(card(ctx, d))
+        return
+    ctx.notify(d.person_id, card(ctx, d), f"debrief:{d.id}:ask")
 
 
 # ---------------------------------------------------------------- the sweep

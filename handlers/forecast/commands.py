@@ -314,9 +314,42 @@ def _parse_value(field: str, text: str, tz: ZoneInfo, today: date) -> float | in
     except ValueError:
         return None
     d = parse_close_date(t, today)
+    if d is None:  # 明天 / 下周五 / 月底: the one date parser the notes use
+        d, said = notes.parse_when(t, today)
+        if said != t:
+            d = None
     if d is None or d < today:  # an expected close in the past is not a forecast
         return None
     return periods.date_ms(d, tz)
+
+
+_VALUE_LIKE = re.compile(r"^[\d.,，]+\s*(?:万|元|%|％)?$|^\d{1,4}[-/.年月]")
+# words that say which way a reason moves a deal: worse (smaller, later, less likely) or better
+_WORSE = re.compile(r"削减|减少|砍|延迟|延期|推迟|未通过|失败|搅局|流失|暂停|冻结|取消|下调|缩小")
+_BETTER = re.compile(r"提前|扩大|增加|追加|上调|通过|签约|加单|提高")
+
+
+def reason_direction(reason: str) -> str:
+    """"down" for a reason that can only make a deal worse, "up" for one that can only make it better, "" for a
+    neutral one (数据录入更正, 客户组织架构调整). Read from the reason's words, so reasons added in bot.toml are
+    covered too."""
+    worse, better = bool(_WORSE.search(reason)), bool(_BETTER.search(reason))
+    return "down" if worse and not better else "up" if better and not worse else ""
+
+
+def _direction(field: str, deal: Deal, value: float | int, ctx: Context) -> str:
+    """Which way an /adjust moves the deal: "up" (more, likelier, sooner), "down", or "" (no change / unknown)."""
+    if field == "amount":
+        old = deal.amount
+    elif field == "probability":
+        old = deal.details.probability_override
+        if old is None:
+            return ""  # against the model's estimate either way can be right
+    else:
+        if deal.expected_close_at is None:
+            return ""
+        return "down" if value > deal.expected_close_at else "up" if value < deal.expected_close_at else ""
+    return "up" if value > old else "down" if value < old else ""
 
 
 def preset_reason(ctx: Context, words: list[str]) -> str | None:
@@ -337,6 +370,11 @@ def preset_reason(ctx: Context, words: list[str]) -> str | None:
 def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     tz = _tz(ctx)
     field_at = next((i for i, a in enumerate(args) if a in FIELD_WORDS), None)
+    if field_at is None and len(args) >= 3:
+        # "/调整 华东电网 价格 30万 …": the word before the first value-looking word is the field they meant
+        value_at = next((i for i, a in enumerate(args) if i >= 2 and _VALUE_LIKE.match(a)), None)
+        if value_at is not None:
+            raise UserInputError(ctx.t("forecast.adjust_bad_field", field=args[value_at - 1]))
     if field_at is None or field_at == 0 or field_at + 1 >= len(args):
         raise UserInputError(ctx.t("forecast.adjust_usage"))
     deal = find_deal(ctx, " ".join(args[:field_at]))
@@ -350,6 +388,13 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         listing = "\n".join(f"{i}. {r}" for i, r in enumerate(ctx.config.forecast.reasons, 1))
         raise UserInputError(ctx.t("forecast.adjust_need_reason", reasons=listing, deal=deal.title,
                                    field=args[field_at], value=raw_value))
+    going = _direction(field, deal, value, ctx)
+    said = reason_direction(reason)
+    if going and said and going != said:  # "预算削减" as the reason for a higher amount does not explain it
+        fitting = [r for r in ctx.config.forecast.reasons if reason_direction(r) in (going, "")]
+        listing = "\n".join(f"{ctx.config.forecast.reasons.index(r) + 1}. {r}" for r in fitting)
+        raise UserInputError(ctx.t("forecast.adjust_reason_direction", reason=reason,
+                                   direction=ctx.t(f"forecast.direction_{going}"), reasons=listing))
     now = ctx.clock.now_ms()
     all_deals = deal_store.listing(ctx.store)
     models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now)
@@ -378,6 +423,34 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     ctx.reply(text)
 
 
+def _apply_note_to_deal(ctx: Context, deal: Deal, parsed: notes.Parsed) -> list[str]:
+    """A note's amount and expected-close changes, written to the deal; one line per change for the reply.
+
+    A signing date sets the expected close; a decision-maker's return moves it only later, never earlier."""
+    tz = _tz(ctx)
+    lines: list[str] = []
+    amount = next((ch.amount for ch in reversed(parsed.changes) if ch.amount is not None), None)
+    if amount is not None and round(amount) != round(deal.amount):
+        deal_store.set_amount(ctx.store, deal.id, float(amount))
+        lines.append(ctx.t("forecast.note_amount", old=wan(deal.amount), new=wan(amount)))
+    old_close = periods.local_date(deal.expected_close_at, tz) if deal.expected_close_at else None
+    for ch in parsed.changes:
+        if ch.close is None:
+            continue
+        if ch.key != "n_sign_date" and old_close is not None and old_close >= ch.close:
+            continue
+        if ch.close == old_close:
+            continue
+        deal_store.set_expected_close(ctx.store, deal.id, periods.date_ms(ch.close, tz))
+        if old_close is not None and ch.close > old_close:
+            deal_store.upsert_details(ctx.store, deal.id, ctx.clock.now_ms(),
+                                      close_slips=deal.details.close_slips + 1)
+        lines.append(ctx.t("forecast.note_close", old=old_close.isoformat() if old_close else "—",
+                           new=ch.close.isoformat()))
+        break
+    return lines
+
+
 # ------------------------------------------------------------------ /note
 @router.command("note")
 def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
@@ -403,12 +476,15 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         fields.update(ch.fields)
     if fields:
         deal_store.upsert_details(ctx.store, deal.id, now, **fields)
+    deal_lines = _apply_note_to_deal(ctx, deal, parsed)
     event_at = periods.date_ms(parsed.event_date, _tz(ctx)) if parsed.event_date else None
     items = []
     for ch in parsed.changes:
         values = dict(ch.values)
         if "role" in values:
             values["role"] = ctx.t(f"forecast.role_{values['role']}")
+        if "amount" in values:
+            values["amount"] = wan(values["amount"]) + ctx.t("forecast.wan")
         items.append(ctx.t(f"forecast.{ch.key}", **values))
     # "；" here is the stored column's delimiter (the clauses are the user's Chinese words), not reply text
     deal_store.add_note(ctx.store, deal.id, text, json.dumps(items, ensure_ascii=False), "；".join(parsed.not_understood),
@@ -418,6 +494,13 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         p_new = engine.explain(models, deal_store.get(ctx.store, deal.id)).probability
         lines.append(ctx.t("forecast.note_done", items=ctx.t("core.clause_sep").join(items), p_old=round(100 * p_old),
                            p_new=round(100 * p_new)))
+        new_deal = deal_store.get(ctx.store, deal.id)
+        lines.extend(deal_lines)
+        # what the forecast sees of this deal: its expected value (probability × amount), before → after
+        ev_old, ev_new = p_old * deal.amount, p_new * new_deal.amount
+        if round(ev_old) != round(ev_new) or deal_lines:
+            lines.append(ctx.t("forecast.note_forecast", old=wan(ev_old), new=wan(ev_new),
+                               delta=("+" if ev_new >= ev_old else "−") + wan(abs(ev_new - ev_old))))
         if round(100 * p_new) != round(100 * p_old):
             rev_store.add(ctx.store, deal.id, "note", f"{round(100 * p_old)}%", f"{round(100 * p_new)}%",
                           ctx.t("forecast.note_reason"), event.actor.person_id, now, event.event_id)

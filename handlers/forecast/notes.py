@@ -43,6 +43,28 @@ GOOD = r"好转|顺利|积极|认可|满意|很感兴趣|松口|推进了"
 NEG_BEFORE = re.compile(r"(?:没有?|未|不|别|无|并非)(?:太|很|怎么|能|会|再|曾|大|够|是|一定)?$")
 NEG_AFTER = re.compile(r"^(?:没有?|未|不|无)")  # "竞争对手没什么动作": for nouns the negation follows
 BAD = r"受阻|卡住|推迟|延期|暂停|冻结|搁置|不满意|犹豫|砍预算|预算削减"
+# Ordinary sales sentences that carry a number or a date the forecast uses directly (issue 13, defect 10):
+# "预算从100万降到80万" / "预算确认150万" → the amount; "下周三签合同" → the expected close; "下周二开会" → a next
+# meeting is agreed (one of the four conditions of a valid intent letter).
+_MONEY = r"(\d+(?:\.\d+)?)\s*(万|w|W|元|块)?"
+BUDGET_AMOUNT = re.compile(
+    r"预算[^，,。；;\d]{0,6}?(?:从\s*\d+(?:\.\d+)?\s*(?:万|w|W|元)?\s*)?"
+    r"(?:降到|降至|降为|减到|减至|砍到|调到|调整为|调整到|改为|改成|变成|变为|增加到|增至|提高到|提到|涨到|加到|"
+    r"确认|确认为|确定|确定为|批了|批下来|定了|定为|是|为|有|给到|)\s*" + _MONEY)
+SIGNING = r"签合同|签约|签单|签协议|正式签"
+MEETING = r"开会|见面|碰面|碰头|拜访|面谈|会议|沟通会|评审会|汇报|演示|讲方案|约了"
+RETURN_MARGIN_DAYS = 7  # a decision-maker back on day D signs at the earliest about a week later
+
+
+def _yuan(number: str, unit: str | None) -> float | None:
+    value = float(number)
+    if unit in ("万", "w", "W"):
+        value *= 10_000
+    elif unit is None and value < 10_000:
+        value *= 10_000  # "预算确认150" in a sales note means 150万, never 150元
+    return value if value > 0 else None
+
+
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 
 
@@ -51,6 +73,8 @@ class Change:
     key: str  # prompt key suffix for the echo, e.g. "n_approver_available"
     values: dict[str, Any]
     fields: dict[str, Any]  # deal_details fields to set (absolute values)
+    amount: float | None = None  # the deal's new amount (元): a budget the customer named
+    close: date | None = None  # the deal's new expected close: a signing date, a decision-maker's return
 
 
 @dataclass
@@ -231,10 +255,28 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> 
         if when and out.event_date is None:
             out.event_date, out.when_text = when, when_text
         role = next((r for p, r in ROLES if re.search(p, clause, flags=re.I)), "")
+        budget = BUDGET_AMOUNT.search(clause)
+        amount = _yuan(budget.group(1), budget.group(2)) if budget else None
+        if amount is not None:
+            out.changes.append(Change("n_budget_amount", {"amount": amount}, {"has_budget_range": True},
+                                      amount=amount))
+            understood = True
+        if when is not None and when >= today and re.search(SIGNING, clause):
+            negated = NEG_BEFORE.search(clause[:re.search(SIGNING, clause).start()])
+            if not negated:
+                out.changes.append(Change("n_sign_date", {"when": when_text, "date": when.isoformat()}, {},
+                                          close=when))
+                understood = True
+        elif when is not None and when >= today and re.search(MEETING, clause):
+            out.changes.append(Change("n_meeting", {"when": when_text, "date": when.isoformat()},
+                                      {"has_next_meeting": True}))
+            understood = True
         for pattern, action in ACTIONS:
             found, negated, phrase = _find(pattern, clause, noun=action in NOUN_ACTIONS)
             if not found or (action in ("available", "met", "left", "unavailable") and not role):
                 continue
+            if action == "budget" and amount is not None:
+                continue  # "预算确定150万" is the amount above, said once
             understood = True
             if negated and action == "met":
                 fields: dict[str, Any] = {"approver_met": False} if role in APPROVERS else {}
@@ -250,7 +292,9 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> 
                 fields = {"decision_people": people}
                 if role in APPROVERS and current.approver_met is not True:
                     fields["rank_change"] = 1
-                out.changes.append(Change("n_available", {"role": role, "when": when_text}, fields))
+                # the decision-maker is back on `when`: nothing is signed before, so the close moves if it is earlier
+                close = when + timedelta(days=RETURN_MARGIN_DAYS) if when is not None and role in APPROVERS else None
+                out.changes.append(Change("n_available", {"role": role, "when": when_text}, fields, close=close))
             elif action == "met":
                 people += 1
                 fields = {"decision_people": people}

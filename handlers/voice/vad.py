@@ -3,8 +3,9 @@
 Why energy and not a neural VAD: it must run on every note on one shared CPU core, with no model on disk, and what
 the product needs from it is coarse — how long the rep actually spoke (speaking rate), where they stopped for more
 than a second (hesitation), and whether the note is silent at all. A 20 ms frame is voiced when its level is above
-an adaptive threshold: near the note's own noise floor (10th percentile) but never below an absolute gate (quiet
-room hiss is not speech) and never above 25 dB under the loud frames (continuous speech has no quiet floor). A
+an adaptive threshold: 10 dB over the note's own noise floor (10th percentile: a car or a busy office raises it, so
+their noise does not count as speech), never below an absolute gate (quiet room hiss is not speech) and never
+higher than 6 dB under the loud frames (speech with hardly any quiet floor still counts). A
 steady signal with no dynamics (a hum, a test tone, a fan) is not speech. Gaps shorter than `hangover_ms` inside
 speech (stops between syllables) are bridged and blips shorter than `min_burst_ms` (clicks) dropped; what remains
 longer than `pause_ms` between voiced stretches is a pause.
@@ -21,7 +22,7 @@ FRAME_MS = 20
 ABS_GATE_DB = -48.0  # dBFS: below this nothing is speech, however quiet the note
 MIN_DYNAMIC_DB = 8.0  # loud frames must stand this far above the floor, or the note is a steady noise
 FLOOR_MARGIN_DB = 10.0
-PEAK_MARGIN_DB = 25.0
+PEAK_MARGIN_DB = 6.0  # the threshold never rises above this far under the loud frames
 
 
 @dataclass(frozen=True, slots=True)

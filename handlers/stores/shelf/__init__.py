@@ -9,7 +9,8 @@ missing / misplaced products with boxes, and an annotated photo — or a refusal
     generate.py   synthetic shelves and photos with known truth (bench, tests, demo)
 """
 
-from handlers.stores.shelf.check import Problem, ShelfCheck, check_photo
+from handlers.stores.shelf.check import Problem, ShelfCheck, check_photo, refusal_text
 from handlers.stores.shelf.planogram import KeyProduct, Planogram, PlanogramError, load_planogram
 
-__all__ = ["KeyProduct", "Planogram", "PlanogramError", "Problem", "ShelfCheck", "check_photo", "load_planogram"]
+__all__ = ["KeyProduct", "Planogram", "PlanogramError", "Problem", "ShelfCheck", "check_photo", "load_planogram",
+           "refusal_text"]

@@ -44,6 +44,7 @@ FOUND_ELSEWHERE = 0.65  # NCC outside its region: the product stands elsewhere o
 MIN_VISIBLE = 0.85  # share of every key region that must be inside the photo
 WORK_PHOTO = 960  # long side (px) the photo is analysed at (a 4000-px photo decodes at 1/4: 1000 px)
 ANNOTATED_LONG_SIDE = 1000
+MAX_PIXELS = 120_000_000  # larger "photos" are refused as unreadable before decoding (a decompression bomb)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,19 @@ class ShelfCheck:
                 "problems": [{"product": p.product, "kind": p.kind, "box": list(p.box)} for p in self.problems]}
 
 
+def refusal_text(result: ShelfCheck, planogram: Planogram, texts=None) -> str:
+    """"请对准饮料货架重拍：照片太暗，看不清商品" for a refused check ("" for a judged one)."""
+    if result.registered:
+        return ""
+    if texts is None:
+        from prompts import Prompts
+
+        texts = Prompts()
+    t = texts.t
+    return t("shelf.summary_refused", retake=t("shelf.retake", shelf=planogram.shelf),
+             why=t(f"shelf.why_{result.reason}", shelf=planogram.shelf))
+
+
 def _refuse(reason: str, **detail) -> ShelfCheck:
     return ShelfCheck(False, reason, None, [], None, [], detail)
 
@@ -80,6 +94,8 @@ def decode(image: bytes) -> tuple[np.ndarray | None, float]:
     if data.size < 16:
         return None, 1.0
     full = _size(image)
+    if full is not None and full[0] * full[1] > MAX_PIXELS:
+        return None, 1.0
     if full is not None:
         long_side = max(full)
         for f, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
@@ -104,6 +120,8 @@ def _size(image: bytes) -> tuple[int, int] | None:
             w, h = im.size
             orient = im.getexif().get(0x0112, 1)
             return (h, w) if orient in (5, 6, 7, 8) else (w, h)
+    except Image.DecompressionBombError:
+        return (1 << 16, 1 << 16)  # far too large: refused before any decode
     except Exception:  # noqa: BLE001 - any header Pillow cannot read: fall back to a full decode
         return None
 

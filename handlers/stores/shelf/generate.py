@@ -164,7 +164,7 @@ def make_shelf(seed: int, n_keys: int = N_KEYS) -> Shelf:
             slots[i] = fillers[int(rng.integers(0, len(fillers)))]
     names = list(rng.permutation(_NAMES))[:n_keys]
     key_names = {f"k{i}": f"{names[i]} {int(rng.integers(2, 20)) * 50}ml" for i in range(n_keys)}
-    shelf_names = ["饮料主货架", "冷柜货架", "端架", "收银台货架", "促销堆头", "零食货架"]
+    shelf_names = ["饮料", "冷柜", "零食", "日化", "乳品", "促销"]
     return Shelf(seed, shelf_names[seed % len(shelf_names)], pseeds, aspects, slots, ids[:n_keys], key_names,
                  back=_colour(rng, (0, 60), (40, 90)), board=_colour(rng, (0, 80), (140, 220)), per_row=per_row)
 

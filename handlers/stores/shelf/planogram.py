@@ -7,7 +7,7 @@ Folder layout (README "Shelf planograms"):
     reference.jpg           the correct shelf, photographed straight on (any name; `reference` says which)
     products/<name>.png     one reference image per key product (a single facing, cropped tight)
 
-    shelf = "饮料主货架"            # used in "请对准饮料主货架重拍"
+    shelf = "饮料"                 # named in "请对准饮料货架重拍"
     store_type = "标准店"
     reference = "reference.jpg"
     [[products]]
@@ -108,7 +108,7 @@ def load_planogram(folder: Path | str) -> Planogram:
         raise PlanogramError(f"{toml_path}: unknown keys {sorted(unknown)} (known: shelf, store_type, reference, products)")
     shelf = str(data.get("shelf") or "").strip()
     if not shelf:
-        raise PlanogramError(f"{toml_path}: `shelf` (the shelf's name, e.g. \"饮料主货架\") is required")
+        raise PlanogramError(f"{toml_path}: `shelf` (the shelf's name as in 请对准XX货架重拍, e.g. \"饮料\") is required")
     ref_path = folder / str(data.get("reference") or "reference.jpg")
     ref = _read_image(ref_path, "reference photo")
     rh, rw = ref.shape[:2]

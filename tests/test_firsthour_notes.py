@@ -1,0 +1,62 @@
+"""/备注 with ordinary sales sentences (issue 13, defect 10): a budget changes the amount, a signing date the
+expected close, a meeting date the next-meeting condition, a decision-maker's return moves an earlier expected
+close; the reply says what changed in the deal and in the forecast."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from conftest import T0
+from test_forecast_chat import ask, seed
+
+from handlers.forecast import notes, periods
+from store import deals as deal_store
+
+TODAY = date(2026, 3, 2)  # T0 is Monday 2026-03-02 09:00 in Shanghai
+
+
+def _close(store, lead_id):
+    d = deal_store.get(store, lead_id)
+    return periods.local_date(d.expected_close_at, __import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+
+
+async def test_budget_cut_and_signing_date_update_the_deal(runtime):
+    seed(runtime.store)
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 客户说预算从100万降到80万，下周三签合同")
+    d = deal_store.get(runtime.store, "L1")
+    assert d.amount == 800_000
+    assert _close(runtime.store, "L1") == date(2026, 3, 11)
+    assert "没有识别" not in text and "没看懂" not in text
+    assert "35万 → 80万" in text and "2026-03-11" in text and "/预测" in text
+
+
+async def test_confirmed_budget_and_a_meeting(runtime):
+    seed(runtime.store)
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 预算确认150万")
+    assert deal_store.get(runtime.store, "L1").amount == 1_500_000 and "没有识别" not in text
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 下周二开会")
+    assert deal_store.get(runtime.store, "L1").details.has_next_meeting is True
+    assert "没有识别" not in text and "2026-03-10" in text
+
+
+async def test_cfo_back_next_week_moves_an_earlier_close(runtime):
+    seed(runtime.store)
+    with runtime.store.transaction():
+        deal_store.set_expected_close(runtime.store, "L1", T0 + 3 * 86_400_000)  # Thursday this week
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 客户CFO下周回国")
+    assert _close(runtime.store, "L1") == date(2026, 3, 16)  # back Monday 03-09, a week to sign
+    assert "预计成交日" in text
+
+
+def test_parse_reads_numbers_and_dates_without_guessing():
+    from store.deals import Details
+
+    cur = Details()
+    p = notes.parse("预算从100万降到80万", TODAY, cur, use_snownlp=False)
+    assert [c.amount for c in p.changes] == [800_000]
+    p = notes.parse("下周三签合同", TODAY, cur, use_snownlp=False)
+    assert [c.close for c in p.changes] == [date(2026, 3, 11)]
+    p = notes.parse("还没定什么时候签合同", TODAY, cur, use_snownlp=False)
+    assert not any(c.close for c in p.changes)
+    p = notes.parse("预算削减", TODAY, cur, use_snownlp=False)
+    assert not any(c.amount for c in p.changes)
