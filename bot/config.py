@@ -71,7 +71,7 @@ class SchedulerSection:
         JobSection(name="missed_call_sweep", cron="* * * * *"),
         JobSection(name="daily_digest", cron="0 18 * * *"),
         JobSection(name="weekly_digest", cron="0 9 * * 1-5"),
-        JobSection(name="coach_sweep", cron="*/10 * * * *"),
+        JobSection(name="coach_sweep", cron="*/30 * * * *"),
         JobSection(name="debrief_sweep", cron="*/5 * * * *"),
     )
 

@@ -1,5 +1,5 @@
-"""The coaching sweep (Tick job "coach_sweep", every 10 minutes by default): file new snippets, give pending ones
-their outcome, recompute the weights, and settle "再比较一下" checks the rep never answered.
+"""The coaching sweep (Tick job "coach_sweep", every 30 minutes by default; it rereads pending snippets, so not more
+often): file new snippets, give pending ones their outcome, recompute the weights, and settle "再比较一下" checks the rep never answered.
 
 Why a sweep and not the message observer: a snippet needs the rep's answer and the customer's replies after it
 (the turning sentence), which arrive later; outcomes arrive with CRM changes from any writer. The sweep reads
