@@ -38,3 +38,11 @@ async def test_dates_said_the_way_people_say_them(runtime):
         (text,) = await ask(runtime, "王经理", f"/调整 华东电网巡检 日期 {said} 数据录入更正")
         d = deal_store.get(runtime.store, "L1")
         assert periods.local_date(d.expected_close_at, SH) == expected, text
+
+
+def test_reason_directions_read_negations():
+    from handlers.forecast.commands import reason_direction
+
+    assert reason_direction("技术验证未通过") == "down"
+    assert reason_direction("提前签约") == "up"
+    assert reason_direction("数据录入更正") == ""

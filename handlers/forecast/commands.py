@@ -326,7 +326,7 @@ def _parse_value(field: str, text: str, tz: ZoneInfo, today: date) -> float | in
 _VALUE_LIKE = re.compile(r"^[\d.,，]+\s*(?:万|元|%|％)?$|^\d{1,4}[-/.年月]")
 # words that say which way a reason moves a deal: worse (smaller, later, less likely) or better
 _WORSE = re.compile(r"削减|减少|砍|延迟|延期|推迟|未通过|失败|搅局|流失|暂停|冻结|取消|下调|缩小")
-_BETTER = re.compile(r"提前|扩大|增加|追加|上调|通过|签约|加单|提高")
+_BETTER = re.compile(r"提前|扩大|增加|追加|上调|(?<![未没不])通过|签约|加单|提高")
 
 
 def reason_direction(reason: str) -> str:
