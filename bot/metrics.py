@@ -12,7 +12,8 @@ Exposed (all prefixed salespulse_):
 - ack_latency_seconds{platform} (histogram of callback handling time, from the first byte read to the answer)
 - refused_requests_total{platform,reason}
 - scheduler_lag_seconds{job} (how late the last tick of each job was emitted)
-- deferred_pending (charts, simulations, transcription jobs waiting), rule_pack_version
+- deferred_pending (charts, simulations, transcription jobs waiting), deferred_pending_jobs{job} (the speech queue
+  is job="voice.transcribe"), speech_stage_seconds_total{stage} and speech_stage_runs_total{stage}, rule_pack_version
 """
 
 from __future__ import annotations
@@ -87,6 +88,22 @@ class RuntimeCollector:
                                 value=operations.deferred_pending(store))
         yield GaugeMetricFamily("salespulse_rule_pack_version", "Version of the loaded rule packs",
                                 value=rt.rule_pack_version())
+        queued = GaugeMetricFamily("salespulse_deferred_pending_jobs", "Deferred jobs waiting, per job (speech: "
+                                   "voice.transcribe)", labels=["job"])
+        for job, n in sorted(operations.deferred_pending_by_job(store).items()):
+            queued.add_metric([job], n)
+        yield queued
+        voice = rt.services.extras.get("voice")
+        if voice is not None:
+            seconds = CounterMetricFamily("salespulse_speech_stage_seconds", "Time voice notes spent per pipeline "
+                                          "stage (decode, vad, asr)", labels=["stage"])
+            runs = CounterMetricFamily("salespulse_speech_stage_runs", "Voice notes through each pipeline stage",
+                                       labels=["stage"])
+            for stage in sorted(voice.stage_runs):
+                seconds.add_metric([stage], voice.stage_ms[stage] / 1000)
+                runs.add_metric([stage], voice.stage_runs[stage])
+            yield seconds
+            yield runs
 
 
 class Metrics:

@@ -31,6 +31,11 @@ def outbox_by_platform(store: Store) -> dict[tuple[str, str], int]:
     return {(r[0], r[1]): r[2] for r in rows}
 
 
+def deferred_pending_by_job(store: Store) -> dict[str, int]:
+    """Waiting deferred jobs per job name (the speech queue is the voice transcription job's count)."""
+    return dict(store.conn.execute("SELECT job, COUNT(*) FROM deferred WHERE status = 'pending' GROUP BY job"))
+
+
 def deferred_pending(store: Store) -> int:
     return store.conn.execute("SELECT COUNT(*) FROM deferred WHERE status = 'pending'").fetchone()[0]
 

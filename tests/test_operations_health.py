@@ -73,6 +73,7 @@ async def test_health_ready_and_metrics_on_a_live_server(tmp_path):
         assert 'salespulse_ack_latency_seconds_count{platform="telephony"} 2.0' in text
         assert "salespulse_deferred_pending 0.0" in text
         assert "salespulse_rule_pack_version 1.0" in text
+        assert "salespulse_deferred_pending_jobs" in text and "salespulse_speech_stage_runs_total" in text
         assert TOKEN not in text and str(tmp_path) not in text  # nothing of the configuration leaks
 
         # An event stuck for longer than max_inbox_age_s makes the process not ready (but still alive).

@@ -126,6 +126,7 @@ async def transcribe(payload: dict[str, Any], jctx: JobContext) -> list[VoiceTra
                                      language=str(payload.get("language") or service.asr.language),
                                      hotwords=hotwords, max_seconds=service.limit_s(to_bot),
                                      reported_ms=int(payload.get("duration_ms") or 0), fetch_error=fetch_error))
+    service.record(outcome.timings_ms)
     if outcome.retryable and not jctx.final:
         raise pl.RecognitionFailed(outcome.detail)
     audio_ref = str(payload.get("audio_ref", ""))

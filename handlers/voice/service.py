@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,9 @@ class VoiceService:
         self.config = config
         self.asr: AsrSection = config.asr
         self.data_dir = Path(config.bot.data_dir)
+        # Time spent per pipeline stage (decode, vad, asr) and how many notes went through it, for /metrics.
+        self.stage_ms: Counter[str] = Counter()
+        self.stage_runs: Counter[str] = Counter()
         self.use_recognisers(build_recognisers(config) if recognisers is None else recognisers)
 
     def use_recognisers(self, recognisers: Sequence[Recogniser]) -> None:
@@ -115,6 +119,11 @@ class VoiceService:
             if problem:
                 reasons.append(f"{rec.name}: {problem}")
         return reasons or ["[asr] model_dir / [asr.models] not set"]
+
+    def record(self, timings_ms: dict[str, float]) -> None:
+        for stage, ms in timings_ms.items():
+            self.stage_ms[stage] += ms
+            self.stage_runs[stage] += 1
 
     def limit_s(self, to_bot: bool) -> int:
         return self.asr.max_single_note_s if to_bot else self.asr.max_archive_note_s
