@@ -410,6 +410,20 @@ class StoreEntrySection:
 
 
 @dataclass(frozen=True)
+class StoreWifiSection:
+    """How Wi-Fi probe records become visits (handlers/stores/wifi.py DwellParams; same defaults)."""
+
+    gap_min: float = 10.0
+    min_visit_s: float = 60.0
+    min_records: int = 2
+    min_rssi: float = -85.0
+    max_visit_min: float = 240.0
+    staff_span_share: float = 0.5
+    staff_min_days: int = 2
+    staff_day_share: float = 0.5
+
+
+@dataclass(frozen=True)
 class StoresSection:
     """Retail stores: the four-colour health code, fix cards, actions on red (handlers/stores/)."""
 
@@ -435,6 +449,7 @@ class StoresSection:
     baseline_receptions: float = 12.6  # … healthy line
     wifi_token: str = secret_field("SALESPULSE_WIFI_TOKEN")  # token of the Wi-Fi probe webhook
     wifi_path: str = "/stores/wifi"  # path of the Wi-Fi probe webhook; enabled when the token is set
+    wifi: StoreWifiSection = StoreWifiSection()
     areas: tuple[StoreAreaSection, ...] = ()
     list: tuple[StoreEntrySection, ...] = ()
 

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     prompts = Prompts(config.bot.locale)
     n, days, errors = import_wifi(store_from(config, args.db), args.file, SystemClock().now_ms(),
-                                  default_store=args.store, prompts=prompts)
+                                  default_store=args.store, prompts=prompts, settings=config.stores.wifi)
     report(errors, prompts.t)
     print(prompts.t("stores_cli.wifi_done", n=n, days=days, skipped=len(errors)))
     return 0 if not errors else 1

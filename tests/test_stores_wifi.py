@@ -140,3 +140,18 @@ def test_real_sample_day_drops_staff_and_keeps_plausible_visits():
     # the README's quirk: raw first-to-last spans reach 8 h; the staff filter leaves customer-sized visits
     assert len(va.staff_devices) >= 3 and va.dropped["duplicate"] > 3000
     assert 20 < len(out) < 200 and np.median(dwell) < 30 and dwell.max() <= 240
+
+
+def test_bot_toml_stores_wifi_section_sets_every_visit_rule(tmp_path):
+    """[stores.wifi] carries exactly the visit rules of DwellParams, with the same defaults, and a value set there
+    reaches them (the sweep and `import wifi` pass it to compute_visits)."""
+    import dataclasses
+
+    from bot.config import StoreWifiSection, load_config
+    from handlers.stores.wifi import DwellParams
+
+    assert DwellParams(**dataclasses.asdict(StoreWifiSection())) == DwellParams()
+    path = tmp_path / "bot.toml"
+    path.write_text("[stores.wifi]\nmin_visit_s = 120.0\n", encoding="utf-8")
+    settings = load_config(path).stores.wifi
+    assert DwellParams(**dataclasses.asdict(settings)).min_visit_s == 120.0

@@ -211,7 +211,8 @@ def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int) ->
     return good, errors
 
 
-def import_wifi(store: Store, path: Path, now_ms: int, *, default_store: str | None, prompts) -> tuple[int, int, list[str]]:
+def import_wifi(store: Store, path: Path, now_ms: int, *, default_store: str | None, prompts,
+                settings=None) -> tuple[int, int, list[str]]:
     """Probe records (the Wi-Fi algorithm's reader: handlers/stores/wifi.py) → kept per store, and each store-day's
     visits and average dwell computed at once. Returns (records kept, store-days with a dwell, errors)."""
     from handlers.stores import wifi
@@ -241,21 +242,27 @@ def import_wifi(store: Store, path: Path, now_ms: int, *, default_store: str | N
     with store.transaction():
         stores_store.add_probes(store, kept)
         used = {by_key[s].id: by_key[s] for s in records.stores if s in by_key}
-        days = dwell_from_rows(store, used, kept, now_ms)
+        days = dwell_from_rows(store, used, kept, now_ms, settings)
     return len(kept), days, errors
 
 
-def dwell_from_rows(store: Store, rows: dict[str, stores_store.StoreRow], probes: list[tuple], now_ms: int) -> int:
-    """Visits and average dwell per store-day from probe rows (store_id, at, device, rssi); writes store_dwell."""
+def dwell_from_rows(store: Store, rows: dict[str, stores_store.StoreRow], probes: list[tuple], now_ms: int,
+                    settings=None) -> int:
+    """Visits and average dwell per store-day from probe rows (store_id, at, device, rssi); writes store_dwell.
+    `settings`: bot.toml [stores.wifi] (None: the defaults)."""
     if not probes:
         return 0
+    import dataclasses
+
     from handlers.stores import wifi
+
+    params = wifi.DwellParams(**dataclasses.asdict(settings)) if settings is not None else wifi.DwellParams()
     from handlers.workcal import parse_hhmm
 
     records = wifi.ProbeRecords.from_rows((at, sid, dev, rssi) for sid, at, dev, rssi in probes)
     hours = {sid: (parse_hhmm(r.opens, "opens"), parse_hhmm(r.closes, "closes")) for sid, r in rows.items()}
     zones = {sid: r.timezone for sid, r in rows.items()}
-    visits = wifi.compute_visits(records, opening_hours=hours, tz=zones)
+    visits = wifi.compute_visits(records, opening_hours=hours, tz=zones, params=params)
     counts: dict[tuple[str, str], int] = {}
     for v in visits:
         key = (v.store_id, health.local_day(v.start_ms, zones[v.store_id]))

@@ -48,7 +48,7 @@ def refresh_dwell(ctx: Context, row: stores_store.StoreRow, day: str, now_ms: in
 
     week, _ = health.day_bounds(health.shift(day, -6), row.timezone)
     records = [(row.id, at, device, rssi) for at, device, rssi in stores_store.probes(ctx.store, row.id, week, end)]
-    dwell_from_rows(ctx.store, {row.id: row}, records, now_ms)
+    dwell_from_rows(ctx.store, {row.id: row}, records, now_ms, ctx.config.stores.wifi)
 
 
 def code_reply(ctx: Context, row: stores_store.StoreRow, result: health.DayHealth) -> Reply:
