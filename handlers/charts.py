@@ -167,7 +167,6 @@ def render_png(data: HeatmapData, path: str | Path, dpi: int = 110) -> RenderInf
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
-    from matplotlib.text import Text
 
     font = font_manager.FontProperties(fname=cjk_font_path())
     n_days, n_rows = len(data.days), len(data.row_labels)
@@ -201,7 +200,16 @@ def render_png(data: HeatmapData, path: str | Path, dpi: int = 110) -> RenderInf
         bar.set_label(data.texts["legend_title"], fontproperties=font)
     if data.texts.get("cold_caption"):
         fig.text(0.14, 0.04, data.texts["cold_caption"], fontproperties=font, fontsize=9, color=COLD_COLOR)
-    for text in fig.findobj(Text):  # tick labels and colorbar too: every glyph from the bundled font
+    return save_png(fig, font, path)
+
+
+def save_png(fig, font, path: str | Path) -> RenderInfo:
+    """Every chart's last step: every text (tick labels and colorbar too) in the bundled CJK font at its own size,
+    then the PNG written (folders made), reporting the font files actually used so tests can prove no fallback."""
+    from matplotlib import font_manager
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
         if text.get_text():
             own = font.copy()
             own.set_size(text.get_fontsize())

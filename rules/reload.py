@@ -38,7 +38,8 @@ def pack_files(dirs: tuple[str, ...] | list[str], extra: tuple[str, ...] | list[
     return list(seen)
 
 
-def _signature(paths: list[Path]) -> tuple:
+def file_signature(paths: list[Path]) -> tuple:
+    """(path, mtime, size) per file: changes when any file is edited, added or removed."""
     sig = []
     for p in paths:
         try:
@@ -79,7 +80,7 @@ class RuleSet:
     def load(self) -> ReloadResult:
         """Read the packs now. On errors keep the current engine and return them."""
         paths = list(self._files_fn())
-        sig = _signature(paths)
+        sig = file_signature(paths)
         self._sig = sig
         named, read_errors = read_texts(paths)
         try:
@@ -113,6 +114,6 @@ class RuleSet:
         self._last_check = now_ms
         if last is None and self.generation == 0 and not self.errors:
             return self.load()
-        if _signature(list(self._files_fn())) == self._sig:
+        if file_signature(list(self._files_fn())) == self._sig:
             return None
         return self.load()

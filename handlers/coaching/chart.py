@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.charts import COLORS, RenderInfo, cjk_font_path
+from handlers.charts import COLORS, RenderInfo, cjk_font_path, save_png
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,6 @@ def render_png(data: MatrixData, path: str | Path, dpi: int = 110) -> RenderInfo
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.figure import Figure
-    from matplotlib.text import Text
 
     font = font_manager.FontProperties(fname=cjk_font_path())
     n_rows, n_cols = len(data.row_labels), len(data.col_labels)
@@ -66,16 +65,4 @@ def render_png(data: MatrixData, path: str | Path, dpi: int = 110) -> RenderInfo
     bar.ax.set_yticklabels(["0%", "50%", "100%"])
     if data.caption:
         fig.text(0.16, 0.03, data.caption, fontproperties=font, fontsize=8, color="#555555")
-    for text in fig.findobj(Text):
-        if text.get_text():
-            own = font.copy()
-            own.set_size(text.get_fontsize())
-            text.set_fontproperties(own)
-    fig.canvas.draw()
-    files = frozenset(t.get_fontproperties().get_file() or font_manager.findfont(t.get_fontproperties())
-                      for t in fig.findobj(Text) if t.get_text())
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
-    width, height = fig.canvas.get_width_height()
-    return RenderInfo(str(out), width, height, files)
+    return save_png(fig, font, path)

@@ -27,6 +27,7 @@ from handlers.conversation.lexicon import (
     pack_paths,
     score,
 )
+from rules.reload import file_signature
 
 TEXT_MAX_CHARS = 2000  # a turn longer than this is classified on its first 2000 characters (bounds the cost)
 MODEL_MIN_PROB = 0.9
@@ -66,7 +67,7 @@ class Classifier:
                    text_max_chars: int = TEXT_MAX_CHARS) -> Classifier:
         """Built once per set of pack files (by name, size and mtime) and settings: a classifier is immutable,
         and compiling the lexicon costs a few hundred milliseconds that every bot start and test would repeat."""
-        return _build(_signature(paths), with_model, model_min_prob, text_max_chars)
+        return _build(file_signature(paths), with_model, model_min_prob, text_max_chars)
 
     @classmethod
     def from_config(cls, config) -> Classifier:
@@ -109,17 +110,6 @@ class Classifier:
             if key.startswith("~"):
                 evidence[key] = tuple(dict.fromkeys(vals))
         return Labelled(labels, evidence)
-
-
-def _signature(paths: list[Path]) -> tuple:
-    sig = []
-    for p in paths:
-        try:
-            st = p.stat()
-            sig.append((str(p), st.st_mtime_ns, st.st_size))
-        except OSError:
-            sig.append((str(p), None, None))
-    return tuple(sig)
 
 
 @lru_cache(maxsize=8)

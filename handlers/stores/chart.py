@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.charts import cjk_font_path, day_label, display_width
+from handlers.charts import cjk_font_path, day_label, display_width, save_png
 
 ORDER = ("none", "green", "yellow", "orange", "red")
 COLOURS = {"none": "#e8e8e8", "green": "#2ca02c", "yellow": "#ffd92f", "orange": "#ff7f0e", "red": "#d62728"}
@@ -48,7 +48,6 @@ def render_png(grid: CodeGrid, path: str | Path, dpi: int = 110) -> str:
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
-    from matplotlib.text import Text
 
     font = font_manager.FontProperties(fname=cjk_font_path())
     n_days, n_rows = len(grid.days), len(grid.stores)
@@ -72,12 +71,4 @@ def render_png(grid: CodeGrid, path: str | Path, dpi: int = 110) -> str:
     ax.set_title(grid.title, fontproperties=font, fontsize=11)
     handles = [Patch(facecolor=COLOURS[c], label=label) for c, label in zip(ORDER, grid.legend, strict=True)]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), prop=font, frameon=False)
-    for text in fig.findobj(Text):
-        if text.get_text():
-            own = font.copy()
-            own.set_size(text.get_fontsize())
-            text.set_fontproperties(own)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
-    return str(out)
+    return save_png(fig, font, path).path
