@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter, render_text, replay_file
 from bot.app import Runtime
-from bot.cli.support import config_from, existing_db, progress, store_from
+from bot.cli.support import config_from, data_dir_for, existing_db, progress, store_from
 from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
 from bot.config import OrgSection
 from bot.demo.replay import DEMO_MARK
@@ -89,7 +89,7 @@ def _console_runtime(args: argparse.Namespace, echo, session: str = "") -> tuple
     if kv.get(store, DEMO_MARK) is not None:
         # the demo company is this database's org, not bot.toml's [org]; its charts go next to it, like the demo's
         config = dataclasses.replace(config, org=OrgSection(), bot=dataclasses.replace(
-            config.bot, data_dir=str(Path(store.path).parent / "salespulse-data")))
+            config.bot, data_dir=data_dir_for(config, store)))
     clock = _chat_clock(args, config, store)
     rt = Runtime(config=config, store=store, clock=clock)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),
