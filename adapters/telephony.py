@@ -259,4 +259,5 @@ class TelephonyAdapter(Adapter):
 
     def doctor(self) -> list[tuple[str, bool, str]]:
         ok = bool(self.section.token)
-        return [("telephony token", ok, "set" if ok else "set SALESPULSE_TELEPHONY_TOKEN or [telephony] token")]
+        return [(self.t("platforms.doctor_telephony_token"), ok,
+                 self.t("platforms.doctor_token_set") if ok else self.t("platforms.doctor_telephony_token_unset"))]

@@ -20,12 +20,12 @@ KINDS = ("events", "inbox", "conversation_labels", "coach_snippets", "coach_hesi
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    t = Prompts().t
-    p = sub.add_parser("forget", help=t("privacy.help"), description=t("privacy.description"))
-    p.add_argument("customer", help=t("privacy.help_customer"))
-    p.add_argument("--yes", action="store_true", help=t("privacy.help_yes"))
-    p.add_argument("--by", default=None, help=t("privacy.help_by"))
-    p.add_argument("--db", default=None, help=t("cli.help_db"))
+    """Help texts come from prompts/locales/*/cli_help.toml [forget] (bot/cli/localise.py)."""
+    p = sub.add_parser("forget", help="", description="")
+    p.add_argument("customer")
+    p.add_argument("--yes", action="store_true")
+    p.add_argument("--by", default=None)
+    p.add_argument("--db", default=None)
     p.set_defaults(handler=cmd_forget)
 
 
