@@ -10,6 +10,7 @@ from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from handlers.forecast import dealfile
 from handlers.forecast.importer import import_deals
+from prompts import Prompts
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,14 +21,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = store_from(config_from(args), args.db)
-    mapping = dealfile.load_mapping(args.mapping)
+    config = config_from(args)
+    t = Prompts(config.bot.locale).t
+    mapping = dealfile.load_mapping(args.mapping, config.bot.locale)
     result = dealfile.read(args.file, mapping)
+    store = store_from(config, args.db)
     for err in result.errors[:50]:
         print(err, file=sys.stderr)
     if len(result.errors) > 50:
-        print(f"… and {len(result.errors) - 50} more bad rows", file=sys.stderr)
+        print(t("deal_import.more_errors", n=len(result.errors) - 50), file=sys.stderr)
     counts = import_deals(store, result.deals, SystemClock().now_ms(), str(args.file))
-    print(f"imported {counts['deals']} deals ({counts['customers']} customers, {counts['new_people']} new reps);"
-          f" {len(result.errors)} rows skipped")
+    print(t("deal_import.imported", **counts, skipped=len(result.errors)))
     return 0 if not result.errors else 1

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import to_ms
 from bot.errors import BadPayload
 from handlers.forecast.book import DealRow
+from prompts import DEFAULT_LOCALE, Prompts
 
 CORE_FIELDS = ("id", "title", "owner", "team", "customer", "industry", "product", "stage", "status", "amount",
                "list_amount", "created_at", "expected_close_at", "closed_at")
@@ -48,6 +49,10 @@ class Mapping:
     sheet: str = ""
     encoding: str = "utf-8-sig"
     path: str = ""
+    locale: str = DEFAULT_LOCALE  # the language of the errors read() reports
+
+    def t(self, key: str, **values: Any) -> str:
+        return Prompts(self.locale).t(key, **values)
 
 
 @dataclass
@@ -60,41 +65,53 @@ class ParsedDeal:
     has_created: bool = True
 
 
+class RowError(ValueError):
+    """Why one row cannot be read, as a prompts key (deal_import.row_*) and its values: rendered in the admin's
+    locale by read()."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(Prompts().t(key, **values))
+        self.key, self.values = key, values
+
+
 @dataclass
 class ReadResult:
     deals: list[ParsedDeal]
     errors: list[str]
 
 
-def load_mapping(path: str | Path) -> Mapping:
+def load_mapping(path: str | Path, locale: str = DEFAULT_LOCALE) -> Mapping:
     p = Path(path)
+    t = Prompts(locale).t
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadPayload(f"{p}: mapping file not found") from None
+        raise BadPayload(t("deal_import.mapping_missing", path=p)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise BadPayload(f"{p}: not valid TOML: {exc}") from None
+        raise BadPayload(t("deal_import.mapping_not_toml", path=p, error=exc)) from None
     cols = {str(k): str(v) for k, v in data.get("columns", {}).items()}
     unknown = set(cols) - set(CORE_FIELDS) - set(DETAIL_FIELDS)
     if unknown:
-        raise BadPayload(f"{p}: [columns] has unknown fields {sorted(unknown)}; known: {', '.join(CORE_FIELDS + DETAIL_FIELDS)}")
+        raise BadPayload(t("deal_import.mapping_unknown_fields", path=p, fields=", ".join(sorted(unknown)),
+                           known=", ".join(CORE_FIELDS + DETAIL_FIELDS)))
     for need in ("id", "created_at"):
         if need not in cols:
-            raise BadPayload(f"{p}: [columns] must name the source column for {need!r}")
+            raise BadPayload(t("deal_import.mapping_needs_column", path=p, field=need))
     src = data.get("source", {})
     fmts = src.get("date_formats", ["%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M"])
     status = {str(k): str(v) for k, v in data.get("status", {}).items()}
     bad = {v for v in status.values() if v not in ("open", "won", "lost")}
     if bad:
-        raise BadPayload(f"{p}: [status] values must be open, won or lost, not {sorted(bad)}")
+        raise BadPayload(t("deal_import.mapping_bad_status", path=p, values=", ".join(sorted(bad))))
     lookups = []
     for name, spec in data.get("lookups", {}).items():
         for key in ("file", "key", "value", "match", "field"):
             if key not in spec:
-                raise BadPayload(f"{p}: [lookups.{name}] needs {key!r}")
+                raise BadPayload(t("deal_import.mapping_lookup_needs", path=p, name=name, key=key))
         lookups.append(dict(spec, name=name))
     return Mapping(cols, status, tuple(fmts), ZoneInfo(src.get("timezone", "Asia/Shanghai")), lookups,
-                   sheet=str(src.get("sheet", "")), encoding=str(src.get("encoding", "utf-8-sig")), path=str(p))
+                   sheet=str(src.get("sheet", "")), encoding=str(src.get("encoding", "utf-8-sig")), path=str(p),
+                   locale=locale)
 
 
 def _rows(path: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -109,8 +126,7 @@ def _rows(path: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int, dict
             return _csv_rows(path, "gb18030")
         except UnicodeDecodeError:
             pass
-    raise BadPayload(f"{path}: cannot be read as {mapping.encoding} (or GBK); save it as UTF-8 CSV or set"
-                     f" [source] encoding in {mapping.path}")
+    raise BadPayload(mapping.t("deal_import.file_encoding", path=path, encoding=mapping.encoding, mapping=mapping.path))
 
 
 def _csv_rows(path: Path, encoding: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -135,10 +151,11 @@ def _xlsx_rows(path: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int,
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (BadZipFile, InvalidFileException, OSError) as exc:
-        raise BadPayload(f"{path}: not a readable XLSX file ({exc})") from None
+        raise BadPayload(mapping.t("deal_import.file_not_xlsx", path=path, error=exc)) from None
     try:
         if mapping.sheet and mapping.sheet not in wb.sheetnames:
-            raise BadPayload(f"{path}: no sheet {mapping.sheet!r} (it has {', '.join(wb.sheetnames)})")
+            raise BadPayload(mapping.t("deal_import.file_no_sheet", path=path, sheet=mapping.sheet,
+                                           sheets=", ".join(wb.sheetnames)))
         ws = wb[mapping.sheet] if mapping.sheet else wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
         header = [str(h or "").strip() for h in next(it, ())]
@@ -169,7 +186,7 @@ def _lookup_tables(base: Path, mapping: Mapping) -> list[tuple[dict[str, Any], d
     for spec in mapping.lookups:
         f = (base / spec["file"]) if not Path(spec["file"]).is_absolute() else Path(spec["file"])
         if not f.is_file():
-            raise BadPayload(f"{mapping.path}: lookup {spec['name']}: file not found: {f}")
+            raise BadPayload(mapping.t("deal_import.lookup_missing", path=mapping.path, name=spec["name"], file=f))
         with f.open(encoding="utf-8-sig", newline="") as fh:
             table = {(r.get(spec["key"]) or "").strip(): (r.get(spec["value"]) or "").strip() for r in csv.DictReader(fh)}
         out.append((spec, table))
@@ -185,7 +202,7 @@ def parse_date(text: str, mapping: Mapping) -> int | None:
         except ValueError:
             continue
         return to_ms(dt.replace(tzinfo=mapping.tz))
-    raise ValueError(f"date {text!r} does not match {', '.join(mapping.date_formats)}")
+    raise RowError("deal_import.row_date", text=text, formats=", ".join(mapping.date_formats))
 
 
 def _num(text: str, what: str = "amount") -> float | None:
@@ -198,9 +215,9 @@ def _num(text: str, what: str = "amount") -> float | None:
     try:
         v = float(t) * mult
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
+        raise RowError("deal_import.row_not_number", what=what, text=text) from None
     if not math.isfinite(v):  # "nan" / "inf" parse as floats but would break the whole import at the database
-        raise ValueError(f"{what} {text!r} is not a number")
+        raise RowError("deal_import.row_not_number", what=what, text=text)
     return v
 
 
@@ -213,48 +230,53 @@ def _detail(name: str, text: str) -> Any:
             return True
         if t in _FALSE:
             return False
-        raise ValueError(f"{name}: {text!r} is not yes/no")
+        raise RowError("deal_import.row_not_yes_no", name=name, text=text)
     if name in INT_DETAILS:
         v = _num(t, name) if t else 0.0
         low, high = INT_RANGES.get(name, (0, math.inf))
         if v is None or not low <= v <= high:
-            raise ValueError(f"{name}: {text!r} is out of range")
+            raise RowError("deal_import.row_out_of_range", name=name, text=text)
         return int(v)
     if name in FLOAT_DETAILS:
         if not t:
             return None
         v = _num(t.rstrip("%"), name) / (100 if t.endswith("%") else 1)
         if v < 0 or (name in FRACTIONS and v > 1):  # 60% and 0.6 both mean 0.6; 150% means a typo
-            raise ValueError(f"{name}: {text!r} is out of range (0–100%)" if name in FRACTIONS else
-                             f"{name}: {text!r} is negative")
+            raise RowError("deal_import.row_not_fraction" if name in FRACTIONS else "deal_import.row_negative",
+                           name=name, text=text)
         return v
     if name == "legal_review":
         if t not in LEGAL and text.strip() not in LEGAL:
-            raise ValueError(f"legal_review: {text!r} is not pending/passed/failed")
+            raise RowError("deal_import.row_legal", text=text)
         return LEGAL.get(text.strip(), LEGAL.get(t, ""))
     if name == "intent_force":
         if text.strip() not in ("", "法律约束", "框架共识", "初步探讨"):
-            raise ValueError(f"intent_force: {text!r} is not 法律约束 / 框架共识 / 初步探讨")
+            raise RowError("deal_import.row_intent", text=text)
         return text.strip()
     return text
 
 
 def read(path: str | Path, mapping: Mapping) -> ReadResult:
-    """Every row as a ParsedDeal; rows that cannot be read become "file:line: why" errors."""
+    """Every row as a ParsedDeal; rows that cannot be read become "file:line: why" errors (in the mapping's
+    locale)."""
     path = Path(path)
+    t = mapping.t
     if not path.is_file():
-        raise BadPayload(f"{path}: file not found")
+        raise BadPayload(t("deal_import.file_missing", path=path))
     header, rows = _rows(path, mapping)
     missing = [c for f, c in mapping.columns.items() if c not in header]
     if missing:
-        raise BadPayload(f"{path}: columns {missing} named in {mapping.path} are not in the file (it has {header})")
+        raise BadPayload(t("deal_import.file_columns_missing", path=path, missing=", ".join(missing),
+                             mapping=mapping.path, header=", ".join(header)))
     tables = _lookup_tables(path.parent, mapping)
     deals, errors = [], []
     for line, raw in rows:
         try:
             deals.append(_one(line, raw, mapping, tables))
+        except RowError as exc:
+            errors.append(t("deal_import.row_error", path=path, line=line, why=t(exc.key, **exc.values)))
         except (ValueError, KeyError) as exc:
-            errors.append(f"{path}:{line}: {exc}")
+            errors.append(t("deal_import.row_error", path=path, line=line, why=exc))
     return ReadResult(deals, errors)
 
 
@@ -266,26 +288,26 @@ def _one(line: int, raw: dict[str, str], mapping: Mapping, tables) -> ParsedDeal
         if key in table and not v.get(spec["field"]):
             v[spec["field"]] = table[key]
     if not v.get("id"):
-        raise ValueError("empty id")
+        raise RowError("deal_import.row_empty_id")
     stage = v.get("stage", "")
     status = v.get("status") or mapping.status.get(stage, "") or ("open" if not stage else "")
     if status not in ("open", "won", "lost"):
-        raise ValueError(f"stage {stage!r} is not in the mapping's [status] table")
+        raise RowError("deal_import.row_stage", stage=stage)
     list_amount = _num(v.get("list_amount", ""), "list_amount")
     amount = _num(v.get("amount", ""))
     if amount is None or (amount == 0 and status != "won"):
         amount = list_amount
     if amount is None:
-        raise ValueError("no amount (and no list price to fall back on)")
+        raise RowError("deal_import.row_no_amount")
     if amount < 0:
-        raise ValueError(f"negative amount {amount}")
+        raise RowError("deal_import.row_negative_amount", amount=amount)
     created = parse_date(v.get("created_at", ""), mapping)
     closed = parse_date(v.get("closed_at", ""), mapping)
     expected = parse_date(v.get("expected_close_at", ""), mapping)
     if status != "open" and closed is None:
-        raise ValueError(f"status {status} without a close date")
+        raise RowError("deal_import.row_no_close", status=status)
     if created is not None and closed is not None and closed < created:
-        raise ValueError("closed before it was created")
+        raise RowError("deal_import.row_closed_before")
     details = {f: _detail(f, v[f]) for f in DETAIL_FIELDS if f in v}
     row = DealRow(id=v["id"], created_at=created or 0, status=status, amount=float(amount),
                   closed_at=closed if status != "open" else None, expected_close_at=expected, owner=v.get("owner", ""),
