@@ -23,9 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     t = Prompts(config.bot.locale).t
-    mapping = dealfile.load_mapping(args.mapping, config.bot.locale)
+    mapping = dealfile.load_mapping(args.mapping, t)
     result = dealfile.read(args.file, mapping)
-    store = store_from(config, args.db)
+    store = store_from(config, args.db)  # after the file and mapping were read: a wrong --map leaves no database
     for err in result.errors[:50]:
         print(err, file=sys.stderr)
     if len(result.errors) > 50:

@@ -110,10 +110,10 @@ def test_deal_import_with_bad_rows_is_chinese(tmp_path, monkeypatch, capsys):
                                        'created_at = "创建日期"\nclosed_at = "成交日期"\n[status]\n"赢单" = "won"\n'
                                        '"谈判" = "open"\n', encoding="utf-8")
     code, text = _run(capsys, ["import", "deals", "deals.csv", "--map", "map.toml", "--db", "x.db"])
-    assert code == 1 and "deals.csv:3：商机编号为空" in text and "已导入 1 个商机" in text
+    assert code == 1 and "deals.csv:3: 商机编号是空的" in text and "已导入 1 个商机" in text
     assert english(text) == [], text
     code, text = _run(capsys, ["import", "deals", "deals.csv", "--map", "nosuch.toml", "--db", "x.db"])
-    assert code == 2 and "找不到列映射文件" in text and english(text) == []
+    assert code == 2 and "找不到列对照文件" in text and english(text) == []
 
 
 @pytest.mark.timeout(600)

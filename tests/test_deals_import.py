@@ -33,10 +33,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_rest_kept(tmp_path):
     f.write_text("\n".join(bad) + "\n", encoding="utf-8")
     parsed = dealfile.read(f, dealfile.load_mapping(GENERIC))
     assert [d.row.id for d in parsed.deals] == ["D-001", "D-005"]
-    assert parsed.errors[0].startswith(f"{f}:3：") and parsed.errors[1].startswith(f"{f}:4：")
-    assert "不是数字" in parsed.errors[0] and "不在映射文件的 [status] 表里" in parsed.errors[1]
-    english = dealfile.read(f, dealfile.load_mapping(GENERIC, "en"))
-    assert "is not a number" in english.errors[0] and "is not in the mapping's [status] table" in english.errors[1]
+    assert parsed.errors[0].startswith(f"{f}:3:") and parsed.errors[1].startswith(f"{f}:4:")
 
 
 def test_xlsx_reads_like_csv(tmp_path):

@@ -158,7 +158,7 @@ def test_bad_numbers_are_row_errors_with_the_right_line_numbers(tmp_path):
     f.write_text("\n".join(rows) + "\n", encoding="utf-8")
     parsed = dealfile.read(f, dealfile.load_mapping(GENERIC))
     assert [d.row.id for d in parsed.deals] == ["D-001", "D-014", "D-013"]
-    assert [e.split("：", 1)[0] for e in parsed.errors] == [f"{f}:{n}" for n in (4, 5, 6, 9)]
+    assert [e.split(": ", 1)[0] for e in parsed.errors] == [f"{f}:{n}" for n in (4, 5, 6, 9)]
     assert "nan" in parsed.errors[0] and "160%" in parsed.errors[2] and "decision_people" in parsed.errors[3]
 
 
@@ -177,7 +177,7 @@ def test_a_broken_xlsx_is_a_clear_error(tmp_path):
     f.write_text("not a spreadsheet")
     with pytest.raises(Exception) as err:
         dealfile.read(f, dealfile.load_mapping(GENERIC))
-    assert "不是可读取的 XLSX 文件" in str(err.value)
+    assert "不是能读的 XLSX" in str(err.value)
 
 
 def test_procurement_csv_line_numbers_survive_blank_lines(tmp_path, store):
