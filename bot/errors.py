@@ -31,7 +31,14 @@ class DatabaseError(SalesPulseError):
 
 
 class BadPayload(SalesPulseError):
-    """A platform payload or an input file line could not be parsed."""
+    """A platform payload or an input file line could not be parsed.
+
+    `key` / `values` (optional): the reason as a prompts key, for messages an admin reads in their locale (replay);
+    the exception text stays the English sentence stored in the inbox's error column."""
+
+    def __init__(self, message: str, key: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.key, self.values = key, values
 
 
 class UnsupportedEvent(SalesPulseError):

@@ -15,8 +15,8 @@ from bot.cli import main as cli_main
 from store import open_store
 
 # identifiers, removed before looking for English: `code`, URLs, paths, --options, [sections], {placeholders},
-# METAVARS, snake_case, dotted.names, tokens with digits, comma-joined column lists (id,name,role)
-_IDENTIFIERS = [r"`[^`]*`", r"https?://\S+", r"\S*[/\\]\S*", r"--?[A-Za-z][\w-]*", r"\[[^\]\n]*\]", r"\b\w+(?:,\w+)+\b",
+# METAVARS, snake_case, dotted.names, tokens with digits, comma-joined column lists (id,name,role), commands
+_IDENTIFIERS = [r"`[^`]*`", r"\b(?:salespulse|pip install)(?: [a-z][\w-]*)*", r"https?://\S+", r"\S*[/\\]\S*", r"--?[A-Za-z][\w-]*", r"\[[^\]\n]*\]", r"\b\w+(?:,\w+)+\b",
                 r"\{[^}\n]*\}", r"\b[A-Z][A-Z0-9_]+\b", r"\b\w*_\w*\b", r"\b\w+\.\w+\b", r"\b[A-Za-z]*\d\w*\b"]
 _SENTENCE = re.compile(r"\b[A-Za-z][a-z']+(?:[ ,:;]+[A-Za-z][a-z']+){2,}\b")  # three English words in a row
 
