@@ -56,13 +56,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_outbox)
 
 
+def _help_t(key: str, **values) -> str:
+    """Argument errors come while parsing, before the command loads its config: the locale argparse speaks."""
+    from bot.cli.localise import current_prompts
+
+    return current_prompts().t(key, **values)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(_help_t("cli.arg_not_number", text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+        raise argparse.ArgumentTypeError(_help_t("cli.arg_not_positive", value=value))
     return value
 
 

@@ -38,8 +38,17 @@ def locale_for(argv: Sequence[str]) -> str:
         return DEFAULT_LOCALE
 
 
+_current: list[Prompts] = []
+
+
+def current_prompts() -> Prompts:
+    """The prompts the command line was built with (argument type errors use them)."""
+    return _current[-1] if _current else Prompts()
+
+
 def install_argparse_words(prompts: Prompts) -> None:
     """argparse's own words in this locale (it looks `_` / `ngettext` up as module globals at each call)."""
+    _current[:] = [prompts]
 
     def gettext(message: str) -> str:
         key = f"cli_argparse.msg.{message}"
