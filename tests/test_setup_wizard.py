@@ -99,6 +99,14 @@ def people(db) -> dict[str, str]:
         store.close()
 
 
+def admins(db) -> list[str]:
+    store = open_store(db)
+    try:
+        return [p.name for p in org_store.all_people(store) if p.is_admin]
+    finally:
+        store.close()
+
+
 def wizard(answers: Answers, typed: str) -> tuple[Wizard, io.StringIO]:
     out = io.StringIO()
     return Wizard(answers, interactive=True, inp=io.StringIO(typed), out=out, clock=VirtualClock(T0)), out
@@ -274,6 +282,8 @@ def test_interactive_wrong_answers_are_asked_again_and_a_refused_secret_only_re_
         "bot.example.com",  # not a URL
         "https://bot.example.com",
         h.SECRET,  # asked again: only the Secret
+        "王经理",  # admin: nobody of that name was imported
+        "sunli",  # … by platform account
     ]) + "\n"
     w, out = wizard(Answers(out=folder / "bot.toml", api_bases={"wecom": wecom.base_url}), typed)
     assert w.run() == 0, out.getvalue()
@@ -284,6 +294,16 @@ def test_interactive_wrong_answers_are_asked_again_and_a_refused_secret_only_re_
     assert h.SECRET not in text and "wrong-secret-1" not in text
     assert load_config(folder / "bot.toml").wecom.secret == h.SECRET
     assert "https://bot.example.com/wecom/callback" in text
+    assert "组织目录里没有“王经理”" in text and "孙立（wecom:sunli）是管理员了" in text
+    assert admins(folder / "salespulse.db") == ["孙立"]
+
+
+def test_yes_admin_by_name_and_a_wrong_admin(folder, wecom, capsys):
+    code, out = run(capsys, wecom_flags(wecom.base_url) + ["--admin", "钱主管"])
+    assert code == 0 and "钱主管（wecom:lead2）是管理员了" in out
+    assert admins(folder / "salespulse.db") == ["钱主管"]
+    code, out = run(capsys, wecom_flags(wecom.base_url) + ["--admin", "王经理", "--force"])
+    assert code == 2 and "--admin：组织目录里没有“王经理”" in out
 
 
 def test_interactive_unreachable_can_be_retried_or_skipped(folder):

@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--locale", default="zh-CN", metavar="zh-CN|en", help=t("setup.h_locale"))
     p.add_argument("--public-url", default="", metavar="https://…", help=t("setup.h_public_url"))
     p.add_argument("--no-check", action="store_true", help=t("setup.h_no_check"))
+    p.add_argument("--admin", default="", metavar="姓名|USERID", help=t("setup.h_admin"))
     seen: set[str] = set()
     for platform in PLATFORMS:
         spec = SPECS[platform]
@@ -85,7 +86,8 @@ def answers_from(args: argparse.Namespace) -> Answers:
                  if getattr(args, flag.replace("-", "_"))}
     return Answers(platforms=platforms, modes=modes, values=values, public_url=args.public_url.strip(),
                    api_bases=api_bases, out=Path(args.out or args.config or "bot.toml"), database=args.db,
-                   locale=args.locale, force=args.force, check=not args.no_check, bad_platform=bad)
+                   locale=args.locale, force=args.force, check=not args.no_check, admin=args.admin.strip(),
+                   bad_platform=bad)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ class Answers:
     locale: str = "zh-CN"
     force: bool = False
     check: bool = True
+    admin: str = ""  # name or platform account of the first admin, looked up after the org import
     bad_platform: str = ""  # a --platform word that was not understood (reported like any wrong answer)
 
 
@@ -160,14 +161,21 @@ class Wizard:
         store = open_store(config.bot.database)
         self.say(self.t("setup.db_ready", path=config.bot.database))
         code = 0 if not self.unchecked else 1
+        imported = False
         try:
             for platform in platforms:
                 if not self.a.check or platform in self.unchecked:
                     if not self.a.check:
                         self.say(self.t("setup.check_skipped", platform=self._name(platform)))
                     continue
-                if not self._import(platform, config, store):
+                if self._import(platform, config, store):
+                    imported = True
+                else:
                     code = 1
+            if imported:
+                self._choose_admin(store)
+            elif self.a.admin:
+                self.say(self.t("setup.admin_later", who=self.a.admin))
         finally:
             store.close()
         for platform in platforms:
@@ -343,6 +351,40 @@ class Wizard:
             return True
         self.say(self.t("setup.import_failed", platform=name, reason=self._explain(result)))
         return False
+
+    def _choose_admin(self, store) -> None:
+        """The first admin (may import data, bind contacts, see everything in chat): one person of the imported
+        org, by name or platform account. Interactive: optional (Enter skips); --yes: only with --admin."""
+        from store import org as org_store
+
+        def lookup(text: str) -> str | None:
+            found = org_store.people_matching(store, text)
+            if len(found) == 1:
+                return None
+            return "setup.admin_ambiguous" if found else "setup.admin_unknown"
+
+        text = self.a.admin
+        if text and lookup(text) is not None:
+            reason = lookup(text) or ""
+            if not self.interactive:
+                self.say(self.t("setup.bad_flag", flag="--admin", reason=self.t(reason, who=text)))
+                raise Stop(2)
+            self.say(self.t(reason, who=text))
+            text = ""
+        if not text and self.interactive:
+            self.say()
+            while True:
+                text = self._readline(self.t("setup.q_admin") + self.t("setup.ask_end"), False)
+                reason = lookup(text) if text else None
+                if reason is None:
+                    break
+                self.say(self.t(reason, who=text))
+        if not text:
+            return
+        person = org_store.people_matching(store, text)[0]
+        with store.transaction():
+            org_store.set_admin(store, person.id)
+        self.say(self.t("setup.admin_set", name=person.name, id=person.id))
 
     def _console_todo(self, config: Config, platform: str) -> None:
         item = todo(config, platform)
