@@ -38,7 +38,7 @@ def english(text: str) -> list[str]:
 
 def test_the_detector_finds_english_and_lets_identifiers_pass():
     assert english("! links public URL: http://127.0.0.1:8080/d/… — customers must reach it")
-    assert english("usage: salespulse chat [-h] --as USER")  # "usage" + … is caught only with words around it
+    assert english("salespulse: error: the following arguments are required: --as")
     assert english("show this help message and exit")
     assert not english("用法：salespulse chat [-h] --as USER [--db DB] [--at 'YYYY-MM-DD HH:MM']")
     assert not english("✓ ffmpeg：已找到内置版本 /x/imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v9.0.2")
