@@ -70,7 +70,7 @@ def test_import_org_reports_bad_rows_with_line_numbers_and_keeps_the_good_ones(f
     (folder / "org.csv").write_text("id,name,role,team\nr1,张伟,rep,华东\nr2,李娜,boss,华东\nr3\n", encoding="utf-8")
     code, _out, err = run(capsys, "import", "org", "org.csv", "--db", "x.db")
     assert code == 2
-    assert "org.csv:3:" in err and "org.csv:4:" in err and "org.csv:2:" not in err
+    assert "org.csv:3：" in err and "org.csv:4：" in err and "org.csv:2：" not in err
     store = open_store(folder / "x.db")
     assert [r[0] for r in store.conn.execute("SELECT id FROM people")] == ["r1"]
     store.close()
