@@ -86,8 +86,11 @@ def test_imported_rows_without_detail_columns_do_not_count_as_having_details():
     assert not model.has_details(deal(1, "won", 0, 1, industry="制造", source="import:x.csv", customer_known=False))
     assert model.has_details(deal(1, "won", 0, 1, approver_met=False))
     assert model.has_details(deal(1, "won", 0, 1, tech_validation=0.5))
-    m = model.fit([deal(i, "won" if i % 2 else "lost", i, i + 5, source="import") for i in range(80)], min_fit=30)
-    assert m.fallback and m.fitted_on == 0  # nothing to fit detail coefficients on
+    closed = [deal(i, "won" if i % 2 else "lost", i, i + 5, source="import", approver_met=None) for i in range(80)]
+    m = model.fit(closed, min_fit=30)
+    assert m.fitted_on == 0 and not m.fallback  # plenty of history, but nothing to fit detail coefficients on
+    details = [i for i, n in enumerate(model.NAMES) if model.FEATURES[n][0] != "rep"]
+    assert list(m.beta[details]) == [model.FEATURES[model.NAMES[i]][1] for i in details]
 
 
 def test_quarter_end_months_win_more_when_history_shows_it():

@@ -31,6 +31,19 @@ class Forecast:
     history_periods: int
     fallback: bool
     reasons: list[tuple[str, dict]] = field(default_factory=list)  # prompt key suffix, values
+    per_deal: PerDeal | None = None  # the open deals behind it (`salespulse forecast --deals-out`)
+
+
+@dataclass
+class PerDeal:
+    """Per open deal in scope: its win probability (as /deal shows it), its chance of being won inside the rest of
+    the period, and the value it is counted at; expected value = in_period × amount."""
+
+    ids: list[str]
+    titles: list[str]
+    win_probability: np.ndarray
+    in_period: np.ndarray
+    amount: np.ndarray
 
 
 def to_row(d: Deal) -> DealRow:
@@ -185,6 +198,8 @@ def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneI
         out = _shift(out, won_to_date, cfg.confidence_band, target)
     fc = Forecast(period, out, won_to_date, len(open_deals), new_mu, tm.periods, models.win.fallback)
     fc.reasons = reasons(fc, p, amounts, [d.title for d in open_deals], many, shifted)
+
+    fc.per_deal = PerDeal([d.id for d in open_deals], [d.title for d in open_deals], many.probability, p, amounts)
     return fc
 
 

@@ -531,8 +531,8 @@ def fit(closed: Sequence[Deal], *, prior: float = 0.25, strength: float = 20.0, 
     prior_beta = np.array([FEATURES[n][1] for n in NAMES])
     detailed = np.array([has_details(d) for d in closed], dtype=bool)
     n_detailed = int(detailed.sum())
-    fallback = n_detailed < min_fit
-    done = WinModel(rates, prior_beta, n_detailed, fallback, intent_cap, 0.0, ages, as_of or 0, strength)
+    few_details = n_detailed < min_fit  # detail coefficients stay at their priors
+    done = WinModel(rates, prior_beta, n_detailed, len(closed) < min_fit, intent_cap, 0.0, ages, as_of or 0, strength)
     if len(closed) < min_fit:
         return done
     # the rep's attainment as it was known while the deal was open: their last three deals closed before it was
@@ -548,8 +548,8 @@ def fit(closed: Sequence[Deal], *, prior: float = 0.25, strength: float = 20.0, 
     offset = np.array([logit(rates.of(d.industry, d.product)) for d in closed])
     is_rep = np.array([FEATURES[n][0] == "rep" for n in NAMES])
     # a detail coefficient is fitted only from deals that carry details, and only from enough of them
-    active = (X.std(axis=0) > 0) & (is_rep | (not fallback))
-    if not fallback:
+    active = (X.std(axis=0) > 0) & (is_rep | (not few_details))
+    if not few_details:
         active &= is_rep | (X[detailed].std(axis=0) > 0)
     try:
         import statsmodels.api as sm
