@@ -28,6 +28,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.deploy",
     "bot.cli.migrate",
     "bot.cli.debrief",
+    "bot.cli.report",
 )
 
 

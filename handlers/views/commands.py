@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.clock import from_ms
 from bot.context import Context, Services
 from bot.errors import UserInputError
 from bot.events import Command, Role, Tick
@@ -20,7 +22,7 @@ from handlers.charts import chart_folder, prune_charts
 from handlers.forecast import periods
 from handlers.forecast import scope as scope_mod
 from handlers.forecast.commands import wan
-from handlers.views import pipeline, pipeline_chart, targets, today
+from handlers.views import pipeline, pipeline_chart, targets, today, workbook
 from handlers.workcal import is_workday
 from store import targets as target_store
 from store.db import Store
@@ -247,3 +249,59 @@ def targets_listing(ctx: Context) -> str:
     if ctx.event.actor.is_admin or ctx.event.actor.role == Role.MANAGER:
         lines.append(ctx.t("views.target_hint"))
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ /导出
+EXPORTS_KEPT = 50  # workbooks kept in <data_dir>/exports; older ones are deleted when a new one is written
+
+
+@router.command("export")
+def on_export(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    sheets, rest = workbook.parse_what(args)
+    if not sheets:
+        raise UserInputError(ctx.t("views.export_usage", words=" ".join(rest)) if rest else ctx.t("views.export_usage",
+                                                                                                   words=""))
+    today_ = _local_today(ctx)
+    period = None
+    others = []
+    for word in rest:
+        p = periods.parse(word, today_)
+        if p is not None and period is None:
+            period = p
+        else:
+            others.append(word)
+    sc = _scope(ctx, tuple(others)) if len(others) <= 1 else None
+    if sc is None:
+        raise UserInputError(ctx.t("views.export_usage", words=" ".join(others)))
+    period = period or periods.parse(ctx.config.forecast.default_period, today_) or periods.quarter_of(today_)
+    target = targets.target_for(ctx.store, ctx.config.forecast.targets, sc.target_key, period, today_)[0]
+    names = ctx.t("core.list_sep").join(ctx.t(f"views.xlsx_sheet_{s}") for s in sheets)
+    ctx.reply(ctx.t("views.export_working", sheets=names))
+    ctx.defer("views.export", {"sheets": sheets, "owners": sc.owners, "scope": ctx.t(f"forecast.{sc.label_key}",
+                                                                                      name=sc.name),
+                               "kind": period.kind, "start": period.start.isoformat(), "target": target,
+                               "key": event.event_id})
+
+
+@router.job("views.export")
+def job_export(payload: dict, reader: Store) -> Reply:
+    s = _SERVICES["s"]
+    ctx = Context(Services(store=reader, config=s.config, clock=s.clock, directory=s.directory, prompts=s.prompts),
+                  None)
+    now = s.clock.now_ms()
+    period = periods.of_kind(payload["kind"], date.fromisoformat(payload["start"]))
+    folder = export_folder(s.config)
+    stamp = from_ms(now).astimezone(ZoneInfo(s.config.bot.timezone)).strftime("%Y%m%d-%H%M")
+    digest = hashlib.sha1(str(payload["key"]).encode()).hexdigest()[:8]
+    path = folder / f"salespulse-{'-'.join(payload['sheets'])}-{stamp}-{digest}.xlsx"
+    counts = workbook.build(ctx, payload["sheets"], payload["owners"], payload["scope"], path, now, period,
+                            payload["target"])
+    prune_charts(folder, "salespulse-", EXPORTS_KEPT, suffix=".xlsx")
+    lines = ctx.t("core.list_sep").join(ctx.t("views.export_sheet_rows", sheet=k, n=v) for k, v in counts.items())
+    return Reply.file(str(path), ctx.t("views.export_done", scope=payload["scope"], sheets=lines, name=path.name),
+                      title=ctx.t("views.export_title"))
+
+
+def export_folder(config) -> Path:
+    """<bot.data_dir>/exports as an absolute path (a relative one would be printed relative to the start folder)."""
+    return (Path(config.bot.data_dir) / "exports").resolve()
