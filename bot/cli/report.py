@@ -14,15 +14,16 @@ from bot.org import Directory
 from prompts import Prompts
 from store.db import open_store
 
-_T = Prompts().t  # --help is read before any config is: the default locale (zh-CN)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help=_T("views.cli_report_help"), description=_T("views.cli_report_help"))
-    p.add_argument("--xlsx", required=True, metavar="FILE", help=_T("views.cli_report_xlsx"))
-    p.add_argument("--db", default=None, help=_T("views.cli_report_db"))
-    p.add_argument("--what", default="全部", help=_T("views.cli_report_what"))
-    p.add_argument("--scope", default="", help=_T("views.cli_report_scope"))
+    # English literals; bot/cli/localise.py shows prompts/locales/<locale>/cli_help.toml [report] instead
+    p = sub.add_parser("report", help="write the forecast, health, baseline and pipeline as an Excel file",
+                       description="The workbook /export sends in chat: one sheet each for the forecast, deal "
+                                   "health, the baseline self-check and the pipeline.")
+    p.add_argument("--xlsx", required=True, metavar="FILE", help="the .xlsx file to write")
+    p.add_argument("--db", default=None, help="database file (default: bot.database from config)")
+    p.add_argument("--what", default="全部", help="which sheets, comma-separated (default: all)")
+    p.add_argument("--scope", default="", help="a team or person name (default: the whole company)")
     p.set_defaults(handler=cmd_report)
 
 
