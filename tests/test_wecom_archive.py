@@ -264,11 +264,11 @@ async def test_adapter_runs_the_puller_and_doctor_reports_it(store, clock, confi
                          archive_private_keys=rsa_keys[1], org_sync_cron="")
     adapter = WeComAdapter(AdapterContext(store, cfg, clock, lambda: None))
     lines = {name: (ok, text) for name, ok, text in adapter.doctor()}
-    assert lines["wecom archive"][0] and "versions 1, 2" in lines["wecom archive"][1]
+    assert lines["企业微信会话存档"][0] and "私钥版本 1, 2" in lines["企业微信会话存档"][1]
     await adapter.start()
     assert adapter.puller is not None and [t.get_name() for t in adapter._tasks] == ["wecom-archive"]
     await asyncio.wait_for(adapter.stop(), timeout=30)
     assert adapter._tasks == []
     missing = h.wecom_config(config, archive_sdk_path=str(tmp_path / "nope.so"), archive_secret="x")
     lines = {n: (ok, t) for n, ok, t in WeComAdapter(AdapterContext(store, missing, clock, lambda: None)).doctor()}
-    assert not lines["wecom archive"][0] and "not found" in lines["wecom archive"][1]
+    assert not lines["企业微信会话存档"][0] and "找不到 SDK" in lines["企业微信会话存档"][1]
