@@ -239,7 +239,8 @@ def test_import_reports_bad_lines_with_numbers(store, clock, config, tmp_path):
     messages: list[str] = []
     counts = import_file(AdapterContext(store, config, clock, lambda: None), path, messages.append)
     assert counts == {"new": 1, "duplicate": 0, "unsupported": 1, "bad": 3}
-    assert [m.split(":")[1] for m in messages] == ["2", "3", "4"]
+    assert [m.split(":")[1].split("：")[0] for m in messages] == ["2", "3", "4"]
+    assert "不是 JSON" in messages[0] and "msgtime 必须是正整数（毫秒）" in messages[2]
     assert all(str(path) in m for m in messages)
 
 
