@@ -45,6 +45,11 @@ def render_text(reply: Reply, prompts: Prompts, buttons_out: list[Button] | None
             lines.append(reply.title)
         lines.append(reply.alt_text)
         lines.append(prompts.t("core.image_saved", path=reply.image_path))
+    elif reply.kind == ReplyKind.FILE:  # a terminal cannot receive a file: say where it was written
+        if reply.title:
+            lines.append(reply.title)
+        lines.append(reply.alt_text)
+        lines.append(prompts.t("core.file_saved", path=reply.file_path))
     else:
         if reply.title:
             lines.append(reply.title)

@@ -30,6 +30,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.deploy",
     "bot.cli.migrate",
     "bot.cli.debrief",
+    "bot.cli.report",
     "bot.cli.forget",
 )
 
