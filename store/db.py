@@ -38,6 +38,7 @@ class Store:
         self._later_done = 0
         self._later_marks: list[tuple[int, int]] = []
         self._mergers: dict[str, Callable[[list[tuple]], list[tuple]]] = {}
+        self._independent: set[str] = set()
         self._rollback_listeners: list[Callable[[], None]] = []
 
     def transaction(self) -> _Transaction:
@@ -63,22 +64,42 @@ class Store:
         """Register how a run of deferred `sql` rows collapses into fewer rows with the same end state."""
         self._mergers[sql] = merger
 
+    def independent_later(self, sql: str) -> None:
+        """Declare that deferred `sql` commutes with every other deferred statement (its table is written by no other
+        deferred statement and no trigger ties it to one): `flush` then runs all its rows in one executemany after
+        the others, instead of splitting the log into short runs wherever it is interleaved with them (which also
+        kept the other statements' runs from merging)."""
+        self._independent.add(sql)
+
     def flush(self) -> None:
         """Run the deferred writes now (inside the current transaction or savepoint; a rollback re-queues them)."""
         log, start = self._later, self._later_done
         end = len(log)
         if start >= end:
             return
+        independent = self._independent
+        apart: dict[str, list[tuple]] = {}
         i = start
         while i < end:
             sql = log[i][0]
+            if sql in independent:
+                apart.setdefault(sql, []).append(log[i][1])
+                i += 1
+                continue
             j = i + 1
-            while j < end and log[j][0] == sql:
+            rows = [log[i][1]]
+            while j < end and (log[j][0] == sql or log[j][0] in independent):
+                if log[j][0] == sql:
+                    rows.append(log[j][1])
+                else:
+                    apart.setdefault(log[j][0], []).append(log[j][1])
                 j += 1
-            rows = [p for _s, p in log[i:j]]
             merger = self._mergers.get(sql)
             self.conn.executemany(sql, merger(rows) if merger is not None else rows)
             i = j
+        for sql, rows in apart.items():
+            merger = self._mergers.get(sql)
+            self.conn.executemany(sql, merger(rows) if merger is not None else rows)
         self._later_done = end
 
     def on_rollback(self, listener: Callable[[], None]) -> None:
