@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+from bot import crashpoints
 from bot.errors import BadPayload
 from handlers.forecast import dealfile
 from handlers.stores import health
@@ -150,6 +151,7 @@ def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int) -
     with store.transaction():
         created = save(store, [s for s, _m in specs], str(path), now_ms)
         for spec, area_manager in specs:
+            crashpoints.reached("import.row")
             if spec.area and area_manager:
                 stores_store.upsert_area(store, spec.area, person_id(store, area_manager, created), "")
     return len(specs), created, errors
@@ -208,6 +210,7 @@ def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int) ->
             if dwell is not None:
                 stores_store.put_dwell(store, row.id, day, dwell, int(visits or 0), "import", now_ms)
             good += 1
+            crashpoints.reached("import.row")
     return good, errors
 
 
@@ -271,4 +274,5 @@ def dwell_from_rows(store: Store, rows: dict[str, stores_store.StoreRow], probes
     for (sid, day), minutes in dwell.items():
         stores_store.put_dwell(store, sid, day.isoformat(), float(minutes), counts.get((sid, day.isoformat()), 0),
                                "wifi", now_ms)
+        crashpoints.reached("import.row")
     return len(dwell)
