@@ -573,27 +573,40 @@ class Config:
 # ---------------------------------------------------------------- loading
 
 
-def _type_name(tp: Any) -> str:
+def _type_name(tp: Any, say: Any) -> str:
+    """The expected type in the admin's language and TOML's words (not Python's `str` / `int`)."""
     origin = typing.get_origin(tp)
     if origin is tuple:
         (inner, *_rest) = typing.get_args(tp)
-        return f"list of {_type_name(inner)}"
+        return say("config_errors.list_of", inner=_type_name(inner, say))
     if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is dict:
-        return "table"
-    if dataclasses.is_dataclass(tp):
-        return "table"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp, str(tp))
+        return say("config_errors.or").join(_type_name(a, say) for a in typing.get_args(tp))
+    if origin is dict or dataclasses.is_dataclass(tp):
+        return say("config_errors.kind_table")
+    name = {str: "string", int: "integer", float: "number", bool: "boolean"}.get(tp)
+    return say(f"config_errors.kind_{name}") if name else str(tp)
 
 
-def _kind(value: Any) -> str:
-    """What the admin wrote, in TOML's words (not Python's `str` / `int`)."""
+def _kind(value: Any, say: Any) -> str:
+    """What the admin wrote, in the admin's language and TOML's words."""
     for tp, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
                      (dict, "table")):
         if isinstance(value, tp):
-            return name
-    return "date/time"
+            return say(f"config_errors.kind_{name}")
+    return say("config_errors.kind_datetime")
+
+
+def _error_locale(data: dict[str, Any] | None) -> str:
+    """Which language a bot.toml mistake is reported in: the file's own [bot] locale when it names one we have,
+    else SALESPULSE_LOCALE, else zh-CN. Why: the mistake may be in the very file that sets the language."""
+    wanted = (data or {}).get("bot", {}) if isinstance((data or {}).get("bot"), dict) else {}
+    for candidate in (wanted.get("locale"), os.environ.get("SALESPULSE_LOCALE")):
+        if isinstance(candidate, str) and candidate in _locales():
+            return candidate
+    return "zh-CN"
+
+
+_TOML_WHERE = re.compile(r"^(?P<detail>.*?)\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 
 _HEADER_LINE = re.compile(r"^\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?$")
@@ -633,10 +646,13 @@ def _key_lines(lines: list[str]) -> dict[str, int]:
 
 
 class _Loader:
-    def __init__(self, path: str, text: str) -> None:
+    def __init__(self, path: str, text: str, locale: str = "zh-CN") -> None:
+        from prompts import Prompts
+
         self.path = path
         self.lines = text.splitlines()
         self._key_lines: dict[str, int] | None = None
+        self.say = Prompts(locale).t
 
     def line_of(self, dotted: str) -> str:
         """Line number of a key (or of the nearest enclosing key or table), so the admin can jump straight to it."""
@@ -649,24 +665,25 @@ class _Loader:
             path = path[:path.rindex("[")] if path.endswith("]") else path.rpartition(".")[0]
         return ""
 
-    def fail(self, dotted: str, message: str) -> typing.NoReturn:
-        raise ConfigError(f"{self.path}{self.line_of(dotted)}: {dotted}: {message}")
+    def fail(self, dotted: str, key: str, **values: Any) -> typing.NoReturn:
+        """One line: file:line: key: what is wrong (prompts config_errors.<key>, in the admin's language)."""
+        raise ConfigError(f"{self.path}{self.line_of(dotted)}: {dotted}: {self.say('config_errors.' + key, **values)}")
 
     def convert(self, tp: Any, value: Any, dotted: str) -> Any:
         origin = typing.get_origin(tp)
         if dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):
-                self.fail(dotted, f"expected a table, got {_kind(value)}")
+                self.fail(dotted, "expected", want=self.say("config_errors.kind_table"), got=_kind(value, self.say))
             return self.build(tp, value, dotted)
         if origin is tuple:
             inner = typing.get_args(tp)[0]
             if not isinstance(value, list):
-                self.fail(dotted, f"expected {_type_name(tp)}, got {_kind(value)}")
+                self.fail(dotted, "expected", want=_type_name(tp, self.say), got=_kind(value, self.say))
             return tuple(self.convert(inner, v, f"{dotted}[{i}]") for i, v in enumerate(value))
         if origin is dict:
             key_tp, val_tp = typing.get_args(tp)
             if not isinstance(value, dict):
-                self.fail(dotted, f"expected a table, got {_kind(value)}")
+                self.fail(dotted, "expected", want=self.say("config_errors.kind_table"), got=_kind(value, self.say))
             return types.MappingProxyType(
                 {str(k): self.convert(val_tp, v, f"{dotted}.{k}") for k, v in value.items()}
             )
@@ -676,15 +693,15 @@ class _Loader:
                     return self.convert(option, value, dotted)
                 except ConfigError:
                     continue
-            self.fail(dotted, f"expected {_type_name(tp)}, got {_kind(value)}")
+            self.fail(dotted, "expected", want=_type_name(tp, self.say), got=_kind(value, self.say))
         if tp is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         if tp is bool and not isinstance(value, bool):
-            self.fail(dotted, f"expected boolean (true/false), got {_kind(value)}")
+            self.fail(dotted, "expected_bool", got=_kind(value, self.say))
         if tp in (int, float) and isinstance(value, bool):
-            self.fail(dotted, f"expected {_type_name(tp)}, got boolean")
+            self.fail(dotted, "expected", want=_type_name(tp, self.say), got=self.say("config_errors.kind_boolean"))
         if tp in (str, int, float, bool) and not isinstance(value, tp):
-            self.fail(dotted, f"expected {_type_name(tp)}, got {_kind(value)}")
+            self.fail(dotted, "expected", want=_type_name(tp, self.say), got=_kind(value, self.say))
         return value
 
     def build(self, cls: type, table: dict[str, Any], prefix: str) -> Any:
@@ -694,7 +711,7 @@ class _Loader:
         for key, value in table.items():
             dotted = f"{prefix}.{key}" if prefix else key
             if key not in known:
-                self.fail(dotted, f"unknown key (known: {', '.join(sorted(known))})")
+                self.fail(dotted, "unknown_key", known=", ".join(sorted(known)))
             kwargs[key] = self.convert(hints[key], value, dotted)
         for f in known.values():
             env = f.metadata.get("env")
@@ -733,7 +750,7 @@ def _check_values(config: Config, loader: _Loader) -> None:
 
     def one_of(dotted: str, value: str, allowed: tuple[str, ...]) -> None:
         if value not in allowed:
-            loader.fail(dotted, f"expected one of {', '.join(allowed)}, got {value!r}")
+            loader.fail(dotted, "one_of", allowed=", ".join(allowed), got=repr(value))
 
     one_of("bot.locale", config.bot.locale, _locales())
     for dotted, allowed in _CHOICES.items():
@@ -751,7 +768,7 @@ def _check_values(config: Config, loader: _Loader) -> None:
                                  ("backup.keep", config.backup.keep, 1),
                                  ("health.max_outbox_backlog", config.health.max_outbox_backlog, 0)):
         if value < least:  # 0 attempts would park every reply as dead unsent; 0 rows per batch would never dispatch
-            loader.fail(dotted, f"expected a whole number of at least {least}, got {value}")
+            loader.fail(dotted, "at_least", least=least, got=value)
     for i, name in enumerate(config.asr.order):
         one_of(f"asr.order[{i}]", name, _ASR_BACKENDS)
     for i, person in enumerate(config.org.people):
@@ -760,15 +777,14 @@ def _check_values(config: Config, loader: _Loader) -> None:
         if team.digest_chat:
             platform, _, chat = team.digest_chat.partition(":")
             if platform not in _CHAT_PLATFORMS or not chat:
-                loader.fail(f"org.teams[{i}].digest_chat", "expected <platform>:<chat id> with platform one of "
-                            f"{', '.join(_CHAT_PLATFORMS)} (e.g. \"wecom:robot\", \"feishu:oc_…\"), got "
-                            f"{team.digest_chat!r}")
+                loader.fail(f"org.teams[{i}].digest_chat", "digest_chat", platforms=", ".join(_CHAT_PLATFORMS),
+                            got=repr(team.digest_chat))
     for dotted, zone in (("bot.timezone", config.bot.timezone), ("scheduler.timezone", config.scheduler.timezone),
                          ("telephony.timezone", config.telephony.timezone)):
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
-            loader.fail(dotted, f"unknown time zone {zone!r} (expected an IANA name such as Asia/Shanghai)")
+            loader.fail(dotted, "timezone", zone=repr(zone))
     from bot.scheduler import parse_cron  # late: the scheduler imports this module
 
     crons = [(f"scheduler.jobs[{i}].cron", job.cron) for i, job in enumerate(config.scheduler.jobs) if job.enabled]
@@ -780,8 +796,7 @@ def _check_values(config: Config, loader: _Loader) -> None:
         try:
             parse_cron(cron, config.scheduler.timezone)
         except ValueError as exc:
-            loader.fail(dotted, f"not a cron string {cron!r}: {exc} (expected 5 fields: minute hour day month "
-                                "weekday, e.g. \"0 18 * * 1-5\")")
+            loader.fail(dotted, "cron", cron=repr(cron), reason=exc)
 
 
 # What each platform cannot work without (its section's key → the environment variable that may supply it, or "").
@@ -808,22 +823,31 @@ def missing_platform_keys(config: Config) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def load_config(path: str | os.PathLike[str] | None) -> Config:
-    """Load bot.toml; `None` gives the embedded defaults (used by the demo)."""
+def load_config(path: str | os.PathLike[str] | None, *, error_locale: str | None = None) -> Config:
+    """Load bot.toml; `None` gives the embedded defaults (used by the demo).
+
+    Mistakes are reported in `error_locale` when the caller knows it (doctor --locale), else in the file's own
+    [bot] locale, else SALESPULSE_LOCALE, else zh-CN."""
     if path is None:
         return dataclasses.replace(_Loader("<defaults>", "").build(Config, {}, ""), source="<defaults>")
+    from prompts import Prompts
+
     p = Path(path)
+    say = Prompts(error_locale or _error_locale(None)).t
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{p}: file not found (copy bot.toml from the project root, or run `salespulse demo`)") from None
+        raise ConfigError(say("config_errors.not_found", path=p)) from None
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+        raise ConfigError(say("config_errors.cannot_read", path=p, reason=exc.strerror)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    loader = _Loader(str(p), text)
+        where = _TOML_WHERE.match(str(exc))
+        if where:
+            raise ConfigError(say("config_errors.bad_toml_at", path=p, **where.groupdict())) from None
+        raise ConfigError(say("config_errors.bad_toml", path=p, detail=exc)) from None
+    loader = _Loader(str(p), text, error_locale or _error_locale(data))
     config = loader.build(Config, data, "")
     _check_values(config, loader)
     return dataclasses.replace(config, source=str(p.resolve()))

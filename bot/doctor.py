@@ -50,9 +50,9 @@ class Check:
 # ------------------------------------------------------------------ individual checks
 
 
-def check_config(path: str | None, t: Translate) -> tuple[Config | None, Check]:
+def check_config(path: str | None, t: Translate, locale: str | None = None) -> tuple[Config | None, Check]:
     try:
-        config = load_config(path)
+        config = load_config(path, error_locale=locale)
     except SalesPulseError as exc:
         return None, Check(False, t("ops.config_failed", error=exc))
     if config.source.startswith("<"):
@@ -302,7 +302,7 @@ def run_checks(config_path: str | None, db_override: str | None = None, *, local
                importer: Callable[[str], Any] = importlib.import_module,
                sdk_loader: Callable[[str], Any] = ctypes.CDLL) -> tuple[list[Check], Translate]:
     t = Prompts(locale or "zh-CN").t
-    config, first = check_config(config_path, t)
+    config, first = check_config(config_path, t, locale)
     if config is not None and locale is None:
         locale = config.bot.locale
         t = Prompts(locale).t

@@ -20,6 +20,12 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def english_errors(monkeypatch):
+    """Most tests here pin the English wording (SALESPULSE_LOCALE=en); the zh-CN tests below delete it again."""
+    monkeypatch.setenv("SALESPULSE_LOCALE", "en")
+
+
 def one_line_error(path: Path) -> str:
     with pytest.raises(ConfigError) as err:
         load_config(path)
@@ -199,3 +205,37 @@ def test_shipped_bot_toml_shows_every_section_and_key():
 
     walk(Config, "")
     assert not missing, f"bot.toml lacks: {', '.join(missing)}"
+
+
+# ---------------------------------------------------------------- bot.toml mistakes in the admin's language
+
+
+@pytest.mark.parametrize("text, line, expected", [
+    ('[bot]\nname = "x"\nlocal = "en"\n', 3, "bot.local: 未知的键（可用的键："),
+    ('[wecom]\nenabled = "yes"\n', 2, "wecom.enabled: 应为布尔值（true/false），实际是字符串"),
+    ('[bot]\ntimezone = "Asia/Shangai"\n', 2, "bot.timezone: 未知的时区 'Asia/Shangai'"),
+    ('[dingtalk]\nmode = "steam"\n', 2, "dingtalk.mode: 应为 stream, http 之一，实际是 'steam'"),
+    ('[outbox]\nmax_attempts = 0\n', 2, "outbox.max_attempts: 应为不小于 1 的整数，实际是 0"),
+    ('[bot]\ndispatch_batch = "many"\n', 2, "bot.dispatch_batch: 应为整数，实际是字符串"),
+])
+def test_a_mistake_is_reported_in_chinese_by_default(tmp_path, monkeypatch, text, line, expected):
+    monkeypatch.delenv("SALESPULSE_LOCALE")
+    path = write(tmp_path, text)
+    assert one_line_error(path).startswith(f"{path}:{line}: {expected}")
+
+
+def test_broken_and_missing_files_are_reported_in_chinese_with_the_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("SALESPULSE_LOCALE")
+    path = write(tmp_path, '[bot]\nname = "x"\nlocale = \n')
+    message = one_line_error(path)
+    assert message.startswith(f"{path}:3：第 3 行第 10 列不是有效的 TOML")
+    assert "salespulse init" in one_line_error(tmp_path / "nope.toml")
+    assert "文件不存在" in one_line_error(tmp_path / "nope.toml")
+
+
+def test_the_files_own_locale_decides_the_language_of_its_mistakes(tmp_path, monkeypatch):
+    monkeypatch.setenv("SALESPULSE_LOCALE", "zh-CN")
+    message = one_line_error(write(tmp_path, '[bot]\nlocale = "en"\ntimezone = "Mars/Base"\n'))
+    assert message.endswith("bot.timezone: unknown time zone 'Mars/Base' (expected an IANA name such as Asia/Shanghai)")
+    message = one_line_error(write(tmp_path, '[bot]\nlocale = "zh-CN"\ntimezone = "Mars/Base"\n'))
+    assert "未知的时区" in message
