@@ -331,6 +331,7 @@ def test_help_is_chinese(capsys, monkeypatch):
     text = capsys.readouterr().out
     assert "配置向导" in text or "一步步配置" in text
     assert "--corp-id" in text and "SALESPULSE_WECOM_SECRET" in text and "显示这段帮助并退出" in text
+    assert text.startswith("用法：salespulse init") and "\n选项:" in text and "usage:" not in text
 
 
 def test_missing_contacts_permissions_during_the_import_are_named(folder, dingtalk, feishu, capsys):
@@ -361,3 +362,12 @@ def test_wecom_agent_id_is_checked_against_the_secrets_app(folder, wecom, capsys
     assert code == 2 and "企业微信说 AgentId 不对（错误码 40056）" in out
     assert wecom.calls("/cgi-bin/agent/get")[-1].query["agentid"] == "1000099"
     assert not (folder / "bot.toml").exists()
+
+
+def test_after_init_an_imported_person_can_chat_in_the_console(folder, wecom, capsys, monkeypatch):
+    code, _out = run(capsys, wecom_flags(wecom.base_url))
+    assert code == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("/我是谁\n"))
+    code, out = run(capsys, ["-c", "bot.toml", "chat", "--as", "钱主管"])
+    assert code == 0, out
+    assert "我还不认识你" not in out and "钱主管" in out.split("\n", 2)[-1]

@@ -29,10 +29,21 @@ def help_locale() -> str:
     return "en" if wanted.lower().startswith("en") else "zh-CN"
 
 
+def _formatter(usage_prefix: str) -> type[argparse.HelpFormatter]:
+    class Formatter(argparse.HelpFormatter):
+        """argparse's own "usage: " in the help's language."""
+
+        def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+            super().add_usage(usage, actions, groups, prefix if prefix is not None else usage_prefix)
+
+    return Formatter
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     t = Prompts(help_locale()).t
     p = sub.add_parser("init", help=t("setup.help"), description=t("setup.description"), epilog=t("setup.epilog"),
-                       add_help=False)
+                       add_help=False, formatter_class=_formatter(t("setup.h_usage")))
+    p._optionals.title = t("setup.h_options")  # argparse names the group "options" in English
     p.add_argument("-h", "--help", action="help", help=t("setup.h_help"))
     p.add_argument("--yes", "-y", action="store_true", help=t("setup.h_yes"))
     p.add_argument("--platform", action="append", default=[], metavar="wecom|dingtalk|feishu",
@@ -43,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--locale", default="zh-CN", metavar="zh-CN|en", help=t("setup.h_locale"))
     p.add_argument("--public-url", default="", metavar="https://…", help=t("setup.h_public_url"))
     p.add_argument("--no-check", action="store_true", help=t("setup.h_no_check"))
-    p.add_argument("--admin", default="", metavar="姓名|USERID", help=t("setup.h_admin"))
+    p.add_argument("--admin", default="", metavar=t("setup.h_admin_metavar"), help=t("setup.h_admin"))
     seen: set[str] = set()
     for platform in PLATFORMS:
         spec = SPECS[platform]
