@@ -330,7 +330,7 @@ def test_help_is_chinese(capsys, monkeypatch):
         cli_main(["init", "--help"])
     text = capsys.readouterr().out
     assert "配置向导" in text or "一步步配置" in text
-    assert "--corp-id" in text and "SALESPULSE_WECOM_SECRET" in text and "显示这段帮助并退出" in text
+    assert "--corp-id" in text and "SALESPULSE_WECOM_SECRET" in text and "显示此帮助并退出" in text
     assert text.startswith("用法：salespulse init") and "\n选项:" in text and "usage:" not in text
 
 
