@@ -190,6 +190,18 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class AlertsSection:
+    """Alert volume (bot/pushes.py): one card per person per sweep, a per-person hourly budget, the rest in the digest."""
+
+    max_pushes_per_hour: int = 6  # alert cards per person per rolling hour; more wait for the next digest; 0 = no cap
+    group_per_sweep: bool = True  # several alerts for one person from one sweep/event → one card
+    # alerts whose key starts with one of these are never held (they still count): missed calls (30-minute rule),
+    # digests, backup failures, approval cards, debrief asks, practice results, store fix cards
+    never_capped: tuple[str, ...] = ("digest", "missed-call", "backup-failed", "approval", "debrief", "practice",
+                                     "stores:fix", "stores:digest")
+
+
+@dataclass(frozen=True)
 class BaselineSection:
     """/baseline: follow-up time and daily effective actions against the industry mean and healthy threshold."""
 
@@ -527,6 +539,7 @@ class Config:
     heatmap: HeatmapSection = HeatmapSection()
     baseline: BaselineSection = BaselineSection()
     digests: DigestSection = DigestSection()
+    alerts: AlertsSection = AlertsSection()
     asr: AsrSection = AsrSection()
     debrief: DebriefSection = DebriefSection()
     practice: PracticeSection = PracticeSection()
