@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.clock import Clock
 from bot import pushes
+from bot.clock import Clock
 from bot.config import Config
 from bot.events import Event
 from bot.org import Directory

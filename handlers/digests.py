@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import to_ms
 from bot import pushes
+from bot.clock import to_ms
 from bot.context import Context
 from bot.events import Role, Tick
 from bot.replies import Reply, Target
