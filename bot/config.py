@@ -368,6 +368,11 @@ class ForecastHealthSection:
     silent_red_days: int = 14  # … this many days: red
     slips_yellow: int = 1  # expected-close slips at/above this: yellow
     slips_red: int = 2  # … at/above this: red
+    # disputed clauses and technical validation judged against the company's won deals (handlers/forecast/health.py)
+    calibrate_from_history: bool = True
+    history_min_deals: int = 30  # won deals with the value needed before history replaces the fixed values above
+    yellow_share: float = 0.25  # yellow: fewer than this share of won deals looked this bad
+    red_share: float = 0.05  # red: fewer than this share of won deals looked this bad
 
 
 @dataclass(frozen=True)

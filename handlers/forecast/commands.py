@@ -228,7 +228,7 @@ def deal_text(ctx: Context, deal: Deal) -> str:
     if ex.fallback:
         lines.append(ctx.t("forecast.deal_fallback"))
     last = deal_store.last_customer_response(ctx.store, [deal.id]).get(deal.id)
-    h = health.assess(deal, ctx.clock.now_ms(), ctx.config.forecast.health, last)
+    h = health.assess(deal, ctx.clock.now_ms(), health_thresholds(ctx), last)
     colour = ctx.t(f"forecast.colour_{h.colour}")
     if h.issues:
         issues = ctx.t("core.clause_sep").join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues)
@@ -254,6 +254,11 @@ def on_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
 
 
 # ------------------------------------------------------------------ /health
+def health_thresholds(ctx: Context):
+    """bot.toml's [forecast.health], with the graded indicators calibrated on this company's won deals."""
+    return health.calibrated(ctx.config.forecast.health, deal_store.listing(ctx.store, status="won"))
+
+
 @router.command("health")
 def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     sc = scope_mod.resolve(args[0], event.actor, ctx.directory, ctx.t, unknown_key="forecast.unknown_scope_who") \
@@ -266,7 +271,8 @@ def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     last = deal_store.last_customer_response(ctx.store, [d.id for d in open_deals])
     now = ctx.clock.now_ms()
-    rated = [(d, health.assess(d, now, ctx.config.forecast.health, last.get(d.id))) for d in open_deals]
+    cfg = health_thresholds(ctx)
+    rated = [(d, health.assess(d, now, cfg, last.get(d.id))) for d in open_deals]
     count = {c: sum(1 for _d, h in rated if h.colour == c) for c in (health.RED, health.YELLOW, health.GREEN)}
     lines = [ctx.t("forecast.health_title", scope=ctx.t(f"forecast.{sc.label_key}", name=sc.name), **count)]
     for colour, icon in ((health.RED, "🔴"), (health.YELLOW, "🟡")):
