@@ -395,6 +395,10 @@ class ForecastSection:
                                 "技术验证未通过", "法务审核延期", "客户采购流程变更", "提前签约", "需求范围扩大",
                                 "数据录入更正")
     chart_dir: str = ""  # /revisions heatmap PNGs; empty = <bot.data_dir>/charts
+    # a rep's /adjust that raises the forecast by more than these waits for their manager's approval; 0 = never
+    approval_step_pct: float = 20.0  # win-probability points
+    approval_amount_pct: float = 20.0  # % of the deal's amount
+    approval_close_days: int = 30  # expected close moved earlier by more than this many days
     health: ForecastHealthSection = ForecastHealthSection()
 
 

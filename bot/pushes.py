@@ -12,7 +12,8 @@ Why it is built this way:
 - Over the hourly budget, an alert is held, not dropped: the person's next digest says "另有N条提醒已并入日报" and
   lists them (people who get no digest get a short summary card at digest time). Alerts whose key starts with
   one of [alerts] never_capped (missed calls must reach someone within 30 minutes, digests, backup failures,
-  approvals, …) are always sent at once; they still count towards the budget.
+  approvals, store fix cards, …) are always sent at once, each as its own card (they carry their own workflow
+  buttons); they still count towards the budget.
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ def deliver(ctx: Context, person_id: str, pushes: list[Push]) -> int:
         held = [p for p in fresh if not never_capped(ctx, p.key)]
     rows: list[tuple[str, str, int, str, str, str]] = []
     target = ctx.person_target(person_id)
-    alone = [p for p in send if p.reply.kind == ReplyKind.IMAGE]  # a picture does not fold into a list
-    grouped = [p for p in send if p.reply.kind != ReplyKind.IMAGE]
+    # a picture does not fold into a list; a never-capped alert is a workflow card of its own (a missed call to
+    # claim, a fix to confirm, an approval): it keeps its own card and buttons
+    alone = [p for p in send if p.reply.kind == ReplyKind.IMAGE or never_capped(ctx, p.key)]
+    grouped = [p for p in send if p not in alone]
     if len(grouped) == 1 or not ctx.config.alerts.group_per_sweep:
         alone, grouped = alone + grouped, []
     for push in alone:

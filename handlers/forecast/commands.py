@@ -20,7 +20,7 @@ from bot.events import Command
 from bot.replies import Reply
 from bot.router import Router
 from handlers.charts import chart_folder, prune_charts
-from handlers.forecast import engine, health, notes, periods
+from handlers.forecast import approval, engine, health, notes, periods
 from handlers.forecast import scope as scope_mod
 from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_table
 from prompts import Prompts
@@ -402,31 +402,54 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         raise UserInputError(ctx.t("forecast.adjust_reason_direction", reason=reason,
                                    direction=ctx.t(f"forecast.direction_{going}"), reasons=listing))
     now = ctx.clock.now_ms()
-    all_deals = deal_store.listing(ctx.store)
-    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now)
+    models = engine.build_models(ctx.store, deal_store.listing(ctx.store), ctx.config.forecast, now)
     p_old = engine.explain(models, deal).probability
+    if approval.needed(ctx, event.actor, deal, field, value, p_old):  # a rep's big step waits for the manager
+        old, new = change_values(ctx, deal, field, value, p_old)
+        if approval.request(ctx, event, deal, field, value, old, new, reason):
+            return
+    text, _revision = apply_adjustment(ctx, deal, field, value, reason, event.actor.person_id, event.event_id,
+                                       models)
+    ctx.reply(text)
+
+
+def change_values(ctx: Context, deal: Deal, field: str, value: float | int, p_old: float) -> tuple[str, str]:
+    """An /adjust's old and new value as the answer and the revision history show them."""
+    tz = _tz(ctx)
     if field == "amount":
-        old, new = wan(deal.amount) + "万", wan(value) + "万"
+        return wan(deal.amount) + "万", wan(value) + "万"
+    if field == "probability":
+        old_p = deal.details.probability_override
+        return f"{round(100 * (old_p if old_p is not None else p_old))}%", f"{round(100 * value)}%"
+    old = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else "—"
+    return old, periods.local_date(int(value), tz).isoformat()
+
+
+def apply_adjustment(ctx: Context, deal: Deal, field: str, value: float | int, reason: str, person_id: str,
+                     source_event_id: str, models=None) -> tuple[str, int]:
+    """Write an /adjust to the deal and the revision history (directly, or once a manager approved it:
+    handlers/forecast/approval.py). Returns the answer text and the revision id."""
+    now = ctx.clock.now_ms()
+    if models is None:
+        models = engine.build_models(ctx.store, deal_store.listing(ctx.store), ctx.config.forecast, now)
+    p_old = engine.explain(models, deal).probability
+    old, new = change_values(ctx, deal, field, value, p_old)
+    if field == "amount":
         deal_store.set_amount(ctx.store, deal.id, float(value))
     elif field == "probability":
-        old_p = deal.details.probability_override
-        old = f"{round(100 * (old_p if old_p is not None else p_old))}%"
-        new = f"{round(100 * value)}%"
         deal_store.upsert_details(ctx.store, deal.id, now, probability_override=float(value))
     else:
-        old = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else "—"
-        new = periods.local_date(int(value), tz).isoformat()
         deal_store.set_expected_close(ctx.store, deal.id, int(value))
         if deal.expected_close_at is not None and value > deal.expected_close_at:
             deal_store.upsert_details(ctx.store, deal.id, now, close_slips=deal.details.close_slips + 1)
-    rev_store.add(ctx.store, deal.id, field, old, new, reason, event.actor.person_id, now, event.event_id)
+    revision = rev_store.add(ctx.store, deal.id, field, old, new, reason, person_id, now, source_event_id)
     ex = engine.explain(models, deal_store.get(ctx.store, deal.id))
     text = ctx.t("forecast.adjust_done", title=deal.title, field=ctx.t(f"forecast.field_{field}"), old=old,
                  new=new, reason=reason, p_old=round(100 * p_old), p_new=round(100 * ex.probability))
     if ex.capped:  # "概率 60%" that comes out as 35%: say why, or the answer looks wrong
         missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         text += "\n" + ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100))
-    ctx.reply(text)
+    return text, revision
 
 
 def _apply_note_to_deal(ctx: Context, deal: Deal, parsed: notes.Parsed) -> list[str]:
