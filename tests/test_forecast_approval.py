@@ -4,7 +4,6 @@ meanwhile; the rep is told it waits and told the outcome; small, downward and ma
 from __future__ import annotations
 
 import pytest
-from conftest import T0
 from test_forecast_chat import ask, seed
 
 from store import deals as deal_store
