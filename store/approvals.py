@@ -64,3 +64,9 @@ def link_revision(store: Store, approval_id: int, revision_id: int, approver_id:
     store.conn.execute("UPDATE forecast_approvals SET revision_id = ? WHERE id = ?", (revision_id, approval_id))
     store.conn.execute("UPDATE deal_revisions SET approved_by = ? WHERE id = ?", (approver_id, revision_id))
 
+
+
+def pending_for(store: Store, lead_id: str) -> list[Approval]:
+    return [_row(r) for r in store.conn.execute(
+        f"SELECT {_C} FROM forecast_approvals WHERE lead_id = ? AND status = 'pending' ORDER BY requested_at, id",
+        (lead_id,))]

@@ -43,7 +43,8 @@ async def test_a_rep_raising_a_deal_to_90_percent_waits_for_the_manager(runtime)
     assert [b.text for b in card.reply.buttons] == ["批准", "驳回"]
     # the manager's forecast does not count it
     before = "\n".join(await ask(runtime, "王经理", "/商机 华东电网巡检"))
-    assert "90%" not in before
+    assert "赢单概率 90%" not in before
+    assert "待审批（未计入预测）：张伟 把概率从 16% 调到 90%（原因：提前签约），等王经理批准" in before
 
     n = len(runtime.console.delivered)
     runtime.console.type_line("m1", "1")  # 批准

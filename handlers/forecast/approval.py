@@ -91,6 +91,14 @@ def request(ctx: Context, event: Command, deal: Deal, field: str, value: float, 
     return True
 
 
+def pending_lines(ctx: Context, lead_id: str) -> list[str]:
+    """/deal's lines for changes of this deal still waiting for approval (not in the figures above them)."""
+    return [ctx.t("approval.pending_line", who=_name(ctx, a.requester_id), field=ctx.t(f"forecast.field_{a.field}"),
+                  old=a.old_text, new=a.new_text, reason=a.reason,
+                  approvers=ctx.t("core.list_sep").join(_name(ctx, p) for p in a.approvers))
+            for a in approval_store.pending_for(ctx.store, lead_id)]
+
+
 def _approval(event: CardAction, ctx: Context) -> approval_store.Approval | None:
     try:
         aid = int(event.value.get("approval_id", 0))

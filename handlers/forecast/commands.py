@@ -235,6 +235,7 @@ def deal_text(ctx: Context, deal: Deal) -> str:
         lines.append(ctx.t("forecast.deal_health_issues", colour=colour, issues=issues))
     else:
         lines.append(ctx.t("forecast.deal_health", colour=colour))
+    lines.extend(approval.pending_lines(ctx, deal.id))
     revs = rev_store.for_lead(ctx.store, deal.id, 3)
     if revs:
         lines.append(ctx.t("forecast.deal_revisions"))
