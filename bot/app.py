@@ -48,6 +48,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.forecast",
     "handlers.forecast.approval",  # 批准 / 驳回 on a rep's large forecast change
     "handlers.stores",
+    "handlers.views",
     "handlers.practice",
     "handlers.debrief",
     "handlers.voice",  # after every flow that answers voice transcripts (debriefs, practice): its answer is the fallback

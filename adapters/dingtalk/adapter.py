@@ -185,6 +185,8 @@ class DingTalkAdapter(Adapter):
         if target.chat_id == CUSTOM_ROBOT_CHAT:
             await self.api.custom_robot(render.webhook_message(reply))
             return "custom-robot"
+        if reply.kind == ReplyKind.FILE and (target.chat_id or target.user_id):
+            return await self._send_file(target, reply)
         image_id = await self._upload_image(reply) if reply.kind == ReplyKind.IMAGE else ""
         webhook, expires = parse.split_reply_token(target.reply_token)
         usable = webhook and (expires == 0 or expires > self.ctx.clock.now_ms() + WEBHOOK_MARGIN_MS)
@@ -200,11 +202,30 @@ class DingTalkAdapter(Adapter):
             msg_key, msg_param = "sampleImageMsg", {"photoURL": image_id}
         else:
             msg_key, msg_param = render.robot_message(reply)
+        if target.chat_id or target.user_id:
+            return await self._robot_send(target, msg_key, msg_param)
+        raise PlatformError("dingtalk target has neither user_id nor chat_id", permanent=True)
+
+    async def _send_file(self, target: Target, reply: Reply) -> str:
+        """A document (an .xlsx export): its text version, then the file uploaded with media/upload type=file and
+        sent through the robot OpenAPI as sampleFile {mediaId, fileName, fileType} (a session webhook carries no
+        files)."""
+        path = Path(reply.file_path)
+        try:
+            blob = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise PlatformError(f"dingtalk file {path}: {exc.strerror}", permanent=True) from None
+        if reply.alt_text:
+            await self._robot_send(target, *render.robot_message(Reply.plain(
+                f"{reply.title}\n{reply.alt_text}" if reply.title else reply.alt_text)))
+        media_id = await self.api.upload_file(blob, path.name)
+        return await self._robot_send(target, "sampleFile", {"mediaId": media_id, "fileName": path.name,
+                                                             "fileType": path.suffix.lstrip(".").lower() or "file"})
+
+    async def _robot_send(self, target: Target, msg_key: str, msg_param: dict) -> str:
         if target.chat_id:
             return await self.api.send_to_group(target.chat_id, msg_key, msg_param)
-        if target.user_id:
-            return await self.api.send_to_users([target.user_id], msg_key, msg_param)
-        raise PlatformError("dingtalk target has neither user_id nor chat_id", permanent=True)
+        return await self.api.send_to_users([target.user_id], msg_key, msg_param)
 
     async def _upload_image(self, reply: Reply) -> str:
         """Upload a chart; a missing file degrades to its text version (empty id)."""

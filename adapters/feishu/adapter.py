@@ -246,8 +246,29 @@ class FeishuAdapter(Adapter):
                 return "interactive", render.image_card(reply, await self.api.upload_image(blob))
         return render.message(reply)
 
+    # Feishu's upload file_type per suffix; any other document goes up as "stream"
+    FILE_TYPES = {".xlsx": "xls", ".xls": "xls", ".csv": "stream", ".pdf": "pdf", ".doc": "doc", ".docx": "doc",
+                  ".ppt": "ppt", ".pptx": "ppt", ".mp4": "mp4", ".opus": "opus"}
+
     async def send(self, target: Target, reply: Reply, key: str) -> str | None:
-        msg_type, content = await self._render(reply)
+        if reply.kind == ReplyKind.FILE:
+            return await self._send_file(target, reply, key)
+        return await self._send_rendered(target, reply, key, *(await self._render(reply)))
+
+    async def _send_file(self, target: Target, reply: Reply, key: str) -> str | None:
+        """A document (an .xlsx export): its text version as a post, then the file uploaded to im/v1/files and sent
+        as msg_type "file" with its file_key."""
+        path = Path(reply.file_path)
+        try:
+            blob = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise PlatformError(f"feishu file {path}: {exc.strerror}", permanent=True) from None
+        if reply.alt_text:
+            await self._send_rendered(target, reply, f"{key}:alt", *render.message(reply))
+        file_key = await self.api.upload_file(blob, path.name, self.FILE_TYPES.get(path.suffix.lower(), "stream"))
+        return await self._send_rendered(target, reply, key, "file", json.dumps({"file_key": file_key}))
+
+    async def _send_rendered(self, target: Target, reply: Reply, key: str, msg_type: str, content: str) -> str | None:
         uuid = hashlib.sha1(key.encode()).hexdigest()  # Feishu dedupes a uuid for an hour: retries never double-send
         message_id, replied = "", False
         if target.reply_token:

@@ -216,6 +216,8 @@ class WeComAdapter(Adapter):
         robot = target.chat_id == "robot" or target.chat_id.startswith("robot:")
         if reply.kind == ReplyKind.IMAGE:
             return await self._send_image(target, reply, key, robot)
+        if reply.kind == ReplyKind.FILE:
+            return await self._send_file(target, reply, key, robot)
         task_id = ""
         # Only message/send to members carries clickable template cards; group chats (appchat) and robots get
         # the card as markdown.
@@ -281,6 +283,24 @@ class WeComAdapter(Adapter):
             text = f"{reply.title}\n{reply.alt_text}" if reply.title else reply.alt_text
             await self._deliver(target, render.text_body(text), key, ":alt")
         return ref
+
+    async def _send_file(self, target: Target, reply: Reply, key: str, robot: bool) -> str:
+        """A document (an .xlsx export): its text version first (what is in it), then the file itself — uploaded
+        with media/upload type=file (an app) or the robot's webhook/upload_media, sent as msgtype "file"."""
+        path = Path(reply.file_path)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise PlatformError(f"wecom file {path}: {exc.strerror}", permanent=True) from None
+        if reply.alt_text:
+            text = f"{reply.title}\n{reply.alt_text}" if reply.title else reply.alt_text
+            await self._deliver(target, render.text_body(text), key, ":alt")
+        if robot:
+            media_id = await self.client.robot_upload(self._robot_key(target), path.name, content)
+        else:
+            ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            media_id = await self.client.upload_media("file", path.name, content, ctype)
+        return await self._deliver(target, {"msgtype": "file", "file": {"media_id": media_id}}, key, ":file")
 
     # ------------------------------------------------------------ media (same shape as the DingTalk adapter)
 
