@@ -99,6 +99,14 @@ def test_doctor_is_chinese(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     _code, text = _run(capsys, ["doctor"])
     assert "跟踪链接公网地址" in text and english(text) == []
+    # with every platform enabled (half configured), their own self-check rows too
+    (tmp_path / "bot.toml").write_text(
+        '[wecom]\nenabled = true\ncorp_id = "ww1"\nagent_id = 1000002\ntoken = "t"\nencoding_aes_key = "short"\n'
+        '[dingtalk]\nenabled = true\nclient_id = "ding1"\nmode = "http"\ngroup_robot_token = "x"\n'
+        '[feishu]\nenabled = true\napp_id = "cli_1"\nmode = "http"\n', encoding="utf-8")
+    _code, text = _run(capsys, ["doctor"])
+    assert "企业微信回调" in text and "钉钉消息接收" in text and "飞书事件接收" in text, text
+    assert english(text) == [], text
 
 
 def test_deal_import_with_bad_rows_is_chinese(tmp_path, monkeypatch, capsys):

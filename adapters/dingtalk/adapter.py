@@ -279,30 +279,33 @@ class DingTalkAdapter(Adapter):
 
     # ------------------------------------------------------------------ doctor
     def doctor(self) -> list[tuple[str, bool, str]]:
-        s = self.section
+        """Rows in the configured locale (prompts platforms.dingtalk_doctor_*)."""
+        s, t = self.section, self.t
         rows: list[tuple[str, bool, str]] = []
         missing = [k for k, v in (("client_id", s.client_id), ("client_secret", s.client_secret)) if not v]
-        rows.append(("dingtalk credentials", not missing,
-                     "client_id and client_secret set" if not missing else
-                     f"missing: {', '.join(missing)} (secret may come from env SALESPULSE_DINGTALK_SECRET)"))
+        rows.append((t("platforms.dingtalk_doctor_credentials"), not missing,
+                     t("platforms.dingtalk_doctor_credentials_ok") if not missing else
+                     t("platforms.dingtalk_doctor_credentials_missing", keys=", ".join(missing))))
+        inbound = t("platforms.dingtalk_doctor_inbound")
         if s.mode == "stream":
-            rows.append(("dingtalk inbound", True, f"stream mode via {s.api_base_url} (no public URL needed)"))
+            rows.append((inbound, True, t("platforms.dingtalk_doctor_stream", url=s.api_base_url)))
         elif s.mode == "http":
             url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
             ok = url.startswith("https://")
-            rows.append(("dingtalk inbound", ok, f"HTTP outgoing robot: register {url}"
-                         + ("" if ok else " (DingTalk requires a public https URL)")
-                         + "; card button presses are not received in HTTP mode"
-                         " (no documented signed HTTP callback for StandardCard cards; see docs/platforms/dingtalk.md)"))
+            rows.append((inbound, ok, t("platforms.dingtalk_doctor_http", url=url)
+                         + ("" if ok else t("platforms.dingtalk_doctor_not_https"))
+                         + t("platforms.dingtalk_doctor_http_cards")))
         else:
-            rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
-        rows.append(("dingtalk card template", True, f"高级版 cards from {s.card_template_id} (stream callbacks)"
-                     if s.card_template_id else "not set: StandardCard cards, whose button presses DingTalk may not "
-                     "send back (docs/platforms/dingtalk.md §6)"))
-        rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"
-                     + ("" if s.robot_code else " (defaults to client_id)")))
+            rows.append((inbound, False, t("platforms.doctor_bad_mode", modes="stream / http", mode=s.mode)))
+        rows.append((t("platforms.dingtalk_doctor_template"), True,
+                     t("platforms.dingtalk_doctor_template_ok", id=s.card_template_id) if s.card_template_id
+                     else t("platforms.dingtalk_doctor_template_unset")))
+        code = s.robot_code or s.client_id or t("platforms.doctor_unset_word")
+        rows.append(("robot_code", True, f"robot_code = {code}"
+                     + ("" if s.robot_code else t("platforms.dingtalk_doctor_robot_code_default"))))
         if s.group_robot_token or s.group_robot_secret:
             ok = bool(s.group_robot_token and s.group_robot_secret)
-            rows.append(("dingtalk custom robot", ok, "token and signing secret set" if ok else
-                         "set both group_robot_token and group_robot_secret (加签)"))
+            rows.append((t("platforms.dingtalk_doctor_custom_robot"), ok,
+                         t("platforms.dingtalk_doctor_custom_robot_ok") if ok else
+                         t("platforms.dingtalk_doctor_custom_robot_half")))
         return rows

@@ -62,6 +62,9 @@ def cmd_forget(args: argparse.Namespace) -> int:
             print(t("privacy.count_line", what=t(f"privacy.kind_{kind}"), n=n))
     if not any(result.counts.values()):
         print(t("privacy.nothing"))
+    if result.kept_files:
+        print(t("privacy.kept_files", n=len(result.kept_files), files="\n".join(f"  {f}" for f in result.kept_files)),
+              file=sys.stderr)
     if result.wal_busy:
         print(t("privacy.wal_busy"), file=sys.stderr)
     backup = config.backup

@@ -43,6 +43,7 @@ class ForgetResult:
     counts: dict[str, int] = field(default_factory=dict)
     audit_id: int = 0
     wal_busy: bool = False
+    kept_files: list[str] = field(default_factory=list)  # named by a row but outside the data folder: not touched
 
 
 def quote_keys(store: Store, s: forget_store.Scope) -> list[str]:
@@ -92,7 +93,7 @@ def forget(store: Store, data_dir: str | Path, customer_id: str, *, actor: str, 
         counts["files"] = 0
         result.audit_id = forget_store.audit(store, now_ms, actor, customer_id, counts)
     roots = [data_dir, *([charts_dir] if charts_dir else [])]
-    counts["files"] = _delete_files(data_dir, roots, files)
+    counts["files"], result.kept_files = _delete_files(data_dir, roots, files)
     if counts["files"]:
         with store.transaction():
             store.conn.execute("UPDATE forget_audit SET counts = ? WHERE id = ?",
@@ -134,22 +135,25 @@ def _lead_charts(data_dir: str | Path, charts_dir: str | Path | None, lead_id: s
     return sorted(folder.glob(f"heatmap_{safe}_*.png")) if folder.is_dir() else []
 
 
-def _delete_files(data_dir: str | Path, roots: list[str | Path], paths: list[str]) -> int:
-    """Delete each path (relative ones under data_dir); never outside the data (or charts) folder; a missing file
-    is fine."""
+def _delete_files(data_dir: str | Path, roots: list[str | Path], paths: list[str]) -> tuple[int, list[str]]:
+    """Delete each path (relative ones under data_dir); never outside the data (or charts) folder, those are
+    returned for the admin to look at; a missing file is fine."""
     base = Path(data_dir).resolve()
     allowed = [Path(r).resolve() for r in roots]
-    removed = 0
+    removed, outside = 0, []
     for raw in dict.fromkeys(p for p in paths if p):
         path = Path(raw)
         path = (path if path.is_absolute() else base / path).resolve()
         if not any(path.is_relative_to(root) for root in allowed):
-            log.warning("forget: not deleting %s (outside the data folder %s)", path, base)
+            log.info("forget: not deleting %s (outside the data folder %s)", path, base)
+            if path.exists():
+                outside.append(str(path))
             continue
         try:
             if path.is_file():
                 path.unlink()
                 removed += 1
         except OSError as exc:
-            log.warning("forget: cannot delete %s: %s", path, exc)
-    return removed
+            log.info("forget: cannot delete %s: %s", path, exc)
+            outside.append(str(path))
+    return removed, outside
