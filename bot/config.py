@@ -196,9 +196,10 @@ class AlertsSection:
     max_pushes_per_hour: int = 6  # alert cards per person per rolling hour; more wait for the next digest; 0 = no cap
     group_per_sweep: bool = True  # several alerts for one person from one sweep/event → one card
     # alerts whose key starts with one of these are never held (they still count): missed calls (30-minute rule),
-    # digests, backup failures, approval cards, debrief asks, practice results, store fix cards
-    never_capped: tuple[str, ...] = ("digest", "missed-call", "backup-failed", "approval", "debrief", "practice",
-                                     "stores:fix", "stores:digest")
+    # digests and the morning /今日 card, backup failures, approval cards, debrief asks, practice results, store fix
+    # cards
+    never_capped: tuple[str, ...] = ("digest", "today", "missed-call", "backup-failed", "approval", "debrief",
+                                     "practice", "stores:fix", "stores:digest")
 
 
 @dataclass(frozen=True)

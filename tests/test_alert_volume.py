@@ -96,8 +96,9 @@ async def test_never_capped_alerts_and_command_answers_go_out_at_once(runtime, c
         assert ctx.notify("r1", Reply.card("沉默提醒二", "…"), "silence:X2:1")  # over budget: held
         assert ctx.notify("r1", Reply.card("未接来电", "…", buttons=(Button("我来回电", "claim"),)), "missed-call:7")
         assert not ctx.notify("r1", Reply.card("沉默提醒二", "…"), "silence:X2:1")  # already held: not twice
+        assert ctx.notify("r1", Reply.card("今日待办", "…"), "today:2026-03-05")  # the morning card is a digest
     keys = [r[0] for r in store.conn.execute("SELECT idempotency_key FROM outbox ORDER BY id")]
-    assert keys == ["silence:X1:1:r1", "missed-call:7:r1"]
+    assert keys == ["silence:X1:1:r1", "missed-call:7:r1", "today:2026-03-05:r1"]
     assert pushes.push_store.held(store, "r1")[0][2] == "沉默提醒二"
 
 
