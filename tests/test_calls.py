@@ -226,7 +226,7 @@ def test_extensions_table_in_bot_toml(tmp_path):
     path.write_text('[calls]\nreturn_window_minutes = "30"\n', encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert "calls.return_window_minutes" in str(info.value) and "integer" in str(info.value)
+    assert "calls.return_window_minutes" in str(info.value) and "应为整数" in str(info.value)
 
 
 async def test_shorter_window_from_config(store, clock, config):

@@ -44,4 +44,4 @@ def test_a_malformed_digest_chat_stops_the_start_with_its_line(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     text = str(err.value)
-    assert "bot.toml:4" in text and "org.teams[0].digest_chat" in text and "<platform>:<chat id>" in text
+    assert "bot.toml:4" in text and "org.teams[0].digest_chat" in text and "<平台>:<群聊ID>" in text
