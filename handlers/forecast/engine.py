@@ -111,7 +111,6 @@ def run(store: Store, cfg: ForecastSection, tz: ZoneInfo, now_ms: int, period: P
 def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneInfo, now_ms: int, period: Period,
             owners: list[str] | None, target: float | None, seed: int = 0) -> Forecast:
     """The forecast over `all_deals` (history and pipeline), vectorised over the open deals in scope."""
-    all_deals = sorted(all_deals, key=lambda d: d.id)  # the same deals in any order give the same forecast
     models = build_models(store, all_deals, cfg, now_ms)
     book = book_of(all_deals)
     done = book.closed != NO_TIME
@@ -177,7 +176,7 @@ def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneI
     pkey = ("projector", store.path, _params(cfg), period.kind, tkey[4:], None if scope is None else tuple(sorted(scope)))
     proj = _cached(pkey, lambda: projection.Projector(book.subset(in_scope), period.kind, tz, params_of(cfg)))
     fc_p = proj.forecast(period, now_ms, seed=seed, draws=cfg.draws, p=p, mask=mask[in_scope],
-                         tm=None if scope is not None else tm)
+                         tm=None if scope is not None else tm, amounts=amounts)
     out = _combined(out, fc_p, cfg.confidence_band, target)
     fc = Forecast(period, out, fc_p.won_to_date, len(open_deals), new_mu, tm.periods, models.win.fallback)
     fc.reasons = reasons(fc, p, amounts, [d.title for d in open_deals], many, shifted)

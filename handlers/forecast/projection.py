@@ -117,10 +117,12 @@ class Projector:
         return (won + q.prior_strength * q.base_rate) / (won + lost + q.prior_strength)
 
     def bottom_up(self, period: Period, as_of: int, p: np.ndarray | None = None,
-                  mask: np.ndarray | None = None, tm: timing.TimingModel | None = None) -> BottomUp:
+                  mask: np.ndarray | None = None, tm: timing.TimingModel | None = None,
+                  amounts: np.ndarray | None = None) -> BottomUp:
         """Expected won value in the rest of `period` from deals open at `as_of` (and deals not yet created).
 
-        `p` (per deal in `mask`) replaces the history-only probabilities: the chat forecast passes the win model's.
+        `p` (per deal in `mask`) replaces the history-only probabilities: the chat forecast passes the win model's
+        (and its timing model `tm` and valued `amounts`, already computed).
         """
         b = self.book
         tm = tm or self.timing_at(as_of)
@@ -137,7 +139,8 @@ class Projector:
                 sub[mask] = ~has_exp
                 p[~has_exp] = tm.hazard(b, sub, period) * min(rest, 1.0)
             p = np.clip(p, 0.0, 1.0)
-        amounts = b.list_amount[mask] * value.ratios(b, as_of, mask)
+        if amounts is None:
+            amounts = b.list_amount[mask] * value.ratios(b, as_of, mask)
         new_mu, new_sd = tm.new_revenue(period.position)
         new_mu *= rest
         return BottomUp(float((p * amounts).sum()) + new_mu, p, amounts, new_mu, new_sd, tm.common_sd(), tm.periods, tm)
@@ -199,10 +202,11 @@ class Projector:
         return name, self.time_series(period, as_of)[name], (1 / mse_b) / (1 / mse_b + 1 / mse_t)
 
     def forecast(self, period: Period, as_of: int, *, seed: int, draws: int, p: np.ndarray | None = None,
-                 mask: np.ndarray | None = None, tm: timing.TimingModel | None = None) -> Projection:
-        """The combined forecast of `period` as of `as_of` (`p`, `mask`, `tm`: see bottom_up)."""
+                 mask: np.ndarray | None = None, tm: timing.TimingModel | None = None,
+                 amounts: np.ndarray | None = None) -> Projection:
+        """The combined forecast of `period` as of `as_of` (`p`, `mask`, `tm`, `amounts`: see bottom_up)."""
         q = self.params
-        bu = self.bottom_up(period, as_of, p, mask, tm)
+        bu = self.bottom_up(period, as_of, p, mask, tm, amounts)
         won = self.won(period, as_of)
         past = self.past(period, as_of)
         method, td_total, w = self.views(period, as_of, past)

@@ -9,6 +9,7 @@ deals closed before the as-of date only. Ratios are unit-free, so the forecast s
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from handlers.forecast.book import Book
 
@@ -36,15 +37,15 @@ def ratios(book: Book, as_of: int, mask: np.ndarray) -> np.ndarray:
     by_product = {k: (s + STRENGTH * company) / (n + STRENGTH)
                   for k, (s, n) in _group_means(book.product[won].tolist(), r).items()}
     by_pair_raw = _group_means(zip(book.product[won].tolist(), book.owner[won].tolist(), strict=True), r)
-    cache: dict = {}
-
-    def ratio_of(key: tuple) -> float:
-        v = cache.get(key)
-        if v is None:
-            parent = by_product.get(key[0], company)
-            s_n = by_pair_raw.get(key)
-            v = cache[key] = parent if s_n is None else (s_n[0] + STRENGTH * parent) / (s_n[1] + STRENGTH)
-        return v
-
-    keys = zip(book.product[mask].tolist(), book.owner[mask].tolist(), strict=True)
-    return np.fromiter((ratio_of(k) for k in keys), dtype=float, count=n_out)
+    # one lookup per distinct (product, rep) pair, not per deal: 100 k open deals have a few hundred pairs
+    prod_codes, prods = pd.factorize(book.product[mask])
+    owner_codes, owners = pd.factorize(book.owner[mask])
+    pair_codes = prod_codes.astype(np.int64) * max(len(owners), 1) + owner_codes
+    pairs, inverse = np.unique(pair_codes, return_inverse=True)
+    table = np.empty(pairs.size)
+    for i, code in enumerate(pairs.tolist()):
+        key = (prods[code // max(len(owners), 1)], owners[code % max(len(owners), 1)])
+        parent = by_product.get(key[0], company)
+        s_n = by_pair_raw.get(key)
+        table[i] = parent if s_n is None else (s_n[0] + STRENGTH * parent) / (s_n[1] + STRENGTH)
+    return table[inverse.reshape(-1)]
