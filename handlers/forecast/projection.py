@@ -5,15 +5,18 @@ for, plus revenue from deals not yet created; timing.py, value.py) knows the pip
 its rates; the top-down view (baselines.top_down: the median of the time-series yardsticks on past period actuals)
 knows nothing of the pipeline but is unbiased where the business is steady. Each is re-forecast as of the start of
 every period that had ended before the as-of date, and they are weighted by the inverse of their mean squared
-relative error there (shrunk toward equal weights by `error_prior_n` pseudo-periods): whichever has been closer
-lately weighs more, with no weight fixed for any dataset.
+relative error there, shrunk toward equal weights by `weight_prior_n` pseudo-periods (weights estimated from a
+handful of periods are mostly noise — the "forecast combination puzzle" — so they leave ½ only on a sustained
+difference): whichever has been closer lately weighs more, with no weight fixed for any dataset. The time-series
+method is picked the same way (smallest recent errors, `error_prior_n`).
 
 Why the interval is calibrated, not simulated: the Monte Carlo over deals (simulate.py) only knows the noise of
 the model's own assumptions, and a model with little history is overconfident exactly then. The interval is the
-combined point × a log-normal whose spread is the root mean square of the log errors of the same combined
-forecasts on the past periods, shrunk toward `width_prior` by `width_prior_n` pseudo-periods — wide at a cold start,
-as narrow as the measured errors once history allows. Inside a period, what is already won is certain and only
-the remaining part is uncertain.
+combined point × a log-normal whose spread is the root mean square of the log errors of similar past forecasts —
+the same combination, re-run out of sample as many days into each past period as this one is into its own, made
+with a similar history (a cold start's errors are not used once `mature_history` periods are known) — shrunk
+toward `width_prior` by `width_prior_n` pseudo-periods: wide at a cold start, as narrow as the measured errors once
+history allows. Inside a period, what is already won is certain and only the rest is uncertain.
 
 Reproducibility: draws come from a generator seeded by (seed, period start, as-of), so a period's numbers do not
 depend on which other periods are forecast in the same run, and Book sorts its rows, so row order does not matter.
@@ -30,7 +33,7 @@ import numpy as np
 
 from handlers.forecast import baselines, timing, value
 from handlers.forecast.book import NO_TIME, Book
-from handlers.forecast.periods import Period, shift
+from handlers.forecast.periods import DAY_MS, Period, shift
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,12 @@ class Params:
     slip_prior_sd_days: float = 25.0
     error_periods: int = 6  # recent periods whose errors weigh the two views
     error_prior: float = 0.2  # relative error each view is assumed to have before any is measured
-    error_prior_n: float = 4.0
-    width_prior: float = 0.25  # log-sd of the combined forecast's error before any is measured (cold start)
-    width_prior_n: float = 2.0
+    error_prior_n: float = 4.0  # pseudo-periods of it when picking the time-series method
+    weight_prior_n: float = 12.0  # pseudo-periods of equal weight when weighing the two views
+    width_prior: float = 0.2  # log-sd of the combined forecast's error before any is measured (cold start)
+    width_prior_n: float = 0.5
+    mature_history: int = 2  # periods of history below which a forecast is a cold start
+    error_window: int = 6  # recent similar forecasts whose errors set the width
 
 
 @dataclass
@@ -97,6 +103,7 @@ class Projector:
         self._start: dict[str, tuple[float, dict, float]] = {}
         self._timing: dict[int, timing.TimingModel] = {}
         self._series: dict[tuple[str, int], dict[str, float | None]] = {}
+        self._errors: dict[tuple[str, int], tuple[float | None, int]] = {}
 
     def timing_at(self, as_of: int) -> timing.TimingModel:
         tm = self._timing.get(as_of)
@@ -168,8 +175,8 @@ class Projector:
                                                self.won(period, end))
         return got
 
-    def past(self, period: Period, as_of: int) -> list[tuple[float, dict, float]]:
-        """Start points of the periods that had ended by `as_of`, back to the first with a known close."""
+    def past_periods(self, period: Period, as_of: int) -> list[Period]:
+        """The periods that had ended by `as_of`, oldest first, after the first with a known close."""
         b = self.book
         known = b.closed < as_of
         if not known.any():
@@ -182,10 +189,37 @@ class Projector:
             if end <= first:
                 break
             if end <= as_of and start > first:  # the first period with closes is no fair test (nothing before it)
-                out.append(self.start_point(p))
+                out.append(p)
             p = shift(p, -1)
         out.reverse()
         return out
+
+    def past(self, period: Period, as_of: int) -> list[tuple[float, dict, float]]:
+        """Start points of the periods that had ended by `as_of`."""
+        return [self.start_point(p) for p in self.past_periods(period, as_of)]
+
+    def point(self, period: Period, as_of: int, bu: float | None = None) -> tuple[float, str | None, float | None, float]:
+        """(combined point of the rest of the period, top-down method, its whole-period forecast, bottom-up weight)
+        as of `as_of`; `bu` is the bottom-up expectation when already computed."""
+        if bu is None:
+            bu = self.bottom_up(period, as_of).expected
+        method, td_total, w = self.views(period, as_of, self.past(period, as_of))
+        rest_share = min(remaining_share(period, as_of, self.tz), 1.0)
+        rest = bu if td_total is None else w * bu + (1 - w) * td_total * rest_share
+        return rest, method, td_total, w
+
+    def similar_error(self, period: Period, offset_days: int) -> tuple[float | None, int]:
+        """Log error (actual ÷ forecast) of the rest of a past period, forecast as far into it as `offset_days`
+        (None when nothing was left to win or forecast), and how many periods of history that forecast had."""
+        key = (period.label, offset_days)
+        if key not in self._errors:
+            start, end = period.ms(self.tz)
+            at = min(start + offset_days * DAY_MS, end - DAY_MS)
+            rest, *_ = self.point(period, at)
+            actual = self.won(period, end) - self.won(period, at)
+            self._errors[key] = (math.log(actual / rest) if actual > 0 and rest > 0 else None,
+                                 self.timing_at(at).periods)
+        return self._errors[key]
 
     def views(self, period: Period, as_of: int, past: list[tuple[float, dict, float]]
               ) -> tuple[str | None, float | None, float]:
@@ -197,8 +231,12 @@ class Projector:
                                        q.error_prior, q.error_prior_n)
         if name is None:
             return None, None, 1.0
-        mse_b = (q.error_prior_n * q.error_prior ** 2 + sum(((bu - a) / a) ** 2 for bu, _ts, a in recent)) / (
-            q.error_prior_n + len(recent))
+
+        def mse(errors: list[float]) -> float:
+            return (q.weight_prior_n * q.error_prior ** 2 + sum(e * e for e in errors)) / (q.weight_prior_n + len(errors))
+
+        mse_b = mse([(bu - a) / a for bu, _ts, a in recent])
+        mse_t = mse([(ts[name] - a) / a for _bu, ts, a in recent if ts.get(name) is not None])
         return name, self.time_series(period, as_of)[name], (1 / mse_b) / (1 / mse_b + 1 / mse_t)
 
     def forecast(self, period: Period, as_of: int, *, seed: int, draws: int, p: np.ndarray | None = None,
@@ -208,16 +246,14 @@ class Projector:
         q = self.params
         bu = self.bottom_up(period, as_of, p, mask, tm, amounts)
         won = self.won(period, as_of)
-        past = self.past(period, as_of)
-        method, td_total, w = self.views(period, as_of, past)
+        rest, method, td_total, w = self.point(period, as_of, bu.expected)
         rest_share = min(remaining_share(period, as_of, self.tz), 1.0)
-        rest = bu.expected if td_total is None else w * bu.expected + (1 - w) * td_total * rest_share
-        errors = []
-        for bu_j, ts_j, a_j in past:
-            td_j = None if method is None else ts_j.get(method)
-            c = bu_j if td_j is None else w * bu_j + (1 - w) * td_j
-            if a_j > 0 and c > 0:
-                errors.append(math.log(a_j / c))
+        # similar past forecasts: the same number of whole days into (or before) each past period, out of sample
+        # and made with a similar history: a cold start's errors say nothing about a forecast with a longer one
+        offset = math.floor((as_of - period.ms(self.tz)[0]) / DAY_MS)
+        mature = min(bu.history_periods, q.mature_history)
+        errors = [e for j in self.past_periods(period, as_of)
+                  for e, h in [self.similar_error(j, offset)] if e is not None and h >= mature][-q.error_window:]
         spread = math.sqrt((q.width_prior_n * q.width_prior ** 2 + sum(e * e for e in errors))
                            / (q.width_prior_n + len(errors)))
         z = rng_for(seed, period, as_of).standard_normal(draws)
