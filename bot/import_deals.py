@@ -10,6 +10,7 @@ from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from handlers.forecast import dealfile
 from handlers.forecast.importer import import_deals
+from prompts import Prompts
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,8 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = store_from(config_from(args), args.db)
-    mapping = dealfile.load_mapping(args.mapping)
+    config = config_from(args)
+    store = store_from(config, args.db)
+    mapping = dealfile.load_mapping(args.mapping, Prompts(config.bot.locale).t)
     result = dealfile.read(args.file, mapping)
     for err in result.errors[:50]:
         print(err, file=sys.stderr)

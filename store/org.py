@@ -75,3 +75,15 @@ def all_teams(store: Store) -> list[tuple[str, str, str | None]]:
 def person_by_phone(store: Store, phone: str) -> Person | None:
     r = store.conn.execute(f"SELECT {_P} FROM people WHERE phone = ? AND active = 1", (phone,)).fetchone()
     return _person(r) if r else None
+
+
+def people_matching(store: Store, text: str) -> list[Person]:
+    """Active people whose name, id or platform account (userid / staffId / open_id) is exactly `text`."""
+    return [_person(r) for r in store.conn.execute(
+        f"SELECT {_P} FROM people WHERE active = 1 AND (name = ? OR id = ? OR id IN"
+        " (SELECT person_id FROM identities WHERE platform_user_id = ?)) ORDER BY id", (text, text, text))]
+
+
+def set_admin(store: Store, person_id: str) -> None:
+    """Make someone an admin; org syncs keep the flag (they never lower it)."""
+    store.conn.execute("UPDATE people SET is_admin = 1 WHERE id = ?", (person_id,))

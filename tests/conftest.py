@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from bot.config import Config, OrgSection, PersonSection, TeamSection, load_conf
 from prompts import Prompts
 from store import open_store
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# ../shared next to the checkout; SALESPULSE_SHARED points elsewhere (a git worktree one level deeper)
+SHARED = Path(os.environ.get("SALESPULSE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 T0 = to_ms(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))  # Monday 09:00 in Shanghai
 
 

@@ -177,7 +177,7 @@ def test_a_broken_xlsx_is_a_clear_error(tmp_path):
     f.write_text("not a spreadsheet")
     with pytest.raises(Exception) as err:
         dealfile.read(f, dealfile.load_mapping(GENERIC))
-    assert "not a readable XLSX" in str(err.value)
+    assert "不是能读的 XLSX" in str(err.value)
 
 
 def test_procurement_csv_line_numbers_survive_blank_lines(tmp_path, store):

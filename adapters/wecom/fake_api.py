@@ -88,7 +88,9 @@ class FakeWeComApi:
 
     async def _gettoken(self, request: web.Request) -> web.Response:
         self._record(request)
-        if request.query.get("corpid") != self.corp_id or request.query.get("corpsecret") != self.secret:
+        if request.query.get("corpid") != self.corp_id:  # as WeCom answers an unknown corp id
+            return web.json_response({"errcode": 40013, "errmsg": "invalid corpid"})
+        if request.query.get("corpsecret") != self.secret:
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
         code = self._scripted(request.path)
         if code:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from bot.errors import SalesPulseError
 
 CLI_MODULES: tuple[str, ...] = (
+    "bot.cli.init",
     "bot.cli.core",
     "bot.cli.imports",
     "bot.cli.serve",

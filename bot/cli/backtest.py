@@ -51,7 +51,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     cfg = config.forecast
     prompts = Prompts(config.bot.locale)
     t = prompts.t
-    mapping = dealfile.load_mapping(args.mapping)
+    mapping = dealfile.load_mapping(args.mapping, t)
     result = dealfile.read(args.deals, mapping)
     for err in result.errors[:20]:
         print(err, file=sys.stderr)

@@ -1,0 +1,154 @@
+"""Mappings that fill what an export lacks: constants, defaults, a stage from a second file, "lost after N days";
+mapping mistakes as one "mapping.toml:line: why" sentence in the admin's language; the Olist mapping on the real
+data (read in place from ../shared/data, skipped when absent)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import SHARED
+
+from bot.errors import BadPayload
+from handlers.forecast import dealfile
+from handlers.forecast.book import Book
+from handlers.forecast.periods import date_ms
+from prompts import Prompts
+
+ROOT = Path(__file__).resolve().parents[1]
+OLIST = SHARED / "data" / "olist_marketing_funnel"
+LEADS = OLIST / "olist_marketing_qualified_leads_dataset.csv"
+TZ = ZoneInfo("UTC")
+
+MAPPING = """
+[source]
+timezone = "UTC"
+date_formats = ["%Y-%m-%d"]
+
+[columns]
+id = "lead"
+created_at = "first"
+
+[constants]
+amount = "1"
+
+[defaults]
+stage = "open"
+
+[lookups.won]
+file = "won.csv"
+key = "lead"
+match = "id"
+field = "stage"
+found = "won"
+
+[lookups.won_at]
+file = "won.csv"
+key = "lead"
+match = "id"
+field = "closed_at"
+value = "day"
+
+[status]
+won = "won"
+open = "open"
+
+[rules]
+lost_after_days = 30
+"""
+
+
+@pytest.fixture
+def funnel(tmp_path):
+    (tmp_path / "leads.csv").write_text("lead,first\nA,2024-01-01\nB,2024-01-01\nC,2024-02-20\nD,2024-01-05\n")
+    (tmp_path / "won.csv").write_text("lead,day\nA,2024-01-20\nD,2024-03-01\n")  # the latest date: 2024-03-01
+    (tmp_path / "map.toml").write_text(MAPPING)
+    return tmp_path
+
+
+def _read(folder: Path, mapping_text: str | None = None) -> dict[str, dealfile.ParsedDeal]:
+    if mapping_text is not None:
+        (folder / "map.toml").write_text(mapping_text)
+    parsed = dealfile.read(folder / "leads.csv", dealfile.load_mapping(folder / "map.toml"))
+    assert parsed.errors == []
+    return {d.row.id: d for d in parsed.deals}
+
+
+def test_constant_amount_stage_from_a_second_file_and_lost_after_n_days(funnel):
+    rows = {k: d.row for k, d in _read(funnel).items()}
+    assert all(r.amount == 1.0 for r in rows.values())
+    assert rows["A"].status == "won" and rows["A"].closed_at == date_ms(date(2024, 1, 20), TZ)
+    # B: not won within 30 days, and day 30 had passed by the export date → lost on day 30
+    assert rows["B"].status == "lost" and rows["B"].closed_at == date_ms(date(2024, 1, 31), TZ)
+    # C: 10 days old at the export date (2024-03-01) → still open, not lost
+    assert rows["C"].status == "open" and rows["C"].closed_at is None
+    # D: won after the 30 days → it was won (the rule only decides for deals never won)
+    assert rows["D"].status == "won"
+
+
+def test_a_lost_after_deal_is_open_at_any_date_before_day_n(funnel):
+    """No leak: seen from 2024-01-15 (B is 14 days old), B is open; from 2024-02-01 it was already lost."""
+    book = Book.from_rows(d.row for d in _read(funnel).values())
+    b = list(book.ids).index("B")
+    assert book.open_at(date_ms(date(2024, 1, 15), TZ))[b]
+    assert not book.open_at(date_ms(date(2024, 2, 1), TZ))[b]
+
+
+def test_export_date_can_be_set(funnel):
+    rows = _read(funnel, MAPPING.replace('timezone = "UTC"', 'timezone = "UTC"\nexport_date = "2024-01-25"'))
+    assert rows["B"].row.status == "open"  # 24 days old at the export date
+
+
+def test_defaults_fill_empty_cells_only(tmp_path):
+    (tmp_path / "leads.csv").write_text("lead,first,value\nA,2024-01-01,\nB,2024-01-01,7\n")
+    (tmp_path / "map.toml").write_text('[columns]\nid = "lead"\ncreated_at = "first"\namount = "value"\n'
+                                       '[defaults]\namount = "5"\n')
+    rows = _read(tmp_path)
+    assert rows["A"].row.amount == 5 and rows["B"].row.amount == 7
+
+
+@pytest.mark.parametrize("text,line,words", [
+    ('[columns]\nid = "a"\ncreated_at = "b"\nprice = "c"\n', 4, "price"),
+    ('[columns]\nid = "a"\n', 1, "created_at"),
+    ('[columns]\nid = "a"\ncreated_at = "b"\namount = "c"\n[constants]\n\namount = "1"\n', 7, "amount"),
+    ('[columns]\nid = "a"\ncreated_at = "b"\n[status]\nWon = "victory"\n', 5, "victory"),
+    ('[columns]\nid = "a"\ncreated_at = "b"\n[rules]\nlost_after_days = -3\n', 5, "-3"),
+    ('[columns]\nid = "a"\ncreated_at = "b"\n[lookups.x]\nfile = "f.csv"\nkey = "k"\nmatch = "id"\nfield = "stage"\n',
+     4, "found"),
+    ('[columns]\nid = "a"\ncreated_at = \n', 3, "TOML"),
+])
+def test_mapping_mistakes_name_the_line(tmp_path, text, line, words):
+    f = tmp_path / "map.toml"
+    f.write_text(text)
+    with pytest.raises(BadPayload) as err:
+        dealfile.load_mapping(f)
+    msg = str(err.value)
+    assert msg.startswith(f"{f}:{line}") and words in msg and "\n" not in msg
+
+
+def test_messages_follow_the_locale(tmp_path):
+    f = tmp_path / "map.toml"
+    f.write_text('[columns]\nid = "a"\n')
+    with pytest.raises(BadPayload, match="必须写出"):
+        dealfile.load_mapping(f)
+    with pytest.raises(BadPayload, match="must name the source column"):
+        dealfile.load_mapping(f, Prompts("en").t)
+    (tmp_path / "d.csv").write_text("a,b\n,2024-01-01\nX,someday\n")
+    f.write_text('[columns]\nid = "a"\ncreated_at = "b"\n[constants]\namount = "1"\n')
+    parsed = dealfile.read(tmp_path / "d.csv", dealfile.load_mapping(f))
+    assert parsed.errors == [f"{tmp_path / 'd.csv'}:2: 商机编号是空的",
+                             f"{tmp_path / 'd.csv'}:3: 日期“someday”不符合格式 %Y-%m-%d, %Y/%m/%d, %Y-%m-%d %H:%M:%S,"
+                             " %Y/%m/%d %H:%M"]
+
+
+@pytest.mark.skipif(not LEADS.is_file(), reason=f"Olist data not found at {OLIST}")
+def test_olist_mapping_reads_the_real_funnel():
+    parsed = dealfile.read(LEADS, dealfile.load_mapping(ROOT / "mappings" / "olist_marketing_funnel.toml"))
+    # one lead was "won" two days before its first contact: reported with its line, the rest read
+    assert len(parsed.errors) == 1 and ":6359:" in parsed.errors[0]
+    status = [d.row.status for d in parsed.deals]
+    assert status.count("won") == 841 and status.count("open") + status.count("lost") == 7999 - 841
+    assert status.count("open") > 0  # the youngest leads were not yet 180 days old at the export date
+    assert all(d.row.owner == "" and d.row.amount == 1.0 for d in parsed.deals)
