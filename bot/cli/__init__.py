@@ -21,6 +21,7 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.backup",
     "bot.cli.doctor",
     "bot.cli.backtest",
+    "bot.cli.forecast",
     "bot.cli.rules",
     "bot.cli.classify",
     "bot.cli.inbox",

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cli.support import config_from
 from bot.errors import BadPayload
-from handlers.forecast import backtest, baselines, dealfile
+from handlers.forecast import backtest, baselines, dealfile, winprob_eval
 from handlers.forecast.book import Book
 from prompts import Prompts
 
@@ -75,14 +75,31 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                                  base_rate=cfg.base_rate_prior, month_sd_prior=cfg.month_sd_prior,
                                  history_periods=cfg.history_periods, seed=args.seed)
     out = backtest.run(book, args.period, start, end, ZoneInfo(str(tz)), settings, every=args.every)
+    out["win_probability"] = winprob_eval.for_periods(result.deals, args.period, start, end, ZoneInfo(str(tz)), cfg)
     out["skipped_rows"] = len(result.errors) + sum(1 for d in result.deals if not d.has_created)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return 0
     _print_table(out, prompts)
+    _print_win_probability(t, out["win_probability"])
     if out["skipped_rows"]:
         print(t("cli.backtest_skipped", n=out["skipped_rows"]))
     return 0
+
+
+def _print_win_probability(t, w: dict) -> None:
+    """The per-deal win probabilities' scores: one pooled line, then one line per as-of date."""
+    if not w["n"]:
+        print(t("cli.backtest_winprob_none"))
+        return
+    better = sum(1 for r in w["by_as_of"] if r["n"] and r["brier"] < r["brier_base_rate"])
+    print(t("cli.backtest_winprob", n=w["n"], brier=_f(w["brier"]), base=_f(w["brier_base_rate"]),
+            share=_f(w["brier_scored_share"]), log_loss=_f(w["log_loss"]), auc=_f(w["auc"]), better=better,
+            dates=sum(1 for r in w["by_as_of"] if r["n"])))
+    for r in w["by_as_of"]:
+        if r["n"]:
+            print(t("cli.backtest_winprob_date", date=r["as_of"], n=r["n"], brier=_f(r["brier"]),
+                    base=_f(r["brier_base_rate"]), auc=_f(r["auc"])))
 
 
 _WIDTHS = (12, 12, 12, 12, 8, 6) + (8,) * len(baselines.NAMES)

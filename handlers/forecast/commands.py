@@ -195,7 +195,7 @@ def contribution_lines(t, ex) -> list[str]:
 def deal_text(ctx: Context, deal: Deal) -> str:
     tz = _tz(ctx)
     all_deals = deal_store.listing(ctx.store)
-    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, ctx.clock.now_ms())
+    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, ctx.clock.now_ms(), _tz(ctx))
     ex = engine.explain(models, deal)
     owner = ctx.directory.person(deal.owner_id or "")
     close = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else ctx.t("forecast.no_close")
@@ -397,7 +397,7 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
                                    direction=ctx.t(f"forecast.direction_{going}"), reasons=listing))
     now = ctx.clock.now_ms()
     all_deals = deal_store.listing(ctx.store)
-    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now)
+    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now, _tz(ctx))
     p_old = engine.explain(models, deal).probability
     if field == "amount":
         old, new = wan(deal.amount) + "万", wan(value) + "万"
@@ -469,7 +469,7 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     now = ctx.clock.now_ms()
     parsed = notes.parse(text, _today(ctx), deal.details)
     all_deals = deal_store.listing(ctx.store)
-    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now)
+    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now, _tz(ctx))
     p_old = engine.explain(models, deal).probability
     fields: dict = {}
     for ch in parsed.changes:

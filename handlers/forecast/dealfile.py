@@ -9,7 +9,7 @@ amount, so each won seller counts 1), `[defaults]` (the value when the cell is e
 (the value when the deal's key is present in a second file: Olist's stage is "won" exactly when the lead is in the
 closed-deals file), and `[rules] lost_after_days = N` (a deal not won within N days of its creation is lost on day
 N — but only once day N has passed by the export date; a younger deal stays open, so a backtest at an earlier
-date sees it open exactly as it was). Messages come from prompts/ (dealfile.*), in the caller's locale.
+date sees it open exactly as it was; a win after day N is that loss too). Messages come from prompts/ (dealfile.*), in the caller's locale.
 """
 
 from __future__ import annotations
@@ -385,14 +385,21 @@ def export_ms(deals: list[ParsedDeal], mapping: Mapping, tables=()) -> int:
 
 
 def _lost_after(deals: list[ParsedDeal], mapping: Mapping, tables) -> list[ParsedDeal]:
-    """Open deals whose N days have passed by the export date become lost on day N; younger ones stay open."""
+    """A deal not won within N days of its creation is lost on day N — once day N has passed by the export date
+    (a younger open deal stays open). A win after day N counts as that loss too: at any date between day N and the
+    win, the rule had already called the deal lost, and a backtest must not see it open there because of a win
+    that came later."""
     limit = mapping.lost_after_days * DAY_MS
     export = export_ms(deals, mapping, tables)
     out = []
     for d in deals:
         r = d.row
-        if r.status == "open" and d.has_created and r.created_at + limit <= export:
-            d = dataclasses.replace(d, row=dataclasses.replace(r, status="lost", closed_at=r.created_at + limit))
+        day_n = r.created_at + limit
+        late_win = r.status == "won" and r.closed_at is not None and r.closed_at > day_n
+        if d.has_created and ((r.status == "open" and day_n <= export) or late_win):
+            d = dataclasses.replace(d, row=dataclasses.replace(r, status="lost", closed_at=day_n,
+                                                               amount=r.list_amount if r.list_amount is not None
+                                                               else r.amount))
         out.append(d)
     return out
 

@@ -35,6 +35,19 @@ class Forecast:
     history_periods: int
     fallback: bool
     reasons: list[tuple[str, dict]] = field(default_factory=list)  # prompt key suffix, values
+    per_deal: PerDeal | None = None  # the open deals behind it (`salespulse forecast --deals-out`)
+
+
+@dataclass
+class PerDeal:
+    """Per open deal in scope: its win probability (as /deal shows it), its chance of being won inside the rest of
+    the period, and the value it is counted at; expected value = in_period × amount."""
+
+    ids: list[str]
+    titles: list[str]
+    win_probability: np.ndarray
+    in_period: np.ndarray
+    amount: np.ndarray
 
 
 def to_row(d: Deal) -> DealRow:
@@ -69,24 +82,30 @@ def _cached(key: tuple, make):
     return _CACHE[key]
 
 
-def build_models(store: Store, all_deals: list[Deal], cfg: ForecastSection, now_ms: int) -> Models:
+def fit_models(all_deals: list[Deal], cfg: ForecastSection, now_ms: int, tz: ZoneInfo | None = None) -> Models:
+    """The win model and rep records from the deals known at `now_ms` (open ones censored at their age then):
+    what `/deal` and `/forecast` use, and what the backtest scores at each past as-of date (winprob_eval)."""
+    closed = sorted((d for d in all_deals if d.status != "open"), key=lambda d: (d.closed_at or d.created_at, d.id))
+    open_deals = [d for d in all_deals if d.status == "open"]
+    win = model.fit(closed, prior=cfg.base_rate_prior, strength=cfg.prior_strength, min_fit=cfg.min_fit_deals,
+                    intent_cap=cfg.intent_cap, open_deals=open_deals, as_of=now_ms, tz=tz)
+    return Models(win, closed, model.RepHistory(closed), [], {})
+
+
+def build_models(store: Store, all_deals: list[Deal], cfg: ForecastSection, now_ms: int,
+                 tz: ZoneInfo | None = None) -> Models:
     closed = [d for d in all_deals if d.status != "open"]
-    key = ("win", store.path, _params(cfg), len(closed), sum(d.closed_at or 0 for d in closed), deal_store.details_version(store))
-
-    def make():
-        ordered = sorted(closed, key=lambda d: (d.closed_at or d.created_at, d.id))
-        win = model.fit(ordered, prior=cfg.base_rate_prior, strength=cfg.prior_strength,
-                        min_fit=cfg.min_fit_deals, intent_cap=cfg.intent_cap)
-        return win, ordered, model.RepHistory(ordered)
-
-    win, ordered, reps = _cached(key, make)
+    # open deals' ages move the fit (censoring): refit at most hourly, and whenever a deal is added or closed
+    key = ("win", store.path, _params(cfg), len(all_deals), len(closed), sum(d.closed_at or 0 for d in closed),
+           sum(d.created_at for d in all_deals), now_ms // 3_600_000, deal_store.details_version(store))
+    fitted = _cached(key + (str(tz),), lambda: fit_models(all_deals, cfg, now_ms, tz))
     open_ids = [d.id for d in all_deals if d.status == "open"]
     last = deal_store.last_customer_response(store, open_ids)
     resp = {}
     for lead_id, at in last.items():
         days_ago = (now_ms - at) / 86_400_000
         resp[lead_id] = 1.0 if days_ago <= 7 else (-1.0 if days_ago > 14 else 0.0)
-    return Models(win, ordered, reps, procurement.all_windows(store), resp)
+    return Models(fitted.win, fitted.closed_sorted, fitted.reps, procurement.all_windows(store), resp)
 
 
 def book_of(deals: list[Deal]) -> Book:
@@ -102,6 +121,22 @@ def explain(models: Models, deal: Deal) -> model.Explained:
     return models.win.explain(deal, att, models.responsiveness.get(deal.id, 0.0))
 
 
+def deal_probabilities(models: Models, open_deals: list[Deal]) -> model.Many:
+    """`explain` for many open deals at once (vectorised; equal to it deal by deal)."""
+    raw = np.clip(np.array(models.win.bases(open_deals), dtype=float), 1e-4, 1 - 1e-4)
+    base = 1 / (1 + np.exp(-(np.log(raw / (1 - raw)) + models.win.intercept)))
+    att_cache: dict[tuple, float] = {}
+    rep_att = np.empty(len(open_deals))
+    for i, d in enumerate(open_deals):  # open deals never appear in the closed history: one lookup per rep×product
+        k = (d.owner_id, d.product, base[i])
+        v = att_cache.get(k)
+        if v is None:
+            v = att_cache[k] = models.reps.attainment(d, base[i])
+        rep_att[i] = v
+    resp = np.array([models.responsiveness.get(d.id, 0.0) for d in open_deals])
+    return models.win.explain_many(open_deals, rep_att, resp, raw)
+
+
 def run(store: Store, cfg: ForecastSection, tz: ZoneInfo, now_ms: int, period: Period, owners: list[str] | None,
         target: float | None, seed: int = 0) -> Forecast:
     all_deals = deal_store.listing(store)
@@ -111,7 +146,7 @@ def run(store: Store, cfg: ForecastSection, tz: ZoneInfo, now_ms: int, period: P
 def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneInfo, now_ms: int, period: Period,
             owners: list[str] | None, target: float | None, seed: int = 0) -> Forecast:
     """The forecast over `all_deals` (history and pipeline), vectorised over the open deals in scope."""
-    models = build_models(store, all_deals, cfg, now_ms)
+    models = build_models(store, all_deals, cfg, now_ms, tz)
     book = book_of(all_deals)
     done = book.closed != NO_TIME
     current = of_kind(period.kind, local_date(now_ms, tz))
@@ -128,18 +163,7 @@ def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneI
     remaining = max(0.0, min(1.0, (end - max(now_ms, start)) / (end - start)))
     mask = in_scope & (book.closed == NO_TIME) & np.array([d.status == "open" for d in all_deals], dtype=bool)
     open_deals = [d for d, m in zip(all_deals, mask, strict=True) if m]
-    raw = np.clip(np.array(models.win.bases(open_deals), dtype=float), 1e-4, 1 - 1e-4)
-    base = 1 / (1 + np.exp(-(np.log(raw / (1 - raw)) + models.win.intercept)))
-    att_cache: dict[tuple, float] = {}
-    rep_att = np.empty(len(open_deals))
-    for i, d in enumerate(open_deals):  # open deals never appear in the closed history: one lookup per rep×product
-        k = (d.owner_id, d.product, base[i])
-        v = att_cache.get(k)
-        if v is None:
-            v = att_cache[k] = models.reps.attainment(d, base[i])
-        rep_att[i] = v
-    resp = np.array([models.responsiveness.get(d.id, 0.0) for d in open_deals])
-    many = models.win.explain_many(open_deals, rep_att, resp, raw)
+    many = deal_probabilities(models, open_deals)
     expected = book.expected[mask].copy()
     has_exp = expected != NO_TIME
     shifted = np.zeros(len(open_deals), dtype=bool)
@@ -180,6 +204,8 @@ def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneI
     out = _combined(out, fc_p, cfg.confidence_band, target)
     fc = Forecast(period, out, fc_p.won_to_date, len(open_deals), new_mu, tm.periods, models.win.fallback)
     fc.reasons = reasons(fc, p, amounts, [d.title for d in open_deals], many, shifted)
+
+    fc.per_deal = PerDeal([d.id for d in open_deals], [d.title for d in open_deals], many.probability, p, amounts)
     return fc
 
 

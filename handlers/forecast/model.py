@@ -2,10 +2,17 @@
 
 - base: the win rate of the deal's industry × product line among closed deals, shrunk toward the industry rate,
   then the company rate, then the configured prior (empirical Bayes: `prior_strength` pseudo-deals), so a new
-  company with no history still gets a sensible number and says so.
+  company with no history still gets a sensible number and says so — and then moved by the deal's age. Why the
+  age: closed deals alone overstate the chance of an open one. A deal still open after long is evidence (most
+  deals that win do so early), and deals still open are not missing data but censored ones. `AgeCurve` learns,
+  from every deal known at the as-of date (closed ones at the age they closed, open ones censored at their age
+  today), the chance per age band of being won or lost (discrete-time competing risks); the base of an open deal
+  is the chance that a deal of its age, still open, is won at all, shifted by its cell's odds.
 - coefficients: a logistic regression (statsmodels GLM, binomial, base as offset) over the deal features, fitted
-  on closed deals that carry details; each coefficient is shrunk toward an expert prior by n / (n + strength),
-  and with fewer than `min_fit_deals` closed deals the priors are used as they are.
+  on closed deals; each coefficient is shrunk toward an expert prior by n / (n + strength). Detail coefficients
+  learn only from deals that really carry details (an imported row with no detail column has none, whatever its
+  source), and with fewer than `min_fit_deals` such deals the detail priors are used as they are. A deal without
+  an owner has no rep: its rep coefficient is 1, and ownerless deals are never pooled into a pseudo-rep.
 - the three coefficients are sequential ratios (base → +customer → +project → +rep), so their product is exactly
   the probability; contributions of single features are "probability with it ÷ probability without it".
 - an intent letter lacking any of 公章 / 明确预算范围 / 指定对接人 / 约定下次会议时间 caps the result.
@@ -13,14 +20,19 @@
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from store.deals import Deal
+from handlers.forecast.periods import date_ms, local_date
+from store.deals import Deal, Details
 
 log = logging.getLogger("salespulse.forecast.model")
 
@@ -133,6 +145,134 @@ def intent_incomplete(deal: Deal) -> list[str]:
                             ("named_contact", d.has_named_contact), ("next_meeting", d.has_next_meeting)) if not ok]
 
 
+DAY_MS = 86_400_000
+AGE_EDGES_DAYS = np.array([0, 7, 14, 30, 45, 60, 90, 120, 150, 180, 270, 365, 545, 730], dtype=float)
+MAX_AGE_DAYS = 1095  # older deals are taken as this old
+HORIZON_DAYS = 730  # how far ahead a deal's future is walked
+CURVE_STRENGTH = 5.0  # pseudo-deals pulling an age band's rates toward the band before it
+POSITION_STRENGTH = 20.0  # pseudo-events keeping a month position's multiplier near 1 until history shows more
+
+
+def _positions(first_ms: int, days: int, tz: ZoneInfo) -> np.ndarray:
+    """Month position inside its quarter (0, 1, 2) of each of `days` local days from the day of `first_ms`."""
+    d0 = local_date(first_ms, tz)
+    return np.array([((d0 + timedelta(days=j)).month - 1) % 3 for j in range(days)], dtype=np.int8)
+
+
+@dataclass
+class AgeCurve:
+    """P(won | still open at age a on the as-of date), learned with censoring (discrete-time competing risks).
+
+    Per age band: the share of deals open at its start (actuarial: a deal censored inside counts half) that are
+    won, and that are lost, inside it; bands with thin history are shrunk toward the band before. Per month
+    position in the quarter: how much more (or less) often than its age predicts a deal is won, or lost, in such
+    a month — B2B books wins at quarter end (Maven: about 80 % of the deals decided in March, June, September and
+    December are won, about half in the other months), shrunk toward 1 where history shows no difference.
+
+    An open deal's future is then walked day by day from the as-of date (its age growing, the calendar moving):
+    W and L are its chances of being won and lost; the probability is W / (W + L), the chance of a win once it is
+    decided. A deal that lingers where losses come early gains; one near a loss deadline ("lost after 180 days")
+    loses; deals that never close at all (abandoned, open at every export) enter only as censored time, never as
+    losses nobody recorded. The table holds the answer for every whole-day age at the as-of date."""
+
+    win_h: np.ndarray
+    lose_h: np.ndarray
+    deals: int  # how many deals (closed and open) it was learned from
+    pos_w: np.ndarray = field(default_factory=lambda: np.ones(3))
+    pos_l: np.ndarray = field(default_factory=lambda: np.ones(3))
+    table: np.ndarray = field(default_factory=lambda: np.zeros(0))  # by age in days at the as-of date
+
+    @staticmethod
+    def learn(created: np.ndarray, exit_ms: np.ndarray, won: np.ndarray, lost: np.ndarray, as_of: int,
+              tz: ZoneInfo, fallback: float) -> AgeCurve:
+        edges = AGE_EDGES_DAYS
+        k = len(edges)
+        exit_days = (exit_ms - created) / DAY_MS
+        band = np.clip(np.searchsorted(edges, exit_days, side="right") - 1, 0, k - 1)
+        censored = ~(won | lost)
+        entering = np.array([(exit_days >= e).sum() for e in edges], dtype=float)
+        w = np.bincount(band[won], minlength=k).astype(float)
+        ls = np.bincount(band[lost], minlength=k).astype(float)
+        c = np.bincount(band[censored], minlength=k).astype(float)
+        at_risk = np.maximum(entering - 0.5 * c, 0.0)
+        total_r = max(at_risk.sum(), 1e-9)
+        prev_w, prev_l = w.sum() / total_r, ls.sum() / total_r
+        win_h, lose_h = np.zeros(k), np.zeros(k)
+        for i in range(k):
+            win_h[i] = (w[i] + CURVE_STRENGTH * prev_w) / (at_risk[i] + CURVE_STRENGTH)
+            lose_h[i] = (ls[i] + CURVE_STRENGTH * prev_l) / (at_risk[i] + CURVE_STRENGTH)
+            scale = win_h[i] + lose_h[i]
+            if scale > 1:
+                win_h[i], lose_h[i] = win_h[i] / scale, lose_h[i] / scale
+            prev_w, prev_l = win_h[i], lose_h[i]
+        # daily rates by age in days (a band's chance spread evenly over its days)
+        ages = np.arange(MAX_AGE_DAYS + 1)
+        b = np.clip(np.searchsorted(edges, ages, side="right") - 1, 0, k - 1)
+        width = np.append(np.diff(edges), 365.0)[b]
+        dw, dl = win_h[b] / width, lose_h[b] / width
+        curve = AgeCurve(win_h, lose_h, int(len(created)))
+        curve.pos_w, curve.pos_l = _position_factors(created, exit_ms, won, lost, dw, dl, as_of, tz)
+        curve.table = curve._walk(dw, dl, as_of, tz, fallback)
+        return curve
+
+    def _walk(self, dw: np.ndarray, dl: np.ndarray, as_of: int, tz: ZoneInfo, fallback: float) -> np.ndarray:
+        start = np.arange(MAX_AGE_DAYS + 1)
+        alive = np.ones(len(start))
+        won, lost = np.zeros(len(start)), np.zeros(len(start))
+        pos = _positions(as_of, HORIZON_DAYS, tz)
+        for j in range(HORIZON_DAYS):
+            age = np.minimum(start + j, MAX_AGE_DAYS)
+            pw, pl = dw[age] * self.pos_w[pos[j]], dl[age] * self.pos_l[pos[j]]
+            over = np.maximum(pw + pl, 1.0)
+            pw, pl = pw / over, pl / over
+            won += alive * pw
+            lost += alive * pl
+            alive *= 1 - pw - pl
+        decided = won + lost
+        return np.where(decided > 1e-9, won / np.maximum(decided, 1e-12), fallback)
+
+    def win_given_open(self, age_days: np.ndarray) -> np.ndarray:
+        """P(won | open at these ages in days on the as-of date)."""
+        i = np.clip(np.floor(np.asarray(age_days, dtype=float)), 0, MAX_AGE_DAYS).astype(int)
+        return self.table[i]
+
+
+def _position_factors(created: np.ndarray, exit_ms: np.ndarray, won: np.ndarray, lost: np.ndarray,
+                      dw: np.ndarray, dl: np.ndarray, as_of: int, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
+    """Observed ÷ expected wins (and losses) in the months of each quarter position, over the history's months;
+    expected from the age rates alone. Shrunk toward 1 by POSITION_STRENGTH pseudo-events."""
+    obs_w, obs_l, exp_w, exp_l = np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)
+    if not len(created):
+        return np.ones(3), np.ones(3)
+    cum_w, cum_l = np.concatenate([[0.0], np.cumsum(dw)]), np.concatenate([[0.0], np.cumsum(dl)])
+
+    def cum(c: np.ndarray, days: np.ndarray) -> np.ndarray:
+        d = np.clip(days, 0, MAX_AGE_DAYS + 1)
+        whole = np.floor(d).astype(int)
+        part = d - whole
+        step = np.append(np.diff(c), c[-1] - c[-2])
+        return c[np.minimum(whole, len(c) - 1)] + part * step[np.minimum(whole, len(step) - 1)]
+
+    month = local_date(int(created.min()), tz).replace(day=1)
+    end = local_date(as_of, tz)
+    while month <= end:
+        nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+        m0, m1 = date_ms(month, tz), min(date_ms(nxt, tz), as_of)
+        lo, hi = np.maximum(created, m0), np.minimum(exit_ms, m1)
+        on = hi > lo
+        if on.any():
+            pos = (month.month - 1) % 3
+            a0, a1 = (lo[on] - created[on]) / DAY_MS, (hi[on] - created[on]) / DAY_MS
+            exp_w[pos] += float((cum(cum_w, a1) - cum(cum_w, a0)).sum())
+            exp_l[pos] += float((cum(cum_l, a1) - cum(cum_l, a0)).sum())
+            inside = (exit_ms >= m0) & (exit_ms < m1)
+            obs_w[pos] += float((won & inside).sum())
+            obs_l[pos] += float((lost & inside).sum())
+        month = nxt
+    k = POSITION_STRENGTH
+    return (obs_w + k) / (exp_w + k), (obs_l + k) / (exp_l + k)
+
+
 @dataclass
 class BaseRates:
     company: float
@@ -173,6 +313,25 @@ class WinModel:
     fallback: bool
     intent_cap: float = 0.35
     intercept: float = 0.0  # fitted correction of the base (logit units): base rates are marginal rates
+    ages: AgeCurve | None = None  # None: no as-of date given (closed-deal rates only)
+    as_of: int = 0  # the date open deals' ages are measured at (UTC ms)
+    strength: float = 20.0
+
+    def age_shift(self, deals: Sequence[Deal]) -> np.ndarray:
+        """Logit shift of each deal's base for its age: log-odds of P(won | open at its age) minus those of the
+        company's closed-deal win rate. Closed deals (and a model without an as-of date) get 0. With little
+        history the curve is shrunk toward the company rate by `strength` pseudo-deals."""
+        out = np.zeros(len(deals))
+        if self.ages is None or not deals:
+            return out
+        is_open = np.array([d.status == "open" for d in deals], dtype=bool)
+        if not is_open.any():
+            return out
+        ages = np.array([(self.as_of - d.created_at) / DAY_MS for d in deals], dtype=float)
+        m, company = self.ages.deals, self.base.company
+        curve = (m * self.ages.win_given_open(ages) + self.strength * company) / (m + self.strength)
+        curve = np.clip(curve, 1e-4, 1 - 1e-4)
+        return np.where(is_open, np.log(curve / (1 - curve)) - logit(company), 0.0)
 
     def bases(self, deals: Sequence[Deal]) -> list[float]:
         """Raw base rates (before the fitted intercept), looked up once per (industry, product)."""
@@ -191,8 +350,8 @@ class WinModel:
 
     def explain(self, deal: Deal, rep_attainment: float = 0.0, responsiveness: float = 0.0) -> Explained:
         x = features(deal, rep_attainment, responsiveness)
-        base = self.base_of(deal)
-        lb = logit(base)
+        lb = logit(self.base_of(deal)) + float(self.age_shift([deal])[0])
+        base = sigmoid(lb)
         steps, acc = {}, lb
         prev = base
         for g in GROUPS:
@@ -225,7 +384,7 @@ class WinModel:
         """Probabilities, bases, per-feature relative contributions and caps for many deals (vectorised)."""
         X = features_matrix(deals, rep_att, resp)
         b = np.clip(np.array(self.bases(deals), dtype=float) if raw_base is None else raw_base, 1e-4, 1 - 1e-4)
-        lb = np.log(b / (1 - b)) + self.intercept
+        lb = np.log(b / (1 - b)) + self.intercept + self.age_shift(deals)
         total = lb + X @ self.beta
         p = 1 / (1 + np.exp(-total))
         without = 1 / (1 + np.exp(-(total[:, None] - X * self.beta[None, :])))
@@ -244,6 +403,25 @@ class WinModel:
         return self.explain(deal, rep_attainment, responsiveness).probability
 
 
+def eb_strength(groups: Sequence[tuple[float, float, float]], floor: float) -> float:
+    """Empirical-Bayes pseudo-deals for shrinking groups (wins, deals, parent rate) toward their parent: the
+    binomial noise p(1-p) over the spread of true rates between groups (method of moments), never below `floor`.
+
+    Why: a fixed strength trusts a 300-deal cell's rate whether or not cells really differ. When the groups
+    spread no more than chance would make them (the Maven data: its products and sectors do not differ), the
+    strength grows without bound and every group takes its parent's rate instead of its noise."""
+    big = [(w, n, q) for w, n, q in groups if n >= 5]
+    if len(big) < 2:
+        return floor
+    noise = sum(n * q * (1 - q) / n for _w, n, q in big) / len(big)  # mean p(1-p): binomial variance × n
+    spread = sum(n * (w / n - q) ** 2 for w, n, q in big) / sum(n for _w, n, _q in big)  # n-weighted, ≈ noise/n̄ + τ²
+    n_bar = sum(n for _w, n, _q in big) / len(big)
+    tau2 = spread - noise / n_bar
+    if tau2 <= 1e-9:
+        return 1e9
+    return max(floor, noise / tau2)
+
+
 def base_rates(closed: Sequence[Deal], prior: float, strength: float) -> BaseRates:
     won = [d.status == "won" for d in closed]
     n = len(closed)
@@ -257,25 +435,43 @@ def base_rates(closed: Sequence[Deal], prior: float, strength: float) -> BaseRat
         cell.setdefault((d.industry, d.product), [0, 0])
         cell[(d.industry, d.product)][0] += w
         cell[(d.industry, d.product)][1] += 1
-    by_ind = {k: (w + strength * company) / (m + strength) for k, (w, m) in ind.items()}
-    by_cell = {k: (w + strength * by_ind[k[0]]) / (m + strength) for k, (w, m) in cell.items()}
+    k_ind = eb_strength([(w, m, company) for w, m in ind.values()], strength)
+    by_ind = {k: (w + k_ind * company) / (m + k_ind) for k, (w, m) in ind.items()}
+    k_cell = eb_strength([(w, m, by_ind[k[0]]) for k, (w, m) in cell.items()], strength)
+    by_cell = {k: (w + k_cell * by_ind[k[0]]) / (m + k_cell) for k, (w, m) in cell.items()}
     return BaseRates(company, by_ind, by_cell, n)
 
 
 class RepHistory:
-    """Each rep's last three closed deals, overall and per product, indexed once for many lookups."""
+    """Each rep's last three closed deals, overall and per product, indexed once for many lookups.
+
+    Deals without an owner belong to no rep: they are not indexed, and an ownerless deal's attainment is 0."""
 
     def __init__(self, closed_sorted: Sequence[Deal]) -> None:
         self.by_rep: dict[str, list[Deal]] = {}
         self.by_rep_product: dict[tuple[str, str], list[Deal]] = {}
         for d in closed_sorted:
-            self.by_rep.setdefault(d.owner_id or "", []).append(d)
-            self.by_rep_product.setdefault((d.owner_id or "", d.product), []).append(d)
+            if not d.owner_id:
+                continue
+            self.by_rep.setdefault(d.owner_id, []).append(d)
+            self.by_rep_product.setdefault((d.owner_id, d.product), []).append(d)
+        self._times = {k: [d.closed_at or d.created_at for d in v] for k, v in self.by_rep.items()}
+        self._times_p = {k: [d.closed_at or d.created_at for d in v] for k, v in self.by_rep_product.items()}
 
-    def attainment(self, deal: Deal, base: float) -> float:
-        similar = [d for d in self.by_rep_product.get((deal.owner_id or "", deal.product), []) if d.id != deal.id][-3:]
+    def attainment(self, deal: Deal, base: float, before: int | None = None) -> float:
+        """The rep's won share over their last three closed deals of the same product (any product when fewer),
+        minus `base`; only deals closed before `before` when given."""
+        if not deal.owner_id:
+            return 0.0
+
+        def last3(ds: list[Deal], times: list[int]) -> list[Deal]:
+            end = len(ds) if before is None else bisect.bisect_left(times, before)
+            return [d for d in ds[max(0, end - 4):end] if d.id != deal.id][-3:]
+
+        key = (deal.owner_id, deal.product)
+        similar = last3(self.by_rep_product.get(key, []), self._times_p.get(key, []))
         pick = similar if len(similar) == 3 else \
-            [d for d in self.by_rep.get(deal.owner_id or "", []) if d.id != deal.id][-3:]
+            last3(self.by_rep.get(deal.owner_id, []), self._times.get(deal.owner_id, []))
         if not pick:
             return 0.0
         return sum(d.status == "won" for d in pick) / len(pick) - base
@@ -283,6 +479,8 @@ class RepHistory:
 
 def rep_attainment(closed_sorted: Sequence[Deal], deal: Deal, base: float) -> float:
     """The rep's won share over their last three closed deals of the same product (any product when fewer)."""
+    if not deal.owner_id:
+        return 0.0
     mine = [d for d in closed_sorted if d.owner_id == deal.owner_id and d.id != deal.id]
     similar = [d for d in mine if d.product == deal.product][-3:]
     pick = similar if len(similar) == 3 else mine[-3:]
@@ -291,44 +489,81 @@ def rep_attainment(closed_sorted: Sequence[Deal], deal: Deal, base: float) -> fl
     return sum(d.status == "won" for d in pick) / len(pick) - base
 
 
+_NO_DETAILS = dataclasses.replace(Details(), industry="", customer_known=True, source="")
+_MODEL_DETAILS = ("intent_letter", "has_seal", "has_budget_range", "has_named_contact", "has_next_meeting",
+                  "intent_force", "decision_people", "decision_rank", "rank_change", "approver_met", "competitors",
+                  "competitor_move", "tech_validation", "disputed_clauses", "legal_review", "payment_punctuality",
+                  "years_cooperation", "budget_share", "sentiment")
+
+
+def has_details(deal: Deal) -> bool:
+    """Whether anyone recorded something about the deal beyond its spine: a detail that differs from "unknown".
+
+    Why not "has a details row": every imported deal has one (industry, source), which made a CRM export without a
+    single detail column look like a fully documented history to the fit."""
+    d = deal.details
+    return any(getattr(d, name) != getattr(_NO_DETAILS, name) for name in _MODEL_DETAILS)
+
+
+def age_curve(closed: Sequence[Deal], open_deals: Sequence[Deal], as_of: int, tz: ZoneInfo,
+              fallback: float) -> AgeCurve:
+    """The censoring-aware age curve from what was known at `as_of` (deals created later are not looked at)."""
+    known_closed = [d for d in closed if d.created_at < as_of and (d.closed_at or d.created_at) < as_of]
+    known_open = [d for d in open_deals if d.created_at < as_of]
+    created = np.array([d.created_at for d in known_closed] + [d.created_at for d in known_open], dtype=np.int64)
+    exit_ms = np.array([d.closed_at or d.created_at for d in known_closed] + [as_of] * len(known_open), dtype=np.int64)
+    won = np.array([d.status == "won" for d in known_closed] + [False] * len(known_open), dtype=bool)
+    lost = np.array([d.status == "lost" for d in known_closed] + [False] * len(known_open), dtype=bool)
+    return AgeCurve.learn(created, exit_ms, won, lost, as_of, tz, fallback)
+
+
 def fit(closed: Sequence[Deal], *, prior: float = 0.25, strength: float = 20.0, min_fit: int = 30,
-        intent_cap: float = 0.35) -> WinModel:
-    """Fit on closed deals (won/lost). Empty or thin history → base rates and prior coefficients (fallback)."""
+        intent_cap: float = 0.35, open_deals: Sequence[Deal] = (), as_of: int | None = None,
+        tz: ZoneInfo | None = None) -> WinModel:
+    """Fit on closed deals (won/lost). Empty or thin history → base rates and prior coefficients (fallback).
+
+    With `as_of`, open deals (censored at their age then) and closed ones teach the age curve, and open deals'
+    probabilities are conditioned on their age at `as_of` (see AgeCurve)."""
     closed = sorted(closed, key=lambda d: (d.closed_at or d.created_at, d.id))
     rates = base_rates(closed, prior, strength)
+    ages = age_curve(closed, open_deals, as_of, tz or ZoneInfo("Asia/Shanghai"), rates.company) \
+        if as_of is not None and (closed or open_deals) else None
     prior_beta = np.array([FEATURES[n][1] for n in NAMES])
-    with_details = [d for d in closed if d.details != type(d.details)()]
-    if len(with_details) < min_fit:
-        return WinModel(rates, prior_beta, len(with_details), True, intent_cap)
-    # the rep's attainment on their three previous closed deals (as known when this one closed: no peeking)
-    last_by_rep: dict[str, list[bool]] = {}
-    last_by_rp: dict[tuple[str, str], list[bool]] = {}
-    att: dict[str, float] = {}
-    for d in closed:
-        rp = last_by_rp.setdefault((d.owner_id or "", d.product), [])
-        r = last_by_rep.setdefault(d.owner_id or "", [])
-        pick = rp[-3:] if len(rp) >= 3 else r[-3:]
-        att[d.id] = (sum(pick) / len(pick) - rates.of(d.industry, d.product)) if pick else 0.0
-        rp.append(d.status == "won")
-        r.append(d.status == "won")
-    resp0 = np.zeros(len(with_details))
-    X = features_matrix(with_details, np.array([att[d.id] for d in with_details]), resp0)
-    y = np.array([d.status == "won" for d in with_details], dtype=float)
-    offset = np.array([logit(rates.of(d.industry, d.product)) for d in with_details])
-    beta, intercept = prior_beta, 0.0
+    detailed = np.array([has_details(d) for d in closed], dtype=bool)
+    n_detailed = int(detailed.sum())
+    few_details = n_detailed < min_fit  # detail coefficients stay at their priors
+    done = WinModel(rates, prior_beta, n_detailed, len(closed) < min_fit, intent_cap, 0.0, ages, as_of or 0, strength)
+    if len(closed) < min_fit:
+        return done
+    # the rep's attainment as it was known while the deal was open: their last three deals closed before it was
+    # created (what a forecast at any date of its life could see at least). Closes during its own life would tie
+    # it to the same weeks' luck — a hot month makes both the rep's record and this deal win — which the fit
+    # would mistake for skill. Ownerless deals have no rep: attainment 0, and they add to nobody's record.
+    reps = RepHistory(closed)
+    att = np.zeros(len(closed))
+    for i, d in enumerate(closed):
+        att[i] = reps.attainment(d, rates.of(d.industry, d.product), before=d.created_at)
+    X = features_matrix(closed, att, np.zeros(len(closed)))
+    y = np.array([d.status == "won" for d in closed], dtype=float)
+    offset = np.array([logit(rates.of(d.industry, d.product)) for d in closed])
+    is_rep = np.array([FEATURES[n][0] == "rep" for n in NAMES])
+    # a detail coefficient is fitted only from deals that carry details, and only from enough of them
+    active = (X.std(axis=0) > 0) & (is_rep | (not few_details))
+    if not few_details:
+        active &= is_rep | (X[detailed].std(axis=0) > 0)
     try:
         import statsmodels.api as sm
 
-        active = X.std(axis=0) > 0
         design = np.column_stack([np.ones(len(y)), X[:, active]])
         glm = sm.GLM(y, design, family=sm.families.Binomial(), offset=offset)
         res = glm.fit_regularized(alpha=1.0 / len(y), L1_wt=0.0, maxiter=200)
         params = np.asarray(res.params)
         fitted = prior_beta.copy()
         fitted[active] = params[1:]
-        w = len(y) / (len(y) + strength * 5)
-        beta = w * fitted + (1 - w) * prior_beta
-        intercept = w * float(params[0])
+        n_used = np.where(is_rep, len(y), n_detailed).astype(float)
+        w = n_used / (n_used + strength * 5)
+        done.beta = np.where(active, w * fitted + (1 - w) * prior_beta, prior_beta)
+        done.intercept = len(y) / (len(y) + strength * 5) * float(params[0])
     except (ValueError, np.linalg.LinAlgError) as exc:  # separation, singular designs: keep the priors
         log.warning("win model fit failed, keeping prior coefficients: %s", exc)
-    return WinModel(rates, beta, len(with_details), False, intent_cap, intercept)
+    return done
