@@ -83,8 +83,14 @@ class Adapter:
         raise NotImplementedError
 
     def doctor(self) -> list[tuple[str, bool, str]]:
-        """(check, ok, one-line explanation) for `salespulse doctor`."""
+        """(check, ok, one-line explanation) for `salespulse doctor`, in the configured locale (`self.t`)."""
         return []
+
+    def t(self, key: str, **values: Any) -> str:
+        """Admin-facing text (doctor rows) in [bot] locale."""
+        from prompts import Prompts
+
+        return Prompts(self.ctx.config.bot.locale).t(key, **values)
 
     def connected(self) -> bool | None:
         """Is the long connection (DingTalk stream, Feishu ws) up? None when this adapter holds none (/readyz)."""

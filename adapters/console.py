@@ -45,6 +45,11 @@ def render_text(reply: Reply, prompts: Prompts, buttons_out: list[Button] | None
             lines.append(reply.title)
         lines.append(reply.alt_text)
         lines.append(prompts.t("core.image_saved", path=reply.image_path))
+    elif reply.kind == ReplyKind.FILE:  # a terminal cannot receive a file: say where it was written
+        if reply.title:
+            lines.append(reply.title)
+        lines.append(reply.alt_text)
+        lines.append(prompts.t("core.file_saved", path=reply.file_path))
     else:
         if reply.title:
             lines.append(reply.title)
@@ -182,33 +187,30 @@ def image_path(line: str) -> str:
     return ""
 
 
-def read_jsonl(path: Path, report: Callable[[str], None]) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object); a malformed line is reported with its number and skipped."""
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise BadPayload(f"{path}: cannot read ({exc.strerror})") from None
-    with fh:
+def read_jsonl(path: Path, report: Callable[[str], None], t: Callable[..., str] | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object); a malformed line is reported with its number and skipped (in t's locale)."""
+    t = t or Prompts().t
+    with path.open("rb") as fh:  # a missing file: the CLI says so in one sentence (bot/cli: core.file_missing)
         for number, raw in enumerate(fh, 1):
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
-                report(f"{path}:{number}: not UTF-8 text; skipped")
+                report(t("ops.replay_not_utf8", path=path, line=number))
                 continue
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                report(f"{path}:{number}: not JSON ({exc.msg}); skipped")
+                report(t("ops.replay_not_json", path=path, line=number, col=exc.colno))
                 continue
             if not isinstance(obj, dict):
-                report(f"{path}:{number}: not a JSON object; skipped")
+                report(t("ops.replay_not_object", path=path, line=number))
                 continue
             yield number, obj
 
 
-_SCALARS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+_SCALARS = {str: "str", int: "int", float: "float", bool: "bool"}  # → prompts ops.field_kind_<name>
 
 
 @cache
@@ -216,17 +218,18 @@ def _field_types(cls: type) -> dict[str, typing.Any]:
     return typing.get_type_hints(cls)
 
 
-def wrong_field(event: typing.Any, prefix: str = "") -> str | None:
+def wrong_field(event: typing.Any, prefix: str = "", t: Callable[..., str] | None = None) -> str | None:
     """The first field of a recorded event whose JSON value has the wrong type, as a sentence; None when all fit.
 
     event_from_dict() does not check value types (the dispatcher's hot path re-reads JSON we wrote ourselves), but a
     recording is outside input: `"text": 5` would crash the command parser and `"occurred_at": "abc"` would poison
     every time window, so such a line is kept as unsupported instead of being processed."""
+    t = t or Prompts().t
     for f in dataclasses.fields(event):
         tp, value = _field_types(type(event)).get(f.name), getattr(event, f.name)
         name = prefix + f.name
         if dataclasses.is_dataclass(value):  # the actor
-            problem = wrong_field(value, f"{name}.")
+            problem = wrong_field(value, f"{name}.", t)
             if problem:
                 return problem
         elif tp in _SCALARS:
@@ -234,11 +237,14 @@ def wrong_field(event: typing.Any, prefix: str = "") -> str | None:
             if tp is float and isinstance(value, int) and not isinstance(value, bool):
                 ok = True
             if not ok:
-                return f"{name} must be {_SCALARS[tp]}, got {json.dumps(value, ensure_ascii=False)}"
+                return t("ops.field_must_be", name=name, kind=t(f"ops.field_kind_{_SCALARS[tp]}"),
+                         value=json.dumps(value, ensure_ascii=False))
         elif typing.get_origin(tp) is tuple and not all(isinstance(v, str) for v in value):
-            return f"{name} must be a list of strings, got {json.dumps(list(value), ensure_ascii=False)}"
+            return t("ops.field_must_be", name=name, kind=t("ops.field_kind_strings"),
+                     value=json.dumps(list(value), ensure_ascii=False))
         elif typing.get_origin(tp) is dict and not isinstance(value, dict):
-            return f"{name} must be an object, got {json.dumps(value, ensure_ascii=False)}"
+            return t("ops.field_must_be", name=name, kind=t("ops.field_kind_object"),
+                     value=json.dumps(value, ensure_ascii=False))
     return None
 
 
@@ -249,22 +255,24 @@ def replay_file(ctx: AdapterContext, path: Path, report: Callable[[str], None]) 
     """
     accepted = rejected = 0
     skipped: list[str] = []
+    t = Prompts(ctx.config.bot.locale).t
 
     def skip(message: str) -> None:  # malformed lines count as rejected too, not only unknown events
         skipped.append(message)
         report(message)
 
     with ctx.store.transaction():
-        for number, obj in read_jsonl(path, skip):
+        for number, obj in read_jsonl(path, skip, t):
             try:
                 event = event_from_dict(obj)
-                problem = wrong_field(event)
+                problem = wrong_field(event, t=t)
                 if problem:
-                    raise BadPayload(problem)
+                    raise BadPayload(problem, "ops.event_wrong_value", problem=problem)
             except BadPayload as exc:
                 ext = str(obj.get("event_id") or f"{path.name}:{number}")
                 ctx.accept("replay", ext, obj, None, unsupported_reason=str(exc))
-                report(f"{path}:{number}: {exc}; kept as unsupported")
+                why = t(exc.key, **exc.values) if exc.key else str(exc)
+                report(t("ops.replay_unsupported", path=path, line=number, why=why))
                 rejected += 1
                 continue
             if ctx.accept(event.platform if event.platform != "console" else "replay", event.event_id, obj, event):

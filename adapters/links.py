@@ -126,9 +126,10 @@ class LinkAdapter(Adapter):
     def doctor(self) -> list[tuple[str, bool, str]]:
         base = self.ctx.config.server.public_base_url
         local = any(h in base for h in ("127.0.0.1", "localhost", "0.0.0.0"))
+        url = f"{base}{self.prefix}/…"
         return [
-            ("links files folder", self.folder.is_dir(), f"{self.folder} (files offered by name through /link)"),
-            ("links public URL", not local,
-             f"{base}{self.prefix}/… — customers must reach it; set [server] public_base_url" if local
-             else f"{base}{self.prefix}/…"),
+            (self.t("platforms.doctor_links_folder"), self.folder.is_dir(),
+             self.t("platforms.doctor_links_folder_detail", folder=self.folder)),
+            (self.t("platforms.doctor_links_url"), not local,
+             self.t("platforms.doctor_links_url_local", url=url) if local else url),
         ]

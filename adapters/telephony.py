@@ -55,19 +55,20 @@ def _text(value: Any) -> str:
 def parse_time(value: Any, tz: str, time_format: str = "") -> int:
     """A timestamp → UTC ms. Offsets are respected; naive times are read in `tz`; numbers are epoch s or ms."""
     if isinstance(value, bool):
-        raise BadPayload("started_at: not a time")
+        raise BadPayload("started_at: not a time", "calls.bad_time", text=value)
     if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d{9,13}(\.\d+)?", value.strip())):
         number = float(value)
         return int(number if number > 1e11 else number * 1000)
     text = _text(value)
     if not text:
-        raise BadPayload("started_at: empty")
+        raise BadPayload("started_at: empty", "calls.bad_time_empty")
     dt: datetime | None = None
     if time_format:
         try:
             dt = datetime.strptime(text, time_format)
         except ValueError:
-            raise BadPayload(f"started_at: {text!r} does not match {time_format!r}") from None
+            raise BadPayload(f"started_at: {text!r} does not match {time_format!r}", "calls.bad_time_format", text=text,
+                             format=time_format) from None
     else:
         cleaned = text.replace("年", "-").replace("月", "-").replace("日", " ").replace("/", "-").strip()
         cleaned = re.sub(r"\s+", " ", cleaned)
@@ -81,7 +82,8 @@ def parse_time(value: Any, tz: str, time_format: str = "") -> int:
                 except ValueError:
                     continue
     if dt is None:
-        raise BadPayload(f"started_at: cannot read {text!r} (use e.g. 2026-03-02 09:15:00 or ISO 8601)")
+        raise BadPayload(f"started_at: cannot read {text!r} (use e.g. 2026-03-02 09:15:00 or ISO 8601)", "calls.bad_time",
+                         text=text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     return to_ms(dt.astimezone(UTC))
@@ -90,7 +92,7 @@ def parse_time(value: Any, tz: str, time_format: str = "") -> int:
 def parse_duration(value: Any) -> int:
     """Seconds from 492, "492", "492s", "8:12", "00:08:12", "8分12秒"; empty = 0."""
     if isinstance(value, bool):
-        raise BadPayload("duration_s: not a duration")
+        raise BadPayload("duration_s: not a duration", "calls.bad_duration", text=value)
     if isinstance(value, (int, float)):
         seconds = int(value)
     else:
@@ -106,11 +108,12 @@ def parse_duration(value: Any) -> int:
         else:
             match = _DURATION_UNITS.match(text)
             if not match or not any(match.groups()):
-                raise BadPayload(f"duration_s: cannot read {text!r} (seconds, m:ss or 8分12秒)")
+                raise BadPayload(f"duration_s: cannot read {text!r} (seconds, m:ss or 8分12秒)", "calls.bad_duration",
+                                 text=text)
             h, m, s = (int(g or 0) for g in match.groups())
             seconds = h * 3600 + m * 60 + s
     if seconds < 0:
-        raise BadPayload("duration_s: negative")
+        raise BadPayload("duration_s: negative", "calls.bad_duration", text=seconds)
     return seconds
 
 
@@ -120,7 +123,8 @@ def parse_direction(value: Any, extra: Mapping[str, Any] | None = None) -> str:
         text = _text(extra[text])
     direction = _DIRECTIONS.get(text.lower())
     if direction is None:
-        raise BadPayload(f"direction: {text!r} is neither inbound (呼入) nor outbound (呼出)")
+        raise BadPayload(f"direction: {text!r} is neither inbound (呼入) nor outbound (呼出)", "calls.bad_direction",
+                         text=text)
     return direction
 
 
@@ -141,7 +145,7 @@ def parse_answered(value: Any, duration_s: int, extra: Mapping[str, Any] | None 
         return True
     if low in _NO:
         return False
-    raise BadPayload(f"answered: {text!r} is neither yes (已接) nor no (未接)")
+    raise BadPayload(f"answered: {text!r} is neither yes (已接) nor no (未接)", "calls.bad_answered", text=text)
 
 
 # A call cannot have started after it reaches us. A record dated later (a typo in the year, an export or a phone
@@ -159,18 +163,20 @@ def call_from_record(record: Mapping[str, Any], *, tz: str, received_at: int,
     maps = value_maps or {}
     missing = [f for f in REQUIRED if not _text(record.get(f))]
     if missing:
-        raise BadPayload("missing " + ", ".join(missing))
+        raise BadPayload("missing " + ", ".join(missing), "calls.bad_missing", fields=", ".join(missing))
     call_id = _text(record["call_id"])
     if len(call_id) > 200:
-        raise BadPayload("call_id: longer than 200 characters")
+        raise BadPayload("call_id: longer than 200 characters", "calls.bad_call_id")
     phone = normalise_phone(_text(record["customer_phone"]))
     if len(phone) < 3:
-        raise BadPayload(f"customer_phone: {_text(record['customer_phone'])!r} has no phone number in it")
+        raise BadPayload(f"customer_phone: {_text(record['customer_phone'])!r} has no phone number in it",
+                         "calls.bad_phone", text=_text(record["customer_phone"]))
     duration = parse_duration(record.get("duration_s"))
     started = parse_time(record["started_at"], tz, time_format)
     if started > received_at + FUTURE_SLACK_MS:
         raise BadPayload(f"started_at: {_text(record['started_at'])!r} is later than now; check the year, or the"
-                         f" timezone (times without an offset are read in {tz})")
+                         f" timezone (times without an offset are read in {tz})", "calls.bad_future",
+                         text=_text(record["started_at"]), tz=tz)
     rep = _text(record.get("rep"))
     return CallRecord(
         event_id=f"{PLATFORM}:{call_id}", platform=PLATFORM, occurred_at=started, received_at=received_at,
@@ -259,4 +265,5 @@ class TelephonyAdapter(Adapter):
 
     def doctor(self) -> list[tuple[str, bool, str]]:
         ok = bool(self.section.token)
-        return [("telephony token", ok, "set" if ok else "set SALESPULSE_TELEPHONY_TOKEN or [telephony] token")]
+        return [(self.t("platforms.doctor_telephony_token"), ok,
+                 self.t("platforms.doctor_token_set") if ok else self.t("platforms.doctor_telephony_token_unset"))]

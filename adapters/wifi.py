@@ -121,5 +121,6 @@ class WifiProbeAdapter(Adapter):
 
     def doctor(self) -> list[tuple[str, bool, str]]:
         ok = bool(self.section.wifi_token)
-        return [("wifi token", ok, "set" if ok else "set SALESPULSE_WIFI_TOKEN or [stores] wifi_token")]
+        return [(self.t("platforms.doctor_wifi_token"), ok,
+                 self.t("platforms.doctor_token_set") if ok else self.t("platforms.doctor_wifi_token_unset"))]
 

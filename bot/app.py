@@ -47,6 +47,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.digests",
     "handlers.forecast",
     "handlers.stores",
+    "handlers.views",
     "handlers.practice",
     "handlers.debrief",
     "handlers.voice",  # after every flow that answers voice transcripts (debriefs, practice): its answer is the fallback

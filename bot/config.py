@@ -382,6 +382,25 @@ class ForecastSection:
 
 
 @dataclass(frozen=True)
+class TodaySection:
+    """/今日 (/today): each person's to-do in one card, and whether it is sent every working morning."""
+
+    enabled: bool = False  # send it each working morning (weekends and public holidays skipped)
+    at: str = "08:45"  # local time (bot.timezone) of the morning card
+    max_lines: int = 8  # items shown per part of the card; the rest is counted ("还有 N 条")
+
+
+@dataclass(frozen=True)
+class PipelineSection:
+    """/漏斗 (/pipeline): stage order and how long the daily snapshots are kept."""
+
+    stages: tuple[str, ...] = ("初步接触", "需求确认", "方案报价", "商务谈判")  # open stages, first to last
+    compare_days: int = 7  # "changes since": this many days ago
+    keep_days: int = 120  # snapshots older than this are deleted
+    snapshot_at: str = "00:10"  # local time of the nightly snapshot
+
+
+@dataclass(frozen=True)
 class StoreAreaSection:
     """A sales area of retail stores and its area manager (区域经理)."""
 
@@ -536,6 +555,8 @@ class Config:
     rules: RulesSection = RulesSection()
     forecast: ForecastSection = ForecastSection()
     stores: StoresSection = StoresSection()
+    today: TodaySection = TodaySection()
+    pipeline: PipelineSection = PipelineSection()
     weather: WeatherSection = WeatherSection()
     coaching: CoachingSection = CoachingSection()
     conversation: ConversationSection = ConversationSection()

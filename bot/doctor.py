@@ -23,7 +23,7 @@ from typing import Any
 from bot import __version__
 from bot.clock import SystemClock
 from bot.config import Config, load_config
-from bot.errors import SalesPulseError
+from bot.errors import DatabaseError, SalesPulseError
 from prompts import Prompts
 from store import maintenance
 
@@ -60,7 +60,7 @@ def check_config(path: str | None, t: Translate) -> tuple[Config | None, Check]:
     return config, Check(True, t("ops.config_loaded", source=config.source))
 
 
-def check_database(path: str, t: Translate) -> Check:
+def check_database(path: str, t: Translate, locale: str = "zh-CN") -> Check:
     """Open without creating or migrating anything; report schema and whether another process holds it locked."""
     from store.migrate import available
 
@@ -83,6 +83,8 @@ def check_database(path: str, t: Translate) -> Check:
         try:  # reuse the store's one-sentence explanations (its lock probe is the migration's write)
             open_store(p, run_migrations=locked, busy_timeout_ms=500).close()
             message = str(exc)
+        except DatabaseError as err:
+            message = err.in_locale(locale)
         except SalesPulseError as err:
             message = str(err)
         return Check(False, t("ops.db_failed", error=message))
@@ -237,7 +239,7 @@ def adapter_checks(name: str, config: Config, t: Translate, store: Any) -> list[
         rows = adapter.doctor()
     except Exception as exc:  # an adapter's broken self-check is itself a finding
         return [Check(False, t("ops.platform_check_failed", platform=label, error=f"{type(exc).__name__}: {exc}"))]
-    return [Check(bool(ok), f"{check}: {detail}") for check, ok, detail in rows]
+    return [Check(bool(ok), t("ops.doctor_row", check=check, detail=detail)) for check, ok, detail in rows]
 
 
 def check_platforms(config: Config, t: Translate, store: Any) -> list[Check]:
@@ -302,13 +304,14 @@ def run_checks(config_path: str | None, db_override: str | None = None, *, local
     t = Prompts(locale or "zh-CN").t
     config, first = check_config(config_path, t)
     if config is not None and locale is None:
-        t = Prompts(config.bot.locale).t
+        locale = config.bot.locale
+        t = Prompts(locale).t
         first = check_config(config_path, t)[1]
     checks = [first]
     store = None
     if config is not None:
         db_path = db_override or config.bot.database
-        db_check = check_database(db_path, t)
+        db_check = check_database(db_path, t, locale or "zh-CN")
         checks.append(db_check)
         if db_check.ok and Path(db_path).exists():
             from store import open_store

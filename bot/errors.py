@@ -23,9 +23,22 @@ class DatabaseError(SalesPulseError):
         self.reason, self.path, self.detail = reason, path, detail
         super().__init__(Prompts().t(f"core.db_{reason}", path=path, detail=detail))
 
+    def in_locale(self, locale: str) -> str:
+        """The sentence in the admin's locale (store/ raises it before any config is at hand: zh-CN)."""
+        from prompts import Prompts
+
+        return Prompts(locale).t(f"core.db_{self.reason}", path=self.path, detail=self.detail)
+
 
 class BadPayload(SalesPulseError):
-    """A platform payload or an input file line could not be parsed."""
+    """A platform payload or an input file line could not be parsed.
+
+    `key` / `values` (optional): the reason as a prompts key, for messages an admin reads in their locale (replay);
+    the exception text stays the English sentence stored in the inbox's error column."""
+
+    def __init__(self, message: str, key: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.key, self.values = key, values
 
 
 class UnsupportedEvent(SalesPulseError):

@@ -270,35 +270,37 @@ def event_from_dict(data: dict[str, Any], resolve: Callable[[str, Actor], Actor]
     event is built, so the dispatcher does not build every event twice.
     """
     if not isinstance(data, dict):
-        raise BadPayload("event must be a JSON object")
+        raise BadPayload("event must be a JSON object", "ops.event_not_object")
     cls = EVENT_TYPES.get(str(data.get("type", "")))
     if cls is None:
-        raise BadPayload(f"unknown event type: {data.get('type')!r}")
+        raise BadPayload(f"unknown event type: {data.get('type')!r}", "ops.event_unknown_type", type=data.get("type"))
     names = _FIELD_NAMES[cls]
     kwargs = dict(data)
     del kwargs["type"]
     if not kwargs.keys() <= names:
         unknown = next(k for k in kwargs if k not in names)
-        raise BadPayload(f"unknown field {unknown!r} for {cls.type_name}")
+        raise BadPayload(f"unknown field {unknown!r} for {cls.type_name}", "ops.event_unknown_field", field=unknown,
+                         type=cls.type_name)
     if "actor" in kwargs:
         value = kwargs["actor"]
         if not isinstance(value, dict):
-            raise BadPayload("actor must be an object")
+            raise BadPayload("actor must be an object", "ops.event_actor_not_object")
         try:
             kwargs["actor"] = Actor(**{**value, "role": Role(value.get("role", "unknown"))})
         except (TypeError, ValueError) as exc:
-            raise BadPayload(f"bad actor: {exc}") from None
+            raise BadPayload(f"bad actor: {exc}", "ops.event_bad_actor", error=exc) from None
     if "kind" in kwargs:
         try:
             kwargs["kind"] = MessageKind(kwargs["kind"])
         except ValueError:
-            raise BadPayload(f"unknown message kind: {kwargs['kind']!r}") from None
+            raise BadPayload(f"unknown message kind: {kwargs['kind']!r}", "ops.event_unknown_kind",
+                             kind=kwargs["kind"]) from None
     for key, value in kwargs.items():
         if value.__class__ is list:
             kwargs[key] = tuple(value)
     if not _REQUIRED <= kwargs.keys():
         missing = next(k for k in ("event_id", "platform", "occurred_at") if k not in kwargs)
-        raise BadPayload(f"{cls.type_name} lacks {missing!r}")
+        raise BadPayload(f"{cls.type_name} lacks {missing!r}", "ops.event_lacks", type=cls.type_name, field=missing)
     if resolve is not None:
         kwargs["actor"] = resolve(kwargs["platform"], kwargs.get("actor") or Actor(platform_id=""))
     try:

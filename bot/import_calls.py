@@ -14,7 +14,7 @@ import csv
 import io
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,11 @@ from bot import crashpoints
 from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
+from prompts import Prompts
 from store import inbox as inbox_store
 from store.db import Store
+
+Translate = Callable[..., str]
 
 _VALUE_FIELDS = ("direction", "answered")
 _OPTIONS = ("timezone", "time_format", "encoding", "delimiter")
@@ -103,26 +106,27 @@ def _decode(raw: bytes, encoding: str) -> str:
         return raw.decode("gb18030", errors="strict")
 
 
-def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int):
+def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int, t: Translate | None = None):
     """Yield (line number, raw row, CallRecord or BadPayload) for every data row of the CSV."""
+    t = t or Prompts().t
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise BadPayload(f"{path}: file not found") from None
+        raise BadPayload(t("core.file_missing", path=path)) from None
     except OSError as exc:  # a folder, no permission, …: a short answer, not a traceback
-        raise BadPayload(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+        raise BadPayload(t("core.file_unreadable", path=path, error=exc.strerror or exc)) from None
     try:
         text = _decode(raw, mapping.encoding)
     except UnicodeDecodeError:
-        raise BadPayload(f"{path}: neither UTF-8 nor GB18030; set [options] encoding in the mapping file") from None
+        raise BadPayload(t("calls.import_encoding", path=path)) from None
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     column_of = {f: mapping.columns.get(f, f) for f in FIELDS}
     missing = [f"{f} ({column_of[f]})" if column_of[f] != f else f for f in REQUIRED if column_of[f] not in header]
     if missing:
-        raise BadPayload(f"{path}:1: missing column(s) {', '.join(missing)}; the header has: {', '.join(header) or '—'}"
-                         " (rename columns with --map, see docs/call-import.md)")
+        raise BadPayload(t("calls.import_missing_columns", path=path, missing=", ".join(missing),
+                           header=", ".join(header) or "—"))
     for row in reader:
         record = {f: (row.get(col) or "").strip() for f, col in column_of.items() if col in header}
         try:
@@ -135,13 +139,16 @@ def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int):
 
 
 def import_calls_csv(store: Store, path: Path, mapping: CallMapping, tz: str, now_ms: int, *,
-                     dry_run: bool = False) -> ImportResult:
-    """Accept every good row into the inbox in one transaction; bad rows are listed as "FILE:LINE: reason"."""
+                     dry_run: bool = False, t: Translate | None = None) -> ImportResult:
+    """Accept every good row into the inbox in one transaction; bad rows are listed as "FILE:LINE: reason" (in t's
+    locale)."""
+    t = t or Prompts().t
     result = ImportResult()
     with store.transaction():
-        for line, row, outcome in read_calls(path, mapping, tz, now_ms):
+        for line, row, outcome in read_calls(path, mapping, tz, now_ms, t):
             if isinstance(outcome, BadPayload):
-                result.errors.append(f"{path}:{line}: {outcome}; skipped")
+                why = t(outcome.key, **outcome.values) if outcome.key else str(outcome)
+                result.errors.append(t("calls.import_bad_row", path=path, line=line, why=why))
                 continue
             if dry_run:
                 result.imported += 1
@@ -166,16 +173,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    t = Prompts(config.bot.locale).t
     mapping = load_mapping(args.mapping) if args.mapping else CallMapping()
     store = store_from(config, args.db)
     try:
         result = import_calls_csv(store, args.file, mapping, config.telephony.timezone, SystemClock().now_ms(),
-                                  dry_run=args.dry_run)
+                                  dry_run=args.dry_run, t=t)
     finally:
         store.close()
     for line in result.errors:
         print(line, file=sys.stderr)
-    verb = "would import" if args.dry_run else "imported"
-    print(f"{verb} {result.imported} calls from {args.file} ({result.duplicates} already known, "
-          f"{result.bad} bad rows skipped)")
+    print(t("calls.import_dry_run" if args.dry_run else "calls.import_done", n=result.imported, file=args.file,
+            known=result.duplicates, bad=result.bad))
     return 1 if result.errors else 0

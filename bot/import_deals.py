@@ -22,14 +22,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
-    store = store_from(config, args.db)
-    mapping = dealfile.load_mapping(args.mapping, Prompts(config.bot.locale).t)
+    t = Prompts(config.bot.locale).t
+    mapping = dealfile.load_mapping(args.mapping, t)
     result = dealfile.read(args.file, mapping)
+    store = store_from(config, args.db)  # after the file and mapping were read: a wrong --map leaves no database
     for err in result.errors[:50]:
         print(err, file=sys.stderr)
     if len(result.errors) > 50:
-        print(f"… and {len(result.errors) - 50} more bad rows", file=sys.stderr)
+        print(t("deal_import.more_errors", n=len(result.errors) - 50), file=sys.stderr)
     counts = import_deals(store, result.deals, SystemClock().now_ms(), str(args.file))
-    print(f"imported {counts['deals']} deals ({counts['customers']} customers, {counts['new_people']} new reps);"
-          f" {len(result.errors)} rows skipped")
+    print(t("deal_import.imported", **counts, skipped=len(result.errors)))
     return 0 if not result.errors else 1

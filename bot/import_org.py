@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    t = Prompts(config.bot.locale).t
     store = store_from(config, args.db)
-    n = import_org_csv(store, args.file)
-    print(Prompts(config.bot.locale).t("ops.import_org_done", n=n, file=args.file))
+    n = import_org_csv(store, args.file, t)
+    print(t("ops.import_org_done", n=n, file=args.file))
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.cli.support import config_from, store_from
 from handlers.forecast.calendar import import_file
+from prompts import Prompts
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,7 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = store_from(config_from(args), args.db)
-    n = import_file(store, args.file)
-    print(f"imported {n} procurement windows from {args.file}")
+    config = config_from(args)
+    t = Prompts(config.bot.locale).t
+    store = store_from(config, args.db)
+    n = import_file(store, args.file, t)
+    print(t("forecast.procurement_done", n=n, file=args.file))
     return 0

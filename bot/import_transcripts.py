@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         print(t("coaching.import_missing", file=args.file))
         return 2
     store = store_from(config, args.db)
-    calls, errors = read_calls(args.file, config.bot.timezone)
+    calls, errors = read_calls(args.file, config.bot.timezone, t)
     people = {p.id: p for p in org_store.all_people(store)}
     by_name = {p.name: p for p in people.values()}
     filed = 0

@@ -7,6 +7,7 @@ which resolves every event's actor through it. Unknown WeCom external ids (wo…
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +59,15 @@ def _save_person(store: Store, pid: str, name: str, role: str, team: str, admin:
             org_store.add_identity(store, platform, value, pid)
 
 
-def import_org_csv(store: Store, path: Path) -> int:
+def import_org_csv(store: Store, path: Path, t: Callable[..., str] | None = None) -> int:
     """CSV columns: id,name,role,team,admin,department,phone,wecom_id,dingtalk_id,feishu_id (header required).
 
-    Bad rows are reported with their line numbers and skipped; the good ones are imported.
+    Bad rows are reported with their line numbers (in t's locale, default zh-CN) and skipped; the good ones are
+    imported.
     """
+    from prompts import Prompts
+
+    t = t or Prompts().t
     errors: list[str] = []
     n = 0
     with path.open(encoding="utf-8-sig", newline="") as fh, store.transaction():
@@ -70,7 +75,7 @@ def import_org_csv(store: Store, path: Path) -> int:
         for line_no, row in enumerate(reader, start=2):
             pid, name, role = (row.get("id") or "").strip(), (row.get("name") or "").strip(), (row.get("role") or "rep").strip()
             if not pid or not name or role not in _ROLES:
-                errors.append(f"{path}:{line_no}: need id, name and role in {sorted(_ROLES)}")
+                errors.append(t("ops.import_org_bad_row", path=path, line=line_no, roles=", ".join(sorted(_ROLES))))
                 continue
             _save_person(store, pid, name, role, (row.get("team") or "").strip(),
                          (row.get("admin") or "").strip().lower() in ("1", "true", "yes", "是"),
@@ -78,7 +83,7 @@ def import_org_csv(store: Store, path: Path) -> int:
                          {k: (row.get(f) or "").strip() for k, f in PLATFORM_ID_FIELDS.items()})
             n += 1
     if errors:
-        raise BadPayload("\n".join(errors) + f"\n({n} rows imported)")
+        raise BadPayload("\n".join(errors) + "\n" + t("ops.import_org_partly", n=n))
     return n
 
 

@@ -17,6 +17,7 @@ class ReplyKind(StrEnum):
     MARKDOWN = "markdown"
     CARD = "card"
     IMAGE = "image"
+    FILE = "file"  # a document (an .xlsx export) uploaded to the platform and sent as a file message
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     image_path: str = ""
     alt_text: str = ""  # the text version of an image (heatmap in Unicode blocks), shown where images are not
+    file_path: str = ""  # a FILE reply's document; alt_text then says what is in it
 
     @staticmethod
     def plain(text: str) -> Reply:
@@ -53,13 +55,17 @@ class Reply:
     def image(path: str, alt_text: str, title: str = "") -> Reply:
         return Reply(kind=ReplyKind.IMAGE, image_path=path, alt_text=alt_text, title=title)
 
+    @staticmethod
+    def file(path: str, alt_text: str, title: str = "") -> Reply:
+        return Reply(kind=ReplyKind.FILE, file_path=path, alt_text=alt_text, title=title)
+
     def to_dict(self) -> dict[str, Any]:
         # by hand, not dataclasses.asdict: this runs for every reply inside the dispatcher's transaction
         return {
             "kind": self.kind.value, "text": self.text, "title": self.title,
             "fields": [[k, v] for k, v in self.fields],
             "buttons": [{"text": b.text, "action": b.action, "value": b.value, "style": b.style} for b in self.buttons],
-            "image_path": self.image_path, "alt_text": self.alt_text,
+            "image_path": self.image_path, "alt_text": self.alt_text, "file_path": self.file_path,
         }
 
     @staticmethod
@@ -74,6 +80,7 @@ class Reply:
             buttons=buttons,
             image_path=data.get("image_path", ""),
             alt_text=data.get("alt_text", ""),
+            file_path=data.get("file_path", ""),
         )
 
 

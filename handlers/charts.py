@@ -127,12 +127,12 @@ def chart_folder(config: Any, override: str = "") -> Path:
     return Path(override or Path(config.bot.data_dir) / "charts").resolve()
 
 
-def prune_charts(folder: Path, prefix: str, keep: int = CHARTS_KEPT) -> int:
-    """Delete all but the `keep` newest `<prefix>*.png` in `folder`; returns how many went.
+def prune_charts(folder: Path, prefix: str, keep: int = CHARTS_KEPT, suffix: str = ".png") -> int:
+    """Delete all but the `keep` newest `<prefix>*<suffix>` in `folder`; returns how many went.
 
     Why: every /revisions or /heatmap request draws a file, and nothing else ever removes them. The newest ones stay
     so that a reply still waiting in the outbox keeps its image."""
-    files = sorted(folder.glob(f"{prefix}*.png"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+    files = sorted(folder.glob(f"{prefix}*{suffix}"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
     gone = 0
     for old in files[keep:]:
         try:

@@ -119,7 +119,7 @@ class Tagger:
         self._pending_notice = None
         n_rules = len(self.rules.engine.rules)
         if kind in ("broken", "broken_builtin"):
-            lines = [str(e) for e in errors[:MAX_ERRORS_SHOWN]]
+            lines = [_error_line(e, ctx.t) for e in errors[:MAX_ERRORS_SHOWN]]
             if len(errors) > MAX_ERRORS_SHOWN:
                 lines.append(ctx.t("tagging.rules_broken_more", n=len(errors) - MAX_ERRORS_SHOWN))
             text = ctx.t(f"tagging.rules_{kind}", rules=n_rules, errors="\n".join(lines))
@@ -535,5 +535,11 @@ def on_rules(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
                    keywords=engine.keyword_count, files=files)]
     if tagger.rules.errors:
         lines.append(ctx.t("tagging.rules_status_errors",
-                           errors="\n".join(str(e) for e in tagger.rules.errors[:MAX_ERRORS_SHOWN])))
+                           errors="\n".join(_error_line(e, ctx.t) for e in tagger.rules.errors[:MAX_ERRORS_SHOWN])))
     ctx.reply("\n".join(lines))
+
+
+def _error_line(error: object, t) -> str:
+    """A rule-pack problem in the reader's locale (RuleError.render), anything else as it is."""
+    render = getattr(error, "render", None)
+    return render(t) if callable(render) else str(error)

@@ -42,6 +42,7 @@ from rules.model import (
     Rule,
     RuleError,
     RulePackErrors,
+    Say,
     Window,
 )
 
@@ -130,7 +131,7 @@ def parse_catalog_entries(entries: Any) -> dict[str, tuple[str, ...]]:
     if isinstance(entries, str):
         entries = [entries]
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        raise ValueError("a catalogue is a list of strings like \"SP-300|SP300|三百型\"")
+        raise ValueError(Say("catalog_strings"))
     out: dict[str, tuple[str, ...]] = {}
     for entry in entries:
         names = tuple(n.strip() for n in entry.split("|") if n.strip())
@@ -148,10 +149,10 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValueError(f"{what} must be a string or a list of non-empty strings")
+        raise ValueError(Say("strings", what=what))
     if not value:
         # An empty list is no condition at all: `keywords = []` would tag every message of the rule's type.
-        raise ValueError(f"{what} is an empty list; give at least one value or delete the line")
+        raise ValueError(Say("empty_list", what=what))
     return tuple(v.strip() for v in value)
 
 
@@ -165,7 +166,7 @@ def _choice(value: Any, what: str, allowed: tuple[str, ...], groups: dict[str, t
             out.add(item)
         else:
             extra = list(groups) if groups else []
-            raise ValueError(f"{what} {item!r} is not one of {', '.join([*allowed, *extra])}")
+            raise ValueError(Say("not_one_of", what=what, value=item, allowed=", ".join([*allowed, *extra])))
     return frozenset(out)
 
 
@@ -174,38 +175,38 @@ def _opt_int(table: dict[str, Any], key: str) -> int | None:
         return None
     v = table[key]
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"{key} must be a whole number ≥ 0")
+        raise ValueError(Say("whole_number", field=key))
     return v
 
 
 def _number(table: dict[str, Any], key: str, default: float) -> float:
     v = table.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-        raise ValueError(f"{key} must be a number ≥ 0")
+        raise ValueError(Say("number", field=key))
     return float(v)
 
 
 def _window(table: Any) -> Window:
     if not isinstance(table, dict):
-        raise ValueError("[[rule.window]] must be a table")
+        raise ValueError(Say("window_table"))
     unknown = set(table) - WINDOW_KEYS
     if unknown:
-        raise ValueError(f"unknown window key {sorted(unknown)[0]!r} (known: {', '.join(sorted(WINDOW_KEYS))})")
+        raise ValueError(Say("window_unknown_key", field=sorted(unknown)[0], known=", ".join(sorted(WINDOW_KEYS))))
     kinds = [k for k in ("count", "distinct", "repeat") if k in table]
     if len(kinds) != 1:
-        raise ValueError("a window needs exactly one of count = \"<tag>\", distinct = \"<catalogue>\", repeat = \"document\"")
+        raise ValueError(Say("window_one_kind"))
     kind = kinds[0]
     target = table[kind]
     if not isinstance(target, str) or not target:
-        raise ValueError(f"window {kind} must name a {'tag' if kind == 'count' else 'catalogue' if kind == 'distinct' else 'document'}")
+        raise ValueError(Say(f"window_target_{kind}"))
     if kind == "repeat" and target != "document":
-        raise ValueError("repeat windows count opens of the same document: write repeat = \"document\"")
+        raise ValueError(Say("window_repeat"))
     at_least, at_most = _opt_int(table, "at_least"), _opt_int(table, "at_most")
     if at_least is None and at_most is None:
-        raise ValueError("a window needs at_least and/or at_most")
+        raise ValueError(Say("window_bounds"))
     new_value = table.get("new_value", True)
     if not isinstance(new_value, bool):
-        raise ValueError("new_value must be true or false")
+        raise ValueError(Say("new_value"))
     return Window(kind=kind, tag=target if kind == "count" else "", catalog=target if kind == "distinct" else "",
                   days=_number(table, "days", 0.0), at_least=at_least, at_most=at_most,
                   gap_hours=_number(table, "gap_hours", 0.0), new_value=new_value)
@@ -221,19 +222,19 @@ def build_rule(table: dict[str, Any], file: str, line: int, key_line) -> Rule:
 
     unknown = sorted(set(table) - RULE_KEYS)
     if unknown:
-        raise fail(unknown[0], f"unknown key {unknown[0]!r} (known: {', '.join(sorted(RULE_KEYS))})")
+        raise fail(unknown[0], Say("unknown_key", field=unknown[0], known=", ".join(sorted(RULE_KEYS))))
     if not isinstance(rid, str) or not _ID_RE.match(rid):
         raise RuleError(file, key_line("id") if "id" in table else line, rid_text,
-                        "every rule needs id = \"letters, digits, _ - .\"")
+                        Say("needs_id"))
     tag = table.get("tag")
     if not isinstance(tag, str) or not tag.strip():
-        raise fail("tag", "tag must be a non-empty string")
+        raise fail("tag", Say("tag"))
     category = table.get("category")
     if category not in CATEGORIES:
-        raise fail("category", f"category must be one of {' / '.join(CATEGORIES)}, got {category!r}")
+        raise fail("category", Say("category", allowed=" / ".join(CATEGORIES), value=category))
     weight = table.get("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-        raise fail("weight", "weight must be a number ≥ 0")
+        raise fail("weight", Say("number", field="weight"))
     kwargs: dict[str, Any] = {}
     try:
         current = "type"
@@ -258,9 +259,9 @@ def build_rule(table: dict[str, Any], file: str, line: int, key_line) -> Rule:
                 try:
                     compiled.append(compile_safe(pattern, re.IGNORECASE))
                 except UnsafeRegex as exc:
-                    raise ValueError(f"regex {pattern!r} refused: {exc}") from None
+                    raise ValueError(Say("regex_refused", pattern=pattern, why=exc)) from None
                 except re.error as exc:
-                    raise ValueError(f"regex {pattern!r} is invalid: {exc}") from None
+                    raise ValueError(Say("regex_invalid", pattern=pattern, why=exc)) from None
             kwargs["regexes"] = tuple(compiled)
         current = "attachment"
         if "attachment" in table:
@@ -286,16 +287,16 @@ def build_rule(table: dict[str, Any], file: str, line: int, key_line) -> Rule:
             if isinstance(wins, dict):
                 wins = [wins]
             if not isinstance(wins, list):
-                raise ValueError("window must be [[rule.window]] tables")
+                raise ValueError(Say("window_tables"))
             kwargs["windows"] = tuple(_window(w) for w in wins)
         current = "enabled"
         if not isinstance(table.get("enabled", True), bool):
-            raise ValueError("enabled must be true or false")
+            raise ValueError(Say("enabled"))
     except ValueError as exc:
-        raise fail(current, str(exc)) from None
+        raise fail(current, exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)) from None
     rule = Rule(id=rid, tag=tag.strip(), category=category, weight=float(weight), file=file, line=line, **kwargs)
     if any(w.kind == "repeat" for w in rule.windows) and rule.types != frozenset({"document_open"}):
-        raise fail("window", "repeat = \"document\" needs type = \"document_open\"")
+        raise fail("window", Say("repeat_needs_type"))
     if any(w.kind == "distinct" for w in rule.windows) and not rule.catalog:
         rule.catalog = next(w.catalog for w in rule.windows if w.kind == "distinct")
     return rule
@@ -309,31 +310,28 @@ def load_text(text: str, file: str) -> tuple[Pack, list[RuleError]]:
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE_RE.search(str(exc))
         line = int(m.group(1)) if m else 0
-        hint = ""
-        if "Unescaped '\\'" in str(exc) or "escape" in str(exc).lower():
-            hint = " — write regexes in single quotes, regex = '\\d+', where a backslash needs no escaping"
+        escape = "Unescaped '\\'" in str(exc) or "escape" in str(exc).lower()
         return Pack(file, Path(file).stem), [RuleError(file, line, lines.rule_id_before(line),
-                                                       f"TOML syntax: {exc}{hint}")]
+                                                       Say("toml_escape" if escape else "toml", error=exc))]
     errors: list[RuleError] = []
     for key in sorted(set(data) - TOP_KEYS):
-        hint = " — a rule starts with [[rule]]" if key in ("rules", "Rule", "RULE") else ""
-        errors.append(RuleError(file, lines.table_line(key), "",
-                                f"unknown top-level key {key!r} (known: pack, catalog, rule){hint}"))
+        hinted = key in ("rules", "Rule", "RULE")
+        errors.append(RuleError(file, lines.table_line(key), "", Say("top_key_rule" if hinted else "top_key", field=key)))
     meta = data.get("pack", {})
     name = meta.get("name", Path(file).stem) if isinstance(meta, dict) else Path(file).stem
     pack = Pack(file, str(name))
     catalogs = data.get("catalog", {})
     if not isinstance(catalogs, dict):
-        errors.append(RuleError(file, 0, "", "[catalog] must be a table of lists"))
+        errors.append(RuleError(file, 0, "", Say("catalog_table")))
         catalogs = {}
     for cname, entries in catalogs.items():
         try:
             pack.catalogs[cname] = parse_catalog_entries(entries)
         except ValueError as exc:
-            errors.append(RuleError(file, lines.top_key_line(cname), "", f"catalog {cname}: {exc}"))
+            errors.append(RuleError(file, lines.top_key_line(cname), "", Say("catalog", name=cname, why=exc.args[0])))
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
-        errors.append(RuleError(file, 0, "", "rules are written as [[rule]] tables"))
+        errors.append(RuleError(file, 0, "", Say("rule_tables")))
         raw_rules = []
     for i, table in enumerate(raw_rules):
         start, _end = lines.rule_span(i)
@@ -364,7 +362,7 @@ def read_texts(paths: list[Path]) -> tuple[list[tuple[str, str]], list[RuleError
         try:
             named.append((str(p), Path(p).read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
-            errors.append(RuleError(str(p), 0, "", f"cannot read: {exc}"))
+            errors.append(RuleError(str(p), 0, "", Say("unreadable", error=exc)))
     return named, errors
 
 
@@ -379,7 +377,7 @@ def check_rule_set(rules: list[Rule], catalogs: dict[str, Any],
     for rid, file, line in definitions if definitions is not None else [(r.id, r.file, r.line) for r in rules]:
         if rid in seen:
             first_file, first_line = seen[rid]
-            errors.append(RuleError(file, line, rid, f"duplicate rule id (first defined at {first_file}:{first_line})"))
+            errors.append(RuleError(file, line, rid, Say("duplicate", where=f"{first_file}:{first_line}")))
         seen.setdefault(rid, (file, line))
     produced = {r.tag for r in rules if not r.templated}
     templated_prefixes = [r.tag.split("{", 1)[0] for r in rules if r.templated]
@@ -387,10 +385,9 @@ def check_rule_set(rules: list[Rule], catalogs: dict[str, Any],
         wanted = list(r.has_tags) + [w.tag for w in r.windows if w.kind == "count"]
         for t in wanted:
             if t not in produced and not any(p and t.startswith(p) for p in templated_prefixes):
-                errors.append(RuleError(r.file, r.line, r.id, f"tag {t!r} is not produced by any rule"))
+                errors.append(RuleError(r.file, r.line, r.id, Say("tag_not_produced", tag=t)))
         if r.catalog and r.catalog not in catalogs:
-            errors.append(RuleError(r.file, r.line, r.id,
-                                    f"catalogue {r.catalog!r} is not defined (add it under [catalog] or [rules] in bot.toml)"))
+            errors.append(RuleError(r.file, r.line, r.id, Say("catalog_undefined", name=r.catalog)))
     return errors
 
 

@@ -34,6 +34,25 @@ FIELD_TYPES: dict[str, type] = {
 }
 
 
+class Say(str):
+    """A rule-file problem as English text (logs, str()) that also keeps its prompts key (rule_errors.<key>) and
+    values, so `rules check` and the admins' chat notice can show it in the configured locale."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, name: str, /, **values: Any) -> Say:
+        from prompts import Prompts
+
+        obj = super().__new__(cls, Prompts("en").t(f"rule_errors.{name}", **values))
+        obj.key, obj.values = name, values
+        return obj
+
+    def render(self, t: Callable[..., str]) -> str:
+        return t(f"rule_errors.{self.key}", **{k: v.render(t) if isinstance(v, Say) else v
+                                                for k, v in self.values.items()})
+
+
 class RuleError(Exception):
     """A problem in a rule file, always with file, line and (when known) the rule id."""
 
@@ -47,6 +66,13 @@ class RuleError(Exception):
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: rule {self.rule_id}: {self.message}" if self.rule_id else f"{where}: {self.message}"
+
+    def render(self, t: Callable[..., str]) -> str:
+        """The line in t's locale: "file:line: 规则 id：why"."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        why = self.message.render(t) if isinstance(self.message, Say) else self.message
+        return t("rule_errors.line_rule", where=where, id=self.rule_id, why=why) if self.rule_id else \
+            t("rule_errors.line", where=where, why=why)
 
 
 class RulePackErrors(Exception):
@@ -114,25 +140,25 @@ class FieldCond:
         """Raise ValueError with a sentence an admin understands."""
         m = _FIELD_RE.match(text)
         if not m:
-            raise ValueError(f"field condition {text!r} is not 'name op value' (e.g. \"duration_s >= 492\")")
+            raise ValueError(Say("field_syntax", text=text))
         name, op, raw = m.groups()
         if name not in FIELD_TYPES:
-            raise ValueError(f"unknown field {name!r} (known: {', '.join(FIELD_TYPES)})")
+            raise ValueError(Say("field_unknown", name=name, known=", ".join(FIELD_TYPES)))
         want = FIELD_TYPES[name]
         value: Any
         if want is bool:
             if raw.lower() not in ("true", "false"):
-                raise ValueError(f"field {name!r} is true/false, got {raw!r}")
+                raise ValueError(Say("field_bool", name=name, value=raw))
             value = raw.lower() == "true"
         elif want is float:
             try:
                 value = float(raw)
             except ValueError:
-                raise ValueError(f"field {name!r} needs a number, got {raw!r}") from None
+                raise ValueError(Say("field_number", name=name, value=raw)) from None
         else:
             value = raw.strip("\"'")
         if op in (">=", "<=", ">", "<") and want is not float:
-            raise ValueError(f"field {name!r} can only be compared with = or !=")
+            raise ValueError(Say("field_equality", name=name))
         return FieldCond(name, op, value, f"{name} {op} {raw}")
 
 

@@ -43,8 +43,9 @@ def set_stage(store, lead_id: str, stage: str, status: str = "open", closed_at: 
                            (stage, status, closed_at, lead_id))
 
 
-def say(runtime, cid: str, rep: str, who: str, text: str, at: int) -> str:
-    """`who` = 'customer' or 'rep': one chat line between customer `cid` and rep `rep`, accepted into the inbox."""
+def say(runtime, cid: str, rep: str, who: str, text: str, at: int, *, raw: bool = False) -> str:
+    """`who` = 'customer' or 'rep': one chat line between customer `cid` and rep `rep`, accepted into the inbox
+    (`raw`: with the event itself as the stored platform payload, as an archive record carries the words)."""
     n = next(_n)
     eid = f"wecom:coach{n}"
     wecom = REP_WECOM.get(rep, rep)
@@ -54,7 +55,7 @@ def say(runtime, cid: str, rep: str, who: str, text: str, at: int) -> str:
     else:
         ev = Message(event_id=eid, platform="wecom", occurred_at=at, actor=Actor(platform_id=wecom), text=text,
                      recipients=(f"wm{cid}",), conversation_id=f"wm{cid}|{wecom}")
-    runtime.console.ctx.accept("wecom", f"coach-{n}", {"t": "test"}, ev)
+    runtime.console.ctx.accept("wecom", f"coach-{n}", ev.to_dict() if raw else {"t": "test"}, ev)
     return eid
 
 

@@ -10,6 +10,7 @@ import pytest
 from bot.cli import main
 from bot.errors import BadPayload
 from bot.import_calls import CallMapping, import_calls_csv, load_mapping
+from prompts import Prompts
 from store import inbox as inbox_store
 from store import open_store
 
@@ -58,8 +59,8 @@ def test_good_rows_imported_bad_rows_named_by_line(tmp_path, store):
     path.write_text(GOOD_AND_BAD, encoding="utf-8")
     result = import_calls_csv(store, path, CallMapping(), "Asia/Shanghai", NOW)
     assert result.imported == 4 and result.duplicates == 0
-    assert [e.split(": ", 1)[0] for e in result.errors] == [f"{path}:3", f"{path}:5", f"{path}:6"]
-    assert "direction" in result.errors[0] and "missing call_id" in result.errors[1] and "started_at" in result.errors[2]
+    assert [e.split("：", 1)[0] for e in result.errors] == [f"{path}:3", f"{path}:5", f"{path}:6"]
+    assert "direction" in result.errors[0] and "缺少 call_id" in result.errors[1] and "started_at" in result.errors[2]
     by_id = {e["event_id"]: e for e in events(store)}
     assert set(by_id) == {"telephony:C-1", "telephony:C-3", "telephony:C-6", "telephony:C-7"}
     assert by_id["telephony:C-1"]["occurred_at"] == by_id["telephony:C-3"]["occurred_at"] - 10 * 60_000
@@ -97,7 +98,7 @@ def test_missing_columns_name_the_mapping(tmp_path, store):
     path.write_text(CHINESE, encoding="utf-8")
     with pytest.raises(BadPayload) as info:
         import_calls_csv(store, path, CallMapping(), "Asia/Shanghai", NOW)
-    assert f"{path}:1: missing column(s) call_id, started_at, direction, customer_phone" in str(info.value)
+    assert f"{path}:1：缺少列 call_id, started_at, direction, customer_phone" in str(info.value)
     assert "--map" in str(info.value)
 
 
@@ -123,10 +124,10 @@ def test_cli_reports_lines_and_exit_code(tmp_path, capsys, monkeypatch):
     db = tmp_path / "cli.db"
     assert main(["import", "calls", str(path), "--db", str(db)]) == 1
     out, err = capsys.readouterr()
-    assert "imported 4 calls" in out and "3 bad rows" in out
-    assert f"{path}:5: missing call_id; skipped" in err
+    assert "导入 4 条通话" in out and "跳过 3 行坏数据" in out
+    assert f"{path}:5：缺少 call_id；已跳过" in err
     assert main(["import", "calls", str(path), "--db", str(db)]) == 1
-    assert "imported 0 calls" in capsys.readouterr().out
+    assert "导入 0 条通话" in capsys.readouterr().out
     store = open_store(db)
     try:
         assert inbox_store.counts(store) == {"pending": 4}
@@ -168,8 +169,10 @@ def test_rows_dated_after_now_are_refused_by_line(tmp_path, store):
         "F-3,2026-03-02T11:23:20Z,outbound,8001,13911112222,已接,60\n"  # NOW + 10 min: clock drift, kept
         "F-4,2026-03-03 09:15:00,outbound,8001,13911112222,已接,60\n", encoding="utf-8")
     result = import_calls_csv(store, path, CallMapping(), "Asia/Shanghai", NOW)
-    assert [e.split(": ", 1)[0] for e in result.errors] == [f"{path}:3", f"{path}:5"]
-    assert "later than now" in result.errors[0] and "timezone" in result.errors[0]
+    assert [e.split("：", 1)[0] for e in result.errors] == [f"{path}:3", f"{path}:5"]
+    assert "晚于现在" in result.errors[0] and "时区" in result.errors[0]
+    english = import_calls_csv(store, path, CallMapping(), "Asia/Shanghai", NOW, dry_run=True, t=Prompts("en").t)
+    assert "later than now" in english.errors[0] and "timezone" in english.errors[0]
     assert {e["event_id"] for e in events(store)} == {"telephony:F-1", "telephony:F-3"}
 
 
@@ -177,4 +180,4 @@ def test_a_folder_instead_of_a_file_is_a_short_answer(tmp_path, capsys, monkeypa
     monkeypatch.chdir(tmp_path)
     assert main(["import", "calls", str(tmp_path), "--db", str(tmp_path / "cli.db")]) == 2
     err = capsys.readouterr().err
-    assert "cannot read" in err and "Traceback" not in err
+    assert "无法读取" in err and "Traceback" not in err

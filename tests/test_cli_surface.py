@@ -70,7 +70,7 @@ def test_import_org_reports_bad_rows_with_line_numbers_and_keeps_the_good_ones(f
     (folder / "org.csv").write_text("id,name,role,team\nr1,张伟,rep,华东\nr2,李娜,boss,华东\nr3\n", encoding="utf-8")
     code, _out, err = run(capsys, "import", "org", "org.csv", "--db", "x.db")
     assert code == 2
-    assert "org.csv:3:" in err and "org.csv:4:" in err and "org.csv:2:" not in err
+    assert "org.csv:3：" in err and "org.csv:4：" in err and "org.csv:2：" not in err
     store = open_store(folder / "x.db")
     assert [r[0] for r in store.conn.execute("SELECT id FROM people")] == ["r1"]
     store.close()
@@ -168,16 +168,16 @@ def test_outbox_limit_must_be_positive(folder, capsys):
     with pytest.raises(SystemExit) as exc:
         cli_main(["outbox", "--limit", "0"])
     assert exc.value.code == 2
-    assert "must be 1 or more" in capsys.readouterr().err
+    assert "必须是 1 或更大的数" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ help
 
 
 @pytest.mark.parametrize("command, phrases", [
-    ("replay", ["the recording", "database file", "reported with its number"]),
-    ("outbox", ["only replies in this state", "newest first", "database file", "dead"]),
-    ("serve", ["salespulse doctor", "override server.port"]),
+    ("replay", ["录制文件", "数据库文件", "报告行号"]),
+    ("outbox", ["只看这个状态的回复", "最新的在前", "数据库文件", "dead"]),
+    ("serve", ["salespulse doctor", "覆盖 [server] port"]),
 ])
 def test_every_argument_of_the_core_commands_is_explained(capsys, command, phrases):
     with pytest.raises(SystemExit):

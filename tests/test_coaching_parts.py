@@ -13,6 +13,7 @@ from handlers.coaching.masking import Masker, name_variants
 from handlers.coaching.outcomes import DAY_MS, OutcomeModel, lead_outcome
 from handlers.coaching.snippets import Turn, extract, silence_action
 from handlers.coaching.transcripts import read_calls
+from prompts import Prompts
 from store import coaching as coach_store
 from store import customers as customer_store
 from store import leads as lead_store
@@ -188,7 +189,10 @@ def test_read_calls_reports_bad_lines(tmp_path):
                     encoding="utf-8")
     calls, errors = read_calls(path, "Asia/Shanghai")
     assert [c.id for c in calls] == ["c1"]
-    assert [e.split(":")[0] for e in errors] == ["line 2", "line 3", "line 4"]
+    assert [e.split("：")[0] for e in errors] == ["第 2 行", "第 3 行", "第 4 行"]
+    assert "缺少 lead, rep, started_at, turns" in errors[1] and "需要 role" in errors[2]
+    _calls, english = read_calls(path, "Asia/Shanghai", Prompts("en").t)
+    assert english[1] == "line 3: missing lead, rep, started_at, turns"
 
 
 def test_import_transcripts_cli(tmp_path, store, lib, capsys):

@@ -100,5 +100,5 @@ async def test_unknown_type_and_bad_shape_are_kept_as_unsupported(client, runtim
 
 def test_doctor_names_the_url_to_register(runtime):
     rows = {name: (ok, line) for name, ok, line in attach(runtime).doctor()}
-    ok, line = rows["dingtalk inbound"]
+    ok, line = rows["钉钉消息接收"]
     assert ok is False and "http://127.0.0.1:8080/dingtalk/callback" in line and "https" in line

@@ -159,7 +159,7 @@ def test_doctor_one_line_per_check(runtime):
     adapter = attach(runtime)
     rows = adapter.doctor()
     assert all(isinstance(ok, bool) and "\n" not in line for _c, ok, line in rows)
-    assert rows[0][1] is True and "stream mode" in rows[1][2]
+    assert rows[0][1] is True and "Stream 模式" in rows[1][2]
 
 
 async def test_first_org_sync_runs_at_start_then_waits_for_the_schedule(runtime, fake):

@@ -112,8 +112,8 @@ async def test_org_sync_with_leaders(adapter, fake, runtime):
 def test_doctor_flags_missing_https_and_secrets(runtime):
     rows = attach_feishu(runtime).doctor()
     by_name = {name: (ok, line) for name, ok, line in rows}
-    assert by_name["feishu credentials"][0] is True
-    ok, line = by_name["feishu inbound"]
+    assert by_name["飞书凭证"][0] is True
+    ok, line = by_name["飞书事件接收"]
     assert ok is False and "https" in line and "/feishu/events" in line
 
 

@@ -186,4 +186,4 @@ def test_procurement_csv_line_numbers_survive_blank_lines(tmp_path, store):
                    "坏行,13-01,09-30,,教育,window\n", encoding="utf-8")
     with pytest.raises(Exception) as err:
         calendar.import_file(store, cal)
-    assert f"{cal}:4:" in str(err.value)
+    assert f"{cal}:4：" in str(err.value)

@@ -49,7 +49,7 @@ def test_procurement_window_shifts_expected_close(store, tmp_path: Path):
                         "坏行,13-01,09-30,,教育,window\n", encoding="utf-8")
     with pytest.raises(Exception) as err:
         calendar.import_file(store, csv_file)
-    assert ":3:" in str(err.value) and "1 windows imported" in str(err.value)
+    assert ":3：" in str(err.value) and "已导入 1 个采购窗口" in str(err.value)
     windows = procurement.all_windows(store)
     shift = calendar.shift_close(windows, "c9", "教育", date(2026, 7, 10))
     assert shift and shift.shifted == date(2026, 9, 15) and shift.window == "教育局采购窗口"

@@ -155,7 +155,7 @@ async def test_cli_lists_dead_and_resend_requeues(store, clock, capsys):
 
     first_id = row(store, "a").id
     assert cli_main(["outbox", "--resend", str(first_id), "--db", store.path]) == 0
-    assert "re-queued 1" in capsys.readouterr().out
+    assert "已把 1 条被放弃的回复放回队列" in capsys.readouterr().out
     assert row(store, "a").status == "pending" and row(store, "a").attempts == 0
     assert row(store, "b").status == "dead"
 

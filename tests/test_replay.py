@@ -43,11 +43,11 @@ def test_replay_skips_bad_lines_with_their_numbers_and_goes_on(tmp_path, monkeyp
     code = cli_main(["replay", str(jsonl), "--db", str(db)])
     out, err = capsys.readouterr()
     assert code == 1  # something was rejected: say so in the exit code
-    assert f"{jsonl}:2: not JSON" in err
-    assert f"{jsonl}:3: not a JSON object" in err
-    assert f"{jsonl}:4: unknown event type: 'fax'; kept as unsupported" in err
-    assert f"{jsonl}:8: unknown field 'colour'" in err
-    assert "replayed 2 events (4 rejected), 2 replies" in err
+    assert f"{jsonl}:2：不是 JSON" in err
+    assert f"{jsonl}:3：不是 JSON 对象" in err
+    assert f"{jsonl}:4：不认识的事件类型：fax；已作为不支持的记录保存" in err
+    assert f"{jsonl}:8：message 事件没有字段 colour" in err
+    assert "已重放 2 个事件（4 个被拒绝），2 条回复" in err
     assert "Traceback" not in err
     assert out.count("→ u1:") == 2
 
@@ -157,12 +157,12 @@ def test_user_input_error_rolls_back_the_rows_writes_and_answers(store, clock, c
 def test_replay_of_a_missing_or_binary_file_is_one_clear_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli_main(["replay", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "r.db")]) == 2
-    assert capsys.readouterr().err.strip() == f"salespulse: {tmp_path / 'nope.jsonl'}: cannot read (No such file or directory)"
+    assert capsys.readouterr().err.strip() == f"salespulse: 找不到文件：{tmp_path / 'nope.jsonl'}"
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_bytes(b"\xff\xfe\x00garbage\n" + json.dumps(message("ok1", "/help")).encode("utf-8") + b"\n")
     assert cli_main(["replay", str(mixed), "--db", str(tmp_path / "r.db")]) == 1
     err = capsys.readouterr().err
-    assert f"{mixed}:1: not UTF-8 text; skipped" in err and "replayed 1 events (1 rejected)" in err
+    assert f"{mixed}:1：不是 UTF-8 文本，已跳过" in err and "已重放 1 个事件（1 个被拒绝）" in err
     assert "Traceback" not in err
 
 
@@ -185,12 +185,12 @@ def test_replay_keeps_lines_with_wrongly_typed_fields_as_unsupported(tmp_path, m
     code = cli_main(["replay", str(jsonl), "--db", str(db)])
     out, err = capsys.readouterr()
     assert code == 1
-    assert f'{jsonl}:2: occurred_at must be an integer, got "abc"; kept as unsupported' in err
-    assert f"{jsonl}:3: text must be a string, got 5" in err
-    assert f'{jsonl}:4: to_bot must be true or false, got "yes"' in err
-    assert f"{jsonl}:5: actor.platform_id must be a string, got 42" in err
-    assert f"{jsonl}:6: recipients must be a list of strings" in err
-    assert "replayed 1 events (5 rejected), 1 replies" in err
+    assert f'{jsonl}:2：字段取值不对：occurred_at 必须是整数，实际是 "abc"；已作为不支持的记录保存' in err
+    assert f"{jsonl}:3：字段取值不对：text 必须是字符串，实际是 5" in err
+    assert f'{jsonl}:4：字段取值不对：to_bot 必须是 true 或 false，实际是 "yes"' in err
+    assert f"{jsonl}:5：字段取值不对：actor.platform_id 必须是字符串，实际是 42" in err
+    assert f"{jsonl}:6：字段取值不对：recipients 必须是字符串列表" in err
+    assert "已重放 1 个事件（5 个被拒绝），1 条回复" in err
     assert "Traceback" not in err and out.count("→ u1:") == 1
 
     store = open_store(db)

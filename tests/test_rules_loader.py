@@ -126,7 +126,10 @@ def test_cli_check_ok_and_errors(tmp_path, capsys, monkeypatch):
                    encoding="utf-8")
     assert cli_main(["rules", "check", str(bad)]) == 1
     out = capsys.readouterr().out
-    assert f"{bad}:5: rule x1: field 'answered' is true/false" in out
+    assert f"{bad}:5：规则 x1：字段“answered”只能是 true/false，而不是“maybe”" in out
+    (tmp_path / "bot.toml").write_text('[bot]\nlocale = "en"\n', encoding="utf-8")
+    assert cli_main(["rules", "check", str(bad)]) == 1
+    assert f"{bad}:5: rule x1: field 'answered' is true/false, got 'maybe'" in capsys.readouterr().out
 
 
 def test_cli_try_shows_tags_and_why(tmp_path, capsys, monkeypatch):

@@ -69,7 +69,7 @@ def test_broken_pack_at_start_falls_back_to_default_and_tells_admins(tmp_path, s
         tagged = {r[0] for r in store.conn.execute("SELECT tag FROM event_tags")}
         assert "资料交付" in tagged  # the default pack still tags
         rows = store.conn.execute("SELECT target, reply FROM outbox").fetchall()
-        assert len(rows) == 1 and '"a1"' in rows[0][0] and "mine.toml:6: rule a: weight" in rows[0][1]
+        assert len(rows) == 1 and '"a1"' in rows[0][0] and "mine.toml:6：规则 a：weight 必须是 ≥ 0 的数" in rows[0][1]
     finally:
         rt.close()
     assert default_pack_path().is_file()
@@ -102,6 +102,6 @@ def test_a_pack_broken_while_the_bot_was_down_keeps_the_last_good_rules(tmp_path
         tagged = {r[0] for r in store.conn.execute("SELECT tag FROM event_tags")}
         assert "甲" in tagged, tagged  # the company's rule, from the saved good version
         (reply,) = [r[0] for r in store.conn.execute("SELECT reply FROM outbox")]
-        assert "上一版有效规则" in reply and "mine.toml:6: rule a: weight" in reply
+        assert "上一版有效规则" in reply and "mine.toml:6：规则 a：weight" in reply
     finally:
         rt.close()

@@ -171,10 +171,10 @@ def test_cli_check_reports_every_mistake_with_file_line_and_rule(tmp_path, capsy
         encoding="utf-8")
     assert cli_main(["rules", "check", str(bad)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(": ", 2)[:2] for line in out] == [
-        [f"{bad}:5", "rule a"], [f"{bad}:11", "rule b"], [f"{bad}:17", "rule c"], [f"{bad}:29", "rule d"],
-        [f"{bad}:19", "rule a"]]
-    assert "duplicate rule id" in out[-1] and "window needs exactly one of count" in out[3]
+    assert [line.split("：", 2)[:2] for line in out] == [
+        [f"{bad}:5", "规则 a"], [f"{bad}:11", "规则 b"], [f"{bad}:17", "规则 c"], [f"{bad}:29", "规则 d"],
+        [f"{bad}:19", "规则 a"]]
+    assert "规则 id 重复" in out[-1] and "一个窗口只能写 count" in out[3]
 
 
 def test_a_customer_sending_a_quote_file_back_is_not_an_inquiry():

@@ -106,7 +106,7 @@ def test_locked_fresh_database_in_rollback_mode(tmp_path):
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("INSERT INTO t VALUES (1)")
     try:
-        with pytest.raises(DatabaseError, match="locked"):
+        with pytest.raises(DatabaseError, match="锁定"):
             open_store(path, busy_timeout_ms=50)
     finally:
         holder.execute("ROLLBACK")
@@ -116,12 +116,13 @@ def test_locked_fresh_database_in_rollback_mode(tmp_path):
 def test_not_a_database_file(tmp_path):
     path = tmp_path / "notes.db"
     path.write_text("这不是数据库 " * 200, encoding="utf-8")
-    with pytest.raises(DatabaseError, match="not a usable SQLite database"):
+    with pytest.raises(DatabaseError, match="这不是一个可用的 SQLite 数据库") as err:
         open_store(path)
+    assert "not a usable SQLite database" in err.value.in_locale("en")
 
 
 def test_directory_instead_of_file(tmp_path):
-    with pytest.raises(DatabaseError, match="not a file"):
+    with pytest.raises(DatabaseError, match="数据库路径不是文件"):
         open_store(tmp_path)
 
 

@@ -210,7 +210,7 @@ async def test_hot_reload_keeps_last_good_pack_and_tells_admins(company, tmp_pat
     await company.settle()
     assert "大客户" in tags_of(company.store, "wecom:h2")  # the last good rules stay active
     (notice,) = admin_texts(company)
-    assert f"{pack}:7: rule vip: role 'boss' is not one of" in notice
+    assert f"{pack}:7：规则 vip：role 的“boss”不在可选值里" in notice
     assert not [d for d in company.console.delivered if d.target.person_id == "r1"]  # only admins are told
 
     clock.advance(6_000)

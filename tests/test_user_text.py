@@ -118,7 +118,7 @@ ZH_CN_BEFORE = [
         "\n".join([
             '本季度预计回款26万(置信度7%,区间0-78万)',
             '范围：团队 East、North，在途商机6个',
-            'bot.toml 未设置该范围的目标（[forecast.targets]）',
+            '还没有这个范围的目标：主管或管理员可以发 /目标 本季 300万 设定（也可写在 bot.toml [forecast.targets]）',
             '置信度不更高的主要原因：',
             '1. 2个大单仍未定局：Birch Campus、Cedar Docks（合计85万）',
             '2. 历史只有1个周期可学习，区间按先验放宽',
@@ -284,7 +284,7 @@ def test_import_org_says_what_it_did_in_the_configured_locale(tmp_path, monkeypa
 
 @pytest.mark.parametrize(("locale", "line"), [
     ("en", "replayed 1 events (1 rejected), 1 replies"),
-    ("zh-CN", "已重放 1 个事件（1 个被拒绝），1 条回复 / replayed 1 events (1 rejected), 1 replies"),
+    ("zh-CN", "已重放 1 个事件（1 个被拒绝），1 条回复"),
 ])
 def test_replay_summary_follows_the_configured_locale(tmp_path, monkeypatch, capsys, locale, line):
     import json

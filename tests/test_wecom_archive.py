@@ -239,7 +239,8 @@ def test_import_reports_bad_lines_with_numbers(store, clock, config, tmp_path):
     messages: list[str] = []
     counts = import_file(AdapterContext(store, config, clock, lambda: None), path, messages.append)
     assert counts == {"new": 1, "duplicate": 0, "unsupported": 1, "bad": 3}
-    assert [m.split(":")[1] for m in messages] == ["2", "3", "4"]
+    assert [m.split(":")[1].split("：")[0] for m in messages] == ["2", "3", "4"]
+    assert "不是 JSON" in messages[0] and "msgtime 必须是正整数（毫秒）" in messages[2]
     assert all(str(path) in m for m in messages)
 
 
@@ -264,11 +265,11 @@ async def test_adapter_runs_the_puller_and_doctor_reports_it(store, clock, confi
                          archive_private_keys=rsa_keys[1], org_sync_cron="")
     adapter = WeComAdapter(AdapterContext(store, cfg, clock, lambda: None))
     lines = {name: (ok, text) for name, ok, text in adapter.doctor()}
-    assert lines["wecom archive"][0] and "versions 1, 2" in lines["wecom archive"][1]
+    assert lines["企业微信会话存档"][0] and "私钥版本 1, 2" in lines["企业微信会话存档"][1]
     await adapter.start()
     assert adapter.puller is not None and [t.get_name() for t in adapter._tasks] == ["wecom-archive"]
     await asyncio.wait_for(adapter.stop(), timeout=30)
     assert adapter._tasks == []
     missing = h.wecom_config(config, archive_sdk_path=str(tmp_path / "nope.so"), archive_secret="x")
     lines = {n: (ok, t) for n, ok, t in WeComAdapter(AdapterContext(store, missing, clock, lambda: None)).doctor()}
-    assert not lines["wecom archive"][0] and "not found" in lines["wecom archive"][1]
+    assert not lines["企业微信会话存档"][0] and "找不到 SDK" in lines["企业微信会话存档"][1]

@@ -263,12 +263,16 @@ def test_doctor_lines(store, clock, config):
     cfg = h.wecom_config(config)
     ad = WeComAdapter(AdapterContext(store, cfg, clock, lambda: None))
     lines = {name: (ok, text) for name, ok, text in ad.doctor()}
-    assert lines["wecom credentials"][0] and lines["wecom callback"][0]
-    assert "/wecom/callback" in lines["wecom callback"][1]
+    assert lines["企业微信凭证"][0] and lines["企业微信回调"][0]
+    assert "/wecom/callback" in lines["企业微信回调"][1] and "一致" in lines["企业微信回调"][1]
     bad = dataclasses.replace(cfg, wecom=dataclasses.replace(cfg.wecom, encoding_aes_key="short", secret=""))
     lines = {name: (ok, text) for name, ok, text in WeComAdapter(AdapterContext(store, bad, clock, lambda: None)).doctor()}
-    assert not lines["wecom credentials"][0] and "secret" in lines["wecom credentials"][1]
-    assert not lines["wecom callback"][0] and "43" in lines["wecom callback"][1]
+    assert not lines["企业微信凭证"][0] and "缺少 secret" in lines["企业微信凭证"][1]
+    assert not lines["企业微信回调"][0] and "43" in lines["企业微信回调"][1]
+    english = dataclasses.replace(bad, bot=dataclasses.replace(bad.bot, locale="en"))
+    lines = {name: (ok, text) for name, ok, text in WeComAdapter(AdapterContext(store, english, clock,
+                                                                                 lambda: None)).doctor()}
+    assert lines["wecom credentials"][1] == "missing: secret"
 
 
 async def test_unreachable_api_is_a_retryable_platform_error(store, clock, config):

@@ -185,6 +185,8 @@ class DingTalkAdapter(Adapter):
         if target.chat_id == CUSTOM_ROBOT_CHAT:
             await self.api.custom_robot(render.webhook_message(reply))
             return "custom-robot"
+        if reply.kind == ReplyKind.FILE and (target.chat_id or target.user_id):
+            return await self._send_file(target, reply)
         image_id = await self._upload_image(reply) if reply.kind == ReplyKind.IMAGE else ""
         webhook, expires = parse.split_reply_token(target.reply_token)
         usable = webhook and (expires == 0 or expires > self.ctx.clock.now_ms() + WEBHOOK_MARGIN_MS)
@@ -200,11 +202,30 @@ class DingTalkAdapter(Adapter):
             msg_key, msg_param = "sampleImageMsg", {"photoURL": image_id}
         else:
             msg_key, msg_param = render.robot_message(reply)
+        if target.chat_id or target.user_id:
+            return await self._robot_send(target, msg_key, msg_param)
+        raise PlatformError("dingtalk target has neither user_id nor chat_id", permanent=True)
+
+    async def _send_file(self, target: Target, reply: Reply) -> str:
+        """A document (an .xlsx export): its text version, then the file uploaded with media/upload type=file and
+        sent through the robot OpenAPI as sampleFile {mediaId, fileName, fileType} (a session webhook carries no
+        files)."""
+        path = Path(reply.file_path)
+        try:
+            blob = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise PlatformError(f"dingtalk file {path}: {exc.strerror}", permanent=True) from None
+        if reply.alt_text:
+            await self._robot_send(target, *render.robot_message(Reply.plain(
+                f"{reply.title}\n{reply.alt_text}" if reply.title else reply.alt_text)))
+        media_id = await self.api.upload_file(blob, path.name)
+        return await self._robot_send(target, "sampleFile", {"mediaId": media_id, "fileName": path.name,
+                                                             "fileType": path.suffix.lstrip(".").lower() or "file"})
+
+    async def _robot_send(self, target: Target, msg_key: str, msg_param: dict) -> str:
         if target.chat_id:
             return await self.api.send_to_group(target.chat_id, msg_key, msg_param)
-        if target.user_id:
-            return await self.api.send_to_users([target.user_id], msg_key, msg_param)
-        raise PlatformError("dingtalk target has neither user_id nor chat_id", permanent=True)
+        return await self.api.send_to_users([target.user_id], msg_key, msg_param)
 
     async def _upload_image(self, reply: Reply) -> str:
         """Upload a chart; a missing file degrades to its text version (empty id)."""
@@ -258,30 +279,33 @@ class DingTalkAdapter(Adapter):
 
     # ------------------------------------------------------------------ doctor
     def doctor(self) -> list[tuple[str, bool, str]]:
-        s = self.section
+        """Rows in the configured locale (prompts platforms.dingtalk_doctor_*)."""
+        s, t = self.section, self.t
         rows: list[tuple[str, bool, str]] = []
         missing = [k for k, v in (("client_id", s.client_id), ("client_secret", s.client_secret)) if not v]
-        rows.append(("dingtalk credentials", not missing,
-                     "client_id and client_secret set" if not missing else
-                     f"missing: {', '.join(missing)} (secret may come from env SALESPULSE_DINGTALK_SECRET)"))
+        rows.append((t("platforms.dingtalk_doctor_credentials"), not missing,
+                     t("platforms.dingtalk_doctor_credentials_ok") if not missing else
+                     t("platforms.dingtalk_doctor_credentials_missing", keys=", ".join(missing))))
+        inbound = t("platforms.dingtalk_doctor_inbound")
         if s.mode == "stream":
-            rows.append(("dingtalk inbound", True, f"stream mode via {s.api_base_url} (no public URL needed)"))
+            rows.append((inbound, True, t("platforms.dingtalk_doctor_stream", url=s.api_base_url)))
         elif s.mode == "http":
             url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
             ok = url.startswith("https://")
-            rows.append(("dingtalk inbound", ok, f"HTTP outgoing robot: register {url}"
-                         + ("" if ok else " (DingTalk requires a public https URL)")
-                         + "; card button presses are not received in HTTP mode"
-                         " (no documented signed HTTP callback for StandardCard cards; see docs/platforms/dingtalk.md)"))
+            rows.append((inbound, ok, t("platforms.dingtalk_doctor_http", url=url)
+                         + ("" if ok else t("platforms.dingtalk_doctor_not_https"))
+                         + t("platforms.dingtalk_doctor_http_cards")))
         else:
-            rows.append(("dingtalk inbound", False, f"mode must be 'stream' or 'http', not {s.mode!r}"))
-        rows.append(("dingtalk card template", True, f"高级版 cards from {s.card_template_id} (stream callbacks)"
-                     if s.card_template_id else "not set: StandardCard cards, whose button presses DingTalk may not "
-                     "send back (docs/platforms/dingtalk.md §6)"))
-        rows.append(("dingtalk robot_code", True, f"robot_code = {s.robot_code or s.client_id or '(unset)'}"
-                     + ("" if s.robot_code else " (defaults to client_id)")))
+            rows.append((inbound, False, t("platforms.doctor_bad_mode", modes="stream / http", mode=s.mode)))
+        rows.append((t("platforms.dingtalk_doctor_template"), True,
+                     t("platforms.dingtalk_doctor_template_ok", id=s.card_template_id) if s.card_template_id
+                     else t("platforms.dingtalk_doctor_template_unset")))
+        code = s.robot_code or s.client_id or t("platforms.doctor_unset_word")
+        rows.append(("robot_code", True, f"robot_code = {code}"
+                     + ("" if s.robot_code else t("platforms.dingtalk_doctor_robot_code_default"))))
         if s.group_robot_token or s.group_robot_secret:
             ok = bool(s.group_robot_token and s.group_robot_secret)
-            rows.append(("dingtalk custom robot", ok, "token and signing secret set" if ok else
-                         "set both group_robot_token and group_robot_secret (加签)"))
+            rows.append((t("platforms.dingtalk_doctor_custom_robot"), ok,
+                         t("platforms.dingtalk_doctor_custom_robot_ok") if ok else
+                         t("platforms.dingtalk_doctor_custom_robot_half")))
         return rows

@@ -29,7 +29,7 @@ def as_markdown(reply: Reply) -> tuple[str, str]:
     lines: list[str] = []
     if reply.title:
         lines.append(f"### {reply.title}")
-    if reply.kind == ReplyKind.IMAGE:
+    if reply.kind in (ReplyKind.IMAGE, ReplyKind.FILE):  # their text versions
         lines.append(reply.alt_text)
     elif reply.text:
         lines.append(reply.text)

@@ -246,8 +246,29 @@ class FeishuAdapter(Adapter):
                 return "interactive", render.image_card(reply, await self.api.upload_image(blob))
         return render.message(reply)
 
+    # Feishu's upload file_type per suffix; any other document goes up as "stream"
+    FILE_TYPES = {".xlsx": "xls", ".xls": "xls", ".csv": "stream", ".pdf": "pdf", ".doc": "doc", ".docx": "doc",
+                  ".ppt": "ppt", ".pptx": "ppt", ".mp4": "mp4", ".opus": "opus"}
+
     async def send(self, target: Target, reply: Reply, key: str) -> str | None:
-        msg_type, content = await self._render(reply)
+        if reply.kind == ReplyKind.FILE:
+            return await self._send_file(target, reply, key)
+        return await self._send_rendered(target, reply, key, *(await self._render(reply)))
+
+    async def _send_file(self, target: Target, reply: Reply, key: str) -> str | None:
+        """A document (an .xlsx export): its text version as a post, then the file uploaded to im/v1/files and sent
+        as msg_type "file" with its file_key."""
+        path = Path(reply.file_path)
+        try:
+            blob = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise PlatformError(f"feishu file {path}: {exc.strerror}", permanent=True) from None
+        if reply.alt_text:
+            await self._send_rendered(target, reply, f"{key}:alt", *render.message(reply))
+        file_key = await self.api.upload_file(blob, path.name, self.FILE_TYPES.get(path.suffix.lower(), "stream"))
+        return await self._send_rendered(target, reply, key, "file", json.dumps({"file_key": file_key}))
+
+    async def _send_rendered(self, target: Target, reply: Reply, key: str, msg_type: str, content: str) -> str | None:
         uuid = hashlib.sha1(key.encode()).hexdigest()  # Feishu dedupes a uuid for an hour: retries never double-send
         message_id, replied = "", False
         if target.reply_token:
@@ -301,27 +322,30 @@ class FeishuAdapter(Adapter):
 
     # ------------------------------------------------------------------ doctor
     def doctor(self) -> list[tuple[str, bool, str]]:
-        s = self.section
+        """Rows in the configured locale (prompts platforms.feishu_doctor_*)."""
+        s, t = self.section, self.t
         rows: list[tuple[str, bool, str]] = []
         missing = [k for k, v in (("app_id", s.app_id), ("app_secret", s.app_secret)) if not v]
-        rows.append(("feishu credentials", not missing,
-                     "app_id and app_secret set" if not missing else
-                     f"missing: {', '.join(missing)} (secret may come from env SALESPULSE_FEISHU_SECRET)"))
+        rows.append((t("platforms.feishu_doctor_credentials"), not missing,
+                     t("platforms.feishu_doctor_credentials_ok") if not missing else
+                     t("platforms.feishu_doctor_credentials_missing", keys=", ".join(missing))))
+        inbound = t("platforms.feishu_doctor_inbound")
         if s.mode == "http":
             url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
             lacks = [k for k, v in (("encrypt_key", s.encrypt_key), ("verification_token", s.verification_token))
                      if not v]
             ok = not lacks and url.startswith("https://")
-            detail = f"HTTP events: register {url} as the request URL"
+            detail = t("platforms.feishu_doctor_http", url=url)
             if lacks:
-                detail += f"; set {', '.join(lacks)} (unsigned events would be accepted)"
+                detail += t("platforms.feishu_doctor_unsigned", keys=", ".join(lacks))
             if not url.startswith("https://"):
-                detail += "; Feishu needs a public https URL"
-            rows.append(("feishu inbound", ok, detail))
+                detail += t("platforms.feishu_doctor_not_https")
+            rows.append((inbound, ok, detail))
         elif s.mode == "ws":
-            rows.append(("feishu inbound", True, f"long connection to {s.domain} (no public URL needed)"))
+            rows.append((inbound, True, t("platforms.feishu_doctor_ws", url=s.domain)))
         else:
-            rows.append(("feishu inbound", False, f"mode must be 'http' or 'ws', not {s.mode!r}"))
+            rows.append((inbound, False, t("platforms.doctor_bad_mode", modes="http / ws", mode=s.mode)))
         ok = s.domain.startswith("https://") or s.domain.startswith(("http://127.0.0.1", "http://localhost"))
-        rows.append(("feishu domain", ok, f"domain = {s.domain}" + ("" if ok else " (must be https://)")))
+        rows.append((t("platforms.feishu_doctor_domain"), ok,
+                     f"domain = {s.domain}" + ("" if ok else t("platforms.feishu_doctor_domain_https"))))
         return rows

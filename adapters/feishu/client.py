@@ -134,6 +134,16 @@ class FeishuApi(ApiSession):
             raise PlatformError("feishu image_key missing", permanent=True)
         return key
 
+    async def upload_file(self, blob: bytes, filename: str, file_type: str = "stream") -> str:
+        """上传文件: POST /open-apis/im/v1/files, multipart file_type (opus/mp4/pdf/doc/xls/ppt/stream), file_name
+        and file (at most 30 MB, never empty); the file_key it answers is what a msg_type "file" message carries."""
+        data = await self._call("POST", "/im/v1/files", {"file_type": file_type, "file_name": filename},
+                                files={"file": (filename, blob, "application/octet-stream")})
+        key = (data or {}).get("file_key")
+        if not isinstance(key, str) or not key:
+            raise PlatformError("feishu file_key missing", permanent=True)
+        return key
+
     async def resource(self, message_id: str, file_key: str, kind: str = "file") -> bytes:
         """获取消息中的资源文件: GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=…
         (https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-resource/get; the same URI and

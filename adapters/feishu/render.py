@@ -34,7 +34,7 @@ def _cut(text: str, max_bytes: int) -> str:
 def fit(reply: Reply, build: Callable[[Reply], str], limit: int) -> str:
     """`build(reply)`, with the reply's body text shortened until the content is at most `limit` bytes."""
     content = build(reply)
-    field = "alt_text" if reply.kind == ReplyKind.IMAGE else "text"
+    field = "alt_text" if reply.kind in (ReplyKind.IMAGE, ReplyKind.FILE) else "text"
     for _ in range(8):  # JSON escaping makes the size only roughly proportional: a few rounds converge
         excess = len(content.encode("utf-8")) - limit
         body = getattr(reply, field)
@@ -73,7 +73,7 @@ def message(reply: Reply) -> tuple[str, str]:
         return "interactive", card_content(reply)
 
     def post(r: Reply) -> str:
-        body = r.alt_text if r.kind == ReplyKind.IMAGE else r.text
+        body = r.alt_text if r.kind in (ReplyKind.IMAGE, ReplyKind.FILE) else r.text
         return json.dumps({"zh_cn": {"title": r.title, "content": [[{"tag": "md", "text": body}]]}},
                           ensure_ascii=False)
 

@@ -216,6 +216,8 @@ class WeComAdapter(Adapter):
         robot = target.chat_id == "robot" or target.chat_id.startswith("robot:")
         if reply.kind == ReplyKind.IMAGE:
             return await self._send_image(target, reply, key, robot)
+        if reply.kind == ReplyKind.FILE:
+            return await self._send_file(target, reply, key, robot)
         task_id = ""
         # Only message/send to members carries clickable template cards; group chats (appchat) and robots get
         # the card as markdown.
@@ -282,6 +284,24 @@ class WeComAdapter(Adapter):
             await self._deliver(target, render.text_body(text), key, ":alt")
         return ref
 
+    async def _send_file(self, target: Target, reply: Reply, key: str, robot: bool) -> str:
+        """A document (an .xlsx export): its text version first (what is in it), then the file itself — uploaded
+        with media/upload type=file (an app) or the robot's webhook/upload_media, sent as msgtype "file"."""
+        path = Path(reply.file_path)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise PlatformError(f"wecom file {path}: {exc.strerror}", permanent=True) from None
+        if reply.alt_text:
+            text = f"{reply.title}\n{reply.alt_text}" if reply.title else reply.alt_text
+            await self._deliver(target, render.text_body(text), key, ":alt")
+        if robot:
+            media_id = await self.client.robot_upload(self._robot_key(target), path.name, content)
+        else:
+            ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            media_id = await self.client.upload_media("file", path.name, content, ctype)
+        return await self._deliver(target, {"msgtype": "file", "file": {"media_id": media_id}}, key, ":file")
+
     # ------------------------------------------------------------ media (same shape as the DingTalk adapter)
 
     async def download(self, media_id: str) -> bytes:
@@ -309,48 +329,52 @@ class WeComAdapter(Adapter):
     # ------------------------------------------------------------ doctor
 
     def doctor(self) -> list[tuple[str, bool, str]]:
-        s = self.section
+        """Rows in the configured locale (prompts platforms.wecom_doctor_*)."""
+        s, t = self.section, self.t
         out: list[tuple[str, bool, str]] = []
         missing = [n for n, v in (("corp_id", s.corp_id), ("secret", s.secret), ("agent_id", s.agent_id)) if not v]
-        out.append(("wecom credentials", not missing,
-                    "corp_id, secret and agent_id set" if not missing else f"missing: {', '.join(missing)}"))
+        out.append((t("platforms.wecom_doctor_credentials"), not missing,
+                    t("platforms.wecom_doctor_credentials_ok") if not missing else
+                    t("platforms.doctor_missing", keys=", ".join(missing))))
         url = self.ctx.config.server.public_base_url.rstrip("/") + s.callback_path
         problems = []
         if not s.token:
-            problems.append("token unset")
+            problems.append(t("platforms.doctor_unset", name="token"))
         if not s.encoding_aes_key:
-            problems.append("encoding_aes_key unset")
+            problems.append(t("platforms.doctor_unset", name="encoding_aes_key"))
         elif not aes_key_ok(s.encoding_aes_key):
-            problems.append(f"encoding_aes_key must be 43 base64 characters (has {len(s.encoding_aes_key)})")
+            problems.append(t("platforms.wecom_doctor_aes_length", n=len(s.encoding_aes_key)))
         if not s.callback_path.startswith("/"):
-            problems.append("callback_path must start with /")
-        note = "" if url.startswith("https://") else " (server.public_base_url is not https: WeCom needs a public URL)"
-        out.append(("wecom callback", not problems,
-                    f"register {url}" + (f" — {'; '.join(problems)}" if problems else "; token and AES key consistent")
-                    + note))
+            problems.append(t("platforms.doctor_path_slash"))
+        detail = t("platforms.doctor_register", url=url)
+        detail += t("platforms.doctor_problems", problems="；".join(problems)) if problems else \
+            t("platforms.wecom_doctor_keys_ok")
+        if not url.startswith("https://"):
+            detail += t("platforms.wecom_doctor_not_https")
+        out.append((t("platforms.wecom_doctor_callback"), not problems, detail))
         if not s.archive_sdk_path:
-            out.append(("wecom archive", True, "off (archive_sdk_path not set; `import archive` still works)"))
+            out.append((t("platforms.wecom_doctor_archive"), True, t("platforms.wecom_doctor_archive_off")))
         else:
-            out.append(("wecom archive", *self._archive_status()))
+            out.append((t("platforms.wecom_doctor_archive"), *self._archive_status()))
         if s.robot_webhook_key:
-            out.append(("wecom robot", True, "group-robot webhook key set (20 messages/min)"))
+            out.append((t("platforms.wecom_doctor_robot"), True, t("platforms.wecom_doctor_robot_ok")))
         return out
 
     def _archive_status(self) -> tuple[bool, str]:
-        s = self.section
+        s, t = self.section, self.t
         from adapters.wecom.archive import load_private_keys
         from bot.errors import ConfigError
 
         if not Path(s.archive_sdk_path).is_file():
-            return False, f"SDK not found at {s.archive_sdk_path}"
+            return False, t("platforms.wecom_doctor_sdk_missing", path=s.archive_sdk_path)
         if not s.archive_secret:
-            return False, "archive_secret unset"
+            return False, t("platforms.doctor_unset", name="archive_secret")
         try:
             versions = sorted(load_private_keys(s.archive_private_keys))
         except ConfigError as exc:
             return False, str(exc)
         if not versions:
-            return False, "no archive_private_keys (one \"VER=path\" per publickey_ver)"
+            return False, t("platforms.wecom_doctor_no_keys")
         seq = kv.get(self.ctx.store, "wecom.archive.seq", "0")
-        return True, f"SDK found; private keys for versions {', '.join(map(str, versions))}; checkpoint seq {seq}"
+        return True, t("platforms.wecom_doctor_archive_ok", versions=", ".join(map(str, versions)), seq=seq)
 

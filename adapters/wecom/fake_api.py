@@ -71,6 +71,7 @@ class FakeWeComApi:
         app.router.add_get("/cgi-bin/department/list", self._json_call)
         app.router.add_get("/cgi-bin/user/list", self._json_call)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
+        app.router.add_post("/cgi-bin/webhook/upload_media", self._webhook_upload)
         return app
 
     def _record(self, request: web.Request, body: Any = None, files: dict[str, bytes] | None = None) -> None:
@@ -150,6 +151,21 @@ class FakeWeComApi:
         if code:
             return web.json_response({"errcode": code, "errmsg": "scripted"})
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _webhook_upload(self, request: web.Request) -> web.Response:
+        """群机器人 文件上传: multipart part "media", `key` the robot's, `type` file or voice; a media_id back."""
+        files: dict[str, bytes] = {}
+        reader = await request.multipart()
+        async for part in reader:
+            files[part.filename or part.name or "media"] = await part.read()
+        self._record(request, None, files)
+        if not request.query.get("key") or request.query.get("type") not in ("file", "voice"):
+            return web.json_response({"errcode": 40058, "errmsg": "invalid key or type"})
+        media_id = f"robot-media-{next(self._ids)}"
+        with self._lock:
+            for content in files.values():
+                self.media[media_id] = (content, "application/octet-stream")
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": request.query["type"], "media_id": media_id})
 
     # ------------------------------------------------------------ thread
 

@@ -35,31 +35,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def import_file(ctx: AdapterContext, path: Path, report) -> dict[str, int]:
-    """Ingest every line; returns counts by outcome (new, duplicate, unsupported, bad)."""
+    """Ingest every line; returns counts by outcome (new, duplicate, unsupported, bad). Bad lines are reported in
+    the configured locale."""
+    t = Prompts(ctx.config.bot.locale).t
     counts = {"new": 0, "duplicate": 0, "unsupported": 0, "bad": 0}
     now = ctx.clock.now_ms()
     try:
         fh = path.open(encoding="utf-8-sig")
     except OSError as exc:
-        raise BadPayload(f"{path}: cannot read: {exc.strerror}") from None
+        raise BadPayload(t("core.file_unreadable", path=path, error=exc.strerror)) from None
     with fh, ctx.store.transaction():
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-            except (ValueError, RecursionError) as exc:
-                report(f"{path}:{number}: not JSON ({getattr(exc, 'msg', type(exc).__name__)}); skipped")
+            except (ValueError, RecursionError):
+                report(t("platforms.archive_line_not_json", path=path, line=number))
                 counts["bad"] += 1
                 continue
             if not isinstance(record, dict):
-                report(f"{path}:{number}: not a JSON object; skipped")
+                report(t("platforms.archive_line", path=path, line=number, why=t("platforms.archive_not_object")))
                 counts["bad"] += 1
                 continue
             try:
                 outcome = ingest_record(ctx, record, now, fallback_key=f"wecom-archive-import:{path.name}:{number}")
             except BadPayload as exc:
-                report(f"{path}:{number}: {exc}; skipped")
+                why = t(exc.key, **{k: t(f"platforms.archive_kind_{v}") if k == "kind" else v
+                                    for k, v in exc.values.items()}) if exc.key else str(exc)
+                report(t("platforms.archive_line", path=path, line=number, why=why))
                 counts["bad"] += 1
                 continue
             counts[outcome] += 1
@@ -88,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
         pending = inbox_store.counts(store).get("pending", 0)
         if not args.no_process and pending:
             _process(store, config)
-        print(f"archive import: {counts['new']} new, {counts['duplicate']} already stored, "
-              f"{counts['unsupported']} kept as unsupported, {counts['bad']} bad lines")
+        print(t("platforms.archive_import_done", new=counts["new"], duplicate=counts["duplicate"],
+                unsupported=counts["unsupported"], bad=counts["bad"]))
         still = inbox_store.counts(store).get("pending", 0)
         if left_over and not args.no_process:
             print(t("ops.pending_finished", n=left_over - min(still, left_over)))

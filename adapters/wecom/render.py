@@ -153,6 +153,6 @@ def body_for(reply: Reply, *, task_id: str = "", key_for: Callable[[Button], str
         if reply.buttons and not robot and key_for is not None and task_id:
             return {"msgtype": "template_card", "template_card": template_card(reply, task_id, key_for)}
         return markdown(card_markdown(reply))
-    if reply.kind == ReplyKind.IMAGE:
+    if reply.kind in (ReplyKind.IMAGE, ReplyKind.FILE):  # their text versions (the adapter sends the media)
         return text(reply.alt_text)
     raise ValueError(f"unknown reply kind {reply.kind}")

@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from bot.errors import SalesPulseError
+from bot.errors import DatabaseError, SalesPulseError
 
 CLI_MODULES: tuple[str, ...] = (
     "bot.cli.init",
@@ -30,10 +30,18 @@ CLI_MODULES: tuple[str, ...] = (
     "bot.cli.deploy",
     "bot.cli.migrate",
     "bot.cli.debrief",
+    "bot.cli.report",
+    "bot.cli.forget",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line, its help and argparse's own words in the configured locale (bot/cli/localise.py)."""
+    from bot.cli.localise import install_argparse_words, locale_for, localise
+    from prompts import Prompts
+
+    prompts = Prompts(locale_for(sys.argv[1:] if argv is None else argv))
+    install_argparse_words(prompts)
     parser = argparse.ArgumentParser(
         prog="salespulse",
         description="SalesPulse — 企业微信 / 钉钉 / 飞书里的销售管理机器人 (sales-management chat-ops bot).",
@@ -44,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in CLI_MODULES:
         importlib.import_module(name).register(sub)
+    localise(parser, prompts)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -58,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(handler(args) or 0)
+    except DatabaseError as exc:  # raised by store/, which knows no locale
+        from bot.cli.localise import locale_for
+
+        print(f"salespulse: {exc.in_locale(locale_for(sys.argv[1:] if argv is None else argv))}", file=sys.stderr)
+        return 2
     except SalesPulseError as exc:
         print(f"salespulse: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import AdapterContext
 from adapters.console import ConsoleAdapter, render_text, replay_file
 from bot.app import Runtime
-from bot.cli.support import config_from, existing_db, progress, store_from
+from bot.cli.support import config_from, data_dir_for, existing_db, progress, store_from
 from bot.clock import CLOCK_KEY, Clock, OffsetClock, SystemClock, to_ms
 from bot.config import OrgSection
 from bot.demo.replay import DEMO_MARK
@@ -56,13 +56,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_outbox)
 
 
+def _help_t(key: str, **values) -> str:
+    """Argument errors come while parsing, before the command loads its config: the locale argparse speaks."""
+    from bot.cli.localise import current_prompts
+
+    return current_prompts().t(key, **values)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(_help_t("cli.arg_not_number", text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+        raise argparse.ArgumentTypeError(_help_t("cli.arg_not_positive", value=value))
     return value
 
 
@@ -89,7 +96,7 @@ def _console_runtime(args: argparse.Namespace, echo, session: str = "") -> tuple
     if kv.get(store, DEMO_MARK) is not None:
         # the demo company is this database's org, not bot.toml's [org]; its charts go next to it, like the demo's
         config = dataclasses.replace(config, org=OrgSection(), bot=dataclasses.replace(
-            config.bot, data_dir=str(Path(store.path).parent / "salespulse-data")))
+            config.bot, data_dir=data_dir_for(config, store)))
     clock = _chat_clock(args, config, store)
     rt = Runtime(config=config, store=store, clock=clock)
     console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale),

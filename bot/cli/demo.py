@@ -274,7 +274,9 @@ def _lead_ref(p: Prompts, company: Company, lead_id: str) -> str:
 def _word(p: Prompts, prefix: str, key: str) -> str:
     """The locale's word for an inbox status or a reply kind; the key itself for one added later without a word."""
     name = prefix + key.replace("-", "_")
-    return p.t(name) if p.has(name) else key
+    if p.has(name):
+        return p.t(name)
+    return p.t(f"{prefix}other", key=key) if p.has(f"{prefix}other") else key
 
 
 def _summary(tr: _Transcript, p: Prompts, store, company: Company, driver: DemoDriver) -> None:

@@ -20,6 +20,9 @@ from store import inbox as inbox_store
 STATUSES = ("pending", "failed", "unsupported", "done")
 
 
+WORDS = {f"ops.inbox_status_{s}" for s in ("pending", "done", "failed", "unsupported")}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inbox", help="show received records not processed yet (pending) or failed",
                        description="Counts of the inbox by status, then the newest rows of one status (default: "
@@ -41,7 +44,8 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     try:
         counts = inbox_store.counts(store)
         tz = ZoneInfo(config.bot.timezone)
-        summary = ", ".join(t("ops.inbox_status", status=k, n=v) for k, v in sorted(counts.items()))
+        summary = ", ".join(t(f"ops.inbox_status_{k}", n=v) if f"ops.inbox_status_{k}" in WORDS else
+                            t("ops.inbox_status", status=k, n=v) for k, v in sorted(counts.items()))
         print(t("ops.inbox_counts", counts=summary) if counts else t("ops.inbox_empty"))
         status = args.status or ("failed" if counts.get("failed") else "pending")
         for row in inbox_store.list_by_status(store, status, max(args.limit, 1)):

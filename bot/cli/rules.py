@@ -79,7 +79,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         rules, catalogs = load_files(paths, _catalogs(config))
     except RulePackErrors as exc:
         for err in exc.errors:
-            print(str(err))
+            print(err.render(t) if hasattr(err, "render") else str(err))
         print(t("cli.rules_errors", n=len(exc.errors), files=len(paths)), file=sys.stderr)
         check_conversation_packs(config, conversation_files, quiet_ok=True)
         return 1
@@ -109,7 +109,7 @@ def check_conversation_packs(config: Config, extra: list[Path], quiet_ok: bool =
         lexicon = load_lexicon(paths)
     except PackErrors as exc:
         for err in exc.errors:
-            print(str(err))
+            print(err.render(t) if hasattr(err, "render") else str(err))
         print(t("conversation.check.failed", n=len(exc.errors)), file=sys.stderr)
         return False
     clf = Classifier(lexicon, shipped_model() if config.conversation.use_model else None,
@@ -178,7 +178,7 @@ def cmd_try(args: argparse.Namespace) -> int:
         rules, catalogs = load_files(paths, _catalogs(config))
     except RulePackErrors as exc:
         for err in exc.errors:
-            print(str(err))
+            print(err.render(t) if hasattr(err, "render") else str(err))
         return 1
     engine = Engine(rules, catalogs)
     view = build_view(args)

@@ -44,6 +44,17 @@ def existing_db(config: Config, override: str | None = None, *, new_for_org: boo
 DEMO_DB = "demo-out/salespulse-demo.db"
 
 
+def data_dir_for(config: Config, store: Store) -> str:
+    """Where this database's files (charts, audio) live: next to a demo database (the demo writes them there),
+    else [bot] data_dir."""
+    from bot.demo.replay import DEMO_MARK
+    from store import kv
+
+    if kv.get(store, DEMO_MARK) is not None:
+        return str(Path(store.path).parent / "salespulse-data")
+    return config.bot.data_dir
+
+
 def store_from(config: Config, override: str | None = None) -> Store:
     return open_store(override or config.bot.database)
 

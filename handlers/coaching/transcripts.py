@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import to_ms
 from handlers.coaching import library
 from handlers.coaching.snippets import Turn, extract
+from prompts import Prompts
 from store import coaching as coach_store
 from store.db import Store
 
@@ -38,7 +39,11 @@ class Call:
 
 
 class BadCall(ValueError):
-    pass
+    """Why one call cannot be read: a prompts key (coaching.call_*) and its values, rendered by read_calls."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
 
 
 def _started(value, tz: str) -> int:
@@ -47,33 +52,34 @@ def _started(value, tz: str) -> int:
     try:
         return to_ms(datetime.fromisoformat(str(value).strip()).replace(tzinfo=ZoneInfo(tz)))
     except ValueError:
-        raise BadCall(f"started_at {value!r} is not 'YYYY-MM-DD HH:MM' or epoch ms") from None
+        raise BadCall("coaching.call_bad_started", value=value) from None
 
 
 def parse_call(obj, line: int, tz: str) -> Call:
     if not isinstance(obj, dict):
-        raise BadCall("a call must be a JSON object")
+        raise BadCall("coaching.call_not_object")
     missing = [k for k in ("id", "lead", "rep", "started_at", "turns") if k not in obj]
     if missing:
-        raise BadCall(f"missing {', '.join(missing)}")
+        raise BadCall("coaching.call_missing", fields=", ".join(missing))
     turns = []
     if not isinstance(obj["turns"], list) or not obj["turns"]:
-        raise BadCall("turns must be a non-empty list")
+        raise BadCall("coaching.call_no_turns")
     for i, t in enumerate(obj["turns"], 1):
         if not isinstance(t, dict) or t.get("role") not in ("customer", "rep") or not isinstance(t.get("text"), str):
-            raise BadCall(f"turn {i}: needs role customer|rep and text")
+            raise BadCall("coaching.call_turn_role", turn=i)
         try:
             start, end = float(t["start"]), float(t.get("end", t["start"]))
         except (KeyError, TypeError, ValueError):
-            raise BadCall(f"turn {i}: start/end must be seconds") from None
+            raise BadCall("coaching.call_turn_seconds", turn=i) from None
         if end < start:
-            raise BadCall(f"turn {i}: end before start")
+            raise BadCall("coaching.call_turn_order", turn=i)
         turns.append((t["role"], t["text"], start, end))
     return Call(line, str(obj["id"]), str(obj["lead"]), str(obj["rep"]), _started(obj["started_at"], tz), tuple(turns))
 
 
-def read_calls(path: Path, tz: str) -> tuple[list[Call], list[str]]:
-    """Calls and errors ("line N: …")."""
+def read_calls(path: Path, tz: str, t: Callable[..., str] | None = None) -> tuple[list[Call], list[str]]:
+    """Calls and errors ("line N: …", in t's locale, default zh-CN)."""
+    t = t or Prompts().t
     text = path.read_text(encoding="utf-8")
     calls, errors = [], []
     items: list[tuple[int, object]] = []
@@ -81,7 +87,7 @@ def read_calls(path: Path, tz: str) -> tuple[list[Call], list[str]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            return [], [f"line {exc.lineno}: {exc.msg}"]
+            return [], [t("coaching.call_not_json", line=exc.lineno, col=exc.colno)]
         items = [(1, d) for d in (data if isinstance(data, list) else [data])]
     else:
         for n, raw in enumerate(text.splitlines(), 1):
@@ -90,12 +96,12 @@ def read_calls(path: Path, tz: str) -> tuple[list[Call], list[str]]:
             try:
                 items.append((n, json.loads(raw)))
             except json.JSONDecodeError as exc:
-                errors.append(f"line {n}: {exc.msg}")
+                errors.append(t("coaching.call_not_json", line=n, col=exc.colno))
     for n, obj in items:
         try:
             calls.append(parse_call(obj, n, tz))
         except BadCall as exc:
-            errors.append(f"line {n}: {exc}")
+            errors.append(t("coaching.call_bad", line=n, why=t(exc.key, **exc.values)))
     return calls, errors
 
 

@@ -15,13 +15,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from bot.errors import BadPayload
+from prompts import Prompts
 from store import procurement
 from store.db import Store
+
+Translate = Callable[..., str]
 
 
 @dataclass(frozen=True)
@@ -31,20 +35,20 @@ class Shift:
     window: str
 
 
-def _md(text: str, where: str) -> str:
+def _md(text: str, where: str, say: Translate) -> str:
     t = text.strip().replace("/", "-")
     m = re.match(r"^(?:\d{4}-?)?(\d{1,2})-?(\d{1,2})$", t) or re.match(r"^(?:\d{4})(\d{2})(\d{2})(?:T.*)?$", t)
     if not m:
-        raise BadPayload(f"{where}: date {text!r} is not MM-DD or YYYY-MM-DD")
+        raise BadPayload(say("forecast.procurement_bad_date", where=where, text=text))
     mo, d = int(m.group(1)), int(m.group(2))
     try:
         date(2024, mo, d)
     except ValueError:
-        raise BadPayload(f"{where}: no such day {text!r}") from None
+        raise BadPayload(say("forecast.procurement_no_day", where=where, text=text)) from None
     return f"{mo:02d}-{d:02d}"
 
 
-def _text(path: Path) -> str:
+def _text(path: Path, say: Translate) -> str:
     """UTF-8, else GBK (what Excel in China saves CSV as), else a clear error instead of a traceback."""
     data = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
@@ -52,20 +56,21 @@ def _text(path: Path) -> str:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise BadPayload(f"{path}: neither UTF-8 nor GBK text; save it as UTF-8 CSV")
+    raise BadPayload(say("forecast.procurement_encoding", path=path))
 
 
-def import_csv(store: Store, path: Path) -> int:
+def import_csv(store: Store, path: Path, say: Translate) -> int:
     n, errors = 0, []
-    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    reader = csv.DictReader(io.StringIO(_text(path, say), newline=""))
     with store.transaction():
         for row in reader:
             where = f"{path}:{reader.line_num}"  # the file line (blank lines are skipped, not counted)
             try:
                 name = (row.get("name") or "").strip()
                 if not name:
-                    raise BadPayload(f"{where}: empty name")
-                procurement.add(store, name, _md(row.get("start") or "", where), _md(row.get("end") or "", where),
+                    raise BadPayload(say("forecast.procurement_empty_name", where=where))
+                procurement.add(store, name, _md(row.get("start") or "", where, say),
+                                _md(row.get("end") or "", where, say),
                                 customer_id=(row.get("customer") or "").strip(),
                                 industry=(row.get("industry") or "").strip(),
                                 kind=(row.get("kind") or "window").strip() or "window", source=str(path))
@@ -73,12 +78,12 @@ def import_csv(store: Store, path: Path) -> int:
             except BadPayload as exc:
                 errors.append(str(exc))
     if errors:
-        raise BadPayload("\n".join(errors) + f"\n({n} windows imported)")
+        raise BadPayload("\n".join(errors) + "\n" + say("forecast.procurement_partly", n=n))
     return n
 
 
-def import_ics(store: Store, path: Path) -> int:
-    text = _text(path)
+def import_ics(store: Store, path: Path, say: Translate) -> int:
+    text = _text(path, say)
     text = re.sub(r"\r?\n[ \t]", "", text)  # unfold continued lines
     n = 0
     with store.transaction():
@@ -89,10 +94,10 @@ def import_ics(store: Store, path: Path) -> int:
                     key, _, value = line.partition(":")
                     props[key.split(";")[0].upper()] = value.strip()
             if "DTSTART" not in props or "SUMMARY" not in props:
-                raise BadPayload(f"{path}: a VEVENT lacks DTSTART or SUMMARY")
-            start = _md(props["DTSTART"], str(path))
+                raise BadPayload(say("forecast.procurement_vevent", path=path))
+            start = _md(props["DTSTART"], str(path), say)
             end_raw = props.get("DTEND", props["DTSTART"])
-            end = _md(end_raw, str(path))
+            end = _md(end_raw, str(path), say)
             if "DTEND" in props and len(end_raw.split("T")[0]) == 8 and "T" not in end_raw:  # all-day DTEND exclusive
                 y, mo, d = int(end_raw[:4]), int(end_raw[4:6]), int(end_raw[6:8])
                 e = date(y, mo, d) - timedelta(days=1)
@@ -106,10 +111,12 @@ def import_ics(store: Store, path: Path) -> int:
     return n
 
 
-def import_file(store: Store, path: Path) -> int:
+def import_file(store: Store, path: Path, say: Translate | None = None) -> int:
+    """Windows from an ICS or CSV file; problems are reported in `say`'s locale (default zh-CN)."""
+    say = say or Prompts().t
     if not path.is_file():
-        raise BadPayload(f"{path}: file not found")
-    return import_ics(store, path) if path.suffix.lower() == ".ics" else import_csv(store, path)
+        raise BadPayload(say("core.file_missing", path=path))
+    return import_ics(store, path, say) if path.suffix.lower() == ".ics" else import_csv(store, path, say)
 
 
 def _span(w: procurement.Window, year: int) -> tuple[date, date]:

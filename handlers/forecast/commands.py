@@ -113,11 +113,11 @@ def _period_label(ctx_t, period: periods.Period, today: date) -> str:
     return period.label
 
 
-def _target(cfg, sc: scope_mod.Scope, period_word: str, period: periods.Period) -> float | None:
-    for key in (f"{sc.target_key}:{period_word}", f"{sc.target_key}:{period.label}", f"{sc.target_key}:{period.kind}"):
-        if key in cfg.targets:
-            return float(cfg.targets[key])
-    return None
+def _target(ctx: Context, sc: scope_mod.Scope, period: periods.Period) -> float | None:
+    """The target to measure the chance against: one set in chat with /目标 wins over bot.toml's."""
+    from handlers.views.targets import target_for  # late: the views package imports this one's periods
+
+    return target_for(ctx.store, ctx.config.forecast.targets, sc.target_key, period, _today(ctx))[0]
 
 
 @router.command("forecast")
@@ -128,14 +128,12 @@ def on_forecast(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         ctx.reply(ctx.t("forecast.no_deals_yet", scope=ctx.t(f"forecast.{sc.label_key}", name=sc.name)))
         return
     label = _period_label(ctx.t, period, _today(ctx))
-    word = {"this_month": "本月", "next_month": "下月", "this_quarter": "本季", "next_quarter": "下季"}
-    pword = next((w for k, w in word.items() if ctx.t(f"forecast.{k}") == label), period.label)
     scope_text = ctx.t(f"forecast.{sc.label_key}", name=sc.name)
     if period.end > _today(ctx):  # a past period is only looked up: nothing to simulate
         ctx.reply(ctx.t("forecast.forecast_working", period=label, draws=ctx.config.forecast.draws))
     ctx.defer("forecast.run", {"kind": period.kind, "start": period.start.isoformat(), "label": label,
                                "owners": sc.owners, "scope": scope_text,
-                               "target": _target(ctx.config.forecast, sc, pword, period),
+                               "target": _target(ctx, sc, period),
                                "seed": int(ctx.clock.now_ms() % 2**31)})
 
 

@@ -78,6 +78,7 @@ class FakeFeishu(FakeServer):
         r[("POST", "/open-apis/im/v1/messages")] = self._message
         r[("POST", "/callback/ws/endpoint")] = self._endpoint
         r[("POST", "/open-apis/im/v1/images")] = lambda rec: (200, {"code": 0, "data": {"image_key": "img_v2_1"}})
+        r[("POST", "/open-apis/im/v1/files")] = lambda rec: (200, {"code": 0, "data": {"file_key": "file_v3_1"}})
         r[("GET", "/open-apis/contact/v3/departments/0/children")] = self._children
         r[("GET", "/open-apis/contact/v3/users/find_by_department")] = self._users
         self.prefix_routes[("POST", "/open-apis/im/v1/messages/")] = self._message

@@ -1,0 +1,150 @@
+"""With the zh-CN locale (the default) every line the command line shows is Chinese: --help of every command and
+argparse's own words, argument errors, doctor, a deal import with bad rows, a short demo and a chat session (whose
+log lines go to a file, never on the screen). Identifiers may stay: paths, command and key names, units, metavars.
+The en locale keeps English."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import pytest
+
+from bot.cli import build_parser
+from bot.cli import main as cli_main
+from store import open_store
+
+# identifiers, removed before looking for English: `code`, URLs, paths, --options, [sections], {placeholders},
+# METAVARS, snake_case, dotted.names, tokens with digits, comma-joined column lists (id,name,role), commands
+_IDENTIFIERS = [r"`[^`]*`", r"\b(?:salespulse|pip install)(?: [a-z][\w-]*)*", r"https?://\S+", r"\S*[/\\]\S*", r"--?[A-Za-z][\w-]*", r"\[[^\]\n]*\]", r"\b\w+(?:,\w+)+\b",
+                r"\{[^}\n]*\}", r"\b[A-Z][A-Z0-9_]+\b", r"\b\w*_\w*\b", r"\b\w+\.\w+\b", r"\b[A-Za-z]*\d\w*\b"]
+_SENTENCE = re.compile(r"\b[A-Za-z][a-z']+(?:[ ,:;]+[A-Za-z][a-z']+){2,}\b")  # three English words in a row
+
+
+def english(text: str) -> list[str]:
+    """The lines of `text` holding an English phrase (three words or more) outside identifiers."""
+    found = []
+    # argparse's usage block ("用法：salespulse import deals [-h] --map MAPPING file", wrapped) is command names and
+    # metavars only; that it starts with 用法 is checked apart
+    text = re.sub(r"^用法：.*\n(?:[ \t]+\S.*\n)*", "", text, flags=re.M)
+    for line in text.splitlines():
+        rest = line
+        for pattern in _IDENTIFIERS:
+            rest = re.sub(pattern, " ", rest)
+        if _SENTENCE.search(rest):
+            found.append(line)
+    return found
+
+
+def test_the_detector_finds_english_and_lets_identifiers_pass():
+    assert english("! links public URL: http://127.0.0.1:8080/d/… — customers must reach it")
+    assert english("salespulse: error: the following arguments are required: --as")
+    assert english("show this help message and exit")
+    assert not english("用法：salespulse chat [-h] --as USER [--db DB] [--at 'YYYY-MM-DD HH:MM']")
+    assert not english("✓ ffmpeg：已找到内置版本 /x/imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v9.0.2")
+    assert not english("请在 [server] public_base_url 填写；运行 `salespulse import stores FILE.csv`")
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = [path]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                out += _commands(sub, (*path, name))
+    return out
+
+
+def _run(capsys, argv: list[str]) -> tuple[int, str]:
+    try:
+        code = cli_main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_help_of_every_command_is_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no bot.toml: the default locale, zh-CN
+    commands = _commands(build_parser([]))
+    assert len(commands) > 30
+    bad = {}
+    for path in commands:
+        code, text = _run(capsys, [*path, "--help"])
+        assert code == 0 and text.startswith("用法："), (path, text[:200])
+        if english(text):
+            bad[" ".join(path)] = english(text)
+    assert bad == {}
+
+
+def test_argument_errors_are_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for argv, words in ((["outbox", "--status", "x"], "无效的选项"), (["chat"], "缺少必填参数"),
+                        (["nosuch"], "无效的选项"), (["doctor", "--bogus"], "无法识别的参数")):
+        code, text = _run(capsys, argv)
+        assert code == 2 and "错误" in text and words in text, (argv, text)
+        assert english(text) == [], (argv, text)
+
+
+def test_english_stays_available_with_the_en_locale(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bot.toml").write_text('[bot]\nlocale = "en"\n', encoding="utf-8")
+    code, text = _run(capsys, ["chat", "--help"])
+    assert code == 0 and text.startswith("usage: ") and "show this help message and exit" in text
+    assert "who you are: a person id or name" in text
+    _run(capsys, ["--help"])  # back to zh-CN for the tests after this one
+    monkeypatch.chdir(tmp_path.parent)
+
+
+def test_doctor_is_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _code, text = _run(capsys, ["doctor"])
+    assert "跟踪链接公网地址" in text and english(text) == []
+    # with every platform enabled (half configured), their own self-check rows too
+    (tmp_path / "bot.toml").write_text(
+        '[wecom]\nenabled = true\ncorp_id = "ww1"\nagent_id = 1000002\ntoken = "t"\nencoding_aes_key = "short"\n'
+        '[dingtalk]\nenabled = true\nclient_id = "ding1"\nmode = "http"\ngroup_robot_token = "x"\n'
+        '[feishu]\nenabled = true\napp_id = "cli_1"\nmode = "http"\n', encoding="utf-8")
+    _code, text = _run(capsys, ["doctor"])
+    assert "企业微信回调" in text and "钉钉消息接收" in text and "飞书事件接收" in text, text
+    assert english(text) == [], text
+
+
+def test_deal_import_with_bad_rows_is_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deals.csv").write_text("商机编号,客户,阶段,金额,创建日期,成交日期\nX1,甲,赢单,abc,2017-13-01,2017-02-01\n"
+                                        ",甲,赢单,100,2017-01-01,2017-02-01\nX3,甲,飞了,100,2017-01-01,\n"
+                                        "X4,甲,谈判,100,2017-01-01,\n", encoding="utf-8")
+    (tmp_path / "map.toml").write_text('[columns]\nid = "商机编号"\ncustomer = "客户"\nstage = "阶段"\namount = "金额"\n'
+                                       'created_at = "创建日期"\nclosed_at = "成交日期"\n[status]\n"赢单" = "won"\n'
+                                       '"谈判" = "open"\n', encoding="utf-8")
+    code, text = _run(capsys, ["import", "deals", "deals.csv", "--map", "map.toml", "--db", "x.db"])
+    assert code == 1 and "deals.csv:3: 商机编号是空的" in text and "已导入 1 个商机" in text
+    assert english(text) == [], text
+    code, text = _run(capsys, ["import", "deals", "deals.csv", "--map", "nosuch.toml", "--db", "x.db"])
+    assert code == 2 and "找不到列对照文件" in text and english(text) == []
+
+
+@pytest.mark.timeout(600)
+def test_a_short_demo_and_a_chat_on_it_are_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, text = _run(capsys, ["demo", "--seed", "3", "--days", "4", "--customers", "12", "--leads", "14",
+                               "--sweep-minutes", "30"])
+    assert code == 0 and "沉默预警" in text
+    assert english(text) == []
+    lines = iter(["/帮助", "/我是谁", "/沉默", "/预测", "/健康度", "/help nosuch", "/基线", "你好"])
+
+    def typed(prompt: str = "") -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", typed)
+    store = open_store("demo-out/salespulse-demo.db")
+    manager = store.conn.execute("SELECT name FROM people WHERE role = 'manager' ORDER BY id LIMIT 1").fetchone()[0]
+    store.close()
+    code, text = _run(capsys, ["chat", "--db", "demo-out/salespulse-demo.db", "--as", manager, "--at",
+                               "2026-05-20 10:00"])
+    assert code == 0 and "没有这个命令" in text and manager in text, text[-600:]
+    assert "WARNING" not in text and "INFO" not in text  # logs go to salespulse-chat.log
+    assert english(text) == []
