@@ -40,8 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", default=None, help="last period, YYYY-MM (default: the period of the last close)")
     p.add_argument("--draws", type=int, default=None)
     p.add_argument("--every", choices=["period", "week"], default="period",
-                   help="forecast from each period's start only, or also from every Monday before and inside it")
-    p.add_argument("--seed", type=int, default=backtest.Settings.seed, help="random seed of the draws (fixed by default)")
+                   help="period: forecast from each period's first day only; week: also from every Monday before and "
+                        "inside it (all count in the coverage)")
+    p.add_argument("--seed", type=int, default=backtest.Settings.seed,
+                   help="random seed of the draws (fixed by default: results are reproducible)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_backtest)
 
