@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     t = Prompts(config.bot.locale).t
-    n, errors = import_daily(store_from(config, args.db), args.file, args.mapping, SystemClock().now_ms())
+    n, errors = import_daily(store_from(config, args.db), args.file, args.mapping, SystemClock().now_ms(),
+                             t)
     report(errors, t)
     print(t("stores_cli.daily_done", n=n, skipped=len(errors)))
     return 0 if not errors else 1

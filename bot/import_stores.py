@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     t = Prompts(config.bot.locale).t
     store = store_from(config, args.db)
-    n, created, errors = import_stores(store, args.file, args.mapping, SystemClock().now_ms())
+    n, created, errors = import_stores(store, args.file, args.mapping, SystemClock().now_ms(),
+                                      t)
     report(errors, t)
     print(t("stores_cli.stores_done", n=n, people=len(created), skipped=len(errors)))
     return 0 if not errors else 1

@@ -92,3 +92,26 @@ def command_specs() -> dict[str, dict[str, Any]]:
                 raise ValueError(f"command {name!r} defined twice (prompts/commands/{entry.name})")
             specs[name] = {**spec, "area": entry.name[:-5]}
     return specs
+
+
+class Keyed(str):
+    """English text (logs, str(), config errors) that keeps its prompts key and values, so a command can show it in
+    the admin's locale with `render(t)`: `raise ValueError(Keyed("stores_cli.row_not_number", what=…, text=…))`."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, name: str, /, **values: Any) -> Keyed:
+        obj = super().__new__(cls, Prompts("en").t(name, **values))
+        obj.key, obj.values = name, values
+        return obj
+
+    def render(self, t: Any) -> str:
+        return t(self.key, **self.values)
+
+
+def render(value: Any, t: Any) -> str:
+    """A Keyed (or an exception carrying one) in t's locale; anything else as str()."""
+    if isinstance(value, BaseException) and value.args:
+        value = value.args[0]
+    return value.render(t) if isinstance(value, Keyed) else str(value)

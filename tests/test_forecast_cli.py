@@ -107,10 +107,13 @@ def test_nothing_after_the_as_of_date_moves_the_forecast(tmp_path, capsys, monke
         assert fc == results[0][0] and per_deal == results[0][1]
 
 
-@pytest.mark.parametrize("as_of,words", [("2024/09/15", "--as-of"), ("yesterday", "--as-of"),
-                                          ("2023-01-01", "早于")])
-def test_wrong_arguments_get_one_sentence(folder, capsys, as_of, words):
-    code, _out, err = run(capsys, *BASE, "--as-of", as_of)
+@pytest.mark.parametrize("extra,words", [
+    (("--as-of", "2024/09/15"), "--as-of"), (("--as-of", "yesterday"), "--as-of"), (("--as-of", "2023-01-01"), "早于"),
+    (("--as-of", "2024-09-15", "--period", "week"), "--period"), (("--as-of", "2024-09-15", "--seed", "x"), "--seed"),
+    (("--as-of", "2024-09-15", "--draws", "5"), "--draws"), ((), "缺少 --as-of"),
+])
+def test_wrong_arguments_get_one_sentence(folder, capsys, extra, words):
+    code, _out, err = run(capsys, *BASE, *extra)
     assert code == 2 and err.startswith("salespulse: ") and words in err and len(err.strip().splitlines()) == 1
 
 

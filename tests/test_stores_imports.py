@@ -27,9 +27,9 @@ def test_import_stores_with_bad_rows(tmp_path, capsys):
     f.write_text(STORES, encoding="utf-8")
     assert run_cli("import", "stores", str(f), "--db", str(db)) == 1
     out, err = capsys.readouterr()
-    assert f"{f}:3: closes '25:00'" in err
-    assert f"{f}:4: id ''" in err
-    assert f"{f}:5: latitude/longitude out of range" in err, "a quoted two-line cell keeps the line numbers true"
+    assert f"{f}:3：closes“25:00”不是 HH:MM" in err
+    assert f"{f}:4：id“”" in err
+    assert f"{f}:5：latitude / longitude 超出范围" in err, "a quoted two-line cell keeps the line numbers true"
     assert "已导入 2 家门店" in out
     store = open_store(db)
     assert [r.id for r in stores_store.all_stores(store)] == ["s1", "s4"]
@@ -60,9 +60,9 @@ def test_import_store_daily_with_bad_rows_and_mapping(tmp_path, capsys):
     mapping.write_text('[columns]\nstore = "店"\ndate = "营业日"\nreceptions = "客流"\nstaff = "在岗"\n', encoding="utf-8")
     assert run_cli("import", "store-daily", str(daily), "--map", str(mapping), "--db", str(db)) == 1
     out, err = capsys.readouterr()
-    for line, why in ((4, "unknown store 's9'"), (5, "not YYYY-MM-DD"), (6, "not a number"), (7, "staff"),
-                      (8, "future")):
-        assert any(e.startswith(f"{daily}:{line}: ") and why in e for e in err.splitlines()), (line, err)
+    for line, why in ((4, "不认识的门店“s9”"), (5, "不是 YYYY-MM-DD"), (6, "不是数字"), (7, "staff"),
+                      (8, "在未来")):
+        assert any(e.startswith(f"{daily}:{line}：") and why in e for e in err.splitlines()), (line, err)
     assert "已导入 2 行" in out
     store = open_store(db)
     assert stores_store.receptions(store, "s1", "2026-03-01", "2026-03-02") == {

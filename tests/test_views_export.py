@@ -119,3 +119,17 @@ def test_report_cli_that_cannot_write_is_one_sentence(tmp_path, capsys):
     assert cli_main(["report", "--xlsx", str(tmp_path / "taken.xlsx"), "--db", str(db)]) == 2
     out, err = capsys.readouterr()
     assert "写不了" in err and "Traceback" not in out + err
+
+
+def test_report_cli_as_of_a_given_time(tmp_path, config):
+    db = tmp_path / "r.db"
+    store = open_store(db)
+    from bot.org import load_org_section
+
+    load_org_section(store, config.org)
+    seed(store)
+    store.close()
+    out = tmp_path / "at.xlsx"
+    assert cli_main(["report", "--xlsx", str(out), "--db", str(db), "--what", "pipeline", "--at", "2026-03-02 10:00"]) == 0
+    rows = sheet_rows(out)["漏斗"]
+    assert rows[0][0].endswith("2026-03-02 10:00") and "2026-02-23" in rows[1][3]  # compared with a week before

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 from datetime import date, datetime
@@ -28,17 +29,41 @@ from store import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Arguments are checked in cmd_forecast, not by argparse: a wrong one gets one sentence in the admin's
+    language instead of argparse's usage dump in English."""
     t = Prompts().t  # help is read before any bot.toml is: Chinese first
     p = sub.add_parser("forecast", help=t("cli.forecast_help"), description=t("cli.forecast_help"))
-    p.add_argument("--deals", type=Path, required=True, help=t("cli.forecast_help_deals"))
-    p.add_argument("--map", dest="mapping", type=Path, required=True, help=t("cli.forecast_help_map"))
-    p.add_argument("--as-of", dest="as_of", required=True, help=t("cli.forecast_help_as_of"))
-    p.add_argument("--period", choices=["month", "quarter"], default="month", help=t("cli.forecast_help_period"))
-    p.add_argument("--seed", type=int, default=backtest.Settings().seed, help=t("cli.forecast_help_seed"))
-    p.add_argument("--draws", type=int, default=None, help=t("cli.forecast_help_draws"))
+    p.add_argument("--deals", type=Path, default=None, help=t("cli.forecast_help_deals"))
+    p.add_argument("--map", dest="mapping", type=Path, default=None, help=t("cli.forecast_help_map"))
+    p.add_argument("--as-of", dest="as_of", default=None, help=t("cli.forecast_help_as_of"))
+    p.add_argument("--period", default="month", help=t("cli.forecast_help_period"))
+    p.add_argument("--seed", default=str(backtest.Settings().seed), help=t("cli.forecast_help_seed"))
+    p.add_argument("--draws", default=None, help=t("cli.forecast_help_draws"))
     p.add_argument("--deals-out", dest="deals_out", type=Path, default=None, help=t("cli.forecast_help_deals_out"))
     p.add_argument("--json", action="store_true", help=t("cli.forecast_help_json"))
     p.set_defaults(handler=cmd_forecast)
+
+
+def _check(args: argparse.Namespace, t) -> tuple[date, int, int | None]:
+    """(as-of day, seed, draws or None) — or one sentence saying which argument is wrong and how to write it."""
+    for flag, value in (("--deals", args.deals), ("--map", args.mapping), ("--as-of", args.as_of)):
+        if value is None:
+            raise UserInputError(t("cli.forecast_missing", flag=flag))
+    if args.period not in ("month", "quarter"):
+        raise UserInputError(t("cli.forecast_bad_period", text=args.period))
+    try:
+        seed = int(args.seed)
+    except ValueError:
+        raise UserInputError(t("cli.forecast_bad_seed", text=args.seed)) from None
+    draws = None
+    if args.draws is not None:
+        try:
+            draws = int(args.draws)
+        except ValueError:
+            draws = 0
+        if draws < 100:
+            raise UserInputError(t("cli.forecast_bad_draws", n=args.draws))
+    return _as_of(args.as_of, t), seed, draws
 
 
 def _as_of(text: str, t) -> date:
@@ -50,16 +75,10 @@ def _as_of(text: str, t) -> date:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     config = config_from(args)
-    cfg = config.forecast
-    if args.draws is not None:
-        if args.draws < 100:
-            raise UserInputError(Prompts(config.bot.locale).t("cli.forecast_bad_draws", n=args.draws))
-        import dataclasses
-
-        cfg = dataclasses.replace(cfg, draws=args.draws)
     prompts = Prompts(config.bot.locale)
     t = prompts.t
-    day = _as_of(args.as_of, t)
+    day, seed, draws = _check(args, t)
+    cfg = config.forecast if draws is None else dataclasses.replace(config.forecast, draws=draws)
     mapping = dealfile.load_mapping(args.mapping, t)
     result = dealfile.read(args.deals, mapping)
     for err in result.errors[:20]:
@@ -78,7 +97,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     period = of_kind(args.period, day)
     store = open_store(":memory:")
     try:
-        fc = engine.compute(store, known, cfg, tz, as_of, period, None, None, seed=args.seed)
+        fc = engine.compute(store, known, cfg, tz, as_of, period, None, None, seed=seed)
     finally:
         store.close()
     o = fc.outcome
@@ -87,13 +106,13 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     out = {"as_of": day.isoformat(), "period": period.label, "p10": round(o.p10, 2), "p50": round(o.p50, 2),
            "p90": round(o.p90, 2), "mean": round(o.mean, 2), "won_to_date": round(fc.won_to_date, 2),
            "open_deals": fc.n_deals, "history_periods": fc.history_periods, "fallback": fc.fallback,
-           "seed": args.seed, "draws": cfg.draws,
+           "seed": seed, "draws": cfg.draws,
            "skipped_rows": len(result.errors) + sum(1 for d in result.deals if not d.has_created)}
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return 0
     print(t("cli.forecast_line", period=period.label, as_of=out["as_of"], p50=_money(o.p50), p10=_money(o.p10),
-            p90=_money(o.p90), won=_money(fc.won_to_date), n=fc.n_deals, seed=args.seed))
+            p90=_money(o.p90), won=_money(fc.won_to_date), n=fc.n_deals, seed=seed))
     if args.deals_out:
         print(t("cli.forecast_deals_written", n=fc.n_deals, path=args.deals_out))
     return 0

@@ -7,11 +7,12 @@ import argparse
 from pathlib import Path
 
 from bot.cli.support import config_from, existing_db
-from bot.clock import SystemClock
+from bot.clock import CLOCK_KEY, Clock, OffsetClock
 from bot.context import Context, Services
 from bot.errors import UserInputError
 from bot.org import Directory
 from prompts import Prompts
+from store import kv
 from store.db import open_store
 
 
@@ -24,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=None, help="database file (default: bot.database from config)")
     p.add_argument("--what", default="全部", help="which sheets, comma-separated (default: all)")
     p.add_argument("--scope", default="", help="a team or person name (default: the whole company)")
+    p.add_argument("--at", default=None, metavar="'YYYY-MM-DD HH:MM'",
+                   help="as of this local time (default: the demo's date on a demo database, else now)")
     p.set_defaults(handler=cmd_report)
 
 
@@ -41,6 +44,15 @@ def _owners(directory: Directory, text: str, t) -> tuple[list[str] | None, str, 
     raise UserInputError(t("views.cli_report_unknown_scope", text=text))
 
 
+def _clock(args: argparse.Namespace, config, store) -> Clock:
+    """--at, else the virtual time a demo database was built at (its deals are as of then), else the wall clock."""
+    from bot.cli.core import _chat_clock
+
+    if not args.at and (recorded := kv.get(store, CLOCK_KEY)):
+        return OffsetClock(int(recorded))
+    return _chat_clock(args, config, store)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from handlers.views import workbook  # late: handlers import much that --help does not need
 
@@ -56,7 +68,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         directory = Directory(store)
         owners, scope_text, key = _owners(directory, args.scope.lstrip("@"), t)
-        clock = SystemClock()
+        clock = _clock(args, config, store)
         ctx = Context(Services(store=store, config=config, clock=clock, directory=directory, prompts=prompts), None)
         now = clock.now_ms()
         target = None

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from bot.errors import BadPayload
 from handlers.forecast import dealfile
 from handlers.stores import health
 from handlers.stores.registry import StoreSpec, check_spec
+from prompts import Keyed, Prompts, render
 from store import stores as stores_store
 from store.db import Store
 
@@ -103,9 +105,9 @@ def _float(text: str, what: str) -> float | None:
     try:
         value = float(text.replace(",", ""))
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
+        raise ValueError(Keyed("stores_cli.row_not_number", what=what, text=text)) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{what} {text!r} is not a number")
+        raise ValueError(Keyed("stores_cli.row_not_number", what=what, text=text))
     return value
 
 
@@ -116,7 +118,8 @@ def _hhmm(text: str, default: str) -> str:
     return text
 
 
-def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int) -> tuple[int, list[str], list[str]]:
+def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int,
+                  t: Any = None) -> tuple[int, list[str], list[str]]:
     """(stores imported, people created, errors)."""
     mapped = read_mapped(path, STORE_FIELDS, ("id", "name"), mapping)
     specs: list[tuple[StoreSpec, str]] = []
@@ -135,13 +138,15 @@ def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int) -
                 latitude=_float(v.get("latitude", ""), "latitude"), longitude=_float(v.get("longitude", ""), "longitude"),
                 video_url=v.get("video_url", ""))
         except ValueError as exc:
-            errors.append(f"{path}:{line}: {exc}")
+            errors.append((t or Prompts().t)("stores_cli.row_error", path=path, line=line,
+                                             why=render(exc, t or Prompts().t)))
             continue
         problem = check_spec(spec)
         if problem is None and spec.id in seen:
             problem = f"store id {spec.id!r} appears twice (first row kept)"
         if problem:
-            errors.append(f"{path}:{line}: {problem}")
+            errors.append((t or Prompts().t)("stores_cli.row_error", path=path, line=line,
+                                             why=render(problem, t or Prompts().t)))
             continue
         seen.add(spec.id)
         specs.append((spec, v.get("area_manager", "")))
@@ -165,10 +170,10 @@ def _day(text: str) -> str:
         try:
             return datetime.strptime(text, "%Y%m%d").date().isoformat()
         except ValueError:
-            raise ValueError(f"date {text!r} is not YYYY-MM-DD") from None
+            raise ValueError(Keyed("stores_cli.row_date", text=text)) from None
 
 
-def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int) -> tuple[int, list[str]]:
+def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int, t: Any = None) -> tuple[int, list[str]]:
     """POS / CSV daily figures: receptions with people on duty (人效) and optionally the day's average dwell (场效).
     Returns (rows imported, errors)."""
     mapped = read_mapped(path, DAILY_FIELDS, ("store", "date"), mapping)
@@ -180,27 +185,28 @@ def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int) ->
             try:
                 row = stores_store.find_store(store, v.get("store", ""))
                 if row is None:
-                    raise ValueError(f"unknown store {v.get('store', '')!r} (import stores first)")
+                    raise ValueError(Keyed("stores_cli.row_unknown_store", name=v.get("store", "")))
                 day = _day(v.get("date", ""))
                 if row.id not in today:
                     today[row.id] = health.local_day(now_ms, row.timezone)
                 if day > today[row.id]:
-                    raise ValueError(f"date {day} is in the future")
+                    raise ValueError(Keyed("stores_cli.row_future", day=day))
                 receptions = _float(v.get("receptions", ""), "receptions")
                 staff = _float(v.get("staff", ""), "staff")
                 dwell = _float(v.get("dwell_min", ""), "dwell_min")
                 visits = _float(v.get("visits", ""), "visits")
                 if receptions is None and dwell is None:
-                    raise ValueError("neither receptions nor dwell_min")
+                    raise ValueError(Keyed("stores_cli.row_no_figures"))
                 if receptions is not None:
                     if receptions < 0 or receptions != int(receptions):
-                        raise ValueError(f"receptions {v['receptions']!r} is not a whole number ≥ 0")
+                        raise ValueError(Keyed("stores_cli.row_receptions", text=v["receptions"]))
                     if staff is None or staff < 1 or staff != int(staff):
-                        raise ValueError("receptions need staff (people on duty, a whole number ≥ 1)")
+                        raise ValueError(Keyed("stores_cli.row_staff"))
                 if dwell is not None and not 0 <= dwell <= 600:
-                    raise ValueError(f"dwell_min {v['dwell_min']!r} is out of range (0–600 minutes)")
+                    raise ValueError(Keyed("stores_cli.row_dwell", text=v["dwell_min"]))
             except ValueError as exc:
-                errors.append(f"{path}:{line}: {exc}")
+                errors.append((t or Prompts().t)("stores_cli.row_error", path=path, line=line,
+                                                 why=render(exc, t or Prompts().t)))
                 continue
             if receptions is not None:
                 stores_store.put_receptions(store, row.id, day, "*", int(receptions), int(staff or 1), "import",

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.config import StoreEntrySection, StoresSection
 from bot.errors import ConfigError
 from handlers.workcal import parse_hhmm
+from prompts import Keyed
 from store import org as org_store
 from store import stores as stores_store
 from store.db import Store
@@ -44,22 +45,22 @@ class StoreSpec:
 def check_spec(spec: StoreSpec) -> str | None:
     """Why this store cannot be used, or None."""
     if not spec.id or not _ID.match(spec.id):
-        return f"id {spec.id!r}: letters, digits, 中文, '_-.:', at most 64"
+        return Keyed("stores_cli.spec_id", id=spec.id)
     if not spec.name:
-        return "name is empty"
+        return Keyed("stores_cli.spec_name")
     for label, text in (("opens", spec.opens), ("closes", spec.closes)):
         try:
             parse_hhmm(text, label)
         except ConfigError:
-            return f"{label} {text!r} is not HH:MM"
+            return Keyed("stores_cli.spec_hhmm", field=label, text=text)
     try:
         ZoneInfo(spec.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return f"timezone {spec.timezone!r} is not an IANA name such as Asia/Shanghai"
+        return Keyed("stores_cli.spec_timezone", text=spec.timezone)
     if (spec.latitude is None) != (spec.longitude is None):
-        return "latitude and longitude go together"
+        return Keyed("stores_cli.spec_latlon_pair")
     if spec.latitude is not None and not (-90 <= spec.latitude <= 90 and -180 <= spec.longitude <= 180):
-        return "latitude/longitude out of range"
+        return Keyed("stores_cli.spec_latlon_range")
     return None
 
 

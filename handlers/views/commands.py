@@ -45,6 +45,10 @@ def signed_wan(x: float) -> str:
     return ("+" if x >= 0 else "−") + wan(abs(x))
 
 
+def signed_count(n: int) -> str:
+    return ("+" if n >= 0 else "−") + str(abs(n))
+
+
 # ------------------------------------------------------------------ /今日
 @router.command("today")
 def on_today(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
@@ -96,7 +100,7 @@ def pipeline_text(ctx: Context, pl: pipeline.Pipeline, scope_text: str) -> list[
                    since=pl.since_day)]
     for r in pl.rows:
         lines.append(ctx.t("views.pipeline_row", stage=stage_name(ctx, r.stage), n=r.count, amount=wan(r.amount),
-                           dn=f"{r.count - r.count_before:+d}", damount=signed_wan(r.amount - r.amount_before)))
+                           dn=signed_count(r.count - r.count_before), damount=signed_wan(r.amount - r.amount_before)))
     moved = [ctx.t(f"views.pipeline_move_{k}", n=len(v), amount=wan(sum(a for _t, a in v)))
              for k, v in pl.moves.items() if v]
     lines.append(ctx.t("views.pipeline_moves", moves=ctx.t("core.list_sep").join(moved)) if moved

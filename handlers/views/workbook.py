@@ -179,7 +179,9 @@ def build(ctx: Context, sheets: Sequence[str], owners: list[str] | None, scope_t
         for column in ws.columns:  # wide enough for Chinese titles (two columns a character)
             width = max((len(str(c.value)) * 2 for c in column if c.value is not None and c.row > 1), default=8)
             ws.column_dimensions[column[0].column_letter].width = min(max(width, 8), 60)
-        counts[title] = max(0, len(rows) - 1)
+        # data rows: up to the first blank line (notes follow it), without the header and the pipeline's total
+        body = rows.index([]) if [] in rows else len(rows)
+        counts[title] = max(0, body - 1 - (sheet == "pipeline"))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
