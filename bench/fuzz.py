@@ -15,7 +15,7 @@ After: the server's RSS again, its inbox read directly.
 
 Output: {"requests", "valid_sent", "valid_stored_once", "invalid_stored", "status_5xx", "p99_ms", "rss_growth_mb",
 "rss_growth_last_round_mb", "rss_samples_mb", "per_platform", "load_avg"}. rss_growth_mb is over the measured
-run; SQLite's page cache (store/db.py CACHE_KIB, 32 MiB) fills as authentic odd payloads (some 100 KB) grow the
+run; SQLite's page cache (store/db.py CACHE_KIB, 12 MiB per connection) fills as authentic odd payloads (some 100 KB) grow the
 database, so the last round (2,000 more per platform) tells a leak (keeps growing) from a filled cache (flat). invalid_stored = inbox rows that are neither a valid message nor one of the authentic
 odd shapes sent. Targets: invalid_stored 0, status_5xx 0, p99_ms ≤ 50, rss_growth_mb ≤ 20; valid_stored_once =
 valid_sent. server.max_body_bytes is 256 KiB here (not 1 MiB) so "over the limit" bodies do not dominate the run.

@@ -3,7 +3,8 @@ ends in the same state as an uninterrupted run.
 
 `SALESPULSE_CRASH_AT=<point>:<n>` (read once, at import) makes the process SIGKILL itself the n-th time it reaches
 `<point>`. Unset — always, outside tests — `reached()` is one global check. Points: `import.row` (a row of any
-import or replay, inside its transaction), `dispatch.batch` (after a dispatcher batch committed), `restore.copy`
+import or replay, inside its transaction: archive, deals, calls, transcripts, stores, store-daily, a Wi-Fi
+store-day), `dispatch.batch` (after a dispatcher batch committed), `restore.copy`
 (after the database copy, before the restore finished).
 """
 

@@ -7,6 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
+from bot import crashpoints
 from bot.cli.support import config_from, store_from
 from handlers.coaching.sweep import sentiment_for
 from handlers.coaching.transcripts import file_call, read_calls
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             filed += file_call(store, call, person.id, person.team_id or "", classify=labels, sentiment=sentiment_for(config.coaching.sentiment),
                                now_ms=now, cfg=config.coaching)
+            crashpoints.reached("import.row")
     for e in errors:
         print(e)
     print(t("coaching.import_done", calls=len(calls), snippets=filed, errors=len(errors)))

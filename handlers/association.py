@@ -88,6 +88,11 @@ class Associator:
         self._open_lead: dict[str, str | None] = {}
         self._lead: dict[str, tuple[str | None, str]] = {}
         self._dirty = False
+        # The last message answered, and its answer: every observer of a chat message (tagging, labelling,
+        # coaching, calls) asks about the same event object in turn; while no cache was dropped the answer is the
+        # one just computed, so it is returned as is instead of walking the caches again.
+        self._last_message: Message | None = None
+        self._last_answer: Association = NONE
         self._next_external_check = 0.0
         self._data_version = tag_store.data_version(store)
         tag_store.install_change_hook(store, self._changed)
@@ -168,6 +173,7 @@ class Associator:
         self._keys[(kind, value)] = (customer_id, lead_id)
 
     def forget(self) -> None:
+        self._last_message = None
         self._keys.clear()
         self._open_lead.clear()
         self._lead.clear()
@@ -185,6 +191,13 @@ class Associator:
 
     def for_message(self, ev: Message) -> Association:
         self._fresh()
+        if ev is self._last_message:
+            return self._last_answer
+        answer = self._for_message(ev)
+        self._last_message, self._last_answer = ev, answer
+        return answer
+
+    def _for_message(self, ev: Message) -> Association:
         if ev.to_bot:
             return NONE
         actor = ev.actor

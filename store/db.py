@@ -18,9 +18,13 @@ from store.migrate import NewerSchema, migrate
 
 log = logging.getLogger("salespulse.store")
 
-# Page cache per connection (KiB). SQLite's default (2 MiB) no longer holds the index pages that every event insert
-# touches (events, event_tags, inbox and their indexes) once the database has a few hundred thousand events.
-CACHE_KIB = 32 * 1024
+# Page cache per connection (KiB): a bound on each connection's memory, reached in every long-running process (any
+# database larger than the cache fills it). SQLite's default (2 MiB) no longer holds the index pages that every
+# event insert touches (events, event_tags, inbox and their indexes) once the database has a few hundred thousand
+# events; 32 MiB, tried before, mostly held overflow pages of large raw payloads written once and never read again
+# — `serve` grew by 36 MB under bench.fuzz — and ingest was no faster with it than with 12 MiB (bench.ingest,
+# 100,000 events: 1,975 vs 1,939 events per CPU second, peak RSS 227 vs 205 MB).
+CACHE_KIB = 12 * 1024
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
@@ -38,6 +42,7 @@ class Store:
         self._later_done = 0
         self._later_marks: list[tuple[int, int]] = []
         self._mergers: dict[str, Callable[[list[tuple]], list[tuple]]] = {}
+        self._independent: set[str] = set()
         self._rollback_listeners: list[Callable[[], None]] = []
 
     def transaction(self) -> _Transaction:
@@ -63,22 +68,42 @@ class Store:
         """Register how a run of deferred `sql` rows collapses into fewer rows with the same end state."""
         self._mergers[sql] = merger
 
+    def independent_later(self, sql: str) -> None:
+        """Declare that deferred `sql` commutes with every other deferred statement (its table is written by no other
+        deferred statement and no trigger ties it to one): `flush` then runs all its rows in one executemany after
+        the others, instead of splitting the log into short runs wherever it is interleaved with them (which also
+        kept the other statements' runs from merging)."""
+        self._independent.add(sql)
+
     def flush(self) -> None:
         """Run the deferred writes now (inside the current transaction or savepoint; a rollback re-queues them)."""
         log, start = self._later, self._later_done
         end = len(log)
         if start >= end:
             return
+        independent = self._independent
+        apart: dict[str, list[tuple]] = {}
         i = start
         while i < end:
             sql = log[i][0]
+            if sql in independent:
+                apart.setdefault(sql, []).append(log[i][1])
+                i += 1
+                continue
             j = i + 1
-            while j < end and log[j][0] == sql:
+            rows = [log[i][1]]
+            while j < end and (log[j][0] == sql or log[j][0] in independent):
+                if log[j][0] == sql:
+                    rows.append(log[j][1])
+                else:
+                    apart.setdefault(log[j][0], []).append(log[j][1])
                 j += 1
-            rows = [p for _s, p in log[i:j]]
             merger = self._mergers.get(sql)
             self.conn.executemany(sql, merger(rows) if merger is not None else rows)
             i = j
+        for sql, rows in apart.items():
+            merger = self._mergers.get(sql)
+            self.conn.executemany(sql, merger(rows) if merger is not None else rows)
         self._later_done = end
 
     def on_rollback(self, listener: Callable[[], None]) -> None:

@@ -224,3 +224,20 @@ async def test_a_failed_bind_leaves_no_binding_in_memory(company, monkeypatch):
     feed(company, msg("f:2", "wmGhost", text="还在吗", to=("zhangwei",), at=T0 + 2 * HOUR))
     await company.settle()
     assert where(company.store, "f:2") == (None, None, "external_id:wmGhost")
+
+
+async def test_the_same_message_is_answered_once_until_a_cache_is_dropped(company):
+    """Every observer of a message asks for its association: the answer is computed once per event, and computed
+    again when something that could change it was written in between (here a new customer key)."""
+    associator = company.services.extras["tagging"].associator
+    calls = []
+    inner = associator._for_message
+    associator._for_message = lambda ev: calls.append(ev) or inner(ev)
+    ev = msg("e:memo", "zhangwei", to=("wmNew1",))
+    first = associator.for_message(ev)
+    assert associator.for_message(ev) is first and len(calls) == 1 and first.customer_id is None
+    with company.store.transaction():
+        customer_store.add_key(company.store, "external_id", "wmNew1", "c2")
+    assert associator.for_message(ev).customer_id == "c2" and len(calls) == 2
+    assert associator.for_message(msg("e:memo2", "zhangwei", to=("wmNew1",))).customer_id == "c2"
+    assert len(calls) == 3

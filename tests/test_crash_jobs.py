@@ -95,7 +95,7 @@ def test_import_archive_after_sigkill_finishes_what_is_pending(tmp_path, io):
         d, rerun = crash_then_finish(tmp_path, point.replace(":", "-"), args, point, setup, io)
         assert state(d / "sp.db", ("event_tags", "customers")) == want
         if point.startswith("dispatch"):  # 200 rows processed before the kill, 200 left: the re-run says so
-            assert "0 new" in rerun and "200" in rerun
+            assert "新增 0 条" in rerun and "200" in rerun
             assert "上次中断留下的 200 条待处理记录这次已处理完" in rerun
 
 

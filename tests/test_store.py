@@ -242,3 +242,26 @@ def test_rollback_listeners_run_only_when_written_rows_are_undone(tmp_path):
     assert calls == ["reset", "reset"]
     assert kv.get(store, "k") is None and kv.get(store, "k2") == "v2" and kv.get(store, "k3") is None
     store.close()
+
+
+def test_independent_deferred_rows_do_not_split_the_merged_runs_around_them(store):
+    """The labelling observer's rows (independent) interleave with tagging's lead touches (merged per lead): the
+    touches still collapse into one UPDATE and the independent rows go out in one executemany."""
+    from store import conversation as conv_store
+    from store import leads as lead_store
+
+    _seed_lead(store)
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    with store.transaction():
+        for i, t in enumerate((5_000, 3_000, 8_000)):
+            lead_store.touch_later(store, "L1", t)
+            conv_store.insert_later(store, (f"e{i}", "L1", "c1", "r1", "customer", "", t, None))
+    store.conn.set_trace_callback(None)
+    assert _activity(store) == (3_000, 8_000)
+    updates = {s for s in statements if s.startswith("UPDATE leads")}  # one merged row (8000 latest, 3000 first)
+    assert len(updates) == 1 and "8000" in next(iter(updates)) and "5000" not in next(iter(updates)), updates
+    assert store.conn.execute("SELECT COUNT(*) FROM conversation_labels").fetchone()[0] == 3
+    with store.transaction():  # a replay of the same turn is ignored, as with the immediate insert
+        conv_store.insert_later(store, ("e0", "L1", "c1", "r1", "rep", "x", 1, None))
+    assert store.conn.execute("SELECT role FROM conversation_labels WHERE event_id = 'e0'").fetchone()[0] == "customer"

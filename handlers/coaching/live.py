@@ -64,6 +64,7 @@ def _side(event: Message, ctx: Context) -> tuple[str, str | None]:
 
 
 def labels_of(ctx: Context, event: Message, text: str, side: str) -> tuple[str, ...]:
+    ctx.store.flush()  # the labelling observer's row is written with the batch (conversation_store.insert_later)
     stored = conversation_store.labels_for_events(ctx.store, [event.event_id])
     if event.event_id in stored:
         return tuple(stored[event.event_id])

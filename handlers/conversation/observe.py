@@ -3,8 +3,9 @@ strategy labels stored (store/conversation.py), from chat text, a voice note's p
 VoiceTranscript the speech pipeline delivers later.
 
 Why an observer after tagging: tagging has already tied the message to its customer and lead (the associator's
-cache answers again here for free) and stored the event's text, so this adds one classification and one INSERT per
-message — the hot path budget (bench.ingest may lose at most 15 %). Colleagues' internal chats, commands to the bot
+cache answers again here for free: the same event's answer is kept) and stored the event's text, so this adds one
+classification and one deferred row per message (written with the batch's other turns in one executemany) — the
+hot path budget (bench.ingest may lose at most 15 %). Colleagues' internal chats, commands to the bot
 and the bot's own messages are not turns of a sales conversation and are skipped.
 
 Role: the customer (also an unknown sender a customer key identifies) is "customer"; a rep, manager or customer
@@ -75,7 +76,7 @@ def on_message(event: Message, ctx: Context) -> None:
         return
     text = _turn_text(event)
     labels = services.extras[EXTRA].classify(text, side).labels if text else ()
-    conv_store.insert(ctx.store, (event.event_id, assoc.lead_id, assoc.customer_id, event.actor.person_id, side,
+    conv_store.insert_later(ctx.store, (event.event_id, assoc.lead_id, assoc.customer_id, event.actor.person_id, side,
                                   ",".join(labels), event.occurred_at, None))
 
 

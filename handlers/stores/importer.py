@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from bot import crashpoints
 from bot.errors import BadPayload
 from handlers.forecast import dealfile
 from handlers.stores import health
@@ -155,6 +156,7 @@ def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int,
     with store.transaction():
         created = save(store, [s for s, _m in specs], str(path), now_ms)
         for spec, area_manager in specs:
+            crashpoints.reached("import.row")
             if spec.area and area_manager:
                 stores_store.upsert_area(store, spec.area, person_id(store, area_manager, created), "")
     return len(specs), created, errors
@@ -214,6 +216,7 @@ def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int, t:
             if dwell is not None:
                 stores_store.put_dwell(store, row.id, day, dwell, int(visits or 0), "import", now_ms)
             good += 1
+            crashpoints.reached("import.row")
     return good, errors
 
 
@@ -277,4 +280,5 @@ def dwell_from_rows(store: Store, rows: dict[str, stores_store.StoreRow], probes
     for (sid, day), minutes in dwell.items():
         stores_store.put_dwell(store, sid, day.isoformat(), float(minutes), counts.get((sid, day.isoformat()), 0),
                                "wifi", now_ms)
+        crashpoints.reached("import.row")
     return len(dwell)
