@@ -259,4 +259,4 @@ def test_import_archive_cli(tmp_path, monkeypatch, capsys):
     path.write_text(json.dumps(good) + "\n{oops\n", encoding="utf-8")
     code = main(["import", "archive", str(path), "--db", str(tmp_path / "x.db"), "--no-process"])
     out = capsys.readouterr()
-    assert code == 1 and "新增 1 条" in out.out and f"{path}:2" in out.err
+    assert code == 1 and "新增 1 条" in out.out and f"{path}:2：不是 JSON" in out.err
