@@ -46,6 +46,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "handlers.links",
     "handlers.digests",
     "handlers.forecast",
+    "handlers.forecast.approval",  # 批准 / 驳回 on a rep's large forecast change
     "handlers.stores",
     "handlers.views",
     "handlers.practice",

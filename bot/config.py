@@ -190,6 +190,19 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class AlertsSection:
+    """Alert volume (bot/pushes.py): one card per person per sweep, a per-person hourly budget, the rest in the digest."""
+
+    max_pushes_per_hour: int = 6  # alert cards per person per rolling hour; more wait for the next digest; 0 = no cap
+    group_per_sweep: bool = True  # several alerts for one person from one sweep/event → one card
+    # alerts whose key starts with one of these are never held (they still count): missed calls (30-minute rule),
+    # digests and the morning /今日 card, backup failures, approval cards, debrief asks, practice results, store fix
+    # cards
+    never_capped: tuple[str, ...] = ("digest", "today", "missed-call", "backup-failed", "approval", "debrief",
+                                     "practice", "stores:fix", "stores:digest")
+
+
+@dataclass(frozen=True)
 class BaselineSection:
     """/baseline: follow-up time and daily effective actions against the industry mean and healthy threshold."""
 
@@ -356,6 +369,11 @@ class ForecastHealthSection:
     silent_red_days: int = 14  # … this many days: red
     slips_yellow: int = 1  # expected-close slips at/above this: yellow
     slips_red: int = 2  # … at/above this: red
+    # disputed clauses and technical validation judged against the company's won deals (handlers/forecast/health.py)
+    calibrate_from_history: bool = True
+    history_min_deals: int = 30  # won deals with the value needed before history replaces the fixed values above
+    yellow_share: float = 0.25  # yellow: fewer than this share of won deals looked this bad
+    red_share: float = 0.05  # red: fewer than this share of won deals looked this bad
 
 
 @dataclass(frozen=True)
@@ -378,6 +396,10 @@ class ForecastSection:
                                 "技术验证未通过", "法务审核延期", "客户采购流程变更", "提前签约", "需求范围扩大",
                                 "数据录入更正")
     chart_dir: str = ""  # /revisions heatmap PNGs; empty = <bot.data_dir>/charts
+    # a rep's /adjust that raises the forecast by more than these waits for their manager's approval; 0 = never
+    approval_step_pct: float = 20.0  # win-probability points
+    approval_amount_pct: float = 20.0  # % of the deal's amount
+    approval_close_days: int = 30  # expected close moved earlier by more than this many days
     health: ForecastHealthSection = ForecastHealthSection()
 
 
@@ -546,6 +568,7 @@ class Config:
     heatmap: HeatmapSection = HeatmapSection()
     baseline: BaselineSection = BaselineSection()
     digests: DigestSection = DigestSection()
+    alerts: AlertsSection = AlertsSection()
     asr: AsrSection = AsrSection()
     debrief: DebriefSection = DebriefSection()
     practice: PracticeSection = PracticeSection()

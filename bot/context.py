@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import pushes
 from bot.clock import Clock
 from bot.config import Config
 from bot.events import Event
@@ -19,6 +20,7 @@ from prompts import Prompts
 from store import deferred as deferred_store
 from store import org as org_store
 from store import outbox as outbox_store
+from store import pushes as push_store
 from store.db import Store
 
 REPLYABLE_PLATFORMS = ("wecom", "dingtalk", "feishu", "console")
@@ -41,6 +43,7 @@ class Context:
         self.services = services
         self.event = event
         self._n = 0
+        self._pushes: dict[str, list[pushes.Push]] | None = None  # person → alerts, while grouping (bot/pushes.py)
 
     # -- shortcuts
     @property
@@ -108,10 +111,32 @@ class Context:
         self.send(self.origin_target(), reply, self._key(suffix))
 
     def notify(self, person_id: str, reply: Reply | str, key: str) -> bool:
-        """Tell a person something not in answer to them (alerts). `key` must identify the alert, not the event."""
+        """Tell a person something not in answer to them (alerts). `key` must identify the alert, not the event.
+
+        Goes through the alert budget (bot/pushes.py): grouped with the person's other alerts of this event when
+        the dispatcher groups, held for the digest when over [alerts] max_pushes_per_hour. False when this alert
+        was already pushed or held (a replay, a second sweep)."""
         if isinstance(reply, str):
             reply = Reply.plain(reply)
-        return self.send(self.person_target(person_id), reply, f"{key}:{person_id}")
+        push = pushes.Push(f"{key}:{person_id}", reply)
+        if self._pushes is None:
+            return pushes.deliver(self, person_id, [push]) > 0
+        mine = self._pushes.setdefault(person_id, [])
+        if any(p.key == push.key for p in mine) or push_store.known(self.store, [push.key]):
+            return False
+        mine.append(push)
+        return True
+
+    def group_pushes(self) -> None:
+        """From now on hold this event's alerts back until flush_pushes(), to send one card per person."""
+        if self._pushes is None:
+            self._pushes = {}
+
+    def flush_pushes(self) -> None:
+        """Send what was grouped since group_pushes(): one card per person."""
+        grouped, self._pushes = self._pushes, None
+        for person_id, items in (grouped or {}).items():
+            pushes.deliver(self, person_id, items)
 
     def defer(self, job: str, payload: dict[str, Any], target: Target | None = None) -> int:
         """Ask for heavy work off the event loop; the job's replies go to `target` (default: the origin)."""

@@ -71,7 +71,10 @@ class Dispatcher:
                             # Observers of chat messages may defer writes (store.later); everything else (commands,
                             # ticks, calls, …) may read what they wrote, so it sees them first.
                             store.flush()
-                        self.router.dispatch(event, Context(self.services, event))
+                        ctx = Context(self.services, event)
+                        ctx.group_pushes()  # one card per person per event (a sweep's alerts), bot/pushes.py
+                        self.router.dispatch(event, ctx)
+                        ctx.flush_pushes()
                         self.by_type[(event.platform, event.type_name)] += 1
                     done.append(row.id)
                 except UserInputError as exc:

@@ -154,6 +154,8 @@ class Directory:
         pid = self._ids.get((platform, actor.platform_id))
         if pid is None and platform != "console":
             pid = self._ids.get(("console", actor.platform_id)) if platform in ("replay", "archive") else None
+        if pid is None and platform == "console" and actor.platform_id in self.people:
+            pid = actor.platform_id  # `chat --as` someone an org sync added (wecom:…, feishu:…): no console identity
         if pid is not None:
             p = self.people[pid]
             return self._keep(key, Actor(actor.platform_id, actor.name or p.name, p.role, p.id, p.team_id, p.is_admin,

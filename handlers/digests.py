@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import pushes
 from bot.clock import to_ms
 from bot.context import Context
 from bot.events import Role, Tick
@@ -144,11 +145,16 @@ def team_weekly(ctx: Context, team_ids: list[str], due_ms: int) -> Reply | None:
 
 def _send(ctx: Context, build: Callable[[Context, list[str], int], Reply | None], kind: str, due_ms: int) -> None:
     """Each manager gets their teams' digest; a team with `digest_chat` in [[org.teams]] also gets its own in
-    that group chat. Keys carry the due time, so a replayed tick sends nothing twice."""
+    that group chat. Keys carry the due time, so a replayed tick sends nothing twice. Alerts held back by the
+    hourly budget (bot/pushes.py) ride along: in the manager's digest, in a summary card for anyone else."""
+    key = f"digest:{kind}:{due_ms}"
+    got: set[str] = set()
     for person in ctx.directory.with_role(Role.MANAGER):
         reply = build(ctx, ctx.directory.teams_managed_by(person.id), due_ms)
         if reply is not None:
-            ctx.notify(person.id, reply, key=f"digest:{kind}:{due_ms}")
+            ctx.notify(person.id, pushes.with_held(ctx, person.id, reply, f"{key}:{person.id}"), key=key)
+            got.add(person.id)
+    pushes.send_held(ctx, key, got)  # alerts held back by the hourly budget reach everyone else too
     by_name = {name: tid for tid, (name, _manager) in ctx.directory.teams.items()}
     for team in ctx.config.org.teams:
         tid = by_name.get(team.name)

@@ -330,4 +330,44 @@ def test_help_is_chinese(capsys, monkeypatch):
         cli_main(["init", "--help"])
     text = capsys.readouterr().out
     assert "配置向导" in text or "一步步配置" in text
-    assert "--corp-id" in text and "SALESPULSE_WECOM_SECRET" in text and "显示这段帮助并退出" in text
+    assert "--corp-id" in text and "SALESPULSE_WECOM_SECRET" in text and "显示此帮助并退出" in text
+    assert text.startswith("用法：salespulse init") and "\n选项:" in text and "usage:" not in text
+
+
+def test_missing_contacts_permissions_during_the_import_are_named(folder, dingtalk, feishu, capsys):
+    dingtalk.routes[("POST", "/topapi/v2/department/get")] = lambda rec: (
+        200, {"errcode": 60011, "errmsg": "没有调用该接口的权限"})
+    code, out = run(capsys, ["init", "--yes", "--platform", "dingtalk", "--client-id", "ding-app",
+                             "--client-secret", "ding-secret", "--dingtalk-api-base", dingtalk.base_url])
+    assert code == 1 and "钉钉说这个应用缺少权限（60011）" in out and "通讯录只读权限" in out
+    feishu.routes[("GET", "/open-apis/contact/v3/departments/0/children")] = lambda rec: (
+        400, {"code": 99991672, "msg": "Access denied. One of the following scopes is required"})
+    code, out = run(capsys, ["init", "--yes", "--force", "--platform", "feishu", "--feishu-mode", "ws",
+                             "--app-id", APP_ID, "--app-secret", APP_SECRET, "--feishu-domain", feishu.base_url])
+    assert code == 1 and "飞书说这个应用缺少通讯录权限（错误码 99991672）" in out
+    assert load_config(folder / "bot.toml").feishu.enabled  # the config stays; serve syncs again at start
+
+
+def test_an_answer_that_is_not_the_platform_api(folder, capsys):
+    from fakes import FakeServer
+
+    with FakeServer() as other:  # answers 404 JSON for everything: some other web server
+        other.routes[("GET", "/cgi-bin/gettoken")] = lambda rec: (200, b"<html>hello</html>")
+        code, out = run(capsys, wecom_flags(other.base_url))
+    assert code == 1 and "的回答不像平台接口" in out and "检查接口地址" in out
+
+
+def test_wecom_agent_id_is_checked_against_the_secrets_app(folder, wecom, capsys):
+    code, out = run(capsys, wecom_flags(wecom.base_url, agent_id="1000099"))
+    assert code == 2 and "企业微信说 AgentId 不对（错误码 40056）" in out
+    assert wecom.calls("/cgi-bin/agent/get")[-1].query["agentid"] == "1000099"
+    assert not (folder / "bot.toml").exists()
+
+
+def test_after_init_an_imported_person_can_chat_in_the_console(folder, wecom, capsys, monkeypatch):
+    code, _out = run(capsys, wecom_flags(wecom.base_url))
+    assert code == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("/我是谁\n"))
+    code, out = run(capsys, ["-c", "bot.toml", "chat", "--as", "钱主管"])
+    assert code == 0, out
+    assert "我还不认识你" not in out and "钱主管" in out.split("\n", 2)[-1]

@@ -64,4 +64,14 @@ def record(store, lead_id: str, at: int, *, person: str = "", role: str = "rep",
 
 
 def alerts_sent(runtime) -> list:
-    return [d for d in runtime.console.delivered if d.key.startswith("silence:")]
+    """Silence alerts delivered, one per (alert, person): an alert that went out inside a grouped card
+    (bot/pushes.py) is listed under its own key with the card's target and text."""
+    out = []
+    for d in runtime.console.delivered:
+        if d.key.startswith("silence:"):
+            out.append(d)
+        elif d.key.startswith("alerts:"):
+            keys = runtime.store.conn.execute(
+                "SELECT key FROM push_ledger WHERE card = ? AND key LIKE 'silence:%' ORDER BY key", (d.key,))
+            out.extend(dataclasses.replace(d, key=k) for (k,) in keys)
+    return out

@@ -3,7 +3,7 @@
 It runs an aiohttp app in its own thread and event loop (so blocking callers cannot deadlock it), records every
 request, and answers like WeCom does for the endpoints SalesPulse uses: gettoken, message/send,
 message/update_template_card, appchat/send, media/upload, media/get, department/list, user/list and the
-group-robot webhook. Errors are scripted: `fail_next("/cgi-bin/message/send", 45009)`, `expire_tokens()` (the next
+group-robot webhook, agent/get. Errors are scripted: `fail_next("/cgi-bin/message/send", 45009)`, `expire_tokens()` (the next
 call answers 42001 until a new token is fetched).
 """
 
@@ -29,9 +29,10 @@ class Recorded:
 
 
 class FakeWeComApi:
-    def __init__(self, corp_id: str = "wwcorp", secret: str = "app-secret") -> None:
+    def __init__(self, corp_id: str = "wwcorp", secret: str = "app-secret", agent_id: int = 1000002) -> None:
         self.corp_id = corp_id
         self.secret = secret
+        self.agent_id = agent_id
         self.requests: list[Recorded] = []
         self.valid_tokens: set[str] = set()
         self.media: dict[str, tuple[bytes, str]] = {}
@@ -70,6 +71,7 @@ class FakeWeComApi:
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_get("/cgi-bin/department/list", self._json_call)
         app.router.add_get("/cgi-bin/user/list", self._json_call)
+        app.router.add_get("/cgi-bin/agent/get", self._json_call)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
         app.router.add_post("/cgi-bin/webhook/upload_media", self._webhook_upload)
         return app
@@ -111,6 +113,10 @@ class FakeWeComApi:
             return web.json_response({"errcode": code, "errmsg": "scripted"})
         if request.path == "/cgi-bin/department/list":
             return web.json_response({"errcode": 0, "errmsg": "ok", "department": self.departments})
+        if request.path == "/cgi-bin/agent/get":  # the app the token's Secret belongs to
+            if request.query.get("agentid") != str(self.agent_id):
+                return web.json_response({"errcode": 40056, "errmsg": "invalid agentid"})
+            return web.json_response({"errcode": 0, "errmsg": "ok", "agentid": self.agent_id, "name": "SalesPulse"})
         if request.path == "/cgi-bin/user/list":
             dept = int(request.query.get("department_id", "0") or 0)
             return web.json_response({"errcode": 0, "errmsg": "ok", "userlist": self.users.get(dept, [])})

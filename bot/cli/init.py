@@ -1,7 +1,7 @@
 """`salespulse init`: the set-up wizard (bot/setup_wizard/). This module only maps flags to answers.
 
-Why the help text is looked up at registration: `salespulse init --help` is read before any bot.toml exists, so
-its language comes from SALESPULSE_LOCALE, else ./bot.toml's [bot] locale, else zh-CN.
+Its help texts come from prompts setup.toml in the locale the command line is built in (bot/cli/localise.py: -c's
+or ./bot.toml's [bot] locale, else zh-CN), since most of them are composed from the wizard's own field names.
 """
 
 from __future__ import annotations
@@ -9,41 +9,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tomllib
 from pathlib import Path
 
+from bot.cli.localise import current_prompts
 from bot.setup_wizard.flow import Answers, Wizard
 from bot.setup_wizard.platforms import PLATFORMS, SPECS, parse_platforms
-from prompts import Prompts
 
 _API_FLAGS = {"wecom": "wecom-api-base", "dingtalk": "dingtalk-api-base", "feishu": "feishu-domain"}
 
 
-def help_locale() -> str:
-    wanted = os.environ.get("SALESPULSE_LOCALE", "")
-    if not wanted and Path("bot.toml").is_file():
-        try:
-            wanted = str(tomllib.loads(Path("bot.toml").read_text(encoding="utf-8")).get("bot", {}).get("locale", ""))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            wanted = ""
-    return "en" if wanted.lower().startswith("en") else "zh-CN"
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    t = Prompts(help_locale()).t
-    p = sub.add_parser("init", help=t("setup.help"), description=t("setup.description"), epilog=t("setup.epilog"),
-                       add_help=False)
-    p.add_argument("-h", "--help", action="help", help=t("setup.h_help"))
+    t = current_prompts().t  # the locale the command line is built in (bot/cli/localise.py)
+    p = sub.add_parser("init", help=t("setup.help"), description=t("setup.description"), epilog=t("setup.epilog"))
     p.add_argument("--yes", "-y", action="store_true", help=t("setup.h_yes"))
     p.add_argument("--platform", action="append", default=[], metavar="wecom|dingtalk|feishu",
                    help=t("setup.h_platform"))
     p.add_argument("--out", default=None, metavar="bot.toml", help=t("setup.h_out"))
     p.add_argument("--force", action="store_true", help=t("setup.h_force"))
-    p.add_argument("--db", default="salespulse.db", metavar="FILE", help=t("setup.h_db"))
+    p.add_argument("--db", dest="database", default="salespulse.db", metavar="FILE",  # not _common.db: it sets it
+                   help=t("setup.h_db"))
     p.add_argument("--locale", default="zh-CN", metavar="zh-CN|en", help=t("setup.h_locale"))
     p.add_argument("--public-url", default="", metavar="https://…", help=t("setup.h_public_url"))
     p.add_argument("--no-check", action="store_true", help=t("setup.h_no_check"))
-    p.add_argument("--admin", default="", metavar="姓名|USERID", help=t("setup.h_admin"))
+    p.add_argument("--admin", default="", metavar=t("setup.h_admin_metavar"), help=t("setup.h_admin"))
     seen: set[str] = set()
     for platform in PLATFORMS:
         spec = SPECS[platform]
@@ -85,7 +73,7 @@ def answers_from(args: argparse.Namespace) -> Answers:
     api_bases = {platform: getattr(args, flag.replace("-", "_")) for platform, flag in _API_FLAGS.items()
                  if getattr(args, flag.replace("-", "_"))}
     return Answers(platforms=platforms, modes=modes, values=values, public_url=args.public_url.strip(),
-                   api_bases=api_bases, out=Path(args.out or args.config or "bot.toml"), database=args.db,
+                   api_bases=api_bases, out=Path(args.out or args.config or "bot.toml"), database=args.database,
                    locale=args.locale, force=args.force, check=not args.no_check, admin=args.admin.strip(),
                    bad_platform=bad)
 

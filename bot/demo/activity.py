@@ -98,6 +98,9 @@ LINK_BASE = "https://bot.example.cn/d/"  # public_base_url + [links] path_prefix
 _FESTIVALS = {"Spring Festival": "春节"}  # other public holidays are just "假期" in chat
 
 
+MAX_GAP_H = 110.0  # the longest planned gap between a rep's two touches of a lead (the customer bridges it)
+
+
 def local_date(t: int) -> date:
     return datetime.fromtimestamp(t / 1000, SHANGHAI).date()
 
@@ -185,6 +188,9 @@ class _Gen:
         for cust in company.customers:
             self.peers.setdefault(cust.industry, []).append(cust)
         self.hard_end: int | None = None  # nothing of a lead happens after it was won or lost
+        self.spans: dict[str, list[tuple[int, int]]] = {}  # rep → (created, closed or now) of each of their leads
+        for ld in company.leads:
+            self.spans.setdefault(ld.owner_id, []).append((ld.created_at, ld.closed_at or company.now))
 
     # ------------------------------------------------------------------ emitting
     def _next(self) -> int:
@@ -488,17 +494,20 @@ class _Gen:
         t = work_time(rng, a0 + int(rng.uniform(1, 20) * HOUR if lead.created_at >= start else rng.uniform(0, 30) * HOUR))
         mid = a0 + int((stop - a0) * rng.uniform(0.3, 0.7))
         gap_pending = sc == "quiet_mid"
+        quiet_from: int | None = None  # the touch after which a quiet_mid lead goes quiet for days
         while t < stop:
             times.append(t)
-            # diligent reps come back within 40 h, the slowest within 56 h (+ overnight): never 72 h by accident
-            gap = rng.uniform(4, 30) if sc == "active" else rng.uniform(8, 56 - 20 * (rep.diligence - 0.6))
+            # a rep's leads share their day (follow_up_gap); a long gap is bridged by the customer (_check_ins)
+            gap = rng.uniform(4, 30) if sc == "active" else self.follow_up_gap(rep, t)
             if gap_pending and t >= mid:
-                gap, gap_pending = rng.uniform(4, 9) * 24, False
+                gap, gap_pending, quiet_from = rng.uniform(4, 9) * 24, False, t
             nxt = work_time(rng, t + int(gap * HOUR))
             t = nxt if nxt - t < 70 * HOUR or gap > 72 else t + int(gap * HOUR)
         if sc == "fault":
             times.append(now - 96 * HOUR)
         times = self.thin_days_off(times)
+        tail = {"active": stop, "missed_call": now - 28 * HOUR}.get(sc, end if stop == end and sc == "normal" else None)
+        self.check_ins(times, tail, quiet_from, lead, cust, rep)
         span = max(lead.planned_close_at - lead.created_at, DAY)
         for i, t in enumerate(times):
             until = times[i + 1] if i + 1 < len(times) else min(t + 2 * HOUR, end)
@@ -528,16 +537,47 @@ class _Gen:
             t = self.say(t, cust.external_id, cust, rep, lines, ctx)
             self.say(min(t, lead.closed_at - MINUTE), rep.id, cust, rep, phrases.REP_THANKS, ctx)
 
+    def follow_up_gap(self, rep: DemoPerson, t: int) -> float:
+        """Hours until the rep's next touch of one lead: their open leads share the touches a rep of their diligence
+        makes in a day (about 1 for the slowest, 3–4 for most, 7 for the top seller: the spec's industry mean is 4.7
+        effective actions a day), at most MAX_GAP_H apart. A rep with few leads comes back sooner."""
+        load = sum(1 for a, b in self.spans.get(rep.id, ()) if a <= t < b)
+        per_day = 1.0 + 7.0 * max(0.0, (rep.diligence - 0.6) / 0.8) ** 2
+        mean = min(MAX_GAP_H * 0.8, max(12.0, load * 24 / per_day))
+        return min(MAX_GAP_H, self.rng.uniform(0.75, 1.25) * mean)
+
+    def check_ins(self, times: list[int], tail: int | None, quiet_from: int | None, lead: DemoLead,
+                  cust: DemoCustomer, rep: DemoPerson) -> None:
+        """Between two of the rep's touches more than 60 h apart the customer writes (方案在内部过 …), so a lead a
+        busy rep follows up every four days is not silent — customers talk too — while the rep's own follow-up gap
+        stays what it is. The quiet leads' quiet stretches stay quiet."""
+        points = times + ([tail] if tail is not None and times and tail > times[-1] else [])
+        for a, b in zip(points, points[1:], strict=False):
+            if a == quiet_from:
+                continue
+            prev = a
+            while b - prev > 60 * HOUR:
+                at = work_time(self.rng, prev + min(48 * HOUR, (b - prev) // 2))
+                back = at
+                while not is_workday(back) and back - DAY > prev + 4 * HOUR:  # customers write on working days
+                    back -= DAY
+                at = back if is_workday(back) else at
+                if at >= b - HOUR:
+                    break
+                self.say(at, cust.external_id, cust, rep, phrases.CUS_CHECK_IN, self.ctx(lead, cust, rep))
+                prev = at
+
     # what still happens on a day off: a customer's question on a Saturday, a voice note; no meetings, no quotes
     _DAY_OFF_OK = {"周末": ("follow", "voice", "price", "image", "call_in"), "假期": ("voice",), "春节": ()}
 
     def thin_days_off(self, times: list[int]) -> list[int]:
-        """Most touches that fall on a weekend or public holiday do not happen — as long as the lead still hears
-        from its rep within 60 h (the first and last touch always stay), so thinning never makes a silence."""
+        """Most touches that fall on a weekend or public holiday do not happen — as long as the rep's next touch is
+        within MAX_GAP_H of the last one (the first and last touch always stay); the customer's check-ins bridge
+        the longer gaps (check_ins), so thinning never makes a silence."""
         kept = times[:1]
         for i in range(1, len(times)):
             last = i == len(times) - 1
-            if not last and not is_workday(times[i]) and times[i + 1] - kept[-1] < 60 * HOUR \
+            if not last and not is_workday(times[i]) and times[i + 1] - kept[-1] < MAX_GAP_H * HOUR \
                     and self.rng.random() < 0.75:
                 continue
             kept.append(times[i])

@@ -1,6 +1,7 @@
 """Check the typed credentials against the platform by fetching one token, and explain a refusal.
 
-One call per platform, the one every later call depends on: WeCom `GET /cgi-bin/gettoken`, DingTalk
+One call per platform, the one every later call depends on: WeCom `GET /cgi-bin/gettoken` (then
+`/cgi-bin/agent/get`, since a token proves the Secret but not the AgentId), DingTalk
 `POST /v1.0/oauth2/accessToken`, Feishu `POST /open-apis/auth/v3/tenant_access_token/internal`. The answer becomes a
 Problem: the sentence to show (prompts key setup.err_*), the fields worth asking again, and whether trying again as
 is can help (network, rate limit). The same table explains errors of the org import that follows (an untrusted IP
@@ -22,7 +23,6 @@ Error codes, from the platforms' documentation and SDKs:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -106,11 +106,11 @@ async def _call(session: aiohttp.ClientSession, method: str, url: str, **kw: obj
     try:
         async with session.request(method, url, **kw) as resp:
             status, raw = resp.status, await resp.read()
-    except (aiohttp.ClientConnectionError, aiohttp.InvalidURL, OSError) as exc:
+    except TimeoutError:  # before OSError, its base class
+        raise _Failed(Problem("setup.err_timeout", (), "", url.split("?")[0], retry=True)) from None
+    except (aiohttp.ClientError, OSError) as exc:  # refused, reset, DNS, bad URL, broken answer
         raise _Failed(Problem("setup.err_unreachable", (), "", f"{url.split('?')[0]} ({type(exc).__name__})",
                               retry=True)) from None
-    except TimeoutError:
-        raise _Failed(Problem("setup.err_timeout", (), "", url.split("?")[0], retry=True)) from None
     try:
         body = json.loads(raw) if raw else {}
     except (ValueError, UnicodeDecodeError):
@@ -127,10 +127,27 @@ async def _wecom(session: aiohttp.ClientSession, t: Target) -> None:
                                params={"corpid": t.values["corp_id"], "corpsecret": t.values["secret"]})
     code = body.get("errcode", 0)
     if code == 0 and isinstance(body.get("access_token"), str) and body["access_token"]:
+        await _wecom_agent(session, t, body["access_token"])
         return
     if code == 0:
         raise _Failed(Problem("setup.err_not_platform", (), str(status), t.base_url))
     raise _Failed(explain("wecom", code, str(body.get("errmsg", ""))))
+
+
+async def _wecom_agent(session: aiohttp.ClientSession, t: Target, token: str) -> None:
+    """gettoken only proves corp id + Secret; the AgentId is checked by reading the app (应用管理 · 获取应用).
+    40056 is 不合法的agentid; any other refusal means this AgentId is not the app the Secret belongs to."""
+    _status, body = await _call(session, "GET", t.base_url.rstrip("/") + "/cgi-bin/agent/get",
+                                params={"access_token": token, "agentid": t.values["agent_id"]})
+    code = body.get("errcode", 0)
+    if code == 0:
+        return
+    detail = str(body.get("errmsg", ""))
+    if code == 40056:
+        raise _Failed(Problem("setup.err_wecom_agent", ("agent_id",), "40056", detail))
+    if explain("wecom", code, detail).retry:  # rate limit, busy: not the AgentId's fault
+        raise _Failed(explain("wecom", code, detail))
+    raise _Failed(Problem("setup.err_wecom_agent_mismatch", ("agent_id", "secret"), str(code), detail))
 
 
 async def _dingtalk(session: aiohttp.ClientSession, t: Target) -> None:
@@ -171,10 +188,6 @@ async def check(target: Target, timeout_s: float = 10.0) -> Problem | None:
         except _Failed as failed:
             return failed.problem
     return None
-
-
-def check_sync(target: Target, timeout_s: float = 10.0) -> Problem | None:
-    return asyncio.run(check(target, timeout_s))
 
 
 # How the adapters' clients word a refusal (adapters/*/client.py): the code is read back from their message.

@@ -158,8 +158,7 @@ class Wizard:
             for platform in platforms:
                 self._check(platform)
         config = self._write(platforms)
-        store = open_store(config.bot.database)
-        self.say(self.t("setup.db_ready", path=config.bot.database))
+        store = self._database(config)
         code = 0 if not self.unchecked else 1
         imported = False
         try:
@@ -340,6 +339,17 @@ class Wizard:
         config = bottoml.write(self.a.out, text)
         self.say(self.t("setup.written", path=self.a.out))
         return config
+
+    def _database(self, config: Config):
+        """Create the database, or migrate an existing one after a verified backup (as `serve` and `migrate` do)."""
+        from bot.upgrade import backup_before_migrations
+
+        _todo, backup = backup_before_migrations(config, self.clock, self.t)
+        if backup is not None:
+            self.say(self.t("operations.backup_before_migrate", n=len(_todo), path=backup.path))
+        store = open_store(config.bot.database)
+        self.say(self.t("setup.db_ready", path=config.bot.database))
+        return store
 
     def _import(self, platform: str, config: Config, store) -> bool:
         name = self._name(platform)

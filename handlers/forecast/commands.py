@@ -20,7 +20,7 @@ from bot.events import Command
 from bot.replies import Reply
 from bot.router import Router
 from handlers.charts import chart_folder, prune_charts
-from handlers.forecast import engine, health, notes, periods
+from handlers.forecast import approval, engine, health, notes, periods
 from handlers.forecast import scope as scope_mod
 from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_table
 from prompts import Prompts
@@ -226,13 +226,14 @@ def deal_text(ctx: Context, deal: Deal) -> str:
     if ex.fallback:
         lines.append(ctx.t("forecast.deal_fallback"))
     last = deal_store.last_customer_response(ctx.store, [deal.id]).get(deal.id)
-    h = health.assess(deal, ctx.clock.now_ms(), ctx.config.forecast.health, last)
+    h = health.assess(deal, ctx.clock.now_ms(), health_thresholds(ctx), last)
     colour = ctx.t(f"forecast.colour_{h.colour}")
     if h.issues:
         issues = ctx.t("core.clause_sep").join(ctx.t(f"forecast.{k}", **v) for _c, k, v in h.issues)
         lines.append(ctx.t("forecast.deal_health_issues", colour=colour, issues=issues))
     else:
         lines.append(ctx.t("forecast.deal_health", colour=colour))
+    lines.extend(approval.pending_lines(ctx, deal.id))
     revs = rev_store.for_lead(ctx.store, deal.id, 3)
     if revs:
         lines.append(ctx.t("forecast.deal_revisions"))
@@ -252,6 +253,11 @@ def on_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
 
 
 # ------------------------------------------------------------------ /health
+def health_thresholds(ctx: Context):
+    """bot.toml's [forecast.health], with the graded indicators calibrated on this company's won deals."""
+    return health.calibrated(ctx.config.forecast.health, deal_store.listing(ctx.store, status="won"))
+
+
 @router.command("health")
 def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     sc = scope_mod.resolve(args[0], event.actor, ctx.directory, ctx.t, unknown_key="forecast.unknown_scope_who") \
@@ -264,7 +270,8 @@ def on_health(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     last = deal_store.last_customer_response(ctx.store, [d.id for d in open_deals])
     now = ctx.clock.now_ms()
-    rated = [(d, health.assess(d, now, ctx.config.forecast.health, last.get(d.id))) for d in open_deals]
+    cfg = health_thresholds(ctx)
+    rated = [(d, health.assess(d, now, cfg, last.get(d.id))) for d in open_deals]
     count = {c: sum(1 for _d, h in rated if h.colour == c) for c in (health.RED, health.YELLOW, health.GREEN)}
     lines = [ctx.t("forecast.health_title", scope=ctx.t(f"forecast.{sc.label_key}", name=sc.name), **count)]
     for colour, icon in ((health.RED, "🔴"), (health.YELLOW, "🟡")):
@@ -394,31 +401,54 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         raise UserInputError(ctx.t("forecast.adjust_reason_direction", reason=reason,
                                    direction=ctx.t(f"forecast.direction_{going}"), reasons=listing))
     now = ctx.clock.now_ms()
-    all_deals = deal_store.listing(ctx.store)
-    models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now, _tz(ctx))
+    models = engine.build_models(ctx.store, deal_store.listing(ctx.store), ctx.config.forecast, now, _tz(ctx))
     p_old = engine.explain(models, deal).probability
+    if approval.needed(ctx, event.actor, deal, field, value, p_old):  # a rep's big step waits for the manager
+        old, new = change_values(ctx, deal, field, value, p_old)
+        if approval.request(ctx, event, deal, field, value, old, new, reason):
+            return
+    text, _revision = apply_adjustment(ctx, deal, field, value, reason, event.actor.person_id, event.event_id,
+                                       models)
+    ctx.reply(text)
+
+
+def change_values(ctx: Context, deal: Deal, field: str, value: float | int, p_old: float) -> tuple[str, str]:
+    """An /adjust's old and new value as the answer and the revision history show them."""
+    tz = _tz(ctx)
     if field == "amount":
-        old, new = wan(deal.amount) + "万", wan(value) + "万"
+        return wan(deal.amount) + "万", wan(value) + "万"
+    if field == "probability":
+        old_p = deal.details.probability_override
+        return f"{round(100 * (old_p if old_p is not None else p_old))}%", f"{round(100 * value)}%"
+    old = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else "—"
+    return old, periods.local_date(int(value), tz).isoformat()
+
+
+def apply_adjustment(ctx: Context, deal: Deal, field: str, value: float | int, reason: str, person_id: str,
+                     source_event_id: str, models=None) -> tuple[str, int]:
+    """Write an /adjust to the deal and the revision history (directly, or once a manager approved it:
+    handlers/forecast/approval.py). Returns the answer text and the revision id."""
+    now = ctx.clock.now_ms()
+    if models is None:
+        models = engine.build_models(ctx.store, deal_store.listing(ctx.store), ctx.config.forecast, now, _tz(ctx))
+    p_old = engine.explain(models, deal).probability
+    old, new = change_values(ctx, deal, field, value, p_old)
+    if field == "amount":
         deal_store.set_amount(ctx.store, deal.id, float(value))
     elif field == "probability":
-        old_p = deal.details.probability_override
-        old = f"{round(100 * (old_p if old_p is not None else p_old))}%"
-        new = f"{round(100 * value)}%"
         deal_store.upsert_details(ctx.store, deal.id, now, probability_override=float(value))
     else:
-        old = periods.local_date(deal.expected_close_at, tz).isoformat() if deal.expected_close_at else "—"
-        new = periods.local_date(int(value), tz).isoformat()
         deal_store.set_expected_close(ctx.store, deal.id, int(value))
         if deal.expected_close_at is not None and value > deal.expected_close_at:
             deal_store.upsert_details(ctx.store, deal.id, now, close_slips=deal.details.close_slips + 1)
-    rev_store.add(ctx.store, deal.id, field, old, new, reason, event.actor.person_id, now, event.event_id)
+    revision = rev_store.add(ctx.store, deal.id, field, old, new, reason, person_id, now, source_event_id)
     ex = engine.explain(models, deal_store.get(ctx.store, deal.id))
     text = ctx.t("forecast.adjust_done", title=deal.title, field=ctx.t(f"forecast.field_{field}"), old=old,
                  new=new, reason=reason, p_old=round(100 * p_old), p_new=round(100 * ex.probability))
     if ex.capped:  # "概率 60%" that comes out as 35%: say why, or the answer looks wrong
         missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         text += "\n" + ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100))
-    ctx.reply(text)
+    return text, revision
 
 
 def _apply_note_to_deal(ctx: Context, deal: Deal, parsed: notes.Parsed) -> list[str]:

@@ -2,7 +2,10 @@
 of audited revisions, so a manager in `salespulse chat` on the demo database gets interval answers with reasons.
 
 Closed deals get details consistent with how they ended (won deals met the approver more often, had fewer
-disputes …), so the win model has a signal to learn, as a real history would.
+disputes …), so the win model has a signal to learn, as a real history would. Open deals get details that fit
+how far along they are and where they are heading (_open_progress): a deal a week from its expected close has
+usually met the approver and is in legal review; most open deals are on track, a few are in trouble — the
+/health distribution of a real pipeline, not six independent coin flips per deal.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ def seed(store: Store, company, rng: random.Random) -> None:
                 industry=next((c.industry for c in company.customers if c.id == lead.customer_id), ""),
                 source="demo",
             )
+            if lead.status == "open":
+                fields.update(_open_progress(lead, now))
             deal_store.upsert_details(store, lead.id, now, **fields)
         open_leads = [lead for lead in company.leads if lead.status == "open"]
         for i in range(min(40, len(open_leads))):
@@ -62,6 +67,27 @@ def seed(store: Store, company, rng: random.Random) -> None:
             field = rng.choice(("amount", "probability", "close_date"))
             old, new = _demo_values(field, lead, i)
             rev_store.add(store, lead.id, field, old, new, rng.choice(REASONS), lead.owner_id, at, f"demo:{i}")
+
+
+def _open_progress(lead, now: int) -> dict:
+    """Approver, legal review, validation, disputes and slips of an open deal from its progress through its planned
+    life and a hidden fate (on track 62 %, unclear 26 %, in trouble 12 %). Drawn from the lead's own generator so
+    the shared one (and with it the rest of the demo) draws the same numbers as before."""
+    rng = random.Random(f"demo-open:{lead.id}")
+    progress = min(1.0, max(0.0, (now - lead.created_at) / max(lead.planned_close_at - lead.created_at, DAY)))
+    fate = rng.choices((0.2, 0.0, -0.3), weights=(62, 26, 12))[0]
+    met = rng.random() < min(0.95, max(0.05, 0.25 + 0.7 * progress + fate))
+    if progress < 0.5:
+        legal = rng.choice(("", "", "pending"))
+    else:
+        legal = "passed" if rng.random() < min(0.95, max(0.05, 0.35 + 0.6 * (progress - 0.5) * 2 + fate)) else "pending"
+    return dict(
+        approver_met=met,
+        legal_review=legal,
+        tech_validation=round(min(1.0, max(0.0, rng.gauss(0.5 + 0.4 * progress + fate, 0.12))), 2),
+        disputed_clauses=max(0, int(rng.gauss(0.3 - 2 * fate, 0.8))),
+        close_slips=rng.choices((0, 1, 2), weights=(82, 16, 2) if fate >= 0 else (30, 45, 25))[0],
+    )
 
 
 def _wan(x: float) -> str:

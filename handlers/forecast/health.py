@@ -3,11 +3,20 @@
 The indicators: decision-chain completeness (final approver met?), disputed contract clauses, legal review,
 technical validation progress, customer responsiveness (last customer event) and expected-close slips. The deal
 takes the worst colour; every non-green indicator names its reason (prompt key + values).
+
+The two graded indicators (disputed clauses, technical validation) are judged against the company's own won
+deals when there are enough of them ([forecast.health] history_min_deals): yellow when fewer than yellow_share of
+the deals this company won looked this bad, red when fewer than red_share did. A team whose won deals routinely
+close with one disputed clause is not alarmed by one; a team that never wins below 70 % validation is warned at
+65 %. Without that history the fixed values in bot.toml apply. The time-bound indicators (approver, legal review,
+silence, slips) stay fixed rules: closed deals do not record when those things happened.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from bot.config import ForecastHealthSection
 from store.deals import Deal
@@ -21,6 +30,36 @@ DAY = 86_400_000
 class Health:
     colour: str
     issues: list[tuple[str, str, dict]] = field(default_factory=list)  # (colour, prompt key, values)
+
+
+def _share_at_least(values: list[float], n: float) -> float:
+    return sum(1 for v in values if v >= n) / len(values)
+
+
+def _share_below(values: list[float], t: float) -> float:
+    return sum(1 for v in values if v < t) / len(values)
+
+
+def calibrated(cfg: ForecastHealthSection, won: Iterable[Deal]) -> ForecastHealthSection:
+    """The thresholds for this company: disputed clauses and technical validation from its won deals (see the
+    module docstring), each only when at least history_min_deals won deals carry that value; the rest as set."""
+    if not cfg.calibrate_from_history:
+        return cfg
+    won = list(won)
+    out = cfg
+    disputed = [float(d.details.disputed_clauses) for d in won if d.details.source != ""]
+    if len(disputed) >= cfg.history_min_deals:
+        # the smallest count that fewer than the share of won deals reached (at least one more than the last)
+        yellow = next(n for n in range(1, 100) if _share_at_least(disputed, n) <= cfg.yellow_share)
+        red = next(n for n in range(yellow + 1, 101) if _share_at_least(disputed, n) <= cfg.red_share)
+        out = replace(out, disputed_yellow=yellow, disputed_red=red)
+    tech = sorted(d.details.tech_validation for d in won if d.details.tech_validation is not None)
+    if len(tech) >= cfg.history_min_deals:
+        # the lowest progress with no more than the share of won deals below it
+        red = tech[math.floor(cfg.red_share * len(tech))]
+        yellow = max(red, tech[math.floor(cfg.yellow_share * len(tech))])
+        out = replace(out, tech_red_below=red, tech_yellow_below=yellow)
+    return out
 
 
 def assess(deal: Deal, now_ms: int, cfg: ForecastHealthSection, last_response_ms: int | None = None) -> Health:
