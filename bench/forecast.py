@@ -2,9 +2,11 @@
 
 Times the whole forecast computation of a /forecast (handlers/forecast/engine.compute): fitting the win model on
 the closed history, per-deal win probabilities with their contributions, the timing model, the procurement
-calendar and the Monte Carlo with `draws` draws — on synthetic deals with realistic amounts and details held in
-memory. `seconds` is a /forecast in the running bot (models fitted on the closed history are cached until the
-history changes); `first_forecast_seconds` includes fitting them (and importing statsmodels) once.
+calendar, the won ÷ list value ratios, the Monte Carlo with `draws` draws and the combination with the top-down
+view and its calibrated draws (handlers/forecast/projection.py) — on synthetic deals with realistic amounts and
+details held in memory. `seconds` is a /forecast in the running bot (models fitted on the closed history, and the
+past periods' forecasts the combination is weighed and calibrated on, are cached until the history changes);
+`first_forecast_seconds` includes computing them (and importing statsmodels) once.
 `cpu_seconds` is this process's CPU time for the same call (less sensitive to other load on a shared machine).
 Targets: seconds ≤ 1.0, peak_rss_mb ≤ 500.
 """

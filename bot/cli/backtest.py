@@ -1,7 +1,10 @@
-"""`salespulse backtest --deals FILE --map mapping.toml --period month [--start 2017-06 --end 2017-12] [--json]`.
+"""`salespulse backtest --deals FILE --map mapping.toml --period month [--start 2017-06 --end 2017-12]
+[--every period|week] [--seed N] [--json]`.
 
-Walks period by period using only what was known at each period's start (handlers/forecast/backtest.py) and
-prints per period P50, P10, P90, actual and accuracy, a summary, and the two baselines.
+Walks period by period using only what was known at each as-of date (handlers/forecast/backtest.py) and prints
+per period P10, P50, P90, actual and accuracy beside each baseline's accuracy, a summary, each baseline's mean,
+and the interval coverage per length of history. `--every week` also forecasts each period from every Monday
+before and inside it (all of them count in the coverage).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cli.support import config_from
 from bot.errors import BadPayload
-from handlers.forecast import backtest, dealfile, winprob_eval
+from handlers.forecast import backtest, baselines, dealfile, winprob_eval
 from handlers.forecast.book import Book
 from prompts import Prompts
 
@@ -36,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", default=None, help="first period, YYYY-MM (default: 6 periods before the last close)")
     p.add_argument("--end", default=None, help="last period, YYYY-MM (default: the period of the last close)")
     p.add_argument("--draws", type=int, default=None)
+    p.add_argument("--every", choices=["period", "week"], default="period",
+                   help="period: forecast from each period's first day only; week: also from every Monday before and "
+                        "inside it (all count in the coverage)")
+    p.add_argument("--seed", type=int, default=backtest.Settings.seed,
+                   help="random seed of the draws (fixed by default: results are reproducible)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_backtest)
 
@@ -67,29 +75,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise BadPayload(t("cli.backtest_start_after_end", start=f"{start:%Y-%m}", end=f"{end:%Y-%m}"))
     settings = backtest.Settings(draws=args.draws or cfg.draws, prior_strength=cfg.prior_strength,
                                  base_rate=cfg.base_rate_prior, month_sd_prior=cfg.month_sd_prior,
-                                 history_periods=cfg.history_periods)
-    out = backtest.run(book, args.period, start, end, ZoneInfo(str(tz)), settings)
+                                 history_periods=cfg.history_periods, seed=args.seed)
+    out = backtest.run(book, args.period, start, end, ZoneInfo(str(tz)), settings, every=args.every)
     out["win_probability"] = winprob_eval.for_periods(result.deals, args.period, start, end, ZoneInfo(str(tz)), cfg)
     out["skipped_rows"] = len(result.errors) + sum(1 for d in result.deals if not d.has_created)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return 0
-    head = prompts.raw("cli.backtest_head")
-    print(_row(head[:1], 9) + "".join(_cell(h, w) for h, w in zip(head[1:], _WIDTHS, strict=True)))
-    for r in out["periods"]:
-        b = r["baselines"]
-        inside = {True: "✓", False: "✗", None: "—"}[r["inside_p10_p90"]]
-        cells = (f"{r['p10']:,.0f}", f"{r['p50']:,.0f}", f"{r['p90']:,.0f}", f"{r['actual']:,.0f}", _f(r["accuracy"]),
-                 inside, f"{b['stage_weighted']['forecast']:,.0f}", _f(b["stage_weighted"]["accuracy"]),
-                 f"{b['last_period']['forecast']:,.0f}", _f(b["last_period"]["accuracy"]))
-        print(_row([r["period"]], 9) + "".join(_cell(c, w) for c, w in zip(cells, _WIDTHS, strict=True)))
-    s = out["summary"]
-    coverage = "—" if s["coverage_p10_p90"] is None else f"{s['coverage_p10_p90']:.0%}"
-    print("\n" + t("cli.backtest_summary", mean=_f(s["mean_accuracy"]), median=_f(s["median_accuracy"]),
-                   coverage=coverage, width=_f(s["mean_interval_width_ratio"])))
-    for name, b in out["baselines"].items():
-        print(t("cli.backtest_baseline", name=t(f"cli.backtest_{name}"), mean=_f(b["mean_accuracy"]),
-                median=_f(b["median_accuracy"])))
+    _print_table(out, prompts)
     _print_win_probability(t, out["win_probability"])
     if out["skipped_rows"]:
         print(t("cli.backtest_skipped", n=out["skipped_rows"]))
@@ -111,7 +104,32 @@ def _print_win_probability(t, w: dict) -> None:
                     base=_f(r["brier_base_rate"]), auc=_f(r["auc"])))
 
 
-_WIDTHS = (12, 12, 12, 12, 8, 6, 12, 8, 12, 8)
+_WIDTHS = (12, 12, 12, 12, 8, 6) + (8,) * len(baselines.NAMES)
+
+
+def _print_table(out: dict, prompts: Prompts) -> None:
+    t = prompts.t
+    head = prompts.raw("cli.backtest_head")
+    print(_row(head[:1], 9) + "".join(_cell(h, w) for h, w in zip(head[1:], _WIDTHS, strict=True)))
+    variant = "seasonal_naive_" + out["baselines"]["seasonal_naive"]["variant"]
+    for r in out["periods"]:
+        b = r["baselines"]
+        inside = {True: "✓", False: "✗", None: "—"}[r["inside_p10_p90"]]
+        cells = [f"{r['p10']:,.0f}", f"{r['p50']:,.0f}", f"{r['p90']:,.0f}", f"{r['actual']:,.0f}", _f(r["accuracy"]),
+                 inside] + [_f(b[variant if n == "seasonal_naive" else n]["accuracy"]) for n in baselines.NAMES]
+        print(_row([r["period"]], 9) + "".join(_cell(c, w) for c, w in zip(cells, _WIDTHS, strict=True)))
+    s = out["summary"]
+    coverage = "—" if s["coverage_p10_p90"] is None else f"{s['coverage_p10_p90']:.0%}"
+    n = sum(len(r.get("as_of", [])) or 1 for r in out["periods"])
+    print("\n" + t("cli.backtest_summary", mean=_f(s["mean_accuracy"]), median=_f(s["median_accuracy"]),
+                   coverage=coverage, width=_f(s["mean_interval_width_ratio"]), n=n))
+    for name, b in out["baselines"].items():
+        print(t("cli.backtest_baseline", name=t(f"cli.backtest_{name}"), mean=_f(b["mean_accuracy"]),
+                median=_f(b["median_accuracy"]), n=b["periods"], ours=_f(b["ours_mean_accuracy"])))
+    for bucket, c in out["coverage_by_history"].items():
+        if c["forecasts"]:
+            print(t("cli.backtest_by_history", bucket=bucket, n=c["forecasts"],
+                    coverage=f"{c['coverage_p10_p90']:.0%}", width=_f(c["mean_interval_width_ratio"])))
 
 
 def _width(text: str) -> int:

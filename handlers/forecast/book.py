@@ -49,7 +49,9 @@ class Book:
 
     @staticmethod
     def from_rows(rows: Iterable[DealRow]) -> Book:
-        rows = list(rows)
+        """Rows in any order give the same book: they are sorted (by id first), so sums and draws never depend on
+        the order of the source file."""
+        rows = sorted(rows, key=lambda r: (r.id, r.created_at, r.closed_at or 0, r.status, r.amount))
 
         def col(fn, dtype):
             return np.array([fn(r) for r in rows], dtype=dtype) if rows else np.zeros(0, dtype=dtype)
@@ -84,6 +86,10 @@ class Book:
                     owner=np.asarray(owner, dtype=object),
                     product=np.asarray(product, dtype=object), industry=np.asarray(industry, dtype=object),
                     stage=np.asarray(stage, dtype=object))
+
+    def subset(self, mask: np.ndarray) -> Book:
+        """The deals in `mask` (e.g. one team's), in the same order."""
+        return Book(**{k: v[mask] for k, v in vars(self).items()})
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -1,6 +1,10 @@
-"""The chat forecast: win model + timing + procurement calendar + Monte Carlo for one scope and period.
+"""The chat forecast: win model + timing + procurement calendar for one scope and period, combined and calibrated.
 
-Runs in a deferred job (worker thread, read-only store). Returns plain data; commands.py renders the text.
+The per-deal probabilities of the open pipeline come from the win model (and the procurement calendar); they
+feed the same combination the backtest measures (projection.Projector: bottom-up + top-down weighted by their
+recent errors, interval width from the errors of past forecasts, won ÷ list value ratio, draws seeded per
+period and as-of date). The Monte Carlo over deals (simulate.py) still says which parts of the uncertainty
+weigh most (the reasons shown). Runs in a deferred job (worker thread, read-only store); returns plain data.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from bot.config import ForecastSection
-from handlers.forecast import calendar, model, timing
+from handlers.forecast import calendar, model, projection, timing, value
 from handlers.forecast.book import NO_TIME, Book, DealRow
 from handlers.forecast.periods import Period, date_ms, local_date, of_kind
 from handlers.forecast.simulate import Outcome, simulate
@@ -189,22 +193,31 @@ def compute(store: Store, all_deals: list[Deal], cfg: ForecastSection, tz: ZoneI
         won_all = float(book.amount[book.won].sum()) or 1.0
         new_mu *= float(book.amount[book.won & in_scope].sum()) / won_all
     new_mu *= remaining
-    amounts = book.list_amount[mask]
-    rng = np.random.default_rng(seed)
+    amounts = book.list_amount[mask] * value.ratios(book, now_ms, mask)
     remaining_target = None if target is None else max(target - won_to_date, 0.0)
-    out = simulate(p, amounts, common_sd=tm.common_sd(), new_mu=new_mu, new_sd=new_sd, draws=cfg.draws, rng=rng,
-                   band=cfg.confidence_band, target=remaining_target)
-    if won_to_date:
-        out = _shift(out, won_to_date, cfg.confidence_band, target)
-    fc = Forecast(period, out, won_to_date, len(open_deals), new_mu, tm.periods, models.win.fallback)
+    out = simulate(p, amounts, common_sd=tm.common_sd(), new_mu=new_mu, new_sd=new_sd, draws=cfg.draws,
+                   rng=projection.rng_for(seed + 1, period, now_ms), band=cfg.confidence_band, target=remaining_target)
+    pkey = ("projector", store.path, _params(cfg), period.kind, tkey[4:], None if scope is None else tuple(sorted(scope)))
+    proj = _cached(pkey, lambda: projection.Projector(book.subset(in_scope), period.kind, tz, params_of(cfg)))
+    fc_p = proj.forecast(period, now_ms, seed=seed, draws=cfg.draws, p=p, mask=mask[in_scope],
+                         tm=None if scope is not None else tm, amounts=amounts)
+    out = _combined(out, fc_p, cfg.confidence_band, target)
+    fc = Forecast(period, out, fc_p.won_to_date, len(open_deals), new_mu, tm.periods, models.win.fallback)
     fc.reasons = reasons(fc, p, amounts, [d.title for d in open_deals], many, shifted)
 
     fc.per_deal = PerDeal([d.id for d in open_deals], [d.title for d in open_deals], many.probability, p, amounts)
     return fc
 
 
-def _shift(out: Outcome, add: float, band: float, target: float | None) -> Outcome:
-    total = out.samples + add
+def params_of(cfg: ForecastSection) -> projection.Params:
+    return projection.Params(prior_strength=cfg.prior_strength, base_rate=cfg.base_rate_prior,
+                             history_periods=cfg.history_periods, month_sd_prior=cfg.month_sd_prior,
+                             slip_prior_days=cfg.slip_prior_days, slip_prior_sd_days=cfg.slip_prior_sd_days)
+
+
+def _combined(out: Outcome, fc: projection.Projection, band: float, target: float | None) -> Outcome:
+    """The combined, calibrated draws (what is already won included), with the simulation's variance parts."""
+    total = fc.samples
     p10, p50, p90 = (float(v) for v in np.percentile(total, [10, 50, 90]))
     conf = float(np.mean(np.abs(total - p50) <= band * p50)) if p50 > 0 else 0.0
     prob = float(np.mean(total >= target)) if target else None
