@@ -13,7 +13,8 @@ does not — tag 犹豫后未举案例 and, while live, a private nudge with a m
 sends fewer than two messages within [coaching] hesitation_wait_hours is settled by the sweep (sweep.py).
 
 Why it is cheap enough for the hot path: per message it costs the cached lead association, the message's
-labels (stored by the classifier's observer; classified here only when they are missing) and, for a rep
+labels (kept in memory by the classifier's observer that ran just before; read from the store or classified here
+only when they are missing) and, for a rep
 message, one partial-index read of open checks. The ranking reads two short index ranges of coach_rank.
 """
 
@@ -30,6 +31,7 @@ from handlers.coaching.runtime import EXTRA, coach, label_name
 from handlers.coaching.texts import short, snippet_block
 from handlers.conversation.cases import is_concrete_case
 from handlers.conversation.labels import OBJECTIONS
+from handlers.conversation.observe import recent_labels
 from store import coaching as coach_store
 from store import conversation as conversation_store
 from store import events as events_store
@@ -64,6 +66,9 @@ def _side(event: Message, ctx: Context) -> tuple[str, str | None]:
 
 
 def labels_of(ctx: Context, event: Message, text: str, side: str) -> tuple[str, ...]:
+    known = recent_labels(ctx.services, event.event_id)
+    if known is not None:
+        return known
     ctx.store.flush()  # the labelling observer's row is written with the batch (conversation_store.insert_later)
     stored = conversation_store.labels_for_events(ctx.store, [event.event_id])
     if event.event_id in stored:

@@ -62,9 +62,22 @@ NEG_BEFORE = re.compile(r"(?:不|没|没有|无|别|非|未|不是|不用|不会
 CLAUSE_BREAK = re.compile(r"[,.!?;~，。！？；、\s]")
 
 
+# The full-width punctuation of nearly every Chinese chat line, with its NFKC form. Replacing these first lets most
+# lines pass NFKC's quick check, so the full normalisation (several µs a line) runs only when something else needs it.
+_COMMON_WIDE = tuple((ch, unicodedata.normalize("NFKC", ch)) for ch in "，！？：；（）～＂＇％＋－／＜＝＞［］")
+
+
 def normalise(text: str) -> str:
-    """NFKC (full-width → half-width, ① → 1) and lower case: what every cue and example is matched against."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC (full-width → half-width, ① → 1) and lower case: what every cue and example is matched against.
+
+    Same result as unicodedata.normalize("NFKC", text).lower(), faster on the hot path: this runs on every message."""
+    if not unicodedata.is_normalized("NFKC", text):
+        for wide, narrow in _COMMON_WIDE:
+            if wide in text:
+                text = text.replace(wide, narrow)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+    return text.lower()
 
 
 class PackError(Exception):
@@ -296,8 +309,15 @@ class Group:
 @dataclass(frozen=True, slots=True)
 class RoleTable:
     groups: tuple[Group, ...]
-    by_char: dict[str, tuple[tuple[int, re.Pattern[str]], ...]]  # first char → (group index, branch)
+    by_char: dict[str, tuple[tuple[int, re.Pattern[str]], ...]]  # first char → (group index, branches)
     anywhere: tuple[tuple[int, re.Pattern[str]], ...]  # branches that may start with any character
+    # first two chars → (group index, branches): only the branches that can match there, so a common first
+    # character (我, 不, 这) no longer costs one regex call per group at every position where it occurs
+    by_pair: dict[str, tuple[tuple[int, re.Pattern[str]], ...]] = field(default_factory=dict)
+    pair_first: frozenset[str] = frozenset()  # first characters of by_pair's keys
+    # one character class of every first character: finds the candidate positions in C, so the scan skips the
+    # characters no cue can start with instead of looking each one up in Python
+    starts: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,7 +425,101 @@ def first_chars(branch: str) -> set[str] | None:
     return None if f is None or nullable or len(f) > _MAX_SET else f
 
 
+_SINGLE = (C.LITERAL, C.IN)  # items that consume exactly one character
+_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
+_MAX_PAIRS = 1000
+
+
+def _pairs_seq(items: list) -> set[str] | None:
+    """The two-character strings a match of `items` must start with, or None when that is not known (or too many)."""
+    if not items:
+        return None
+    op, av = items[0]
+    if op in _SINGLE:
+        first, _n = _first_op(op, av)
+        second, nullable = _first_seq(items[1:])
+        if first is None or second is None or nullable or len(first) * len(second) > _MAX_PAIRS:
+            return None
+        return {a + b for a in first for b in second}
+    if op is C.SUBPATTERN:
+        return _pairs_seq(list(av[3].data) + list(items[1:]))
+    if op is C.BRANCH:
+        acc: set[str] = set()
+        for alt in av[1]:
+            got = _pairs_seq(list(alt.data) + list(items[1:]))
+            if got is None:
+                return None
+            acc |= got
+        return acc if len(acc) <= _MAX_PAIRS else None
+    if op in _REPEATS and av[0] >= 1:  # x{lo,hi} = x then x{lo-1,hi-1}: 贵+了, \d+家
+        lo, hi, body = av
+        hi_rest = hi if hi is C.MAXREPEAT else hi - 1
+        rest = [(op, (lo - 1, hi_rest, body))] if hi_rest != 0 else []
+        return _pairs_seq(list(body.data) + rest + list(items[1:]))
+    return None  # lookarounds, backreferences, anything else: keep such branches on the one-character index
+
+
+def first_pairs(branch: str) -> set[str] | None:
+    """The first two characters of every match of `branch`, or None when it may also start otherwise."""
+    try:
+        return _pairs_seq(list(P.parse(branch).data))
+    except (re.error, RecursionError):
+        return None
+
+
+def _index_role(items: list[tuple[Group, list[str]]]) -> RoleTable:
+    """Index every branch by its first character, or by its first two when they are known.
+
+    At a position the matcher asks the two-character index first and falls back to the one-character one. The pair
+    entry for "ab" holds, per group and in pack order, the pair branches of "ab" and the one-character branches of
+    "a" — every branch that can match there — so the first branch to match is the one the plain per-character scan
+    would have found: the index changes speed, never labels."""
+    per_char: dict[str, dict[int, list[tuple[int, str]]]] = {}
+    per_pair: dict[str, dict[int, list[tuple[int, str]]]] = {}
+    anywhere: dict[int, list[str]] = {}
+    order = 0
+    for gi, (_group, patterns) in enumerate(items):
+        for pattern in dict.fromkeys(patterns):
+            for branch in split_top(pattern):
+                if not branch:
+                    continue
+                order += 1
+                pairs = first_pairs(branch)
+                if pairs is not None:
+                    for pair in pairs:
+                        per_pair.setdefault(pair, {}).setdefault(gi, []).append((order, branch))
+                    continue
+                chars = first_chars(branch)
+                if chars is None:
+                    anywhere.setdefault(gi, []).append(branch)
+                    continue
+                for ch in chars:
+                    per_char.setdefault(ch, {}).setdefault(gi, []).append((order, branch))
+    cache: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+    def entries(groups: dict[int, list[tuple[int, str]]]) -> tuple[tuple[int, re.Pattern[str]], ...]:
+        return tuple((gi, _joined(tuple(b for _o, b in sorted(bs)), cache)) for gi, bs in sorted(groups.items()))
+
+    by_pair = {}
+    for pair, groups in per_pair.items():
+        merged = {gi: list(bs) for gi, bs in per_char.get(pair[0], {}).items()}
+        for gi, bs in groups.items():
+            merged.setdefault(gi, []).extend(bs)
+        by_pair[pair] = entries(merged)
+    pair_first = frozenset(pair[0] for pair in by_pair)
+    first = sorted(pair_first | set(per_char))
+    starts = re.compile("[" + "".join(re.escape(ch) for ch in first) + "]") if first else None
+    return RoleTable(tuple(g for g, _p in items), {ch: entries(groups) for ch, groups in per_char.items()},
+                     tuple((gi, _joined(tuple(bs), cache)) for gi, bs in anywhere.items()),
+                     by_pair, pair_first, starts)
+
+
 def compile_lexicon(lexicon: Lexicon) -> CompiledLexicon:
+    return CompiledLexicon({role: _index_role(items) for role, items in role_groups(lexicon).items()}, lexicon)
+
+
+def role_groups(lexicon: Lexicon) -> dict[str, list[tuple[Group, list[str]]]]:
+    """Per role, its groups with their regex sources ({names} expanded), in pack order: what gets indexed."""
     products = set(lexicon.products)
     competitors = [c for c in lexicon.competitors if c not in products]
     macros = {"competitor": _alternation(competitors), "product": _alternation(list(products))}
@@ -421,27 +535,7 @@ def compile_lexicon(lexicon: Lexicon) -> CompiledLexicon:
         for role in {LABEL_ROLE[lb] for lb in neg.labels}:
             labels = frozenset(lb for lb in neg.labels if LABEL_ROLE[lb] == role)
             entries[role].append((Group("", 0.0, False, labels), [_expand(p, macros) for p in neg.patterns]))
-    roles: dict[str, RoleTable] = {}
-    for role, items in entries.items():
-        per_char: dict[str, dict[int, list[str]]] = {}  # char → group → branches (in pack order)
-        anywhere: dict[int, list[str]] = {}
-        for gi, (_group, patterns) in enumerate(items):
-            for pattern in dict.fromkeys(patterns):
-                for branch in split_top(pattern):
-                    if not branch:
-                        continue
-                    chars = first_chars(branch)
-                    if chars is None:
-                        anywhere.setdefault(gi, []).append(branch)
-                        continue
-                    for ch in chars:
-                        per_char.setdefault(ch, {}).setdefault(gi, []).append(branch)
-        cache: dict[tuple[str, ...], re.Pattern[str]] = {}
-        by_char = {ch: tuple((gi, _joined(tuple(bs), cache)) for gi, bs in groups.items())
-                   for ch, groups in per_char.items()}
-        roles[role] = RoleTable(tuple(g for g, _p in items), by_char,
-                                tuple((gi, _joined(tuple(bs), cache)) for gi, bs in anywhere.items()))
-    return CompiledLexicon(roles, lexicon)
+    return entries
 
 
 def _joined(branches: tuple[str, ...], cache: dict) -> re.Pattern[str]:
@@ -468,21 +562,22 @@ def matches(table: RoleTable, text: str) -> list[tuple[int, int, int, str]]:
     """(group index, start, end, matched text), leftmost-first and non-overlapping within each group."""
     found: list[tuple[int, int, int, str]] = []
     last_end = [0] * len(table.groups)
-    by_char = table.by_char
-    i = 0
-    for ch in text:
-        branches = by_char.get(ch)
-        if branches is not None:
-            for gi, rx in branches:
-                if last_end[gi] > i:
-                    continue
-                m = rx.match(text, i)
-                if m is not None:
-                    e = m.end()
-                    if e > i:
-                        last_end[gi] = e
-                        found.append((gi, i, e, m.group()))
-        i += 1
+    by_char, by_pair, pair_first = table.by_char, table.by_pair, table.pair_first
+    for start in table.starts.finditer(text) if table.starts is not None else ():
+        i = start.start()
+        ch = text[i]
+        branches = (by_pair.get(text[i:i + 2]) or by_char.get(ch)) if ch in pair_first else by_char.get(ch)
+        if branches is None:
+            continue
+        for gi, rx in branches:
+            if last_end[gi] > i:
+                continue
+            m = rx.match(text, i)
+            if m is not None:
+                e = m.end()
+                if e > i:
+                    last_end[gi] = e
+                    found.append((gi, i, e, m.group()))
     for gi, rx in table.anywhere:
         for m in rx.finditer(text):
             s, e = m.span()

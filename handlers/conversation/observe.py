@@ -31,6 +31,8 @@ log = logging.getLogger("salespulse.conversation")
 router = Router("conversation")
 
 EXTRA = "classifier"
+RECENT = "conversation.recent"
+_RECENT_MAX = 4096  # turns remembered for observers after this one (one dispatcher batch is far fewer)
 _REP_SIDE = frozenset({Role.REP, Role.MANAGER, Role.CS})
 _SKIP_KINDS = frozenset({MessageKind.RECALL, MessageKind.IMAGE})
 
@@ -46,6 +48,26 @@ def build(services: Services) -> Classifier:
 
 def setup(services: Services) -> None:
     services.extras[EXTRA] = build(services)
+    services.extras[RECENT] = {}
+
+
+def remember(services: Services, event_id: str, labels: tuple[str, ...]) -> None:
+    """Keep a turn's labels in memory for the observers after this one (live coaching reads them at once).
+
+    Why: the row itself is written with the batch's executemany; reading it back would force that write early
+    (a flush per customer message) and a SELECT — more than the classification it saves."""
+    recent = services.extras.get(RECENT)
+    if recent is None:
+        return
+    if len(recent) >= _RECENT_MAX:
+        del recent[next(iter(recent))]
+    recent[event_id] = labels
+
+
+def recent_labels(services: Services, event_id: str) -> tuple[str, ...] | None:
+    """The labels this process gave the turn a moment ago, or None when it did not label it (then read the store)."""
+    recent = services.extras.get(RECENT)
+    return recent.get(event_id) if recent else None
 
 
 def _turn_text(event: Message) -> str:
@@ -76,6 +98,7 @@ def on_message(event: Message, ctx: Context) -> None:
         return
     text = _turn_text(event)
     labels = services.extras[EXTRA].classify(text, side).labels if text else ()
+    remember(services, event.event_id, labels)
     conv_store.insert_later(ctx.store, (event.event_id, assoc.lead_id, assoc.customer_id, event.actor.person_id, side,
                                   ",".join(labels), event.occurred_at, None))
 
