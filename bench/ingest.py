@@ -207,8 +207,20 @@ def bench_runtime(db: Path, batch: int | None = None) -> tuple[Store, Runtime]:
     return store, runtime
 
 
-def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool = False) -> dict[str, Any]:
+class NoLabels:
+    """The classifier switched off (--classifier off): every turn still flows through the labelling observer and live
+    coaching, which get no labels — so the difference to a normal run is the classification itself."""
+
+    def classify(self, text: str, role: str, *, explain: bool = False):
+        from handlers.conversation.classifier import EMPTY
+        return EMPTY
+
+
+def run_pipeline(db: Path, events: int, batch: int, seed: int, breakdown: bool = False,
+                 classifier: bool = True) -> dict[str, Any]:
     store, runtime = bench_runtime(db, batch)
+    if not classifier:
+        runtime.services.extras["classifier"] = NoLabels()
     config, clock = runtime.config, runtime.clock
     dispatcher = runtime.dispatcher
     adapter_ctx = AdapterContext(store, config, clock, lambda: None)
@@ -351,9 +363,10 @@ def _peak_rss_mb() -> float | None:
         return None
 
 
-def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool = False) -> dict[str, Any]:
+def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool = False,
+            classifier: bool = True) -> dict[str, Any]:
     pipe_db, floor_db, floor2_db = workdir / "pipeline.db", workdir / "floor.db", workdir / "floor-inbox.db"
-    pipe = run_pipeline(pipe_db, events, batch, seed, breakdown)
+    pipe = run_pipeline(pipe_db, events, batch, seed, breakdown, classifier)
     floor_rows, floor_s, floor_cpu = run_floor(pipe_db, floor_db, batch)
     floor2_rows, floor2_s, _cpu = run_floor(pipe_db, floor2_db, batch, with_inbox=True)
     compute = run_compute(workdir / "compute.db", events, seed)
@@ -379,6 +392,7 @@ def measure(events: int, batch: int, seed: int, workdir: Path, breakdown: bool =
         "tag_rows": pipe["tag_rows"],
         "inbox": pipe["inbox"],
         "routers": pipe["routers"],
+        "classifier": "on" if classifier else "off",
         "batch": batch,
         "cpus": os.cpu_count(),
         "peak_rss_mb": _peak_rss_mb(),
@@ -399,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--breakdown", action="store_true", help="also time every observer and handler")
     parser.add_argument("--without", action="append", default=[], metavar="MODULE",
                         help="leave this router module out (e.g. handlers.conversation.observe) to measure its cost")
+    parser.add_argument("--classifier", choices=("on", "off"), default="on",
+                        help="off: the objection × strategy classifier answers no labels, to measure its cost "
+                             "(issue budget: at most 15 %% fewer events_per_s with it on)")
     args = parser.parse_args(argv)
     unknown = [m for m in args.without if m not in app_module.ROUTER_MODULES]
     if unknown:
@@ -422,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler = Profiler()
         profiler.start()
     try:
-        result = measure(args.events, batch, args.seed, workdir, args.breakdown)
+        result = measure(args.events, batch, args.seed, workdir, args.breakdown, args.classifier == "on")
     finally:
         if profiler is not None:
             profiler.stop()

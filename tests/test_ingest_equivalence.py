@@ -82,3 +82,22 @@ def test_compute_floor_measures_every_step(tmp_path, monkeypatch):
     assert set(steps) == {"normalise", "serialise", "resolve", "associate", "rules", "total"}
     assert all(v > 0 for v in steps.values())
     assert steps["total"] >= max(v for k, v in steps.items() if k != "total")
+
+
+def test_classifier_off_changes_only_the_labels(tmp_path, monkeypatch):
+    """bench.ingest --classifier off (the classifier's cost is measured against it) stores the same events and
+    tags and a row per conversation turn, only without labels."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    ingest = importlib.import_module("bench.ingest")
+    on = ingest.run_pipeline(tmp_path / "on.db", 2_000, 500, 3)
+    off = ingest.run_pipeline(tmp_path / "off.db", 2_000, 500, 3, classifier=False)
+    assert on["stored_events"] == off["stored_events"] and on["tag_rows"] == off["tag_rows"]
+    turns = "SELECT event_id, role, labels FROM conversation_labels ORDER BY event_id"
+    a, b = open_store(tmp_path / "on.db"), open_store(tmp_path / "off.db")
+    try:
+        with_labels, without = a.conn.execute(turns).fetchall(), b.conn.execute(turns).fetchall()
+    finally:
+        a.close()
+        b.close()
+    assert [r[:2] for r in with_labels] == [r[:2] for r in without] and len(without) > 1_000
+    assert sum(1 for r in with_labels if r[2]) > 100 and not any(r[2] for r in without)

@@ -13,8 +13,8 @@ does not — tag 犹豫后未举案例 and, while live, a private nudge with a m
 sends fewer than two messages within [coaching] hesitation_wait_hours is settled by the sweep (sweep.py).
 
 Why it is cheap enough for the hot path: per message it costs the cached lead association, the message's
-labels (kept in memory by the classifier's observer that ran just before; read from the store or classified here
-only when they are missing) and, for a rep
+labels (kept in memory by the classifier's observer that ran just before; classified here only when they are
+missing) and, for a rep
 message, one partial-index read of open checks. The ranking reads two short index ranges of coach_rank.
 """
 
@@ -66,13 +66,11 @@ def _side(event: Message, ctx: Context) -> tuple[str, str | None]:
 
 
 def labels_of(ctx: Context, event: Message, text: str, side: str) -> tuple[str, ...]:
+    """The labels the classifier's observer gave this message a moment ago (kept in memory: its row is written
+    with the batch), or — when labelling is off or the observer is not loaded — a classification here."""
     known = recent_labels(ctx.services, event.event_id)
     if known is not None:
         return known
-    ctx.store.flush()  # the labelling observer's row is written with the batch (conversation_store.insert_later)
-    stored = conversation_store.labels_for_events(ctx.store, [event.event_id])
-    if event.event_id in stored:
-        return tuple(stored[event.event_id])
     from handlers.coaching.runtime import classify
     return classify(ctx, text, side)
 

@@ -314,8 +314,7 @@ class RoleTable:
     # first two chars → (group index, branches): only the branches that can match there, so a common first
     # character (我, 不, 这) no longer costs one regex call per group at every position where it occurs
     by_pair: dict[str, tuple[tuple[int, re.Pattern[str]], ...]] = field(default_factory=dict)
-    pair_first: frozenset[str] = frozenset()  # first characters of by_pair's keys
-    # one character class of every first character: finds the candidate positions in C, so the scan skips the
+    # the candidate positions, found in C with their first two characters (see _starts): the scan skips the
     # characters no cue can start with instead of looking each one up in Python
     starts: re.Pattern[str] | None = None
 
@@ -506,12 +505,20 @@ def _index_role(items: list[tuple[Group, list[str]]]) -> RoleTable:
         for gi, bs in groups.items():
             merged.setdefault(gi, []).extend(bs)
         by_pair[pair] = entries(merged)
-    pair_first = frozenset(pair[0] for pair in by_pair)
-    first = sorted(pair_first | set(per_char))
-    starts = re.compile("[" + "".join(re.escape(ch) for ch in first) + "]") if first else None
+    starts = _starts(set(per_char), {pair[0] for pair in by_pair} - set(per_char), {pair[1] for pair in by_pair})
     return RoleTable(tuple(g for g, _p in items), {ch: entries(groups) for ch, groups in per_char.items()},
                      tuple((gi, _joined(tuple(bs), cache)) for gi, bs in anywhere.items()),
-                     by_pair, pair_first, starts)
+                     by_pair, starts)
+
+
+def _starts(single: set[str], pair_only: set[str], seconds: set[str]) -> re.Pattern[str] | None:
+    """The candidate positions: a character with one-character branches, or the first character of a pair followed by
+    a character some pair ends with; the match captures the position's first two characters, the index key."""
+    def cls(chars: set[str]) -> str:
+        return "[" + "".join(re.escape(ch) for ch in sorted(chars)) + "]"
+    parts = ([cls(single) + ".?"] if single else []) + ([cls(pair_only) + cls(seconds)] if pair_only else [])
+    # zero width, the candidate's first two characters captured: every position is reported (overlaps included)
+    return re.compile("(?=(" + "|".join(parts) + "))", re.DOTALL) if parts else None
 
 
 def compile_lexicon(lexicon: Lexicon) -> CompiledLexicon:
@@ -562,13 +569,13 @@ def matches(table: RoleTable, text: str) -> list[tuple[int, int, int, str]]:
     """(group index, start, end, matched text), leftmost-first and non-overlapping within each group."""
     found: list[tuple[int, int, int, str]] = []
     last_end = [0] * len(table.groups)
-    by_char, by_pair, pair_first = table.by_char, table.by_pair, table.pair_first
+    by_char, by_pair = table.by_char, table.by_pair
     for start in table.starts.finditer(text) if table.starts is not None else ():
-        i = start.start()
-        ch = text[i]
-        branches = (by_pair.get(text[i:i + 2]) or by_char.get(ch)) if ch in pair_first else by_char.get(ch)
+        key = start.group(1)
+        branches = by_pair.get(key) or by_char.get(key[0])
         if branches is None:
             continue
+        i = start.start()
         for gi, rx in branches:
             if last_end[gi] > i:
                 continue
