@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import Clock, from_ms, to_ms
 from bot.config import SchedulerSection
 from bot.events import Actor, Role, Tick
+from prompts import Keyed
 from store import inbox as inbox_store
 from store import scheduler as sched_store
 from store.db import Store
@@ -56,7 +57,7 @@ def standard_weekdays(field: str) -> str:
         rng, _, step_text = part.partition("/")
         step = int(step_text) if step_text else 1
         if step < 1:
-            raise ValueError(f"bad weekday step in {field!r}")
+            raise ValueError(Keyed("config_errors.cron_weekday_step", field=field))
         if rng == "*":
             lo, hi = 0, 6
         else:
@@ -66,7 +67,7 @@ def standard_weekdays(field: str) -> str:
             if dash and hi == 0 and lo > 0:  # "5-0" / "5-7": Friday to Sunday
                 hi = 7
             if hi < lo:
-                raise ValueError(f"weekday range goes backwards in {field!r}")
+                raise ValueError(Keyed("config_errors.cron_weekday_backwards", field=field))
         days.update(d % 7 for d in range(lo, hi + 1, step))
     if len(days) == 7:
         return "*"
@@ -78,7 +79,7 @@ def _weekday_number(text: str, field: str) -> int:
     if text[:3] in _DAY_NAMES:
         return _DAY_NAMES.index(text[:3])
     if not text.isdigit() or int(text) > 7:
-        raise ValueError(f"bad weekday {text!r} in {field!r} (0-7 or sun-sat)")
+        raise ValueError(Keyed("config_errors.cron_weekday", value=text, field=field))
     return int(text)
 
 
@@ -115,13 +116,25 @@ def parse_cron(cron: str, tz: str) -> CronTrigger:
     """A standard 5-field cron string (minute hour day month weekday) as an APScheduler trigger."""
     fields = cron.split()
     if len(fields) != 5:
-        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+        raise ValueError(Keyed("config_errors.cron_count", got=len(fields)))
     minute, hour, day, month, weekday = fields
     every = _EVERY_N_MINUTES.match(minute)
     if every and (hour, day, month, weekday) == ("*", "*", "*", "*"):
         return EveryMinutesTrigger(int(every.group(1) or 1), ZoneInfo(tz))
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=standard_weekdays(weekday),
-                       timezone=ZoneInfo(tz))
+    days = standard_weekdays(weekday)
+    try:
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=days, timezone=ZoneInfo(tz))
+    except ValueError:
+        pass
+    # APScheduler says what is wrong in English ("Error validating expression '61': …"): name the field instead, in
+    # the reader's language (the reason appears inside a bot.toml error line)
+    for name, value, allowed in (("minute", minute, "0-59"), ("hour", hour, "0-23"), ("day", day, "1-31"),
+                                 ("month", month, "1-12")):
+        try:
+            CronTrigger(**{name: value}, timezone=ZoneInfo(tz))
+        except ValueError:
+            raise ValueError(Keyed(f"config_errors.cron_{name}", value=value, allowed=allowed)) from None
+    raise ValueError(Keyed("config_errors.cron_invalid"))
 
 
 class TickScheduler:
@@ -130,6 +143,10 @@ class TickScheduler:
         self.clock = clock
         self.config = config
         self.jobs = [Job(j.name, j.cron, parse_cron(j.cron, config.timezone)) for j in config.jobs if j.enabled]
+        # When each job joined: a job seen for the first time counts its runs from here, not from the first
+        # emit_due() after it. Why: the virtual-time driver jumps straight to a new job's first due time, and a
+        # job added after start (the morning card) lost that run to its "first sight".
+        self._since: dict[str, int] = {job.name: clock.now_ms() for job in self.jobs}
         # Earliest due time over all jobs once everything up to the last emit_due() was written. Nothing can be
         # due before it, so until then emit_due() costs nothing (it runs on every loop pass and every demo step).
         self._next_due: int | None = None
@@ -139,6 +156,7 @@ class TickScheduler:
 
     def add_job(self, name: str, cron: str) -> None:
         self.jobs.append(Job(name, cron, parse_cron(cron, self.config.timezone)))
+        self._since[name] = self.clock.now_ms()
         self._known = False
 
     def _fire_times(self, job: Job, after_ms: int, until_ms: int) -> list[int]:
@@ -209,8 +227,8 @@ class TickScheduler:
                 continue
             last = sched_store.last_due(self.store, job.name)
             if last is None:
-                sched_store.set_start(self.store, job.name, job.cron, now)
-                continue
+                last = min(self._since.get(job.name, now), now)
+                sched_store.set_start(self.store, job.name, job.cron, last)
             for due_ms in self._due_times(job, last, now):
                 if sched_store.record_run(self.store, job.name, job.cron, due_ms, now):
                     tick = Tick(event_id=f"tick:{job.name}:{due_ms}", platform="scheduler", occurred_at=due_ms,

@@ -29,6 +29,7 @@ from bot.clock import to_ms
 from bot.errors import BadPayload
 from handlers.forecast.book import DealRow
 from prompts import Prompts
+from prompts.library import toml_detail
 
 DAY_MS = 86_400_000
 
@@ -126,7 +127,8 @@ def load_mapping(path: str | Path, t=None) -> Mapping:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise BadPayload(t("dealfile.map_toml", path=p, line=m.group(1) if m else 1, error=exc)) from None
+        raise BadPayload(t("dealfile.map_toml", path=p, line=m.group(1) if m else 1,
+                           error=toml_detail(exc, t))) from None  # tomllib's words in the admin's language
 
     def bad(where: str, key: str | None, msg: str, **values: Any) -> BadPayload:
         return BadPayload(f"{p}:{_line_of(text, where, key)}: " + t(f"dealfile.{msg}", **values))
