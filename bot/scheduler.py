@@ -143,10 +143,12 @@ class TickScheduler:
         self.clock = clock
         self.config = config
         self.jobs = [Job(j.name, j.cron, parse_cron(j.cron, config.timezone)) for j in config.jobs if j.enabled]
-        # When each job joined: a job seen for the first time counts its runs from here, not from the first
-        # emit_due() after it. Why: the virtual-time driver jumps straight to a new job's first due time, and a
-        # job added after start (the morning card) lost that run to its "first sight".
-        self._since: dict[str, int] = {job.name: clock.now_ms() for job in self.jobs}
+        # When a job without history started counting: its first emit_due(), or earlier when next_due_at() already
+        # answered for it or it was added to a running scheduler. Why: the virtual-time driver jumps straight to
+        # the first due time next_due_at() names, and a job added after start (the morning card) lost that run
+        # to its "first sight" at that very emit_due().
+        self._since: dict[str, int] = {}
+        self._started = False
         # Earliest due time over all jobs once everything up to the last emit_due() was written. Nothing can be
         # due before it, so until then emit_due() costs nothing (it runs on every loop pass and every demo step).
         self._next_due: int | None = None
@@ -156,7 +158,8 @@ class TickScheduler:
 
     def add_job(self, name: str, cron: str) -> None:
         self.jobs.append(Job(name, cron, parse_cron(cron, self.config.timezone)))
-        self._since[name] = self.clock.now_ms()
+        if self._started:
+            self._since[name] = self.clock.now_ms()
         self._known = False
 
     def _fire_times(self, job: Job, after_ms: int, until_ms: int) -> list[int]:
@@ -201,6 +204,7 @@ class TickScheduler:
             return 0
         with self.store.transaction():  # one commit for all jobs
             emitted = self._emit(now)
+        self._started = True
         self._next_due, self._known = self._after(now), True
         return emitted
 
@@ -227,7 +231,7 @@ class TickScheduler:
                 continue
             last = sched_store.last_due(self.store, job.name)
             if last is None:
-                last = min(self._since.get(job.name, now), now)
+                last = min(self._since.pop(job.name, now), now)
                 sched_store.set_start(self.store, job.name, job.cron, last)
             for due_ms in self._due_times(job, last, now):
                 if sched_store.record_run(self.store, job.name, job.cron, due_ms, now):
@@ -248,6 +252,8 @@ class TickScheduler:
         best: int | None = None
         for job in self.jobs:
             last = sched_store.last_due(self.store, job.name)
+            if last is None:  # its first due time is named from now: it must fire there, not start counting
+                self._since.setdefault(job.name, now)
             start = max(last or now, now)
             nxt = job.trigger.get_next_fire_time(None, from_ms(start) + timedelta(milliseconds=1))
             if nxt is not None:

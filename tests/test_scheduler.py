@@ -216,8 +216,8 @@ def test_a_job_added_after_start_fires_at_its_first_due_time(store, clock):
     assert again.emit_due() == 0
 
 
-def test_a_configured_job_counts_from_when_the_scheduler_started(store, clock):
-    """The first emit_due() may come after the first due time (the driver jumped to it): it still fires."""
+def test_a_due_time_named_by_next_due_at_fires_on_a_fresh_scheduler(store, clock):
+    """The driver's first call may be next_due_at(), then emit_due() at that time: the named time fires."""
     due = clock.now_ms() + 10 * 60_000
     sched = TickScheduler(store, clock, section(("morning", _local_cron_at(due))))
     assert sched.next_due_at() == due
