@@ -734,7 +734,7 @@ class _Loader:
         for key, value in table.items():
             dotted = f"{prefix}.{key}" if prefix else key
             if key not in known:
-                self.fail(dotted, "unknown_key", known=", ".join(sorted(known)))
+                self.fail(dotted, "unknown_key", known=",".join(sorted(known)))
             kwargs[key] = self.convert(hints[key], value, dotted)
         for f in known.values():
             env = f.metadata.get("env")

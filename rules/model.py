@@ -146,7 +146,7 @@ class FieldCond:
             raise ValueError(Say("field_syntax", text=text))
         name, op, raw = m.groups()
         if name not in FIELD_TYPES:
-            raise ValueError(Say("field_unknown", name=name, known=", ".join(FIELD_TYPES)))
+            raise ValueError(Say("field_unknown", name=name, known=",".join(FIELD_TYPES)))
         want = FIELD_TYPES[name]
         value: Any
         if want is bool:

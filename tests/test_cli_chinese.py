@@ -131,7 +131,10 @@ def test_a_short_demo_and_a_chat_on_it_are_chinese(tmp_path, monkeypatch, capsys
                                "--sweep-minutes", "30"])
     assert code == 0 and "沉默预警" in text
     assert english(text) == []
-    lines = iter(["/帮助", "/我是谁", "/沉默", "/预测", "/健康度", "/help nosuch", "/基线", "你好"])
+    lines = iter(["/帮助", "/我是谁", "/沉默", "/预测", "/健康度", "/help nosuch", "/基线", "你好",
+                  # wrong arguments: each answered in Chinese
+                  "/预测 xyz", "/调整", "/调整 不存在 概率 90% 提前签约", "/目标 删除 本季 不存在的组", "/目标 本季 abc",
+                  "/修订 abc", "/导出 什么", "/教练 maybe", "/商机 %", "/热力图 不存在", "/备注", "/金句 abc"])
 
     def typed(prompt: str = "") -> str:
         try:
@@ -181,6 +184,19 @@ def test_a_broken_classifier_pack_reads_in_chinese(tmp_path, monkeypatch, capsys
     _code, text = _run(capsys, ["rules", "check", "mine.toml"])
     assert "label 'nosuch' is not one of" in text and "missing ), unterminated subpattern" in text, text
     monkeypatch.chdir(tmp_path.parent)
+
+
+def test_a_broken_rule_pack_reads_in_chinese(tmp_path, monkeypatch, capsys):
+    """Rule packs: the key lists and Python's own TOML / regex words are Chinese too."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.toml").write_text('[[rule]]\nid = "r1"\ntag = "x"\ncategory = "客户响应"\nregex = "(报价"\n\n[[rule]]\nid = "r2"\n'
+                                     'tag = "y"\nkeywords = ["a"]\nfield = 1\n', encoding="utf-8")
+    (tmp_path / "t.toml").write_text('[[rule]\nid = 1\n', encoding="utf-8")
+    (tmp_path / "e.toml").write_text('[[rule]]\nid = "q"\ntag = "z"\nregex = "\\d+"\n', encoding="utf-8")
+    code, text = _run(capsys, ["rules", "check", "r.toml", "t.toml", "e.toml"])
+    assert code == 1 and "正则“(报价”写错了：第 0 个字符处：缺少“)”" in text, text
+    assert "不认识的键“field”" in text and "数组表头缺少结尾的“]]”" in text and "未转义的“\\”" in text, text
+    assert english(text) == [], text
 
 
 def test_a_bad_cron_string_in_bot_toml_reads_in_chinese(tmp_path, monkeypatch, capsys):

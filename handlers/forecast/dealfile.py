@@ -133,7 +133,7 @@ def load_mapping(path: str | Path, t=None) -> Mapping:
     def bad(where: str, key: str | None, msg: str, **values: Any) -> BadPayload:
         return BadPayload(f"{p}:{_line_of(text, where, key)}: " + t(f"dealfile.{msg}", **values))
 
-    known = ", ".join(CORE_FIELDS + DETAIL_FIELDS)
+    known = ",".join(CORE_FIELDS + DETAIL_FIELDS)
     tables = {}
     for section in ("columns", "constants", "defaults", "status", "source", "rules", "lookups"):
         v = data.get(section, {})
@@ -278,7 +278,7 @@ def _lookup_tables(base: Path, mapping: Mapping) -> list[tuple[dict[str, Any], d
         for col in (spec["key"], spec.get("value")):
             if col is not None and col not in header:
                 raise BadPayload(t("dealfile.lookup_column", mapping=mapping.path, name=spec["name"], path=f,
-                                   column=col, header=", ".join(header)))
+                                   column=col, header=",".join(header)))
         found = spec.get("found")
         table = {r.get(spec["key"], ""): str(found) if found is not None else r.get(spec["value"], "")
                  for _line, r in rows}
@@ -357,8 +357,8 @@ def read(path: str | Path, mapping: Mapping) -> ReadResult:
     header, rows = _rows(path, mapping)
     missing = [c for f, c in mapping.columns.items() if c not in header]
     if missing:
-        raise BadPayload(t("dealfile.file_columns", path=path, missing=", ".join(missing), mapping=mapping.path,
-                           header=", ".join(header)))
+        raise BadPayload(t("dealfile.file_columns", path=path, missing=",".join(missing), mapping=mapping.path,
+                           header=",".join(header)))
     tables = _lookup_tables(path.parent, mapping)
     deals, errors = [], []
     for line, raw in rows:

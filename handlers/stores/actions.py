@@ -51,7 +51,7 @@ def load_packs(services: Services) -> dict[str, dict[str, Any]]:
                 raise ConfigError(Keyed("stores_cli.pack_toml", path=file, why=exc)) from None
             for name, table in data.items():
                 if name not in PACKS or not isinstance(table, dict):
-                    raise ConfigError(Keyed("stores_cli.pack_unknown", path=file, name=name, known=", ".join(PACKS)))
+                    raise ConfigError(Keyed("stores_cli.pack_unknown", path=file, name=name, known=",".join(PACKS)))
                 lines = table.get("lines", [])
                 if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
                     raise ConfigError(Keyed("stores_cli.pack_lines", path=file, name=name))

@@ -74,7 +74,7 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
         unknown = sorted(set(columns) - set(fields))
         if unknown:
             raise BadPayload(Keyed("stores_cli.map_unknown", path=mapping, fields=", ".join(unknown),
-                                         known=", ".join(fields)))
+                                         known=",".join(fields)))
         source = data.get("source", {})
     if not Path(path).is_file():
         raise BadPayload(Keyed("stores_cli.file_missing", path=path))
@@ -87,7 +87,7 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
         if name in columns:
             if columns[name] not in header:
                 raise BadPayload(Keyed("stores_cli.column_absent", path=path, column=columns[name], field=name,
-                                       mapping=mapping, header=", ".join(header)))
+                                       mapping=mapping, header=",".join(header)))
             chosen[name] = columns[name]
             continue
         for candidate in names:
@@ -97,7 +97,7 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
     missing = [f for f in required if f not in chosen]
     if missing:
         raise BadPayload(Keyed("stores_cli.column_missing", path=path, fields=", ".join(missing),
-                                 header=", ".join(header)))
+                                 header=",".join(header)))
     return Mapped([(line, {f: raw.get(c, "").strip() for f, c in chosen.items()}) for line, raw in raw_rows])
 
 

@@ -147,12 +147,12 @@ def _pick(header: Sequence[str], wanted: str | None, names: Sequence[str], what:
         if wanted.strip().lower() in low:
             return low.index(wanted.strip().lower())
         raise ProbeFormatError(Keyed("stores_cli.column_absent", path=path, column=wanted, field=what, mapping="--map",
-                                     header=", ".join(header)))
+                                     header=",".join(header)))
     for n in names:
         if n in low:
             return low.index(n)
     if required:
-        raise ProbeFormatError(Keyed("stores_cli.column_missing", path=path, fields=what, header=", ".join(header)))
+        raise ProbeFormatError(Keyed("stores_cli.column_missing", path=path, fields=what, header=",".join(header)))
     return None
 
 
