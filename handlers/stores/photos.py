@@ -116,7 +116,9 @@ async def check_job(payload: dict, jctx: Any) -> PhotoCheck:
     except MediaUnavailable as exc:
         if not exc.permanent and not jctx.final:
             raise
-        fields = {"reason": "no_media", "detail": str(exc)}
+        # the platform's reason is technical (and English): it goes to the log; the clerk is asked to send again
+        log.warning("shelf photo %s not fetched: %s", message["event_id"], exc)
+        fields = {"reason": "no_media", "detail": ""}
     else:
         fields = await jctx.offload(_check, services, payload, image)
     actor = message.get("actor") or {}
