@@ -1,7 +1,8 @@
 """How good are the win probabilities `/deal` shows? Scored at past as-of dates, on what happened next.
 
-At each as-of date the win model is fitted exactly as the bot fits it (model.fit with the deals known then, the
-open ones censored at their age), and every deal open at that date that closes later gets the probability `/deal`
+At each as-of date the win model is fitted exactly as the bot fits it (engine.fit_models with the deals known
+then, the open ones censored at their age, blended with the base rate as far as calibration.py measured it
+right on the months before), and every deal open at that date that closes later gets the probability `/deal`
 would have shown for it then (engine.deal_probabilities: the same rep attainment, the same vectorised path). Its
 later outcome (won = 1, lost = 0) is the truth; deals still open at the export's end are not scored (no outcome).
 
