@@ -230,6 +230,8 @@ def build_rule(table: dict[str, Any], file: str, line: int, key_line) -> Rule:
     if not isinstance(tag, str) or not tag.strip():
         raise fail("tag", Say("tag"))
     category = table.get("category")
+    if category is None:  # not "而不是“None”": say it is missing
+        raise fail("id", Say("category_missing", allowed=" / ".join(CATEGORIES)))
     if category not in CATEGORIES:
         raise fail("category", Say("category", allowed=" / ".join(CATEGORIES), value=category))
     weight = table.get("weight", 1.0)

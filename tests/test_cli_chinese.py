@@ -190,12 +190,14 @@ def test_a_broken_rule_pack_reads_in_chinese(tmp_path, monkeypatch, capsys):
     """Rule packs: the key lists and Python's own TOML / regex words are Chinese too."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "r.toml").write_text('[[rule]]\nid = "r1"\ntag = "x"\ncategory = "客户响应"\nregex = "(报价"\n\n[[rule]]\nid = "r2"\n'
-                                     'tag = "y"\nkeywords = ["a"]\nfield = 1\n', encoding="utf-8")
+                                     'tag = "y"\nkeywords = ["a"]\nfield = 1\n\n[[rule]]\nid = "r3"\ntag = "z"\n'
+                                     'keywords = ["b"]\n', encoding="utf-8")
     (tmp_path / "t.toml").write_text('[[rule]\nid = 1\n', encoding="utf-8")
     (tmp_path / "e.toml").write_text('[[rule]]\nid = "q"\ntag = "z"\nregex = "\\d+"\n', encoding="utf-8")
     code, text = _run(capsys, ["rules", "check", "r.toml", "t.toml", "e.toml"])
     assert code == 1 and "正则“(报价”写错了：第 0 个字符处：缺少“)”" in text, text
     assert "不认识的键“field”" in text and "数组表头缺少结尾的“]]”" in text and "未转义的“\\”" in text, text
+    assert "r.toml:14：规则 r3：缺少 category（应为 销售动作 / 客户响应 / 跨部门协作 之一）" in text, text
     assert english(text) == [], text
 
 

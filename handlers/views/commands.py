@@ -296,12 +296,17 @@ def targets_listing(ctx: Context) -> str:
 EXPORTS_KEPT = 50  # workbooks kept in <data_dir>/exports; older ones are deleted when a new one is written
 
 
+def _export_usage(ctx: Context, words) -> str:
+    """The usage, after the words that were not understood (they used to trail the usage unexplained)."""
+    usage = ctx.t("views.export_usage")
+    return ctx.t("views.export_not_understood", words=" ".join(words), usage=usage) if words else usage
+
+
 @router.command("export")
 def on_export(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     sheets, rest = workbook.parse_what(args)
     if not sheets:
-        raise UserInputError(ctx.t("views.export_usage", words=" ".join(rest)) if rest else ctx.t("views.export_usage",
-                                                                                                   words=""))
+        raise UserInputError(_export_usage(ctx, rest))
     today_ = _local_today(ctx)
     period = None
     others = []
@@ -313,7 +318,7 @@ def on_export(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
             others.append(word)
     sc = _scope(ctx, tuple(others)) if len(others) <= 1 else None
     if sc is None:
-        raise UserInputError(ctx.t("views.export_usage", words=" ".join(others)))
+        raise UserInputError(_export_usage(ctx, others))
     period = period or periods.parse(ctx.config.forecast.default_period, today_) or periods.quarter_of(today_)
     target = targets.target_for(ctx.store, ctx.config.forecast.targets, sc.target_key, period, today_)[0]
     names = ctx.t("core.list_sep").join(ctx.t(f"views.xlsx_sheet_{s}") for s in sheets)
