@@ -6,7 +6,8 @@ calendar, the won ÷ list value ratios, the Monte Carlo with `draws` draws and t
 view and its calibrated draws (handlers/forecast/projection.py) — on synthetic deals with realistic amounts and
 details held in memory. `seconds` is a /forecast in the running bot (models fitted on the closed history, and the
 past periods' forecasts the combination is weighed and calibrated on, are cached until the history changes);
-`first_forecast_seconds` includes computing them (and importing statsmodels) once.
+`first_forecast_seconds` includes computing them (and importing statsmodels) once, with the win model's
+refits at the six past month starts its calibration is measured on (handlers/forecast/calibration.py).
 `cpu_seconds` is this process's CPU time for the same call (less sensitive to other load on a shared machine).
 Targets: seconds ≤ 1.0, peak_rss_mb ≤ 500.
 """

@@ -734,7 +734,7 @@ class _Loader:
         for key, value in table.items():
             dotted = f"{prefix}.{key}" if prefix else key
             if key not in known:
-                self.fail(dotted, "unknown_key", known=", ".join(sorted(known)))
+                self.fail(dotted, "unknown_key", known=",".join(sorted(known)))
             kwargs[key] = self.convert(hints[key], value, dotted)
         for f in known.values():
             env = f.metadata.get("env")
@@ -809,6 +809,7 @@ def _check_values(config: Config, loader: _Loader) -> None:
         except (ZoneInfoNotFoundError, ValueError):
             loader.fail(dotted, "timezone", zone=repr(zone))
     from bot.scheduler import parse_cron  # late: the scheduler imports this module
+    from prompts import render
 
     crons = [(f"scheduler.jobs[{i}].cron", job.cron) for i, job in enumerate(config.scheduler.jobs) if job.enabled]
     crons += [(f"{name}.org_sync_cron", getattr(config, name).org_sync_cron) for name in ("wecom", "dingtalk", "feishu")
@@ -819,7 +820,7 @@ def _check_values(config: Config, loader: _Loader) -> None:
         try:
             parse_cron(cron, config.scheduler.timezone)
         except ValueError as exc:
-            loader.fail(dotted, "cron", cron=repr(cron), reason=exc)
+            loader.fail(dotted, "cron", cron=repr(cron), reason=render(exc, loader.say))
 
 
 # What each platform cannot work without (its section's key → the environment variable that may supply it, or "").
@@ -867,9 +868,13 @@ def load_config(path: str | os.PathLike[str] | None, *, error_locale: str | None
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         where = _TOML_WHERE.match(str(exc))
+        from prompts.library import toml_detail, toml_message
+
         if where:
-            raise ConfigError(say("config_errors.bad_toml_at", path=p, **where.groupdict())) from None
-        raise ConfigError(say("config_errors.bad_toml", path=p, detail=exc)) from None
+            found = where.groupdict()
+            raise ConfigError(say("config_errors.bad_toml_at", path=p, **{
+                **found, "detail": toml_message(found["detail"], say)})) from None
+        raise ConfigError(say("config_errors.bad_toml", path=p, detail=toml_detail(exc, say))) from None
     loader = _Loader(str(p), text, error_locale or _error_locale(data))
     config = loader.build(Config, data, "")
     _check_values(config, loader)

@@ -24,7 +24,7 @@ from bot import crashpoints
 from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
-from prompts import Prompts
+from prompts import Keyed, Prompts
 from store import inbox as inbox_store
 from store.db import Store
 
@@ -62,32 +62,32 @@ def load_mapping(path: Path) -> CallMapping:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadPayload(f"{path}: mapping file not found") from None
+        raise BadPayload(Keyed("calls.map_missing", path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise BadPayload(f"{path}: not valid TOML: {exc}") from None
+        raise BadPayload(Keyed("calls.map_toml", path=path, why=exc)) from None
     for key in data:
         if key not in ("columns", "values", "options"):
-            raise BadPayload(f"{path}: unknown table [{key}] (known: columns, values, options)")
+            raise BadPayload(Keyed("calls.map_table", path=path, table=key))
     columns = data.get("columns", {})
     for ours, theirs in columns.items():
         if ours not in FIELDS:
-            raise BadPayload(f"{path}: [columns] {ours}: unknown field (known: {', '.join(FIELDS)})")
+            raise BadPayload(Keyed("calls.map_field", path=path, field=ours, known=",".join(FIELDS)))
         if not isinstance(theirs, str) or not theirs:
-            raise BadPayload(f"{path}: [columns] {ours}: expected the column name as a string")
+            raise BadPayload(Keyed("calls.map_column", path=path, field=ours))
     values = data.get("values", {})
     for name, table in values.items():
         if name not in _VALUE_FIELDS:
-            raise BadPayload(f"{path}: [values.{name}]: only {', '.join(_VALUE_FIELDS)} take value words")
+            raise BadPayload(Keyed("calls.map_values", path=path, name=name, known=",".join(_VALUE_FIELDS)))
         if not isinstance(table, dict):
-            raise BadPayload(f"{path}: [values.{name}]: expected a table of \"their word\" = our value")
+            raise BadPayload(Keyed("calls.map_values_table", path=path, name=name))
     options = data.get("options", {})
     for key, value in options.items():
         if key not in _OPTIONS:
-            raise BadPayload(f"{path}: [options] {key}: unknown option (known: {', '.join(_OPTIONS)})")
+            raise BadPayload(Keyed("calls.map_option", path=path, option=key, known=",".join(_OPTIONS)))
         if not isinstance(value, str):
-            raise BadPayload(f"{path}: [options] {key}: expected a string")
+            raise BadPayload(Keyed("calls.map_option_string", path=path, option=key))
     if len(options.get("delimiter", ",")) != 1:
-        raise BadPayload(f"{path}: [options] delimiter: must be one character")
+        raise BadPayload(Keyed("calls.map_delimiter", path=path))
     return CallMapping(columns=dict(columns), values={k: dict(v) for k, v in values.items()},
                     timezone=options.get("timezone", ""), time_format=options.get("time_format", ""),
                     encoding=options.get("encoding", ""), delimiter=options.get("delimiter", ","))
@@ -98,8 +98,8 @@ def _decode(raw: bytes, encoding: str) -> str:
     if encoding:
         try:
             return raw.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise BadPayload(f"cannot decode the file as {encoding}: {exc}") from None
+        except (UnicodeDecodeError, LookupError):
+            raise BadPayload(Keyed("calls.map_encoding", encoding=encoding)) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -126,7 +126,7 @@ def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int, t: Transl
     missing = [f"{f} ({column_of[f]})" if column_of[f] != f else f for f in REQUIRED if column_of[f] not in header]
     if missing:
         raise BadPayload(t("calls.import_missing_columns", path=path, missing=", ".join(missing),
-                           header=", ".join(header) or "—"))
+                           header=",".join(header) or "—"))
     for row in reader:
         record = {f: (row.get(col) or "").strip() for f, col in column_of.items() if col in header}
         try:

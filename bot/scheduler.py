@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import Clock, from_ms, to_ms
 from bot.config import SchedulerSection
 from bot.events import Actor, Role, Tick
+from prompts import Keyed
 from store import inbox as inbox_store
 from store import scheduler as sched_store
 from store.db import Store
@@ -56,7 +57,7 @@ def standard_weekdays(field: str) -> str:
         rng, _, step_text = part.partition("/")
         step = int(step_text) if step_text else 1
         if step < 1:
-            raise ValueError(f"bad weekday step in {field!r}")
+            raise ValueError(Keyed("config_errors.cron_weekday_step", field=field))
         if rng == "*":
             lo, hi = 0, 6
         else:
@@ -66,7 +67,7 @@ def standard_weekdays(field: str) -> str:
             if dash and hi == 0 and lo > 0:  # "5-0" / "5-7": Friday to Sunday
                 hi = 7
             if hi < lo:
-                raise ValueError(f"weekday range goes backwards in {field!r}")
+                raise ValueError(Keyed("config_errors.cron_weekday_backwards", field=field))
         days.update(d % 7 for d in range(lo, hi + 1, step))
     if len(days) == 7:
         return "*"
@@ -78,7 +79,7 @@ def _weekday_number(text: str, field: str) -> int:
     if text[:3] in _DAY_NAMES:
         return _DAY_NAMES.index(text[:3])
     if not text.isdigit() or int(text) > 7:
-        raise ValueError(f"bad weekday {text!r} in {field!r} (0-7 or sun-sat)")
+        raise ValueError(Keyed("config_errors.cron_weekday", value=text, field=field))
     return int(text)
 
 
@@ -115,13 +116,25 @@ def parse_cron(cron: str, tz: str) -> CronTrigger:
     """A standard 5-field cron string (minute hour day month weekday) as an APScheduler trigger."""
     fields = cron.split()
     if len(fields) != 5:
-        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+        raise ValueError(Keyed("config_errors.cron_count", got=len(fields)))
     minute, hour, day, month, weekday = fields
     every = _EVERY_N_MINUTES.match(minute)
     if every and (hour, day, month, weekday) == ("*", "*", "*", "*"):
         return EveryMinutesTrigger(int(every.group(1) or 1), ZoneInfo(tz))
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=standard_weekdays(weekday),
-                       timezone=ZoneInfo(tz))
+    days = standard_weekdays(weekday)
+    try:
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=days, timezone=ZoneInfo(tz))
+    except ValueError:
+        pass
+    # APScheduler says what is wrong in English ("Error validating expression '61': …"): name the field instead, in
+    # the reader's language (the reason appears inside a bot.toml error line)
+    for name, value, allowed in (("minute", minute, "0-59"), ("hour", hour, "0-23"), ("day", day, "1-31"),
+                                 ("month", month, "1-12")):
+        try:
+            CronTrigger(**{name: value}, timezone=ZoneInfo(tz))
+        except ValueError:
+            raise ValueError(Keyed(f"config_errors.cron_{name}", value=value, allowed=allowed)) from None
+    raise ValueError(Keyed("config_errors.cron_invalid"))
 
 
 class TickScheduler:
@@ -130,6 +143,12 @@ class TickScheduler:
         self.clock = clock
         self.config = config
         self.jobs = [Job(j.name, j.cron, parse_cron(j.cron, config.timezone)) for j in config.jobs if j.enabled]
+        # When a job without history started counting: its first emit_due(), or earlier when next_due_at() already
+        # answered for it or it was added to a running scheduler. Why: the virtual-time driver jumps straight to
+        # the first due time next_due_at() names, and a job added after start (the morning card) lost that run
+        # to its "first sight" at that very emit_due().
+        self._since: dict[str, int] = {}
+        self._started = False
         # Earliest due time over all jobs once everything up to the last emit_due() was written. Nothing can be
         # due before it, so until then emit_due() costs nothing (it runs on every loop pass and every demo step).
         self._next_due: int | None = None
@@ -139,6 +158,8 @@ class TickScheduler:
 
     def add_job(self, name: str, cron: str) -> None:
         self.jobs.append(Job(name, cron, parse_cron(cron, self.config.timezone)))
+        if self._started:
+            self._since[name] = self.clock.now_ms()
         self._known = False
 
     def _fire_times(self, job: Job, after_ms: int, until_ms: int) -> list[int]:
@@ -183,6 +204,7 @@ class TickScheduler:
             return 0
         with self.store.transaction():  # one commit for all jobs
             emitted = self._emit(now)
+        self._started = True
         self._next_due, self._known = self._after(now), True
         return emitted
 
@@ -209,8 +231,8 @@ class TickScheduler:
                 continue
             last = sched_store.last_due(self.store, job.name)
             if last is None:
-                sched_store.set_start(self.store, job.name, job.cron, now)
-                continue
+                last = min(self._since.pop(job.name, now), now)
+                sched_store.set_start(self.store, job.name, job.cron, last)
             for due_ms in self._due_times(job, last, now):
                 if sched_store.record_run(self.store, job.name, job.cron, due_ms, now):
                     tick = Tick(event_id=f"tick:{job.name}:{due_ms}", platform="scheduler", occurred_at=due_ms,
@@ -230,6 +252,8 @@ class TickScheduler:
         best: int | None = None
         for job in self.jobs:
             last = sched_store.last_due(self.store, job.name)
+            if last is None:  # its first due time is named from now: it must fire there, not start counting
+                self._since.setdefault(job.name, now)
             start = max(last or now, now)
             nxt = job.trigger.get_next_fire_time(None, from_ms(start) + timedelta(milliseconds=1))
             if nxt is not None:

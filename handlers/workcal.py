@@ -16,6 +16,7 @@ import chinese_calendar
 
 from bot.clock import from_ms, to_ms
 from bot.errors import ConfigError
+from prompts import Keyed
 
 log = logging.getLogger("salespulse.workcal")
 _MAX_DAYS = 3660  # never loop forever on a calendar without working days
@@ -26,7 +27,7 @@ def parse_hhmm(value: str, key: str) -> time:
         hours, minutes = value.strip().split(":")
         return time(int(hours), int(minutes))
     except ValueError:
-        raise ConfigError(f"{key}: expected HH:MM (e.g. 09:00), got {value!r}") from None
+        raise ConfigError(Keyed("config_errors.hhmm", field=key, value=value)) from None
 
 
 @lru_cache(maxsize=8192)

@@ -107,11 +107,16 @@ class Keyed(str):
         return obj
 
     def render(self, t: Any) -> str:
-        return t(self.key, **self.values)
+        from prompts.library import detail  # a tomllib / re error among the values: in t's locale too
+
+        return t(self.key, **{k: detail(v, t) if isinstance(v, BaseException | Keyed) else v
+                              for k, v in self.values.items()})
 
 
 def render(value: Any, t: Any) -> str:
-    """A Keyed (or an exception carrying one) in t's locale; anything else as str()."""
-    if isinstance(value, BaseException) and value.args:
+    """A Keyed (or an exception carrying one), a tomllib or re error, in t's locale; anything else as str()."""
+    from prompts.library import detail
+
+    if isinstance(value, BaseException) and value.args and isinstance(value.args[0], Keyed):
         value = value.args[0]
-    return value.render(t) if isinstance(value, Keyed) else str(value)
+    return detail(value, t)

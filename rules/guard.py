@@ -24,6 +24,8 @@ import re
 from re import _constants as C
 from re import _parser as P
 
+from prompts import Keyed
+
 MAX_BOUNDED_REPEAT = 1000
 _REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT)
 _SINGLE = (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN)
@@ -133,19 +135,17 @@ def _check_body(body) -> None:
             sop, sav = items[0]
             if any(not _single_matches(sop, sav, ch) for ch in literals):
                 continue
-        raise UnsafeRegex("nested quantifier (like (a+)+) can backtrack exponentially; "
-                          "rewrite it without a repeat inside a repeat")
+        raise UnsafeRegex(Keyed("lib_errors.regex_nested"))
     for op, av in flat:
         if op is C.BRANCH:
             firsts = []
             for alt in av[1]:
                 alt = _flatten(alt)
                 if not alt or alt[0][0] is not C.LITERAL:
-                    raise UnsafeRegex("alternation inside a repeat needs each choice to start with a different "
-                                      "fixed character (like (a|aa)+ it could backtrack exponentially)")
+                    raise UnsafeRegex(Keyed("lib_errors.regex_alternation_prefix"))
                 firsts.append(alt[0][1])
             if len(set(firsts)) != len(firsts):
-                raise UnsafeRegex("alternation inside a repeat has choices starting with the same character")
+                raise UnsafeRegex(Keyed("lib_errors.regex_alternation_same"))
 
 
 def _walk(seq, wide: list[int]) -> None:
@@ -153,7 +153,7 @@ def _walk(seq, wide: list[int]) -> None:
         if op in _REPEATS:
             lo, hi, sub = av
             if hi != C.MAXREPEAT and hi > MAX_BOUNDED_REPEAT:
-                raise UnsafeRegex(f"repeat bound {hi} is above {MAX_BOUNDED_REPEAT}")
+                raise UnsafeRegex(Keyed("lib_errors.regex_bound", hi=hi, limit=MAX_BOUNDED_REPEAT))
             items = list(sub)
             single = len(items) == 1 and items[0][0] in _SINGLE
             if single and _unbounded(hi) and _is_wide(*items[0]):
@@ -169,7 +169,7 @@ def _walk(seq, wide: list[int]) -> None:
         elif op in (C.ASSERT, C.ASSERT_NOT):
             _walk(av[1], wide)
         elif op in (C.GROUPREF, C.GROUPREF_EXISTS):
-            raise UnsafeRegex("backreferences (\\1, (?P=name)) are not allowed")
+            raise UnsafeRegex(Keyed("lib_errors.regex_backreference"))
 
 
 def compile_safe(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -178,5 +178,5 @@ def compile_safe(pattern: str, flags: int = 0) -> re.Pattern[str]:
     wide = [0]
     _walk(P.parse(pattern, flags), wide)
     if wide[0] > 1:
-        raise UnsafeRegex("more than one open-ended wildcard repeat (like .*…\\S+) makes matching slow; keep one")
+        raise UnsafeRegex(Keyed("lib_errors.regex_wildcards"))
     return compiled

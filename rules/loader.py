@@ -166,7 +166,7 @@ def _choice(value: Any, what: str, allowed: tuple[str, ...], groups: dict[str, t
             out.add(item)
         else:
             extra = list(groups) if groups else []
-            raise ValueError(Say("not_one_of", what=what, value=item, allowed=", ".join([*allowed, *extra])))
+            raise ValueError(Say("not_one_of", what=what, value=item, allowed=",".join([*allowed, *extra])))
     return frozenset(out)
 
 
@@ -191,7 +191,7 @@ def _window(table: Any) -> Window:
         raise ValueError(Say("window_table"))
     unknown = set(table) - WINDOW_KEYS
     if unknown:
-        raise ValueError(Say("window_unknown_key", field=sorted(unknown)[0], known=", ".join(sorted(WINDOW_KEYS))))
+        raise ValueError(Say("window_unknown_key", field=sorted(unknown)[0], known=",".join(sorted(WINDOW_KEYS))))
     kinds = [k for k in ("count", "distinct", "repeat") if k in table]
     if len(kinds) != 1:
         raise ValueError(Say("window_one_kind"))
@@ -222,7 +222,7 @@ def build_rule(table: dict[str, Any], file: str, line: int, key_line) -> Rule:
 
     unknown = sorted(set(table) - RULE_KEYS)
     if unknown:
-        raise fail(unknown[0], Say("unknown_key", field=unknown[0], known=", ".join(sorted(RULE_KEYS))))
+        raise fail(unknown[0], Say("unknown_key", field=unknown[0], known=",".join(sorted(RULE_KEYS))))
     if not isinstance(rid, str) or not _ID_RE.match(rid):
         raise RuleError(file, key_line("id") if "id" in table else line, rid_text,
                         Say("needs_id"))
@@ -230,6 +230,8 @@ def build_rule(table: dict[str, Any], file: str, line: int, key_line) -> Rule:
     if not isinstance(tag, str) or not tag.strip():
         raise fail("tag", Say("tag"))
     category = table.get("category")
+    if category is None:  # not "而不是“None”": say it is missing
+        raise fail("id", Say("category_missing", allowed=" / ".join(CATEGORIES)))
     if category not in CATEGORIES:
         raise fail("category", Say("category", allowed=" / ".join(CATEGORIES), value=category))
     weight = table.get("weight", 1.0)

@@ -49,7 +49,10 @@ class Say(str):
         return obj
 
     def render(self, t: Callable[..., str]) -> str:
-        return t(f"rule_errors.{self.key}", **{k: v.render(t) if isinstance(v, Say) else v
+        from prompts.library import detail  # a tomllib / re / guard reason, in t's locale too
+
+        return t(f"rule_errors.{self.key}", **{k: v.render(t) if isinstance(v, Say) else
+                                                detail(v, t) if isinstance(v, BaseException) else v
                                                 for k, v in self.values.items()})
 
 
@@ -143,7 +146,7 @@ class FieldCond:
             raise ValueError(Say("field_syntax", text=text))
         name, op, raw = m.groups()
         if name not in FIELD_TYPES:
-            raise ValueError(Say("field_unknown", name=name, known=", ".join(FIELD_TYPES)))
+            raise ValueError(Say("field_unknown", name=name, known=",".join(FIELD_TYPES)))
         want = FIELD_TYPES[name]
         value: Any
         if want is bool:

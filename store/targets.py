@@ -25,7 +25,7 @@ class Change:
     scope_key: str
     period: str
     old_amount: float | None
-    new_amount: float
+    new_amount: float | None  # None: the target was deleted
     person_id: str
     at: int
 
@@ -49,6 +49,19 @@ def put(store: Store, scope_key: str, period: str, amount: float, person_id: str
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (scope_key, period, old.amount if old else None, amount, person_id, at, source_event_id))
     return old.amount if old else None
+
+
+def delete(store: Store, scope_key: str, period: str, person_id: str, at: int, source_event_id: str = "") -> float | None:
+    """Remove a chat-set target and audit it (new amount NULL); returns the amount removed (None: there was none,
+    and nothing is written)."""
+    old = get(store, scope_key, period)
+    if old is None:
+        return None
+    store.conn.execute("DELETE FROM sales_targets WHERE scope_key = ? AND period = ?", (scope_key, period))
+    store.conn.execute(
+        "INSERT INTO sales_target_audit (scope_key, period, old_amount, new_amount, person_id, at, source_event_id)"
+        " VALUES (?, ?, ?, NULL, ?, ?, ?)", (scope_key, period, old.amount, person_id, at, source_event_id))
+    return old.amount
 
 
 def for_periods(store: Store, periods: list[str]) -> list[Target]:

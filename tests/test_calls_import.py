@@ -136,7 +136,7 @@ def test_cli_reports_lines_and_exit_code(tmp_path, capsys, monkeypatch):
     mapping = tmp_path / "m.toml"
     mapping.write_text("[columns]\nnope = 'x'\n", encoding="utf-8")
     assert main(["import", "calls", str(path), "--map", str(mapping), "--db", str(db)]) == 2
-    assert "unknown field" in capsys.readouterr().err
+    assert "[columns] nope：不认识的字段" in capsys.readouterr().err
 
 
 async def test_imported_calls_escalate_only_the_unreturned_one(runtime, store, tmp_path):

@@ -131,7 +131,10 @@ def test_a_short_demo_and_a_chat_on_it_are_chinese(tmp_path, monkeypatch, capsys
                                "--sweep-minutes", "30"])
     assert code == 0 and "沉默预警" in text
     assert english(text) == []
-    lines = iter(["/帮助", "/我是谁", "/沉默", "/预测", "/健康度", "/help nosuch", "/基线", "你好"])
+    lines = iter(["/帮助", "/我是谁", "/沉默", "/预测", "/健康度", "/help nosuch", "/基线", "你好",
+                  # wrong arguments: each answered in Chinese
+                  "/预测 xyz", "/调整", "/调整 不存在 概率 90% 提前签约", "/目标 删除 本季 不存在的组", "/目标 本季 abc",
+                  "/修订 abc", "/导出 什么", "/教练 maybe", "/商机 %", "/热力图 不存在", "/备注", "/金句 abc"])
 
     def typed(prompt: str = "") -> str:
         try:
@@ -148,3 +151,96 @@ def test_a_short_demo_and_a_chat_on_it_are_chinese(tmp_path, monkeypatch, capsys
     assert code == 0 and "没有这个命令" in text and manager in text, text[-600:]
     assert "WARNING" not in text and "INFO" not in text  # logs go to salespulse-chat.log
     assert english(text) == []
+
+
+# --- mistakes in the files an admin edits: classifier packs, planograms, [stores], cron strings ------------------
+
+_BROKEN_PACK = '''[[cue]]
+label = "nosuch"
+words = ["贵"]
+
+[[cue]]
+label = "price_objection"
+regex = ["(太贵"]
+
+[[example]]
+role = "boss"
+text = "x"
+'''
+
+
+def test_a_broken_classifier_pack_reads_in_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.toml").write_text(_BROKEN_PACK, encoding="utf-8")
+    (tmp_path / "bad_toml.toml").write_text('[[cue]]\nlabel = "price_objection"\nwords = [贵]\n', encoding="utf-8")
+    code, text = _run(capsys, ["rules", "check", "mine.toml", "bad_toml.toml"])
+    assert code == 1
+    assert "mine.toml:1: [[cue]]：标签“nosuch”不在可选值里" in text, text
+    assert "mine.toml:5: 正则“(太贵”写错了：第 0 个字符处：缺少“)”" in text, text
+    assert "mine.toml:9: [[example]]：role 必须是" in text, text
+    assert "bad_toml.toml:3: TOML 语法错误：第 3 行第 10 列：值写得不对" in text, text
+    assert english(text) == [], text
+    (tmp_path / "bot.toml").write_text('[bot]\nlocale = "en"\n', encoding="utf-8")
+    _code, text = _run(capsys, ["rules", "check", "mine.toml"])
+    assert "label 'nosuch' is not one of" in text and "missing ), unterminated subpattern" in text, text
+    monkeypatch.chdir(tmp_path.parent)
+
+
+def test_a_broken_rule_pack_reads_in_chinese(tmp_path, monkeypatch, capsys):
+    """Rule packs: the key lists and Python's own TOML / regex words are Chinese too."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.toml").write_text('[[rule]]\nid = "r1"\ntag = "x"\ncategory = "客户响应"\nregex = "(报价"\n\n[[rule]]\nid = "r2"\n'
+                                     'tag = "y"\nkeywords = ["a"]\nfield = 1\n\n[[rule]]\nid = "r3"\ntag = "z"\n'
+                                     'keywords = ["b"]\n', encoding="utf-8")
+    (tmp_path / "t.toml").write_text('[[rule]\nid = 1\n', encoding="utf-8")
+    (tmp_path / "e.toml").write_text('[[rule]]\nid = "q"\ntag = "z"\nregex = "\\d+"\n', encoding="utf-8")
+    code, text = _run(capsys, ["rules", "check", "r.toml", "t.toml", "e.toml"])
+    assert code == 1 and "正则“(报价”写错了：第 0 个字符处：缺少“)”" in text, text
+    assert "不认识的键“field”" in text and "数组表头缺少结尾的“]]”" in text and "未转义的“\\”" in text, text
+    assert "r.toml:14：规则 r3：缺少 category（应为 销售动作 / 客户响应 / 跨部门协作 之一）" in text, text
+    assert english(text) == [], text
+
+
+def test_a_bad_cron_string_in_bot_toml_reads_in_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for cron, words in (("61 9 * * *", "分钟字段“61”不对（应在 0-59 之间）"), ("0 9 * *", "字段数不对，有 4 个"),
+                        ("0 9 * * 8", "星期字段“8”里的“8”不对")):
+        (tmp_path / "bot.toml").write_text(f'[[scheduler.jobs]]\nname = "daily_digest"\ncron = "{cron}"\n',
+                                           encoding="utf-8")
+        _code, text = _run(capsys, ["doctor"])
+        assert words in text and english(text) == [], text
+
+
+def test_a_broken_planogram_reads_in_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photo.jpg").write_bytes(b"not a photo")
+    folder = tmp_path / "饮料"
+    folder.mkdir()
+    for toml, words in (("shelf = \n", "不是有效的 TOML：第 1 行第 9 列：值写得不对"),
+                        ('shelf = "饮料"\ncolour = 1\n', "不认识的键 colour"),
+                        ('store_type = "a"\n', "缺少 shelf"),
+                        ('shelf = "饮料"\n', "找不到参考照片")):
+        (folder / "planogram.toml").write_text(toml, encoding="utf-8")
+        code, text = _run(capsys, ["shelf", "check", "photo.jpg", "--planogram", str(folder)])
+        assert code == 2 and words in text and english(text) == [], text
+    code, text = _run(capsys, ["shelf", "check", "photo.jpg", "--planogram", "nosuch"])
+    assert code == 2 and "找不到货架模板文件夹" in text and english(text) == [], text
+
+
+def test_stores_mistakes_read_in_chinese(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    people = '[[org.people]]\nid = "li"\nname = "李店长"\nrole = "manager"\n'
+    open_store(tmp_path / "s.db").close()
+    for section, words in (('[stores]\npromotion_days = ["2026-13-01"]\n', "“2026-13-01”不是 YYYY-MM-DD"),
+                           ('[stores]\nreceptions_red = 20.0\nreceptions_healthy = 10.0\n', "每条红线都要低于"),
+                           ('[stores]\nmorning_time = "9点"\n', "stores.morning_time：应为 HH:MM"),
+                           ('[stores]\nreceptions_red_days = 0\n', "应为不小于 1 的整数")):
+        (tmp_path / "bot.toml").write_text(people + section, encoding="utf-8")
+        code, text = _run(capsys, ["chat", "--as", "李店长", "--db", "s.db"])
+        assert code == 2 and words in text and english(text) == [], text
+    (tmp_path / "bot.toml").unlink()
+    (tmp_path / "stores.csv").write_text("编号,名字\nS1,一店\n", encoding="utf-8")
+    code, text = _run(capsys, ["import", "stores", "stores.csv", "--db", "s.db"])
+    assert code == 2 and "找不到 " in text and english(text) == [], text
+    code, text = _run(capsys, ["import", "stores", "stores.csv", "--db", "s.db", "--map", "nosuch.toml"])
+    assert code == 2 and "找不到列对照文件" in text and english(text) == [], text

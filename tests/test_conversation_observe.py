@@ -114,5 +114,7 @@ def test_broken_admin_pack_falls_back_to_shipped_pack(broken_pack_config, store,
         assert rt.services.extras["classifier"].classify("人家比你便宜", "customer").labels == (
             "price_objection", "competitor")
         assert "bad.toml:1" in caplog.text
+        # the admin reads the log in the configured language (zh-CN here)
+        assert "分类词库有错误，暂时只用内置词库" in caplog.text and "标签“no_such_label”不在可选值里" in caplog.text
     finally:
         rt.close()

@@ -32,6 +32,18 @@ async def test_a_reason_must_fit_the_direction(runtime):
     assert deal_store.get(runtime.store, "L1").amount == 450_000
 
 
+async def test_a_probability_reason_must_fit_against_the_shown_estimate(runtime):
+    """No override yet: 95 % is compared with the model's estimate the deal shows, so 预算削减 is refused for a rep
+    (before any approval card) and for a manager."""
+    seed(runtime.store)
+    for who in ("张伟", "王经理"):
+        (text,) = await ask(runtime, who, "/调整 华东电网巡检 概率 95% 预算削减")
+        assert "预算削减" in text and "对不上" in text and "审批" not in text, text
+    assert deal_store.get(runtime.store, "L1").details.probability_override is None
+    (text,) = await ask(runtime, "王经理", "/调整 华东电网巡检 概率 5% 预算削减")  # down: fits
+    assert deal_store.get(runtime.store, "L1").details.probability_override == 0.05, text
+
+
 async def test_dates_said_the_way_people_say_them(runtime):
     seed(runtime.store)
     for said, expected in (("月底", date(2026, 3, 31)), ("下周五", date(2026, 3, 13)), ("明天", date(2026, 3, 3))):

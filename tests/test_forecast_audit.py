@@ -85,7 +85,7 @@ async def test_adjust_explains_when_the_intent_cap_overrides_the_new_probability
     with runtime.store.transaction():
         deal_store.upsert_details(runtime.store, "L1", T0, intent_letter=True, has_seal=True, has_budget_range=True,
                                   has_named_contact=True, has_next_meeting=False)
-    (text,) = await ask(runtime, "王经理", "/调整 华东电网巡检 概率 60% 1")  # a manager: applies at once
+    (text,) = await ask(runtime, "王经理", "/调整 华东电网巡检 概率 60% 8")  # a manager: applies at once
     assert "→ 35%" in text and "意向书缺少约定下次会议时间，赢单概率封顶35%" in text
     (text,) = await ask(runtime, "张伟", "/商机 华东电网巡检")
     assert "赢单概率 35%（模型估计" in text  # the product of the factors is not shown as equal to 35%

@@ -189,3 +189,37 @@ def test_every_minutes_fast_path_agrees_with_apscheduler(cron, tz):
                for _ in range(300)]
     for now in starts:
         assert fast.get_next_fire_time(None, now) == slow.get_next_fire_time(None, now), (cron, tz, now)
+
+
+def _local_cron_at(ms: int) -> str:
+    from bot.clock import from_ms
+
+    local = from_ms(ms).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    return f"{local.minute} {local.hour} * * *"
+
+
+def test_a_job_added_after_start_fires_at_its_first_due_time(store, clock):
+    """A capability's job (the morning card) joins a running scheduler; the virtual-time driver jumps straight to
+    its first due time. That run used to be taken for the job's "first sight" and skipped until the next day."""
+    sched = TickScheduler(store, clock, section(("hourly", "0 * * * *")))
+    sched.emit_due()
+    clock.advance(5 * 60_000)
+    due = clock.now_ms() + 20 * 60_000
+    sched.add_job("morning", _local_cron_at(due))
+    assert sched.next_due_at() == due
+    clock.set(due)
+    sched.emit_due()
+    assert ("morning", due) in ticks(store)
+    # a restart after it: the job is known, nothing repeats
+    again = TickScheduler(store, clock, section(("hourly", "0 * * * *")))
+    again.add_job("morning", _local_cron_at(due))
+    assert again.emit_due() == 0
+
+
+def test_a_due_time_named_by_next_due_at_fires_on_a_fresh_scheduler(store, clock):
+    """The driver's first call may be next_due_at(), then emit_due() at that time: the named time fires."""
+    due = clock.now_ms() + 10 * 60_000
+    sched = TickScheduler(store, clock, section(("morning", _local_cron_at(due))))
+    assert sched.next_due_at() == due
+    clock.set(due)
+    assert sched.emit_due() == 1 and ticks(store) == [("morning", due)]

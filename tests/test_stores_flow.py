@@ -174,3 +174,17 @@ async def test_rank_chart_and_baseline(runtime, store, clock):
     assert "没有区域" in await say(runtime, "区域王", "/门店排行 火星区")
     text = await say(runtime, "管理员", "/基线")
     assert "门店人效" in text and "9.4" in text and "12.6" in text
+
+
+async def test_a_photo_that_cannot_be_checked_is_explained_in_chinese(runtime, store, clock, tmp_path):
+    """No fake at the shelf boundary: the real planogram loader finds no usable planogram folder, and a photo that
+    cannot be fetched; the clerk's answer names the problem in Chinese, with no English reason inside."""
+    from test_cli_chinese import english
+
+    photo = tmp_path / "shelf.jpg"
+    photo.write_bytes(b"\xff\xd8 not really a jpeg")
+    await runtime.advance_to(at(2, 11))
+    text = await say(runtime, "小美", f"图片:{photo}")
+    assert "货架模板" in text and english(text) == [], text
+    text = await say(runtime, "小美", f"图片:{tmp_path / 'gone.jpg'}")
+    assert "照片" in text and english(text) == [], text

@@ -88,6 +88,53 @@ async def test_chat_target_wins_over_config_in_forecast(runtime):
     assert any("123" in t for t in texts if "目标" in t), (default, texts)
 
 
+async def test_manager_deletes_a_target_audited(runtime):
+    seed(runtime.store)
+    await ask(runtime, "王经理", "/目标 本季 300万 华东一组")
+    (text,) = await ask(runtime, "张伟", "/目标 删除 本季 华东一组")
+    assert "只有管理员和主管" in text
+    (text,) = await ask(runtime, "王经理", "/目标 删除 本季 华南组")
+    assert "不能设定团队 华南组的目标" in text
+    assert target_store.get(runtime.store, "team:华东一组", "2026Q1").amount == 3e6
+    (text,) = await ask(runtime, "王经理", "/目标 删除 本季 华东一组")
+    assert "已删除 团队 华东一组 2026Q1 的目标（原为 300万），现在：没有目标" in text, text
+    assert target_store.get(runtime.store, "team:华东一组", "2026Q1") is None
+    latest = target_store.history(runtime.store, None)[0]
+    assert (latest.old_amount, latest.new_amount, latest.person_id) == (3e6, None, "m1")
+    (text,) = await ask(runtime, "王经理", "/目标")
+    assert "团队 华东一组 2026Q1 300万 → 已删除" in text and "2026Q1 团队 华东一组：" not in text, text
+    (text,) = await ask(runtime, "王经理", "/目标 删除 本季 华东一组")
+    assert "没有在聊天里设定的目标" in text
+    assert len(target_store.history(runtime.store, None)) == 2  # nothing deleted, nothing audited
+    (text,) = await ask(runtime, "王经理", "/目标 删除 本季 华东一组 多余")
+    assert "用法：/目标 删除" in text
+
+
+async def test_deleting_a_chat_target_falls_back_to_bot_toml(store, clock, config):
+    import dataclasses
+
+    from adapters.base import AdapterContext
+    from adapters.console import ConsoleAdapter
+    from bot.app import Runtime
+    from prompts import Prompts
+
+    config = dataclasses.replace(config, forecast=dataclasses.replace(config.forecast, targets={"company:本季": 2e6}))
+    rt = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
+    rt.console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts())
+    rt.add_sender("console", rt.console.send)
+    try:
+        seed(store)
+        (text,) = await ask(rt, "管理员", "/目标 删除 本季 全公司")
+        assert "写在 bot.toml 的 [forecast.targets] 里" in text and "200万" in text, text
+        await ask(rt, "管理员", "/目标 本季 900万 全公司")
+        (text,) = await ask(rt, "管理员", "/target delete 本季 全公司")
+        assert "已删除 全公司 2026Q1 的目标（原为 900万），现在：200万（bot.toml）" in text, text
+        texts = await ask(rt, "管理员", "/预测 本季")
+        assert any("200" in t for t in texts if "目标" in t) and not any("900" in t for t in texts), texts
+    finally:
+        rt.close()
+
+
 # ------------------------------------------------------------------ /漏斗
 async def test_pipeline_rebuilt_without_snapshot_then_against_one(runtime, clock):
     seed(runtime.store)

@@ -72,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"salespulse: {exc.in_locale(locale_for(sys.argv[1:] if argv is None else argv))}", file=sys.stderr)
         return 2
-    except SalesPulseError as exc:
-        print(f"salespulse: {exc}", file=sys.stderr)
+    except SalesPulseError as exc:  # a Keyed reason (handlers raise them without a locale) in the admin's language
+        from bot.cli.localise import locale_for
+        from prompts import Prompts, render
+
+        t = Prompts(locale_for(sys.argv[1:] if argv is None else argv)).t
+        print(f"salespulse: {render(exc, t)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.cli.support import config_from
 from bot.errors import BadPayload
-from prompts import Prompts
+from prompts import Prompts, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         planogram = load_planogram(args.planogram)
     except PlanogramError as exc:
-        raise BadPayload(str(exc)) from None
+        raise BadPayload(render(exc, prompts.t)) from None
     data = args.photo.read_bytes()
     result = check_photo(data, planogram, annotate=args.annotated is not None, texts=prompts)
     if args.annotated is not None and result.annotated_png is not None:

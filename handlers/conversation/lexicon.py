@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from re import _constants as C
@@ -45,6 +46,7 @@ from re import _parser as P
 from typing import Any
 
 from handlers.conversation.labels import ALL_LABELS, LABEL_ROLE, ROLES
+from prompts import Keyed, render
 from rules.guard import UnsafeRegex, compile_safe
 
 DEFAULT_PACK = Path(__file__).with_name("packs") / "default.toml"
@@ -89,6 +91,11 @@ class PackError(Exception):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+    def render(self, t: Callable[..., str]) -> str:
+        """The line in t's locale (`rules check`, the log of a bot that falls back to the shipped pack)."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return t("conversation.pack.line", where=where, why=render(self.message, t))
 
 
 class PackErrors(Exception):
@@ -147,7 +154,7 @@ def _strings(value: Any, where: str, key: str, errors: list[PackError], file: st
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.append(PackError(file, line, f"{where}: {key} must be a list of strings"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.strings", where=where, field=key)))
         return ()
     return tuple(v for v in value if v.strip())
 
@@ -158,7 +165,7 @@ def _check_regex(pattern: str, file: str, line: int, errors: list[PackError]) ->
     try:
         compile_safe(pattern.replace("{competitor}", "x").replace("{product}", "x"))
     except (re.error, UnsafeRegex) as exc:
-        errors.append(PackError(file, line, f"bad regex {pattern!r}: {exc}"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.bad_regex", pattern=pattern, why=exc)))
         return False
     return True
 
@@ -169,36 +176,37 @@ def parse_pack(text: str, file: str, into: Lexicon, errors: list[PackError]) -> 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE.search(str(exc))
-        errors.append(PackError(file, int(m.group(1)) if m else 0, f"not valid TOML: {exc}"))
+        errors.append(PackError(file, int(m.group(1)) if m else 0, Keyed("conversation.pack.toml", why=exc)))
         return
     into.files.append(file)
     for key in data:
         if key not in TOP_KEYS:
-            errors.append(PackError(file, 0, f"unknown section {key!r} (known: {', '.join(sorted(TOP_KEYS))})"))
+            errors.append(PackError(file, 0, Keyed("conversation.pack.unknown_section", field=key, known=",".join(sorted(TOP_KEYS)))))
     names = data.get("names", {})
     if not isinstance(names, dict):
-        errors.append(PackError(file, 0, "[names] must be a table"))
+        errors.append(PackError(file, 0, Keyed("conversation.pack.names_table")))
         names = {}
     for key in names:
         if key not in NAME_KEYS:
-            errors.append(PackError(file, 0, f"[names]: unknown key {key!r} (known: competitors, products)"))
+            errors.append(PackError(file, 0, Keyed("conversation.pack.names_key", field=key)))
     into.competitors += [normalise(n) for n in _strings(names.get("competitors"), "[names]", "competitors", errors, file, 0)]
     into.products += [normalise(n) for n in _strings(names.get("products"), "[names]", "products", errors, file, 0)]
     for kind, keys, parse in (("cue", CUE_KEYS, _parse_cue), ("negation", NEGATION_KEYS, _parse_negation),
                               ("example", EXAMPLE_KEYS, _parse_example)):
         items = data.get(kind, [])
         if not isinstance(items, list):
-            errors.append(PackError(file, 0, f"{kind} must be written as [[{kind}]] tables"))
+            errors.append(PackError(file, 0, Keyed("conversation.pack.kind_tables", kind=kind)))
             continue
         lines = _lines_of(text, kind)
         for i, item in enumerate(items):
             line = lines[i] if i < len(lines) else 0
             if not isinstance(item, dict):
-                errors.append(PackError(file, line, f"[[{kind}]] must be a table"))
+                errors.append(PackError(file, line, Keyed("conversation.pack.kind_table", kind=kind)))
                 continue
             unknown = sorted(set(item) - keys)
             if unknown:
-                errors.append(PackError(file, line, f"[[{kind}]]: unknown key {unknown[0]!r} (known: {', '.join(sorted(keys))})"))
+                errors.append(PackError(file, line, Keyed("conversation.pack.unknown_key", kind=kind, field=unknown[0],
+                                                      known=",".join(sorted(keys)))))
             parse(item, file, line, into, errors)
 
 
@@ -208,22 +216,22 @@ def _patterns(item: dict, where: str, file: str, line: int, errors: list[PackErr
     out = [re.escape(normalise(w)) for w in words]
     out += [normalise(r) for r in regexes if _check_regex(normalise(r), file, line, errors)]
     if not words and not regexes:
-        errors.append(PackError(file, line, f"{where}: needs words or regex"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.needs_words", where=where)))
     return tuple(out)
 
 
 def _parse_cue(item: dict, file: str, line: int, into: Lexicon, errors: list[PackError]) -> None:
     label = item.get("label")
     if label not in LABEL_ROLE:
-        errors.append(PackError(file, line, f"[[cue]]: label {label!r} is not one of {', '.join(ALL_LABELS)}"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.cue_label", label=label, known=",".join(ALL_LABELS))))
         return
     weight = item.get("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not -10 <= weight <= 10:
-        errors.append(PackError(file, line, "[[cue]]: weight must be a number between -10 and 10"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.cue_weight")))
         return
     negatable = item.get("negatable", False)
     if not isinstance(negatable, bool):
-        errors.append(PackError(file, line, "[[cue]]: negatable must be true or false"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.cue_negatable")))
         return
     patterns = _patterns(item, f"[[cue]] {label}", file, line, errors)
     if patterns:
@@ -234,7 +242,7 @@ def _parse_negation(item: dict, file: str, line: int, into: Lexicon, errors: lis
     labels = _strings(item.get("labels"), "[[negation]]", "labels", errors, file, line)
     bad = [lb for lb in labels if lb not in LABEL_ROLE]
     if bad or not labels:
-        errors.append(PackError(file, line, f"[[negation]]: labels must name labels from {', '.join(ALL_LABELS)}"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.negation_labels", known=",".join(ALL_LABELS))))
         return
     patterns = _patterns(item, "[[negation]]", file, line, errors)
     if patterns:
@@ -244,17 +252,18 @@ def _parse_negation(item: dict, file: str, line: int, into: Lexicon, errors: lis
 def _parse_example(item: dict, file: str, line: int, into: Lexicon, errors: list[PackError]) -> None:
     role, text = item.get("role"), item.get("text")
     if role not in ROLES:
-        errors.append(PackError(file, line, "[[example]]: role must be \"customer\" or \"rep\""))
+        errors.append(PackError(file, line, Keyed("conversation.pack.example_role")))
         return
     if not isinstance(text, str) or not text.strip():
-        errors.append(PackError(file, line, "[[example]]: text must be a non-empty string"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.example_text")))
         return
     labels = _strings(item.get("labels"), "[[example]]", "labels", errors, file, line)
     not_labels = _strings(item.get("not_labels"), "[[example]]", "not_labels", errors, file, line)
     allowed = ROLES[role]
     bad = [lb for lb in labels + not_labels if lb not in allowed]
     if bad:
-        errors.append(PackError(file, line, f"[[example]]: {bad[0]!r} is not a {role} label ({', '.join(allowed)})"))
+        errors.append(PackError(file, line, Keyed("conversation.pack.example_label", label=bad[0], role=role,
+                                                                known=",".join(allowed))))
         return
     into.examples.append(Example(role, text, labels, not_labels, file, line))
 
@@ -267,10 +276,10 @@ def load_lexicon(paths: list[Path]) -> Lexicon:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            errors.append(PackError(str(path), 0, f"cannot read: {exc.strerror or exc}"))
+            errors.append(PackError(str(path), 0, Keyed("conversation.pack.unreadable", why=exc.strerror or exc)))
             continue
         except UnicodeDecodeError:
-            errors.append(PackError(str(path), 0, "not UTF-8 text"))
+            errors.append(PackError(str(path), 0, Keyed("conversation.pack.not_utf8")))
             continue
         parse_pack(text, str(path), lexicon, errors)
     if errors:

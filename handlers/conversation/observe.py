@@ -42,7 +42,8 @@ def build(services: Services) -> Classifier:
     try:
         return Classifier.from_config(config)
     except PackErrors as exc:
-        log.error("classifier packs have errors; using the shipped pack only:\n%s", exc)
+        t = services.prompts.t  # the admin reads the log in the configured language
+        log.error("%s\n%s", t("conversation.pack.fallback"), "\n".join(e.render(t) for e in exc.errors))
         return Classifier.default(with_model=config.conversation.use_model)
 
 

@@ -110,7 +110,8 @@ def _approval(event: CardAction, ctx: Context) -> approval_store.Approval | None
         return None
     me = event.actor.person_id
     if not me or (me not in a.approvers and not event.actor.is_admin):
-        ctx.reply(ctx.t("core.permission_denied"))
+        # not "你没有权限查看这些内容": the presser saw the card; say who decides it
+        ctx.reply(ctx.t("approval.not_approver", approvers="、".join(_name(ctx, pid) for pid in a.approvers)))
         return None
     if a.status != "pending":
         ctx.reply(ctx.t(f"approval.already_{a.status}", who=_name(ctx, a.decided_by or "")))

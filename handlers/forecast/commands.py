@@ -342,14 +342,15 @@ def reason_direction(reason: str) -> str:
     return "down" if worse and not better else "up" if better and not worse else ""
 
 
-def _direction(field: str, deal: Deal, value: float | int, ctx: Context) -> str:
-    """Which way an /adjust moves the deal: "up" (more, likelier, sooner), "down", or "" (no change / unknown)."""
+def _direction(field: str, deal: Deal, value: float | int, p_old: float) -> str:
+    """Which way an /adjust moves the deal: "up" (more, likelier, sooner), "down", or "" (no change / unknown).
+    A probability is compared with what the deal shows now: an earlier override, else the model's estimate `p_old`
+    (35 % → 95 % "because the budget was cut" does not explain the change, whoever set the 35 %)."""
     if field == "amount":
         old = deal.amount
     elif field == "probability":
         old = deal.details.probability_override
-        if old is None:
-            return ""  # against the model's estimate either way can be right
+        old = p_old if old is None else old
     else:
         if deal.expected_close_at is None:
             return ""
@@ -393,16 +394,16 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         listing = "\n".join(f"{i}. {r}" for i, r in enumerate(ctx.config.forecast.reasons, 1))
         raise UserInputError(ctx.t("forecast.adjust_need_reason", reasons=listing, deal=deal.title,
                                    field=args[field_at], value=raw_value))
-    going = _direction(field, deal, value, ctx)
+    now = ctx.clock.now_ms()
+    models = engine.build_models(ctx.store, deal_store.listing(ctx.store), ctx.config.forecast, now, _tz(ctx))
+    p_old = engine.explain(models, deal).probability
+    going = _direction(field, deal, value, p_old)
     said = reason_direction(reason)
     if going and said and going != said:  # "预算削减" as the reason for a higher amount does not explain it
         fitting = [r for r in ctx.config.forecast.reasons if reason_direction(r) in (going, "")]
         listing = "\n".join(f"{ctx.config.forecast.reasons.index(r) + 1}. {r}" for r in fitting)
         raise UserInputError(ctx.t("forecast.adjust_reason_direction", reason=reason,
                                    direction=ctx.t(f"forecast.direction_{going}"), reasons=listing))
-    now = ctx.clock.now_ms()
-    models = engine.build_models(ctx.store, deal_store.listing(ctx.store), ctx.config.forecast, now, _tz(ctx))
-    p_old = engine.explain(models, deal).probability
     if approval.needed(ctx, event.actor, deal, field, value, p_old):  # a rep's big step waits for the manager
         old, new = change_values(ctx, deal, field, value, p_old)
         if approval.request(ctx, event, deal, field, value, old, new, reason):

@@ -29,6 +29,7 @@ from bot.clock import to_ms
 from bot.errors import BadPayload
 from handlers.forecast.book import DealRow
 from prompts import Prompts
+from prompts.library import toml_detail
 
 DAY_MS = 86_400_000
 
@@ -126,12 +127,13 @@ def load_mapping(path: str | Path, t=None) -> Mapping:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise BadPayload(t("dealfile.map_toml", path=p, line=m.group(1) if m else 1, error=exc)) from None
+        raise BadPayload(t("dealfile.map_toml", path=p, line=m.group(1) if m else 1,
+                           error=toml_detail(exc, t))) from None  # tomllib's words in the admin's language
 
     def bad(where: str, key: str | None, msg: str, **values: Any) -> BadPayload:
         return BadPayload(f"{p}:{_line_of(text, where, key)}: " + t(f"dealfile.{msg}", **values))
 
-    known = ", ".join(CORE_FIELDS + DETAIL_FIELDS)
+    known = ",".join(CORE_FIELDS + DETAIL_FIELDS)
     tables = {}
     for section in ("columns", "constants", "defaults", "status", "source", "rules", "lookups"):
         v = data.get(section, {})
@@ -276,7 +278,7 @@ def _lookup_tables(base: Path, mapping: Mapping) -> list[tuple[dict[str, Any], d
         for col in (spec["key"], spec.get("value")):
             if col is not None and col not in header:
                 raise BadPayload(t("dealfile.lookup_column", mapping=mapping.path, name=spec["name"], path=f,
-                                   column=col, header=", ".join(header)))
+                                   column=col, header=",".join(header)))
         found = spec.get("found")
         table = {r.get(spec["key"], ""): str(found) if found is not None else r.get(spec["value"], "")
                  for _line, r in rows}
@@ -355,8 +357,8 @@ def read(path: str | Path, mapping: Mapping) -> ReadResult:
     header, rows = _rows(path, mapping)
     missing = [c for f, c in mapping.columns.items() if c not in header]
     if missing:
-        raise BadPayload(t("dealfile.file_columns", path=path, missing=", ".join(missing), mapping=mapping.path,
-                           header=", ".join(header)))
+        raise BadPayload(t("dealfile.file_columns", path=path, missing=",".join(missing), mapping=mapping.path,
+                           header=",".join(header)))
     tables = _lookup_tables(path.parent, mapping)
     deals, errors = [], []
     for line, raw in rows:

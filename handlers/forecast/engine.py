@@ -9,13 +9,14 @@ weigh most (the reasons shown). Runs in a deferred job (worker thread, read-only
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from bot.config import ForecastSection
-from handlers.forecast import calendar, model, projection, timing, value
+from handlers.forecast import calendar, calibration, model, projection, timing, value
 from handlers.forecast.book import NO_TIME, Book, DealRow
 from handlers.forecast.periods import Period, date_ms, local_date, of_kind
 from handlers.forecast.simulate import Outcome, simulate
@@ -63,6 +64,7 @@ class Models:
     reps: model.RepHistory
     windows: list[procurement.Window]
     responsiveness: dict[str, float]
+    calibration: calibration.Calibration | None = None  # how far the win model was trusted (None: not measured)
 
 
 _CACHE: dict[tuple, object] = {}  # fitted models by history fingerprint: a running bot refits only on change
@@ -84,12 +86,48 @@ def _cached(key: tuple, make):
 
 def fit_models(all_deals: list[Deal], cfg: ForecastSection, now_ms: int, tz: ZoneInfo | None = None) -> Models:
     """The win model and rep records from the deals known at `now_ms` (open ones censored at their age then):
-    what `/deal` and `/forecast` use, and what the backtest scores at each past as-of date (winprob_eval)."""
+    what `/deal` and `/forecast` use, and what the backtest scores at each past as-of date (winprob_eval).
+    Its probabilities are blended with the base rate as far as its past departures from it came true
+    (calibration.py: measured on the last months' cutoffs, from what was known at `now_ms` only)."""
+    tz = tz or ZoneInfo("Asia/Shanghai")
+    models = _fit_raw(all_deals, cfg, now_ms, tz)
+    win = models.win
+    if win.ages is not None and not win.fallback:
+        cal = calibration.measure(all_deals, now_ms, tz, lambda past, t: _fit_past(past, cfg, t, tz),
+                                  probabilities_within)
+        models.win = dataclasses.replace(win, blend=cal.blend, blend_to=cal.base_rate)
+        models.calibration = cal
+    return models
+
+
+def _fit_raw(all_deals: list[Deal], cfg: ForecastSection, now_ms: int, tz: ZoneInfo) -> Models:
     closed = sorted((d for d in all_deals if d.status != "open"), key=lambda d: (d.closed_at or d.created_at, d.id))
     open_deals = [d for d in all_deals if d.status == "open"]
     win = model.fit(closed, prior=cfg.base_rate_prior, strength=cfg.prior_strength, min_fit=cfg.min_fit_deals,
                     intent_cap=cfg.intent_cap, open_deals=open_deals, as_of=now_ms, tz=tz)
     return Models(win, closed, model.RepHistory(closed), [], {})
+
+
+_PAST: dict[tuple, Models] = {}  # uncalibrated fits at past month starts, by what was known then
+_PAST_MAX = 16
+
+
+def _fit_past(past: list[Deal], cfg: ForecastSection, t: int, tz: ZoneInfo) -> Models:
+    """The uncalibrated model at a past date `t` from `past` (the deals as known then). A month start's fit is
+    the same for every later as-of date (and for the backtest's date `t` itself): cached on its exact input."""
+    closed = tuple(d for d in past if d.status != "open")  # what the fit learns from (with every detail)
+    key = (t, str(tz), _params(cfg), hash(closed), len(past), sum(d.created_at for d in past))
+    if key not in _PAST:
+        if len(_PAST) >= _PAST_MAX:
+            _PAST.pop(next(iter(_PAST)))
+        _PAST[key] = _fit_raw(past, cfg, t, tz)
+    return _PAST[key]
+
+
+def probabilities_within(models: Models, deals: list[Deal], days: int) -> np.ndarray:
+    """The uncalibrated model's P(won | decided within `days` of its as-of date) for these open deals."""
+    win = dataclasses.replace(models.win, ages=models.win.ages.within(days), blend=1.0)
+    return deal_probabilities(dataclasses.replace(models, win=win), deals).probability
 
 
 def build_models(store: Store, all_deals: list[Deal], cfg: ForecastSection, now_ms: int,

@@ -16,6 +16,9 @@
 - the three coefficients are sequential ratios (base → +customer → +project → +rep), so their product is exactly
   the probability; contributions of single features are "probability with it ÷ probability without it".
 - an intent letter lacking any of 公章 / 明确预算范围 / 指定对接人 / 约定下次会议时间 caps the result.
+- what is shown is blended with the base rate as far as the model's departures from it came true on past
+  dates (`WinModel.blend`, measured by calibration.py; applied to every step, so the coefficients still multiply
+  to the result).
 """
 
 from __future__ import annotations
@@ -167,7 +170,9 @@ class AgeCurve:
     won, and that are lost, inside it; bands with thin history are shrunk toward the band before. Per month
     position in the quarter: how much more (or less) often than its age predicts a deal is won, or lost, in such
     a month — B2B books wins at quarter end (Maven: about 80 % of the deals decided in March, June, September and
-    December are won, about half in the other months), shrunk toward 1 where history shows no difference.
+    December are won, about half in the other months), shrunk toward 1 where history shows no difference — and
+    per age band within each position (shrunk toward the position's factor), since young and old deals need not
+    follow the same rhythm (`_position_factors`).
 
     An open deal's future is then walked day by day from the as-of date (its age growing, the calendar moving):
     W and L are its chances of being won and lost; the probability is W / (W + L), the chance of a win once it is
@@ -178,9 +183,10 @@ class AgeCurve:
     win_h: np.ndarray
     lose_h: np.ndarray
     deals: int  # how many deals (closed and open) it was learned from
-    pos_w: np.ndarray = field(default_factory=lambda: np.ones(3))
-    pos_l: np.ndarray = field(default_factory=lambda: np.ones(3))
+    pos_w: np.ndarray = field(default_factory=lambda: np.ones((len(AGE_EDGES_DAYS), 3)))  # age band × position
+    pos_l: np.ndarray = field(default_factory=lambda: np.ones((len(AGE_EDGES_DAYS), 3)))
     table: np.ndarray = field(default_factory=lambda: np.zeros(0))  # by age in days at the as-of date
+    walk_inputs: tuple = ()  # (daily win rates, daily loss rates, as-of, tz, fallback): to re-walk a shorter future
 
     @staticmethod
     def learn(created: np.ndarray, exit_ms: np.ndarray, won: np.ndarray, lost: np.ndarray, as_of: int,
@@ -212,17 +218,27 @@ class AgeCurve:
         dw, dl = win_h[b] / width, lose_h[b] / width
         curve = AgeCurve(win_h, lose_h, int(len(created)))
         curve.pos_w, curve.pos_l = _position_factors(created, exit_ms, won, lost, dw, dl, as_of, tz)
+        curve.walk_inputs = (dw, dl, as_of, tz, fallback)
         curve.table = curve._walk(dw, dl, as_of, tz, fallback)
         return curve
 
-    def _walk(self, dw: np.ndarray, dl: np.ndarray, as_of: int, tz: ZoneInfo, fallback: float) -> np.ndarray:
+    def within(self, days: int) -> AgeCurve:
+        """The same curve answering P(won | decided within `days` of the as-of date): what can be checked against
+        outcomes known `days` later (calibration.py scores past dates this way, not against the deals' whole future,
+        which is still censored then)."""
+        return dataclasses.replace(self, table=self._walk(*self.walk_inputs, days=days))
+
+    def _walk(self, dw: np.ndarray, dl: np.ndarray, as_of: int, tz: ZoneInfo, fallback: float,
+              days: int = HORIZON_DAYS) -> np.ndarray:
         start = np.arange(MAX_AGE_DAYS + 1)
         alive = np.ones(len(start))
         won, lost = np.zeros(len(start)), np.zeros(len(start))
         pos = _positions(as_of, HORIZON_DAYS, tz)
-        for j in range(HORIZON_DAYS):
+        band = np.clip(np.searchsorted(AGE_EDGES_DAYS, np.arange(MAX_AGE_DAYS + 1), side="right") - 1, 0,
+                       len(AGE_EDGES_DAYS) - 1)
+        for j in range(min(days, HORIZON_DAYS)):
             age = np.minimum(start + j, MAX_AGE_DAYS)
-            pw, pl = dw[age] * self.pos_w[pos[j]], dl[age] * self.pos_l[pos[j]]
+            pw, pl = dw[age] * self.pos_w[band[age], pos[j]], dl[age] * self.pos_l[band[age], pos[j]]
             over = np.maximum(pw + pl, 1.0)
             pw, pl = pw / over, pl / over
             won += alive * pw
@@ -239,20 +255,26 @@ class AgeCurve:
 
 def _position_factors(created: np.ndarray, exit_ms: np.ndarray, won: np.ndarray, lost: np.ndarray,
                       dw: np.ndarray, dl: np.ndarray, as_of: int, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
-    """Observed ÷ expected wins (and losses) in the months of each quarter position, over the history's months;
-    expected from the age rates alone. Shrunk toward 1 by POSITION_STRENGTH pseudo-events."""
-    obs_w, obs_l, exp_w, exp_l = np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)
+    """Observed ÷ expected wins (and losses) in the months of each quarter position, per age band, over the
+    history's months; expected from the age rates alone. Returns (bands × 3) multipliers for wins and losses.
+
+    The overall factor of a position is shrunk toward 1, and a band's toward its position's overall factor, by
+    POSITION_STRENGTH pseudo-events each. Why per band: the quarter-end rhythm need not be the same for young and
+    old deals — quick deals may be decided in any month while long cycles wait for the quarter's last one (Maven:
+    deals decided in a quarter's first month are about a week old, the others about ten weeks) — and a single
+    multiplier per month then sends old deals to the quarter end too often."""
+    k_bands = len(AGE_EDGES_DAYS)
+    obs_w, obs_l = np.zeros((k_bands, 3)), np.zeros((k_bands, 3))
+    exp_w, exp_l = np.zeros((k_bands, 3)), np.zeros((k_bands, 3))
     if not len(created):
-        return np.ones(3), np.ones(3)
-    cum_w, cum_l = np.concatenate([[0.0], np.cumsum(dw)]), np.concatenate([[0.0], np.cumsum(dl)])
-
-    def cum(c: np.ndarray, days: np.ndarray) -> np.ndarray:
-        d = np.clip(days, 0, MAX_AGE_DAYS + 1)
-        whole = np.floor(d).astype(int)
-        part = d - whole
-        step = np.append(np.diff(c), c[-1] - c[-2])
-        return c[np.minimum(whole, len(c) - 1)] + part * step[np.minimum(whole, len(step) - 1)]
-
+        return np.ones((k_bands, 3)), np.ones((k_bands, 3))
+    # a band's daily rates are constant: expected events = rate × days of exposure inside the band (ages past
+    # MAX_AGE_DAYS + 1 count no more, as in the walk's table)
+    lo_edge = AGE_EDGES_DAYS
+    hi_edge = np.append(AGE_EDGES_DAYS[1:], MAX_AGE_DAYS + 1.0)
+    rate_w, rate_l = dw[lo_edge.astype(int)], dl[lo_edge.astype(int)]
+    exit_band = np.clip(np.searchsorted(AGE_EDGES_DAYS, (exit_ms - created) / DAY_MS, side="right") - 1, 0,
+                        k_bands - 1)
     month = local_date(int(created.min()), tz).replace(day=1)
     end = local_date(as_of, tz)
     while month <= end:
@@ -263,14 +285,17 @@ def _position_factors(created: np.ndarray, exit_ms: np.ndarray, won: np.ndarray,
         if on.any():
             pos = (month.month - 1) % 3
             a0, a1 = (lo[on] - created[on]) / DAY_MS, (hi[on] - created[on]) / DAY_MS
-            exp_w[pos] += float((cum(cum_w, a1) - cum(cum_w, a0)).sum())
-            exp_l[pos] += float((cum(cum_l, a1) - cum(cum_l, a0)).sum())
+            days = (np.clip(a1[:, None], lo_edge, hi_edge) - np.clip(a0[:, None], lo_edge, hi_edge)).sum(axis=0)
+            exp_w[:, pos] += rate_w * days
+            exp_l[:, pos] += rate_l * days
             inside = (exit_ms >= m0) & (exit_ms < m1)
-            obs_w[pos] += float((won & inside).sum())
-            obs_l[pos] += float((lost & inside).sum())
+            np.add.at(obs_w[:, pos], exit_band[won & inside], 1.0)
+            np.add.at(obs_l[:, pos], exit_band[lost & inside], 1.0)
         month = nxt
     k = POSITION_STRENGTH
-    return (obs_w + k) / (exp_w + k), (obs_l + k) / (exp_l + k)
+    all_w = (obs_w.sum(axis=0) + k) / (exp_w.sum(axis=0) + k)
+    all_l = (obs_l.sum(axis=0) + k) / (exp_l.sum(axis=0) + k)
+    return (obs_w + k * all_w) / (exp_w + k), (obs_l + k * all_l) / (exp_l + k)
 
 
 @dataclass
@@ -316,6 +341,15 @@ class WinModel:
     ages: AgeCurve | None = None  # None: no as-of date given (closed-deal rates only)
     as_of: int = 0  # the date open deals' ages are measured at (UTC ms)
     strength: float = 20.0
+    blend: float = 1.0  # weight of the model against the base rate, measured on past dates (calibration.py)
+    blend_to: float = 0.5  # that base rate: won ÷ closed among the deals closed before the as-of date
+
+    def shown(self, logit_p: np.ndarray | float) -> np.ndarray | float:
+        """The probability shown for a model logit: blend × model + (1 − blend) × base rate. Applied to every
+        cumulative step (base, +customer, +project, +rep), so the coefficients still multiply to the result."""
+        p = 1 / (1 + np.exp(-np.asarray(logit_p, dtype=float)))
+        out = self.blend * p + (1 - self.blend) * self.blend_to
+        return float(out) if np.ndim(out) == 0 else out
 
     def age_shift(self, deals: Sequence[Deal]) -> np.ndarray:
         """Logit shift of each deal's base for its age: log-odds of P(won | open at its age) minus those of the
@@ -351,13 +385,13 @@ class WinModel:
     def explain(self, deal: Deal, rep_attainment: float = 0.0, responsiveness: float = 0.0) -> Explained:
         x = features(deal, rep_attainment, responsiveness)
         lb = logit(self.base_of(deal)) + float(self.age_shift([deal])[0])
-        base = sigmoid(lb)
+        base = self.shown(lb)
         steps, acc = {}, lb
         prev = base
         for g in GROUPS:
             idx = [i for i, n in enumerate(NAMES) if FEATURES[n][0] == g]
             acc += float(x[idx] @ self.beta[idx])
-            p = sigmoid(acc)
+            p = self.shown(acc)
             steps[g] = p / prev if prev > 0 else 1.0
             prev = p
         p_all = prev
@@ -365,7 +399,7 @@ class WinModel:
         for i, n in enumerate(NAMES):
             if x[i] == 0:
                 continue
-            without = sigmoid(acc - x[i] * self.beta[i])
+            without = self.shown(acc - x[i] * self.beta[i])
             contribs.append((n, p_all / without - 1.0))
         contribs.sort(key=lambda kv: -abs(kv[1]))
         missing = intent_incomplete(deal)
@@ -386,8 +420,8 @@ class WinModel:
         b = np.clip(np.array(self.bases(deals), dtype=float) if raw_base is None else raw_base, 1e-4, 1 - 1e-4)
         lb = np.log(b / (1 - b)) + self.intercept + self.age_shift(deals)
         total = lb + X @ self.beta
-        p = 1 / (1 + np.exp(-total))
-        without = 1 / (1 + np.exp(-(total[:, None] - X * self.beta[None, :])))
+        p = self.shown(total)
+        without = self.shown(total[:, None] - X * self.beta[None, :])
         contrib = np.where(X != 0, p[:, None] / without - 1.0, 0.0)
         missing = np.array([d.details.intent_letter and not (d.details.has_seal and d.details.has_budget_range
                                                              and d.details.has_named_contact
@@ -397,7 +431,7 @@ class WinModel:
         p = np.where(np.isnan(override), p, override)
         capped = missing & (p > self.intent_cap)
         p = np.where(capped, self.intent_cap, p)
-        return Many(p, 1 / (1 + np.exp(-lb)), contrib, capped)
+        return Many(p, self.shown(lb), contrib, capped)
 
     def probability(self, deal: Deal, rep_attainment: float = 0.0, responsiveness: float = 0.0) -> float:
         return self.explain(deal, rep_attainment, responsiveness).probability

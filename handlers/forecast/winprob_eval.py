@@ -1,7 +1,8 @@
 """How good are the win probabilities `/deal` shows? Scored at past as-of dates, on what happened next.
 
-At each as-of date the win model is fitted exactly as the bot fits it (model.fit with the deals known then, the
-open ones censored at their age), and every deal open at that date that closes later gets the probability `/deal`
+At each as-of date the win model is fitted exactly as the bot fits it (engine.fit_models with the deals known
+then, the open ones censored at their age, blended with the base rate as far as calibration.py measured it
+right on the months before), and every deal open at that date that closes later gets the probability `/deal`
 would have shown for it then (engine.deal_probabilities: the same rep attainment, the same vectorised path). Its
 later outcome (won = 1, lost = 0) is the truth; deals still open at the export's end are not scored (no outcome).
 
@@ -20,7 +21,6 @@ export has no history of them) and responsiveness (an export has no chat behavio
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from datetime import date
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from bot.config import ForecastSection
-from handlers.forecast import engine
+from handlers.forecast import calibration, engine
 from handlers.forecast.dealfile import ParsedDeal
 from store.deals import Deal, Details
 
@@ -54,18 +54,9 @@ def deals_of(parsed: Sequence[ParsedDeal], source: str = "import") -> list[Deal]
 
 
 def as_known_at(deals: Sequence[Deal], t: int, list_amount: dict[str, float]) -> list[Deal]:
-    """The deals created before `t` as they stood at `t`: a close at or after `t` is erased (open, no close date,
-    valued at its list amount, no stage word that could say how it ended)."""
-    out = []
-    for d in deals:
-        if d.created_at >= t:
-            continue
-        if d.status != "open" and d.closed_at is not None and d.closed_at < t:
-            out.append(d)
-        else:
-            out.append(dataclasses.replace(d, status="open", closed_at=None, stage="",
-                                           amount=list_amount.get(d.id, d.amount)))
-    return out
+    """The deals created before `t` as they stood at `t` (calibration.as_known_at: the model's own past refits
+    erase the future the same way)."""
+    return calibration.as_known_at(deals, t, list_amount)
 
 
 def probabilities_at(deals: Sequence[Deal], t: int, cfg: ForecastSection, tz: ZoneInfo,
@@ -107,10 +98,9 @@ def evaluate(deals: Sequence[Deal], as_of: Sequence[int], cfg: ForecastSection, 
 
 
 def base_rate_at(deals: Sequence[Deal], t: int) -> float:
-    """Won ÷ closed among the deals closed before `t` (0.5 before any close)."""
-    won = sum(1 for d in deals if d.status == "won" and d.closed_at is not None and d.closed_at < t)
-    lost = sum(1 for d in deals if d.status == "lost" and d.closed_at is not None and d.closed_at < t)
-    return won / (won + lost) if won + lost else 0.5
+    """Won ÷ closed among the deals closed before `t` (0.5 before any close): the base rate the model is blended
+    toward (calibration.base_rate)."""
+    return calibration.base_rate(deals, t)
 
 
 def for_periods(parsed: Sequence[ParsedDeal], kind: str, start: date, end: date, tz: ZoneInfo,

@@ -10,6 +10,7 @@ from bot.errors import ConfigError
 from bot.router import Router
 from handlers.stores import actions, commands, photos, registry, sweep
 from handlers.workcal import parse_hhmm
+from prompts import Keyed
 from store import stores as stores_store
 
 router = Router("stores").include(sweep.router, photos.router, commands.router)
@@ -22,10 +23,10 @@ def setup(services: Services) -> None:
     parse_hhmm(cfg.morning_time, "stores.morning_time")
     for key in ("receptions_red_days", "conversion_window_days", "experience_deal_hours", "trend_days"):
         if getattr(cfg, key) < 1:
-            raise ConfigError(f"stores.{key}: must be at least 1, got {getattr(cfg, key)}")
+            raise ConfigError(Keyed("stores_cli.cfg_at_least", field=f"stores.{key}", got=getattr(cfg, key)))
     if not (cfg.receptions_red <= cfg.receptions_healthy and cfg.exposure_red <= cfg.exposure_healthy
             and cfg.dwell_red_min <= cfg.dwell_healthy_min):
-        raise ConfigError("stores: every red line must be at or below its healthy line")
+        raise ConfigError(Keyed("stores_cli.cfg_red_lines"))
     registry.load_section(services.store, cfg, services.clock.now_ms())
     services.directory.refresh()
     services.extras["stores.packs"] = actions.load_packs(services)

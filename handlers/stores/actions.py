@@ -22,6 +22,7 @@ from bot.context import Context, Services
 from bot.errors import ConfigError
 from bot.replies import Reply
 from handlers.stores import health
+from prompts import Keyed
 from store import stores as stores_store
 
 PACKS = ("invitation", "traffic", "rainy", "care")
@@ -47,13 +48,13 @@ def load_packs(services: Services) -> dict[str, dict[str, Any]]:
             try:
                 data = tomllib.loads(file.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+                raise ConfigError(Keyed("stores_cli.pack_toml", path=file, why=exc)) from None
             for name, table in data.items():
                 if name not in PACKS or not isinstance(table, dict):
-                    raise ConfigError(f"{file}: [{name}]: unknown pack (known: {', '.join(PACKS)})")
+                    raise ConfigError(Keyed("stores_cli.pack_unknown", path=file, name=name, known=",".join(PACKS)))
                 lines = table.get("lines", [])
                 if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
-                    raise ConfigError(f"{file}: [{name}] lines: expected a list of strings")
+                    raise ConfigError(Keyed("stores_cli.pack_lines", path=file, name=name))
                 packs[name] = {**packs[name], **table}
     return packs
 

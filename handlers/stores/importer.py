@@ -67,16 +67,17 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
         try:
             data = tomllib.loads(Path(mapping).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise BadPayload(f"{mapping}: mapping file not found") from None
+            raise BadPayload(Keyed("stores_cli.map_missing", path=mapping)) from None
         except tomllib.TOMLDecodeError as exc:
-            raise BadPayload(f"{mapping}: not valid TOML: {exc}") from None
+            raise BadPayload(Keyed("stores_cli.map_toml", path=mapping, why=exc)) from None
         columns = {str(k): str(v) for k, v in data.get("columns", {}).items()}
         unknown = sorted(set(columns) - set(fields))
         if unknown:
-            raise BadPayload(f"{mapping}: [columns] has unknown fields {unknown}; known: {', '.join(fields)}")
+            raise BadPayload(Keyed("stores_cli.map_unknown", path=mapping, fields=", ".join(unknown),
+                                         known=",".join(fields)))
         source = data.get("source", {})
     if not Path(path).is_file():
-        raise BadPayload(f"{path}: file not found")
+        raise BadPayload(Keyed("stores_cli.file_missing", path=path))
     reader = SimpleNamespace(encoding=str(source.get("encoding", "utf-8-sig")), sheet=str(source.get("sheet", "")),
                              path=str(mapping or ""))
     header, raw_rows = dealfile._rows(Path(path), reader)  # the deal importer's CSV/XLSX reader
@@ -85,8 +86,8 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
     for name, names in fields.items():
         if name in columns:
             if columns[name] not in header:
-                raise BadPayload(f"{path}: column {columns[name]!r} for {name} (from {mapping}) is not in the file"
-                                 f" (it has {header})")
+                raise BadPayload(Keyed("stores_cli.column_absent", path=path, column=columns[name], field=name,
+                                       mapping=mapping, header=",".join(header)))
             chosen[name] = columns[name]
             continue
         for candidate in names:
@@ -95,8 +96,8 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
                 break
     missing = [f for f in required if f not in chosen]
     if missing:
-        raise BadPayload(f"{path}: no column for {', '.join(missing)} (it has {header}); name it with --map"
-                         " mapping.toml ([columns] field = \"your column\")")
+        raise BadPayload(Keyed("stores_cli.column_missing", path=path, fields=", ".join(missing),
+                                 header=",".join(header)))
     return Mapped([(line, {f: raw.get(c, "").strip() for f, c in chosen.items()}) for line, raw in raw_rows])
 
 
@@ -230,13 +231,13 @@ def import_wifi(store: Store, path: Path, now_ms: int, *, default_store: str | N
     by_key = {r.id: r for r in rows} | {r.name: r for r in rows}
     fallback = by_key.get(default_store or "")
     if default_store and fallback is None:
-        raise BadPayload(f"--store {default_store!r}: no such store (import stores first)")
+        raise BadPayload(Keyed("stores_cli.no_store", store=default_store))
     tz = fallback.timezone if fallback else "Asia/Shanghai"
     try:
         probe_file = wifi.read_probe_csv(path, wifi.ProbeColumns(default_store=fallback.id if fallback else None),
                                          tz=tz)
     except wifi.ProbeFormatError as exc:
-        raise BadPayload(str(exc)) from None
+        raise BadPayload(exc.args[0]) from None
     errors = [f"{path}: {e.text(prompts)}" for e in probe_file.errors]
     records = probe_file.records
     unknown = sorted({s for s in records.stores if s not in by_key})

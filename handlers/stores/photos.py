@@ -27,6 +27,7 @@ from bot.media import MediaFetchers, MediaRequest, MediaUnavailable
 from bot.replies import Reply
 from bot.router import F, Router
 from handlers.stores import fixes, health, sweep
+from prompts import render
 from store import stores as stores_store
 
 log = logging.getLogger("salespulse.stores.photos")
@@ -84,7 +85,7 @@ def _check(services: Services, payload: dict, image: bytes) -> dict[str, Any]:
     try:
         planogram = _planogram(services, Path(payload["folder"]))
     except getattr(api, "PlanogramError", ValueError) as exc:
-        return {"reason": "no_planogram", "detail": str(exc)}
+        return {"reason": "no_planogram", "detail": render(exc, services.prompts.t)}  # in the clerk's language
     result = api.check_photo(image, planogram)
     out: dict[str, Any] = {
         "registered": bool(result.registered), "reason": str(result.reason or ""),
@@ -115,7 +116,9 @@ async def check_job(payload: dict, jctx: Any) -> PhotoCheck:
     except MediaUnavailable as exc:
         if not exc.permanent and not jctx.final:
             raise
-        fields = {"reason": "no_media", "detail": str(exc)}
+        # the platform's reason is technical (and English): it goes to the log; the clerk is asked to send again
+        log.warning("shelf photo %s not fetched: %s", message["event_id"], exc)
+        fields = {"reason": "no_media", "detail": ""}
     else:
         fields = await jctx.offload(_check, services, payload, image)
     actor = message.get("actor") or {}

@@ -112,12 +112,12 @@ def load_section(store: Store, cfg: StoresSection, now_ms: int) -> int:
         spec = from_section(entry)
         problem = check_spec(spec)
         if problem:
-            raise ConfigError(f"stores.list[{i}]: {problem}")
+            raise ConfigError(Keyed("stores_cli.cfg_store", i=i, why=problem))
         specs.append(spec)
     with store.transaction():
         for area in cfg.areas:
             if not area.name:
-                raise ConfigError("stores.areas: every area needs a name")
+                raise ConfigError(Keyed("stores_cli.cfg_area_name"))
             manager = person_id(store, area.manager) if area.manager else None
             stores_store.upsert_area(store, area.name, manager, area.competitor_note)
         save(store, specs, "bot.toml", now_ms)
@@ -132,4 +132,4 @@ def _iso_day(text: str) -> str:
     try:
         return date.fromisoformat(text.strip()).isoformat()
     except ValueError:
-        raise ConfigError(f"stores.promotion_days: {text!r} is not YYYY-MM-DD") from None
+        raise ConfigError(Keyed("stores_cli.cfg_promotion_day", text=text)) from None

@@ -37,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from prompts import Keyed
+
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 
@@ -144,12 +146,13 @@ def _pick(header: Sequence[str], wanted: str | None, names: Sequence[str], what:
     if wanted is not None:
         if wanted.strip().lower() in low:
             return low.index(wanted.strip().lower())
-        raise ProbeFormatError(f"{path}: column {wanted!r} ({what}) not in header {list(header)}")
+        raise ProbeFormatError(Keyed("stores_cli.column_absent", path=path, column=wanted, field=what, mapping="--map",
+                                     header=",".join(header)))
     for n in names:
         if n in low:
             return low.index(n)
     if required:
-        raise ProbeFormatError(f"{path}: no {what} column in header {list(header)}; name it with a column mapping")
+        raise ProbeFormatError(Keyed("stores_cli.column_missing", path=path, fields=what, header=",".join(header)))
     return None
 
 
@@ -164,7 +167,7 @@ def read_probe_csv(path: Path | str, columns: ProbeColumns | None = None, *, tz:
         reader = csv.reader(fh)
         header = next(reader, None)
         if not header:
-            raise ProbeFormatError(f"{path}: empty file, no header row")
+            raise ProbeFormatError(Keyed("stores_cli.empty_file", path=path))
         i_t = _pick(header, cols.time, TIME_HEADERS, "time", path)
         i_d = _pick(header, cols.device, DEVICE_HEADERS, "device", path)
         i_s = _pick(header, cols.store, STORE_HEADERS, "store", path, required=cols.default_store is None)

@@ -198,6 +198,9 @@ def on_target(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     if not actor.is_admin and actor.role != Role.MANAGER:
         raise UserInputError(ctx.t("views.target_reps_may_not"))
+    if args[0].lower() in DELETE_WORDS:
+        _delete_target(event, ctx, args[1:])
+        return
     period, amount, scope_word = _parse_target_args(ctx, args)
     scope = targets.resolve_scope(scope_word, actor, ctx.directory, ctx.t)
     if not targets.may_set(actor, scope, ctx.directory):
@@ -211,6 +214,39 @@ def on_target(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         old_text = wan(old) + ctx.t("forecast.wan")
     ctx.reply(ctx.t("views.target_set", scope=scope_label(ctx, scope), period=period.label, old=old_text,
                     new=wan(amount)))
+
+
+DELETE_WORDS = ("删除", "清除", "取消", "删掉", "delete", "clear", "remove")
+
+
+def _delete_target(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
+    """`/目标 删除 [本季|2026-06] [团队名|@某人]`: remove a target set in chat, audited like a change. Only chat-set
+    targets can go; one from bot.toml is named as such (it is edited there). The same scope rules as setting."""
+    today_ = _local_today(ctx)
+    period = scope_word = None
+    for a in args:
+        p = periods.parse(a, today_)
+        if p is not None and period is None:
+            period = p
+        elif scope_word is None:
+            scope_word = a
+        else:
+            raise UserInputError(ctx.t("views.target_delete_usage"))
+    period = period or periods.parse(ctx.config.forecast.default_period, today_) or periods.quarter_of(today_)
+    scope = targets.resolve_scope(scope_word, event.actor, ctx.directory, ctx.t)
+    if not targets.may_set(event.actor, scope, ctx.directory):
+        raise UserInputError(ctx.t("views.target_not_yours", scope=scope_label(ctx, scope)))
+    removed = target_store.delete(ctx.store, scope.key, period.label, event.actor.person_id, ctx.clock.now_ms(),
+                                  event.event_id)
+    from_config = targets.config_target(ctx.config.forecast.targets, scope.key, period, today_)
+    label = scope_label(ctx, scope)
+    if removed is None:
+        key = "views.target_delete_config_only" if from_config else "views.target_delete_none"
+        ctx.reply(ctx.t(key, scope=label, period=period.label, amount=wan(from_config or 0)))
+        return
+    now_text = ctx.t("views.target_from_config", amount=wan(from_config)) if from_config else ctx.t(
+        "views.target_delete_now_none")
+    ctx.reply(ctx.t("views.target_deleted", scope=label, period=period.label, old=wan(removed), now=now_text))
 
 
 def targets_listing(ctx: Context) -> str:
@@ -248,8 +284,9 @@ def targets_listing(ctx: Context) -> str:
                                when=periods.local_date(c.at, ZoneInfo(ctx.config.bot.timezone)).isoformat(),
                                who=who.name if who else c.person_id,
                                scope=scope_label(ctx, targets.scope_of_key(c.scope_key, ctx.directory)),
-                               period=c.period, old=wan(c.old_amount) if c.old_amount is not None else "—",
-                               new=wan(c.new_amount)))
+                               period=c.period, old=wan(c.old_amount) + ctx.t("forecast.wan") if c.old_amount is not None else "—",
+                               new=wan(c.new_amount) + ctx.t("forecast.wan") if c.new_amount is not None
+                               else ctx.t("views.target_history_deleted")))
     if ctx.event.actor.is_admin or ctx.event.actor.role == Role.MANAGER:
         lines.append(ctx.t("views.target_hint"))
     return "\n".join(lines)
@@ -259,12 +296,17 @@ def targets_listing(ctx: Context) -> str:
 EXPORTS_KEPT = 50  # workbooks kept in <data_dir>/exports; older ones are deleted when a new one is written
 
 
+def _export_usage(ctx: Context, words) -> str:
+    """The usage, after the words that were not understood (they used to trail the usage unexplained)."""
+    usage = ctx.t("views.export_usage")
+    return ctx.t("views.export_not_understood", words=" ".join(words), usage=usage) if words else usage
+
+
 @router.command("export")
 def on_export(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     sheets, rest = workbook.parse_what(args)
     if not sheets:
-        raise UserInputError(ctx.t("views.export_usage", words=" ".join(rest)) if rest else ctx.t("views.export_usage",
-                                                                                                   words=""))
+        raise UserInputError(_export_usage(ctx, rest))
     today_ = _local_today(ctx)
     period = None
     others = []
@@ -276,7 +318,7 @@ def on_export(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
             others.append(word)
     sc = _scope(ctx, tuple(others)) if len(others) <= 1 else None
     if sc is None:
-        raise UserInputError(ctx.t("views.export_usage", words=" ".join(others)))
+        raise UserInputError(_export_usage(ctx, others))
     period = period or periods.parse(ctx.config.forecast.default_period, today_) or periods.quarter_of(today_)
     target = targets.target_for(ctx.store, ctx.config.forecast.targets, sc.target_key, period, today_)[0]
     names = ctx.t("core.list_sep").join(ctx.t(f"views.xlsx_sheet_{s}") for s in sheets)

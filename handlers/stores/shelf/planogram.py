@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from handlers.stores.shelf import features
+from prompts import Keyed
 
 PLANOGRAM_FILE = "planogram.toml"
 WORK_LONG_SIDE = 1000  # the reference is matched and judged at this size (long side, pixels)
@@ -73,22 +74,22 @@ class Planogram:
         return int(self.work_gray.shape[1]), int(self.work_gray.shape[0])
 
 
-def _read_image(path: Path, what: str) -> np.ndarray:
+def _read_image(path: Path, what: Keyed) -> np.ndarray:
     if not path.is_file():
-        raise PlanogramError(f"{path}: {what} not found")
+        raise PlanogramError(Keyed("shelf.planogram.not_found", path=path, what=what))
     data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
-        raise PlanogramError(f"{path}: {what} is not a readable image (JPEG/PNG/WebP/BMP)")
+        raise PlanogramError(Keyed("shelf.planogram.not_image", path=path, what=what))
     return img
 
 
 def _box(value, path: Path, name: str) -> tuple[int, int, int, int]:
     if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, int | float) for v in value)):
-        raise PlanogramError(f"{path}: product {name!r}: region must be [x, y, w, h] in reference pixels, got {value!r}")
+        raise PlanogramError(Keyed("shelf.planogram.region_shape", path=path, name=name, value=value))
     x, y, w, h = (int(round(v)) for v in value)
     if w <= 0 or h <= 0 or x < 0 or y < 0:
-        raise PlanogramError(f"{path}: product {name!r}: region {value!r} must have x, y ≥ 0 and w, h > 0")
+        raise PlanogramError(Keyed("shelf.planogram.region_sign", path=path, name=name, value=value))
     return x, y, w, h
 
 
@@ -96,56 +97,56 @@ def load_planogram(folder: Path | str) -> Planogram:
     folder = Path(folder)
     toml_path = folder / PLANOGRAM_FILE
     if not folder.is_dir():
-        raise PlanogramError(f"{folder}: planogram folder not found")
+        raise PlanogramError(Keyed("shelf.planogram.no_folder", path=folder))
     if not toml_path.is_file():
-        raise PlanogramError(f"{toml_path}: missing (a planogram folder needs {PLANOGRAM_FILE})")
+        raise PlanogramError(Keyed("shelf.planogram.no_toml", path=toml_path, file=PLANOGRAM_FILE))
     try:
         data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PlanogramError(f"{toml_path}: not valid TOML: {exc}") from None
+        raise PlanogramError(Keyed("shelf.planogram.bad_toml", path=toml_path, why=exc)) from None
     unknown = set(data) - {"shelf", "store_type", "reference", "products"}
     if unknown:
-        raise PlanogramError(f"{toml_path}: unknown keys {sorted(unknown)} (known: shelf, store_type, reference, products)")
+        raise PlanogramError(Keyed("shelf.planogram.unknown_keys", path=toml_path, keys=", ".join(sorted(unknown))))
     shelf = str(data.get("shelf") or "").strip()
     if not shelf:
-        raise PlanogramError(f"{toml_path}: `shelf` (the shelf's name as in 请对准XX货架重拍, e.g. \"饮料\") is required")
+        raise PlanogramError(Keyed("shelf.planogram.no_shelf", path=toml_path))
     ref_path = folder / str(data.get("reference") or "reference.jpg")
-    ref = _read_image(ref_path, "reference photo")
+    ref = _read_image(ref_path, Keyed("shelf.planogram.what_reference"))
     rh, rw = ref.shape[:2]
     scale = min(1.0, WORK_LONG_SIDE / max(rw, rh))
     work_colour = cv2.resize(ref, (round(rw * scale), round(rh * scale)), interpolation=cv2.INTER_AREA)
     work = cv2.cvtColor(work_colour, cv2.COLOR_BGR2GRAY)
     items = data.get("products")
     if not isinstance(items, list) or not items:
-        raise PlanogramError(f"{toml_path}: no [[products]] (each key product needs name, image and region)")
+        raise PlanogramError(Keyed("shelf.planogram.no_products", path=toml_path))
     products: list[KeyProduct] = []
     seen: set[str] = set()
     for k, item in enumerate(items, 1):
         if not isinstance(item, dict):
-            raise PlanogramError(f"{toml_path}: products #{k} must be a table")
+            raise PlanogramError(Keyed("shelf.planogram.product_table", path=toml_path, k=k))
         name = str(item.get("name") or "").strip()
         if not name:
-            raise PlanogramError(f"{toml_path}: products #{k} has no name")
+            raise PlanogramError(Keyed("shelf.planogram.product_name", path=toml_path, k=k))
         if name in seen:
-            raise PlanogramError(f"{toml_path}: product {name!r} listed twice")
+            raise PlanogramError(Keyed("shelf.planogram.product_twice", path=toml_path, name=name))
         seen.add(name)
         extra = set(item) - {"name", "image", "region"}
         if extra:
-            raise PlanogramError(f"{toml_path}: product {name!r}: unknown keys {sorted(extra)}")
+            raise PlanogramError(Keyed("shelf.planogram.product_keys", path=toml_path, name=name, keys=", ".join(sorted(extra))))
         if "image" not in item:
-            raise PlanogramError(f"{toml_path}: product {name!r} has no image")
+            raise PlanogramError(Keyed("shelf.planogram.product_image", path=toml_path, name=name))
         region = _box(item.get("region"), toml_path, name)
         x, y, w, h = region
         if x + w > rw or y + h > rh:
-            raise PlanogramError(f"{toml_path}: product {name!r}: region {list(region)} lies outside "
-                                 f"{ref_path.name} ({rw}×{rh})")
+            raise PlanogramError(Keyed("shelf.planogram.region_outside", path=toml_path, name=name, region=list(region),
+                                           reference=ref_path.name, w=rw, h=rh))
         img_path = folder / str(item["image"])
-        product = _read_image(img_path, f"image of product {name!r}")
+        product = _read_image(img_path, Keyed("shelf.planogram.what_product", name=name))
         rw_box = tuple(int(round(v * scale)) for v in region)
         size, at, score = features.locate_in_region(work, cv2.cvtColor(product, cv2.COLOR_BGR2GRAY), rw_box)
         if score < FIND_MIN_SCORE:
-            raise PlanogramError(f"{img_path}: product {name!r} is not visible in its region {list(region)} of "
-                                 f"{ref_path.name} (best match {score:.2f}); check the region or the image")
+            raise PlanogramError(Keyed("shelf.planogram.not_visible", path=img_path, name=name, region=list(region),
+                                           reference=ref_path.name, score=f"{score:.2f}"))
         cut = work_colour[at[1]:at[1] + size[1], at[0]:at[0] + size[0]]
         template = cv2.resize(cut, (max(4, round(size[0] * MATCH_SCALE)), max(4, round(size[1] * MATCH_SCALE))),
                               interpolation=cv2.INTER_AREA)
@@ -153,7 +154,6 @@ def load_planogram(folder: Path | str) -> Planogram:
         products.append(KeyProduct(name, img_path, region, rw_box, template, at, rm))  # type: ignore[arg-type]
     kp, desc = features.detect(work)
     if len(kp) < features.MIN_REFERENCE_FEATURES:
-        raise PlanogramError(f"{ref_path}: too little detail to recognise the shelf ({len(kp)} features); "
-                             "photograph the full shelf, sharp and well lit")
+        raise PlanogramError(Keyed("shelf.planogram.little_detail", path=ref_path, n=len(kp)))
     return Planogram(folder, shelf, str(data.get("store_type") or ""), ref_path, (rw, rh), scale, work, kp, desc,
                      features.index(desc), tuple(products))
