@@ -140,7 +140,7 @@ class Server:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        t = Prompts(config.bot.locale).t
+        t = self.t = Prompts(config.bot.locale).t
         todo, backup = backup_before_migrations(config, self.clock, t)  # a newer database stops here
         if backup is not None:
             log.warning("%s", t("operations.backup_before_migrate", n=len(todo), path=backup.path))
@@ -192,8 +192,9 @@ class Server:
             backups = ScheduledBackups(self.runtime.services)
             self.supervisor.spawn(backups.run_forever(self.stop_event, self.config.scheduler.poll_interval_s),
                                   "backups")
-        log.warning("SalesPulse serving on http://%s:%s (%s)", self.config.server.host, self.config.server.port,
-                    ", ".join(a.platform for a in self.adapters))
+        # the one line every admin sees at start: in their language, with the port actually bound (port = 0 binds any)
+        log.warning("%s", self.t("operations.serving", host=self.config.server.host, port=self.port,
+                                 parts=",".join(a.platform for a in self.adapters)))
         if ready is not None:
             ready.set()
         try:
@@ -210,8 +211,7 @@ class Server:
             try:  # let a voice note being recognised finish; one cut short stays pending and runs after a restart
                 await asyncio.wait_for(self.runtime.deferred.wait_idle(), timeout=SHUTDOWN_JOBS_S)
             except TimeoutError:
-                log.warning("background jobs still running after %.0f s; they run again after a restart",
-                            SHUTDOWN_JOBS_S)
+                log.warning("%s", self.t("operations.jobs_still_running", seconds=f"{SHUTDOWN_JOBS_S:.0f}"))
             if metrics_runner is not None:
                 await metrics_runner.cleanup()
             await runner.cleanup()

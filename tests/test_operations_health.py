@@ -151,3 +151,18 @@ def test_json_log_lines_carry_the_reference_id():
     line = json.loads(JsonFormatter().format(record))
     assert line["ref"] == "1a2b3c4d" and line["level"] == "error" and line["logger"] == "salespulse.server"
     assert line["msg"] == "request POST /feishu/events failed (ref 1a2b3c4d)"
+
+
+async def test_the_serve_banner_reads_in_the_configured_language(tmp_path, caplog):
+    """The line every admin sees when `serve` starts is a log line: Chinese with zh-CN, English with en."""
+    caplog.set_level("WARNING", logger="salespulse")
+    server = Server(live_config(tmp_path), clock=VirtualClock(T0))
+    task = await start(server)
+    await stop(server, task)
+    assert f"SalesPulse 已启动：http://127.0.0.1:{server.port}" in caplog.text and "serving on" not in caplog.text
+    caplog.clear()
+    config = live_config(tmp_path / "en")
+    server = Server(dataclasses.replace(config, bot=dataclasses.replace(config.bot, locale="en")), clock=VirtualClock(T0))
+    task = await start(server)
+    await stop(server, task)
+    assert "SalesPulse serving on http://127.0.0.1:" in caplog.text
