@@ -113,3 +113,10 @@ def test_first_pairs_of_common_shapes():
     assert L.first_pairs("a?b") is None  # may start with b: stays on the one-character index
     assert L.first_pairs("x") is None
     assert L.first_pairs("(?<!不)贵") is None
+
+
+def test_labels_only_path_equals_the_explained_one(classifier):
+    """classify() without explain takes a shorter path on every archived message; it must decide the same labels."""
+    for text in _texts(classifier):
+        for role in ("customer", "rep"):
+            assert classifier.classify(text, role).labels == classifier.classify(text, role, explain=True).labels

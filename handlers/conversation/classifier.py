@@ -83,7 +83,13 @@ class Classifier:
         allowed = ROLES.get(role)
         if not allowed or not text:
             return EMPTY
-        norm = normalise(text[: self.text_max_chars])
+        norm = normalise(text[: self.text_max_chars] if len(text) > self.text_max_chars else text)
+        if not explain and self.model is None and self.use_lexicon:  # the hot path: labels only
+            scores = score(self.compiled, norm, role, False)[0]
+            if not scores:
+                return EMPTY
+            labels = tuple([label for label in allowed if scores.get(label, 0.0) >= 1.0])
+            return Labelled(labels, {}) if labels else EMPTY
         if self.use_lexicon:
             scores, words = score(self.compiled, norm, role, explain)
         else:

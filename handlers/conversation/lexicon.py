@@ -438,9 +438,9 @@ _REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
 _MAX_PAIRS = 1000
 
 
-def _pairs_seq(items: list) -> set[str] | None:
+def _pairs_seq(items: list, depth: int = 0) -> set[str] | None:
     """The two-character strings a match of `items` must start with, or None when that is not known (or too many)."""
-    if not items:
+    if not items or depth > 12:
         return None
     op, av = items[0]
     if op in _SINGLE:
@@ -450,11 +450,11 @@ def _pairs_seq(items: list) -> set[str] | None:
             return None
         return {a + b for a in first for b in second}
     if op is C.SUBPATTERN:
-        return _pairs_seq(list(av[3].data) + list(items[1:]))
+        return _pairs_seq(list(av[3].data) + list(items[1:]), depth + 1)
     if op is C.BRANCH:
         acc: set[str] = set()
         for alt in av[1]:
-            got = _pairs_seq(list(alt.data) + list(items[1:]))
+            got = _pairs_seq(list(alt.data) + list(items[1:]), depth + 1)
             if got is None:
                 return None
             acc |= got
@@ -463,7 +463,13 @@ def _pairs_seq(items: list) -> set[str] | None:
         lo, hi, body = av
         hi_rest = hi if hi is C.MAXREPEAT else hi - 1
         rest = [(op, (lo - 1, hi_rest, body))] if hi_rest != 0 else []
-        return _pairs_seq(list(body.data) + rest + list(items[1:]))
+        return _pairs_seq(list(body.data) + rest + list(items[1:]), depth + 1)
+    if op in _REPEATS and av[1] == 1:  # x? = x or nothing: (已经|马上)?(发|传)
+        with_x = _pairs_seq(list(av[2].data) + list(items[1:]), depth + 1)
+        without = _pairs_seq(list(items[1:]), depth + 1)
+        if with_x is None or without is None or len(with_x) + len(without) > _MAX_PAIRS:
+            return None
+        return with_x | without
     return None  # lookarounds, backreferences, anything else: keep such branches on the one-character index
 
 
