@@ -259,8 +259,9 @@ class AsrSection:
     languages: dict[str, str] = field(default_factory=dict)  # person id or team name → language, e.g. "华南组" = "yue"
     hotwords: bool = True  # pass product and customer names to models that take hotwords (SeACo Paraformer)
     max_hotwords: int = 200
-    max_note_s: int = 15  # a debrief answer note
+    max_note_s: int = 15  # a debrief answer note (one per question)
     max_single_note_s: int = 45  # one note answering all three debrief questions; longer notes to the bot: too_long
+    # (these two were also [debrief] short_note_s / long_note_s: one setting each now, see MOVED_KEYS)
     max_archive_note_s: int = 60  # archive voice notes (WeCom's own limit is 60 s)
     min_speech_ms: int = 300  # less voiced time than this: the note is silent
     archive_notes: bool = True  # also transcribe voice notes from the chat archive (customers' and reps')
@@ -284,8 +285,6 @@ class DebriefSection:
     trigger_tags: tuple[str, ...] = ("客户会议",)  # a calendar event or call with one of these tags is a customer meeting
     min_call_minutes: int = 10  # an answered customer call at least this long also counts (0 = calls never do)
     same_meeting_minutes: int = 120  # a second trigger for the same rep and lead this close is the same meeting
-    short_note_s: int = 15  # one voice note per question: up to this long
-    long_note_s: int = 45  # one voice note for all three questions: up to this long; longer ones are refused
     within_hours: int = 24  # /debrief_rate counts debriefs done within this many hours of the meeting
     rate_days: int = 30  # /debrief_rate looks back this many days unless told otherwise
     list_limit: int = 10  # /debrief list shows this many
@@ -847,6 +846,29 @@ def missing_platform_keys(config: Config) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+# Keys that used to have a twin elsewhere: an old bot.toml still loads (the value moves to its one place), and a
+# file that sets both to different values is told so instead of one of them silently winning.
+MOVED_KEYS: dict[str, str] = {
+    "debrief.short_note_s": "asr.max_note_s",
+    "debrief.long_note_s": "asr.max_single_note_s",
+}
+
+
+def _move_keys(data: dict[str, Any], loader: _Loader) -> None:
+    for old, new in MOVED_KEYS.items():
+        (old_sec, old_key), (new_sec, new_key) = old.split("."), new.split(".")
+        section = data.get(old_sec)
+        if not isinstance(section, dict) or old_key not in section:
+            continue
+        value = section.pop(old_key)
+        target = data.setdefault(new_sec, {})
+        if not isinstance(target, dict):
+            continue  # the loader reports the wrong type of [new_sec] itself
+        if new_key in target and target[new_key] != value:
+            loader.fail(old, "moved_conflict", new=new, old_value=value, new_value=target[new_key])
+        target[new_key] = value
+
+
 def load_config(path: str | os.PathLike[str] | None, *, error_locale: str | None = None) -> Config:
     """Load bot.toml; `None` gives the embedded defaults (used by the demo).
 
@@ -876,6 +898,7 @@ def load_config(path: str | os.PathLike[str] | None, *, error_locale: str | None
                 **found, "detail": toml_message(found["detail"], say)})) from None
         raise ConfigError(say("config_errors.bad_toml", path=p, detail=toml_detail(exc, say))) from None
     loader = _Loader(str(p), text, error_locale or _error_locale(data))
+    _move_keys(data, loader)
     config = loader.build(Config, data, "")
     _check_values(config, loader)
     return dataclasses.replace(config, source=str(p.resolve()))

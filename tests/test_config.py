@@ -239,3 +239,19 @@ def test_the_files_own_locale_decides_the_language_of_its_mistakes(tmp_path, mon
     assert message.endswith("bot.timezone: unknown time zone 'Mars/Base' (expected an IANA name such as Asia/Shanghai)")
     message = one_line_error(write(tmp_path, '[bot]\nlocale = "zh-CN"\ntimezone = "Mars/Base"\n'))
     assert "未知的时区" in message
+
+
+def test_an_old_debrief_voice_limit_moves_to_its_one_place_in_asr(tmp_path):
+    """[debrief] short_note_s / long_note_s were twins of [asr] max_note_s / max_single_note_s: an old file still
+    loads, and the recogniser and the debrief then use the same limit."""
+    config = load_config(write(tmp_path, "[debrief]\nshort_note_s = 20\nlong_note_s = 30\n"))
+    assert (config.asr.max_note_s, config.asr.max_single_note_s) == (20, 30)
+    same = load_config(write(tmp_path, "[asr]\nmax_single_note_s = 30\n[debrief]\nlong_note_s = 30\n"))
+    assert same.asr.max_single_note_s == 30
+
+
+def test_twins_that_disagree_are_named_with_the_line(tmp_path):
+    path = write(tmp_path, "[asr]\nmax_single_note_s = 45\n\n[debrief]\nlong_note_s = 30\n")
+    message = one_line_error(path)
+    assert message.startswith(f"{path}:5: debrief.long_note_s: this key is now asr.max_single_note_s")
+    assert "30" in message and "45" in message

@@ -230,7 +230,7 @@ async def test_rep_gets_a_card_presses_it_and_the_card_is_updated(store, clock, 
         # the pressed card shows the choice (single-use response_code of the click), as on DingTalk / Feishu
         (update,) = fake.calls("/cgi-bin/message/update_template_card")
         assert update.json["response_code"] == "rc-click-1" and update.json["userids"] == ["zhangwei"]
-        assert update.json["button"]["replace_name"] == "✅ 已选择：稍后"
+        assert update.json["button"]["replace_name"] == "已收到：稍后，结果见下一条消息"
         # the handler's answer to the press (code already used) arrives as a new message
         answer = fake.calls(SEND)[-1]
         assert answer.json["msgtype"] == "markdown" and "已确认" in answer.json["markdown"]["content"]

@@ -143,7 +143,7 @@ async def test_press_updates_the_button_with_the_documented_body(aiohttp_client,
     (update,) = fake.calls("/cgi-bin/message/update_template_card")
     assert set(update.json) == {"userids", "agentid", "response_code", "button"}
     assert update.json["userids"] == ["zhangwei"] and update.json["agentid"] == h.AGENT
-    assert update.json["response_code"] == "rc-9" and update.json["button"]["replace_name"].endswith("已跟进")
+    assert update.json["response_code"] == "rc-9" and update.json["button"]["replace_name"].startswith("已收到：已跟进")
 
 
 async def test_refused_update_falls_back_to_a_new_message(adapter, fake):

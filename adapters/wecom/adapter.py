@@ -5,7 +5,7 @@ ingest, org_sync). Addressing of a Target on WeCom:
 - `user_id` → message/send to that member (the bot's 1:1 chat);
 - `chat_id` "robot" or "robot:<webhook key>" → the group-robot webhook (20/min per robot, no callbacks);
 - any other `chat_id` → appchat/send (a group chat created by the app);
-- a button press is shown on the pressed card at once (its buttons become "✅ 已选择：…", using the click's
+- a button press is shown on the pressed card at once (its buttons become "已收到：…，结果见下一条消息", using the click's
   single-use response_code), as the DingTalk and Feishu adapters do;
 - `reply_token` = a card's task_id (CardAction.card_ref) with a card reply → message/update_template_card while an
   unused response_code is known (the one message/send returned); otherwise the card goes out as a new message.
@@ -121,7 +121,9 @@ class WeComAdapter(Adapter):
     # ------------------------------------------------------------ card presses
 
     def _on_press(self, event: CardAction, task_id: str, response_code: str) -> None:
-        """After a click is stored: show it on the card (its buttons become "✅ 已选择：…"), like DingTalk and Feishu.
+        """After a click is stored: show it on the card (its buttons become "已收到：…，结果见下一条消息"), like DingTalk
+        and Feishu. It says received, not accepted: the handler decides later (a press can still be refused or late),
+        and its answer follows as a message.
 
         The response_code is single-use, so it is consumed here; later card replies to the press go out as new
         messages. The update runs in the background: the callback's ack never waits for it.

@@ -68,10 +68,10 @@ def _voice_target(event: VoiceTranscript, ctx: Context) -> dict | bool:
 
 @router.on(VoiceTranscript, F(_voice_target))
 def on_voice(event: VoiceTranscript, ctx: Context, debrief: store.Debrief) -> None:
-    cfg = ctx.config.debrief
+    asr = ctx.config.asr  # the voice limits are [asr]'s: one setting for the recogniser and the debrief
     seconds = round(event.duration_ms / 1000)
-    if event.status == "too_long" or event.duration_ms > cfg.long_note_s * 1000:
-        ctx.reply(ctx.t("debrief.voice_too_long", s=seconds, short=cfg.short_note_s, long=cfg.long_note_s))
+    if event.status == "too_long" or event.duration_ms > asr.max_single_note_s * 1000:
+        ctx.reply(ctx.t("debrief.voice_too_long", s=seconds, short=asr.max_note_s, long=asr.max_single_note_s))
         return
     if event.status in ("empty", "silent") or (event.status == "ok" and not event.text.strip()):
         ctx.reply(ctx.t("debrief.voice_silent"))
@@ -132,7 +132,7 @@ def on_card(event: CardAction, ctx: Context) -> None:
     mode = "voice" if event.action == "debrief.voice" else "text"
     store.set_mode(ctx.store, d.id, mode)
     missing = [q for q in ("worry", "evidence", "next_step") if q not in d.answers]
-    ctx.reply(ctx.t(f"debrief.start_{mode}", short=ctx.config.debrief.short_note_s, long=ctx.config.debrief.long_note_s,
+    ctx.reply(ctx.t(f"debrief.start_{mode}", short=ctx.config.asr.max_note_s, long=ctx.config.asr.max_single_note_s,
                     first=ctx.t(f"debrief.q_{missing[0]}_n") if missing else ""))
 
 

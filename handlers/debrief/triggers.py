@@ -105,7 +105,7 @@ def label(ctx: Context, d: store.Debrief) -> str:
 def card(ctx: Context, d: store.Debrief, *, reminder: bool = False) -> Reply:
     body = [ctx.t("debrief.card_reminder" if reminder else "debrief.card_intro", when=fmt_time(ctx, d.meeting_at)),
             ctx.t("debrief.q_worry_n"), ctx.t("debrief.q_evidence_n"), ctx.t("debrief.q_next_step_n"),
-            ctx.t("debrief.card_how", short=ctx.config.debrief.short_note_s, long=ctx.config.debrief.long_note_s)]
+            ctx.t("debrief.card_how", short=ctx.config.asr.max_note_s, long=ctx.config.asr.max_single_note_s)]
     value = {"id": d.id}
     return Reply.card(ctx.t("debrief.card_title", label=label(ctx, d)), "\n".join(body), buttons=(
         Button(ctx.t("debrief.button_voice"), "debrief.voice", value, "primary"),

@@ -14,6 +14,7 @@ import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from handlers.forecast.commands import reason_direction
 from store import deals as deal_store
 from store import procurement
 from store import revisions as rev_store
@@ -66,7 +67,27 @@ def seed(store: Store, company, rng: random.Random) -> None:
             at = now - rng.randint(1, 56) * DAY
             field = rng.choice(("amount", "probability", "close_date"))
             old, new = _demo_values(field, lead, i)
-            rev_store.add(store, lead.id, field, old, new, rng.choice(REASONS), lead.owner_id, at, f"demo:{i}")
+            reason = _fitting_reason(rng.choice(REASONS), _demo_direction(field, i), i)
+            rev_store.add(store, lead.id, field, old, new, reason, lead.owner_id, at, f"demo:{i}")
+
+
+def _demo_direction(field: str, i: int) -> str:
+    """Which way `_demo_values` moves the deal for revision `i`: "up" (more, likelier, sooner) or "down"."""
+    if field == "amount":
+        return "down" if i % 2 else "up"
+    if field == "probability":
+        return "up" if i % 3 else "down"
+    return "down"  # the close date moves later
+
+
+def _fitting_reason(drawn: str, direction: str, i: int) -> str:
+    """The drawn reason when it fits the change's direction (or is neutral), else a fitting one: the demo's
+    history must read like what `/调整` accepts ("提前签约" does not explain a cut amount). The draw itself is
+    kept, so the rest of the demo draws the same numbers as before."""
+    if reason_direction(drawn) in (direction, ""):
+        return drawn
+    fitting = [r for r in REASONS if reason_direction(r) in (direction, "")]
+    return fitting[i % len(fitting)]
 
 
 def _open_progress(lead, now: int) -> dict:
