@@ -330,3 +330,34 @@ def test_the_cli_and_the_chat_log_file_speak_the_configured_locale(terminal, tmp
         for handler in logging.getLogger().handlers:
             handler.close()
     assert "警告 salespulse.silence: 沉默巡检 2026-05-20T10:00：4 条预警" in path.read_text(encoding="utf-8")
+
+
+# --- arguments that carry their own prompts key ----------------------------------------------------------------------
+
+def test_keyed_arguments_are_shown_in_the_formatters_locale():
+    from bot.errors import SalesPulseError
+    from prompts import Keyed
+    from rules.model import RuleError, Say
+
+    keyed = SalesPulseError(Keyed("config_errors.cron_invalid"))
+    rule = RuleError("packs/mine.toml", 7, "vip", Say("not_one_of", what="role", value="boss",
+                                                      allowed="rep,manager"))
+    rec = record("scheduled backup failed: %s", keyed, name="salespulse.backup")
+    assert TextFormatter("zh-CN").format(rec).endswith("定时备份失败：无法解析")
+    assert TextFormatter("en").format(rec).endswith("scheduled backup failed: cannot be parsed")
+    assert json.loads(JsonFormatter("zh-CN").format(rec))["msg"] == "定时备份失败：无法解析"
+    rec = record("rule packs not reloaded:\n%s", rule, name="salespulse.tagging")
+    assert TextFormatter("zh-CN").format(rec).endswith(
+        "规则包没有重新加载：\npacks/mine.toml:7：规则 vip：role 的“boss”不在可选值里：rep,manager")
+    assert TextFormatter("en").format(rec).endswith("rule packs not reloaded:\npacks/mine.toml:7: rule vip: " + str(
+        rule.message))
+    assert rec.args == (rule,)  # the record other handlers see keeps its objects
+
+
+def test_a_render_that_fails_leaves_the_argument_as_it_is():
+    class Odd(str):
+        def render(self, t):
+            raise RuntimeError("broken prompt")
+
+    rec = record("scheduled backup failed: %s", Odd("disk full"), name="salespulse.backup")
+    assert TextFormatter("zh-CN").format(rec).endswith("定时备份失败：disk full")
