@@ -17,7 +17,6 @@ same locale; other arguments (ids, paths, a library's exception text) as they ar
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
@@ -33,9 +32,14 @@ _REF = re.compile(r"(?<![0-9A-Za-z_])(?:ref|编号)[ =:：]+([0-9a-f]{8})(?![0-9
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
+_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})  # most args: nothing to render, nothing to look up
+
+
 def _in_locale(value: object, t: Callable[..., str]) -> object:
     """A value that knows its prompts key (Keyed, rules' Say / RuleError, a classifier PackError, an exception
     raised with a Keyed reason) in t's locale; anything else, or a render that fails, as it is."""
+    if type(value) in _PLAIN:
+        return value
     try:
         if isinstance(value, str | BaseException) and callable(getattr(type(value), "render", None)):
             return value.render(t)  # type: ignore[union-attr]
@@ -52,9 +56,8 @@ def localised(record: logging.LogRecord, templates: dict[str, str], level_names:
     args (those with a prompts key rendered by `t`) and the level name. A translation that fails with these args
     (a wrong placeholder count in the catalog) is dropped: the line comes out in English rather than not at all."""
     args = record.args
-    if t is not None and isinstance(args, tuple) and args:
-        shown = tuple(_in_locale(a, t) for a in args)
-        args = shown if any(a is not b for a, b in zip(shown, args, strict=True)) else args
+    if t is not None and type(args) is tuple and not all(type(a) in _PLAIN for a in args):
+        args = tuple(_in_locale(a, t) for a in args)
     template = templates.get(record.msg) if templates and isinstance(record.msg, str) else None
     if template is not None and args:
         try:
@@ -64,7 +67,8 @@ def localised(record: logging.LogRecord, templates: dict[str, str], level_names:
     level = level_names.get(record.levelname) if level_names else None
     if template is None and level is None and args is record.args:
         return record
-    out = copy.copy(record)
+    out = logging.LogRecord.__new__(logging.LogRecord)  # a plain attribute copy: a third of copy.copy's cost
+    out.__dict__.update(record.__dict__)
     out.args = args
     if template is not None:
         out.msg = template
