@@ -74,11 +74,11 @@ class Tagger:
             self._keep_good()
         elif self._use_last_good():
             log.error("rule packs have errors; using the last good rules saved in the database:\n%s",
-                      "\n".join(str(e) for e in first.errors))
+                      _error_lines(first.errors, services.prompts.t))
             self._pending_notice = ("broken", first.signature, first.errors)
         else:
             log.error("rule packs have errors and no good version was saved; falling back to the built-in default "
-                      "pack:\n%s", "\n".join(str(e) for e in first.errors))
+                      "pack:\n%s", _error_lines(first.errors, services.prompts.t))
             self._pending_notice = ("broken_builtin", first.signature, first.errors)
             fallback = RuleSet(lambda: pack_files((), (), True), catalogs,
                                text_max_chars=cfg.text_max_chars, regex_max_chars=cfg.regex_max_chars)
@@ -105,7 +105,7 @@ class Tagger:
         result = self.rules.maybe_reload(now)
         if result is not None:
             if result.errors:
-                log.error("rule packs not reloaded:\n%s", "\n".join(str(e) for e in result.errors))
+                log.error("rule packs not reloaded:\n%s", _error_lines(result.errors, ctx.t))
                 self._pending_notice = ("broken", result.signature, result.errors)
             elif result.changed:  # the first load happens in __init__, so this is an edit
                 log.info("rule packs reloaded: %d rules", len(self.rules.engine.rules))
@@ -543,3 +543,8 @@ def _error_line(error: object, t) -> str:
     """A rule-pack problem in the reader's locale (RuleError.render), anything else as it is."""
     render = getattr(error, "render", None)
     return render(t) if callable(render) else str(error)
+
+
+def _error_lines(errors: list, t) -> str:
+    """Every problem of a load, one a line, for the log: the admin reads it in the configured locale too."""
+    return "\n".join(_error_line(e, t) for e in errors)

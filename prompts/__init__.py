@@ -2,7 +2,8 @@
 
 Layout: prompts/locales/<locale>/<area>.toml; a key `x` in `core.toml` is addressed as "core.x". A key missing in the
 chosen locale falls back to zh-CN, then to the key itself (so a missing translation is visible, never a crash).
-Command names and their Chinese aliases live in prompts/commands/<area>.toml.
+Command names and their Chinese aliases live in prompts/commands/<area>.toml. Log lines are the exception:
+prompts/locales/<locale>/logs.toml maps each English log template to its translation (see log_templates).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 DEFAULT_LOCALE = "zh-CN"
+LOG_AREA = "logs"  # not addressed by key: read by log_templates, applied by bot/logsetup.py
 
 
 def _flatten(prefix: str, table: dict[str, Any], out: dict[str, Any]) -> None:
@@ -31,9 +33,35 @@ def _catalog(locale: str) -> dict[str, Any]:
     if not folder.is_dir():
         return out
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml"):
+        if entry.name.endswith(".toml") and entry.name != f"{LOG_AREA}.toml":
             _flatten(entry.name[:-5], tomllib.loads(entry.read_text(encoding="utf-8")), out)
     return out
+
+
+@lru_cache(maxsize=8)
+def log_templates(locale: str | None) -> dict[str, str]:
+    """English log template (the literal first argument of log.warning(...), %-placeholders included) → the same
+    line in `locale`, with the same %-conversions in the same order.
+
+    Why keyed by the English text, gettext-style, rather than by a prompts key: the code keeps its readable
+    `log.warning("send %s failed (attempt %d): %s", ...)` and the logging hot path (a record filtered out by level
+    is never formatted) is untouched; only the formatter looks the template up. No fallback to zh-CN here: a locale
+    without logs.toml (en) keeps the code's own English."""
+    return {key: value for key, value in _log_file(locale).items() if isinstance(value, str)}
+
+
+@lru_cache(maxsize=8)
+def log_level_names(locale: str | None) -> dict[str, str]:
+    """"WARNING" → "警告" for the text log format in `locale` (its [levels] table); empty for en."""
+    levels = _log_file(locale).get("levels", {})
+    return {key: value for key, value in levels.items() if isinstance(value, str)}
+
+
+def _log_file(locale: str | None) -> dict[str, Any]:
+    if not locale:
+        return {}
+    entry = resources.files("prompts").joinpath("locales", locale, f"{LOG_AREA}.toml")
+    return tomllib.loads(entry.read_text(encoding="utf-8")) if entry.is_file() else {}
 
 
 class _SafeDict(dict):

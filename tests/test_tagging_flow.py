@@ -238,3 +238,31 @@ async def test_reload_waits_for_the_check_interval(company, tmp_path):
     feed(company, cust_msg("wecom:i2", "集团采购", company.clock.now_ms()))
     await company.settle()
     assert "大客户" in tags_of(company.store, "wecom:i2")
+
+
+async def test_a_broken_pack_is_logged_in_the_admins_language(company, tmp_path):
+    """The log line under `serve` (zh-CN) names the wrong line in Chinese, as the admins' chat notice does."""
+    import io
+    import logging
+
+    from bot import logsetup
+
+    pack = tmp_path / "packs" / "mine.toml"
+    write(pack, GOOD, 1)
+    root, ours = logging.getLogger(), logging.getLogger("salespulse")
+    saved, level, stream = root.handlers[:], ours.level, io.StringIO()
+    root.handlers = [logging.StreamHandler(stream)]
+    try:
+        logsetup.configure("text", "info", "zh-CN")
+        company.clock.advance(6_000)
+        feed(company, cust_msg("wecom:g1", "集团采购", company.clock.now_ms()))
+        await company.settle()
+        write(pack, BROKEN, 2)
+        company.clock.advance(6_000)
+        feed(company, cust_msg("wecom:g2", "集团采购", company.clock.now_ms()))
+        await company.settle()
+    finally:
+        root.handlers, _ = saved, ours.setLevel(level)
+    out = stream.getvalue()
+    assert "信息 salespulse.tagging: 规则包已重新加载：" in out
+    assert f"错误 salespulse.tagging: 规则包没有重新加载：\n{pack}:7：规则 vip：role 的“boss”不在可选值里" in out, out

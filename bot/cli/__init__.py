@@ -56,11 +56,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_terminal(level: int) -> None:
+    """Warnings (and with -v debug lines) on stderr in the locale the command line speaks (build_parser read it
+    from the config); like basicConfig, nothing changes when the root logger already has a handler."""
+    from bot.cli.localise import current_prompts
+    from bot.logsetup import TextFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(TextFormatter(current_prompts().locale))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_terminal(logging.DEBUG if args.verbose else logging.WARNING)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

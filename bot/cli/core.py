@@ -21,6 +21,7 @@ from bot.config import OrgSection
 from bot.demo.replay import DEMO_MARK
 from bot.errors import UserInputError
 from bot.events import Actor, Role
+from bot.logsetup import TextFormatter
 from bot.replies import Reply
 from prompts import Prompts
 from store import inbox as inbox_store
@@ -123,14 +124,14 @@ def _unknown_user(rt: Runtime, user: str, db: str) -> str | None:
     return t("ops.chat_unknown", user=user, db=db, names=shown, n=len(names))
 
 
-def _logs_to_file(db: str) -> Path:
-    """The chat screen is the conversation: log lines (English, for the admin) go to a file next to the database."""
+def _logs_to_file(db: str, locale: str) -> Path:
+    """The chat screen is the conversation: log lines (in the admin's locale) go to a file next to the database."""
     path = Path(db).resolve().parent / "salespulse-chat.log"
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(TextFormatter(locale))
     root.addHandler(handler)
     return path
 
@@ -152,7 +153,7 @@ def _others_line(rt: Runtime, counts: dict[str, int]) -> str:
 def cmd_chat(args: argparse.Namespace) -> int:
     config = config_from(args)
     db = existing_db(config, args.db, new_for_org=True)
-    _logs_to_file(db)
+    _logs_to_file(db, config.bot.locale)
     rt, console = _console_runtime(args, echo=lambda text: print(f"\n🤖 {text}\n"), session=secrets.token_hex(4))
     problem = _unknown_user(rt, args.user, args.db or rt.config.bot.database)
     if problem:

@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host or args.port:
         server = dataclasses.replace(server, host=args.host or server.host, port=args.port or server.port)
         config = dataclasses.replace(config, server=server)
-    logsetup.configure(config.logging.format, "debug" if args.verbose else config.logging.level)
+    logsetup.configure(config.logging.format, "debug" if args.verbose else config.logging.level, config.bot.locale)
     try:
         return serve(config)
     except OSError as exc:
