@@ -106,10 +106,36 @@ def seed_customers(store: Store) -> None:
             lead_store.upsert(store, f"L{c:03d}", cid, f"r{c % N_REPS:02d}", f"{_PRODUCTS[c % 8]} 项目", T0)
 
 
+# Text lines (rep, customer) replacing the built-in ones (`--texts`): None = the 14 templates above.
+TEXTS: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+
+def load_texts(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Rep and customer lines from a JSONL file: conversations with "turns" (../shared/data/sales_dialogue_dev) or
+    one `{"role": "customer"|"rep", "text"}` per line (the `salespulse classify` input). Why: the built-in archive
+    has 14 templates (42 distinct texts), short and alike; real chat is longer and more varied, and the classifier
+    on the hot path should be measured on that too."""
+    rep: list[str] = []
+    customer: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        for turn in row.get("turns", [row]):
+            text = str(turn.get("text", "")).strip()
+            if text:
+                (rep if turn.get("role") == "rep" else customer).append(text)
+    if not rep or not customer:
+        raise SystemExit(f"{path}: needs both rep and customer lines")
+    return tuple(rep), tuple(customer)
+
+
 def synthetic_records(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """Chinese sales chat in WeCom archive format: 1:1 and group chats, texts, file sends, images, voice, recalls,
     and a sprinkle of record types we do not model (kept as unsupported)."""
     rng = random.Random(seed)
+    rep_lines, customer_lines = TEXTS or (_REP_LINES, _CUSTOMER_LINES)
+    fill = TEXTS is None  # only the built-in templates have a {p} slot for the product
     at = T0
     for i in range(n):
         at += rng.randint(1_000, 40_000)
@@ -125,8 +151,8 @@ def synthetic_records(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
                                 "roomid": f"wrRoom{c:04d}" if group else "", "msgtime": at, "seq": i + 1}
         roll = rng.random()
         if roll < 0.78:
-            lines = _REP_LINES if from_rep else _CUSTOMER_LINES
-            yield {**base, "msgtype": "text", "text": {"content": rng.choice(lines).format(p=product)}}
+            line = rng.choice(rep_lines if from_rep else customer_lines)
+            yield {**base, "msgtype": "text", "text": {"content": line.format(p=product) if fill else line}}
         elif roll < 0.86:
             yield {**base, "msgtype": "file", "file": {"filename": f"{product}报价单v2.{rng.randint(1, 9)}",
                                                        "fileext": "pdf", "filesize": rng.randint(10_000, 900_000),
@@ -450,7 +476,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="off: the objection × strategy classifier answers no labels, to measure its cost "
                              "(issue budget: at most 15 %% fewer events_per_s with it on); compare: both at once, "
                              "interleaved chunk by chunk, and only that comparison is printed")
+    parser.add_argument("--texts", type=Path, default=None, metavar="FILE.jsonl",
+                        help="draw the chat texts from this file (conversations with turns, e.g. "
+                             "../shared/data/sales_dialogue_dev/conversations.jsonl, or classify-style lines) "
+                             "instead of the 14 built-in templates")
     args = parser.parse_args(argv)
+    if args.texts is not None:
+        global TEXTS
+        TEXTS = load_texts(args.texts)
     unknown = [m for m in args.without if m not in app_module.ROUTER_MODULES]
     if unknown:
         parser.error(f"not in bot.app.ROUTER_MODULES: {', '.join(unknown)}")

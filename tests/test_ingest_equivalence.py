@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
+
 from store import inbox as inbox_store
 from store.db import open_store
 
@@ -101,3 +103,26 @@ def test_classifier_off_changes_only_the_labels(tmp_path, monkeypatch):
         b.close()
     assert [r[:2] for r in with_labels] == [r[:2] for r in without] and len(without) > 1_000
     assert sum(1 for r in with_labels if r[2]) > 100 and not any(r[2] for r in without)
+
+
+def test_texts_file_replaces_the_templates(tmp_path, monkeypatch):
+    """`--texts`: rep and customer lines come from the file (conversations with turns, or one line per turn), each
+    to its own side; a file without both sides is refused."""
+    import json
+
+    ingest = importlib.import_module("bench.ingest")
+    convs = tmp_path / "convs.jsonl"
+    convs.write_text(json.dumps({"turns": [{"role": "customer", "text": "别家便宜两成 {p}"},
+                                           {"role": "rep", "text": "我们服务过华鑫精密"}]}) + "\n\n"
+                     + json.dumps({"role": "rep", "text": "报价单发您了"}) + "\n", encoding="utf-8")
+    monkeypatch.setattr(ingest, "TEXTS", ingest.load_texts(convs))
+    seen = {}
+    for r in ingest.synthetic_records(400, seed=3):
+        if r.get("msgtype") == "text":
+            side = "rep" if r["from"].startswith("Rep") else "customer"
+            seen.setdefault(side, set()).add(r["text"]["content"])
+    assert seen == {"customer": {"别家便宜两成 {p}"}, "rep": {"我们服务过华鑫精密", "报价单发您了"}}
+    only_rep = tmp_path / "rep.jsonl"
+    only_rep.write_text(json.dumps({"role": "rep", "text": "好的"}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="rep and customer"):
+        ingest.load_texts(only_rep)
