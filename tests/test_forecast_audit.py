@@ -72,6 +72,16 @@ async def test_adjust_refuses_values_that_make_no_sense(runtime, value):
     assert d.amount == 350_000 and d.expected_close_at == T0 + 20 * DAY
 
 
+async def test_adjust_to_the_value_it_already_has_records_nothing(runtime):
+    """"500万 → 500万" was accepted and kept as a revision with a reason for a change that never happened."""
+    seed(runtime.store)
+    texts = await ask(runtime, "王经理", "/调整 华东电网巡检 金额 35万 9")
+    assert "已经是 35万，没有变化" in texts[-1]
+    assert rev_store.for_lead(runtime.store, "L1") == []
+    (text,) = await ask(runtime, "王经理", "/调整 华东电网巡检 金额 36万 9")  # a real change still goes through
+    assert "→ 36万" in text and len(rev_store.for_lead(runtime.store, "L1")) == 1
+
+
 async def test_adjust_accepts_chinese_dates(runtime):
     seed(runtime.store)
     (text,) = await ask(runtime, "张伟", "/调整 华东电网巡检 日期 4月30日 3")

@@ -397,6 +397,10 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     now = ctx.clock.now_ms()
     models = engine.build_models(ctx.store, deal_store.listing(ctx.store), ctx.config.forecast, now, _tz(ctx))
     p_old = engine.explain(models, deal).probability
+    old, new = change_values(ctx, deal, field, value, p_old)
+    if old == new:  # "500万 → 500万" would be a revision that changed nothing, with a reason it never had
+        raise UserInputError(ctx.t("forecast.adjust_no_change", deal=deal.title, field=ctx.t(f"forecast.field_{field}"),
+                                   value=new))
     going = _direction(field, deal, value, p_old)
     said = reason_direction(reason)
     if going and said and going != said:  # "预算削减" as the reason for a higher amount does not explain it
@@ -405,7 +409,6 @@ def on_adjust(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         raise UserInputError(ctx.t("forecast.adjust_reason_direction", reason=reason,
                                    direction=ctx.t(f"forecast.direction_{going}"), reasons=listing))
     if approval.needed(ctx, event.actor, deal, field, value, p_old):  # a rep's big step waits for the manager
-        old, new = change_values(ctx, deal, field, value, p_old)
         if approval.request(ctx, event, deal, field, value, old, new, reason):
             return
     text, _revision = apply_adjustment(ctx, deal, field, value, reason, event.actor.person_id, event.event_id,
