@@ -60,3 +60,11 @@ def search(store: Store, text: str, limit: int = 10) -> list[Customer]:
 
 def count(store: Store) -> int:
     return store.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
+
+
+def industries(store: Store) -> list[str]:
+    """The industries customers are filed under, most customers first (what `/陪练 <行业>` can be)."""
+    rows = store.conn.execute(
+        "SELECT industry FROM customers WHERE industry != '' GROUP BY industry ORDER BY COUNT(*) DESC, industry"
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -176,3 +176,20 @@ async def test_team_library_supplies_the_objections_and_the_yardstick(runtime, s
     assert "要点覆盖" in texts[0]
     detail = json.loads(practice_store.rounds_of(store, 1)[0].detail)
     assert detail["coverage"] > 0.5 and "social_proof" in detail["wanted"]
+
+
+async def test_an_industry_nobody_has_is_refused_with_the_known_ones(runtime, store):
+    """"行业：xyz" promised a scene from an industry no customer is in; the answer now names the ones there are."""
+    from store import customers as customer_store
+
+    await runtime.settle()
+    with store.transaction():
+        customer_store.upsert(store, "cx1", "华鑫精密", industry="制造业", created_at=T0)
+        customer_store.upsert(store, "cx2", "优品连锁", industry="零售连锁", created_at=T0)
+    text = (await say(runtime, "r1", "/陪练 xyz"))[0]
+    assert "不认识异议类型“xyz”" in text and "不认识行业“xyz”" in text and "制造业" in text and "零售连锁" in text
+    text = (await say(runtime, "r1", "/陪练 竞品 火星"))[0]
+    assert "不认识行业“火星”" in text and "不认识异议类型" not in text
+    assert practice_store.active(store, "r1") is None
+    texts = await say(runtime, "r1", "/陪练 竞品 零售连锁")
+    assert "陪练开始" in texts[0] and "零售连锁" in texts[0]

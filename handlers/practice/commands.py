@@ -10,6 +10,7 @@ from bot.events import Command, Event, Message, MessageKind, Role, Tick, VoiceTr
 from bot.router import F, Router
 from handlers.debrief import peers
 from handlers.practice import sandbox, scoring
+from store import customers as customer_store
 from store import practice as store
 
 router = Router("practice")
@@ -45,6 +46,11 @@ def on_practice(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         industry = " ".join(words).strip()
         if not objection and len(words) > 1:  # "/陪练 太贵 制造业": the first word had to be a type
             raise UserInputError(_usage(ctx, args[0]))
+        known = customer_store.industries(ctx.store)
+        if industry and known and industry not in known:  # "行业：xyz" would promise a scene nobody has
+            if not objection and len(args) == 1:  # one unknown word: a type or an industry, say both
+                raise UserInputError(_usage(ctx, args[0]) + "\n" + _industries(ctx, industry, known))
+            raise UserInputError(_industries(ctx, industry, known))
     now = ctx.clock.now_ms()
     cfg = ctx.config.practice
     steps = sandbox.plan(ctx, event.event_id, objection, person.team_id or None, max(1, cfg.rounds))
@@ -60,6 +66,10 @@ def on_practice(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
                     objection=peers.label_name(ctx.prompts, objection) if objection else ctx.t("practice.mixed"),
                     source=source, idle=cfg.idle_minutes))
     ctx.reply(sandbox.ask(ctx, s, 1, now))
+
+
+def _industries(ctx: Context, word: str, known: list[str]) -> str:
+    return ctx.t("practice.unknown_industry", word=word, names=ctx.t("core.list_sep").join(known[:12]), first=known[0])
 
 
 def _usage(ctx: Context, word: str) -> str:
