@@ -40,6 +40,7 @@ from bot.clock import Clock, from_ms
 from bot.config import Config
 from bot.errors import SalesPulseError
 from prompts import Prompts
+from prompts.library import os_reason
 from store import maintenance, open_store
 from store.maintenance import table_counts
 from store.migrate import available as available_migrations
@@ -322,7 +323,7 @@ def export_backup(config: Config, db_path: str | Path, out: str | Path, clock: C
         except OSError as exc:
             if partial.is_file():
                 partial.unlink()
-            raise BackupError(t("ops.write_failed", path=out, error=exc.strerror or exc)) from None
+            raise BackupError(t("ops.write_failed", path=out, error=os_reason(exc, t))) from None
     return ExportResult(out, manifest)
 
 
@@ -424,7 +425,7 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
         except _ZIP_READ_ERRORS:
             raise BackupError(t("ops.restore_checksum", name=DB_NAME)) from None
         except OSError as exc:
-            raise BackupError(t("ops.write_failed", path=extracted, error=exc.strerror or exc)) from None
+            raise BackupError(t("ops.write_failed", path=extracted, error=os_reason(exc, t))) from None
         if _sha256(extracted) != expected[DB_NAME]:
             raise BackupError(t("ops.restore_checksum", name=DB_NAME))
         others: dict[str, bytes] = {}
@@ -461,13 +462,13 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise BackupError(t("ops.write_failed", path=db_path, error=exc.strerror or exc)) from None
+            raise BackupError(t("ops.write_failed", path=db_path, error=os_reason(exc, t))) from None
         if db_path.exists():
             open_store(db_path, run_migrations=False).close()  # locked by a running bot → one clear sentence
         try:
             marker.write_text(f"{expected[DB_NAME]}\n{archive}\n", encoding="utf-8")
         except OSError as exc:
-            raise BackupError(t("ops.write_failed", path=marker, error=exc.strerror or exc)) from None
+            raise BackupError(t("ops.write_failed", path=marker, error=os_reason(exc, t))) from None
         _online_copy(extracted, db_path, progress)
         crashpoints.reached("restore.copy")
     store = open_store(db_path)  # migrates an older backup to this version's schema
@@ -483,7 +484,7 @@ def restore_backup(archive: str | Path, db_path: str | Path, *, force: bool = Fa
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(data)
             except OSError as exc:
-                raise BackupError(t("ops.write_failed", path=dest, error=exc.strerror or exc)) from None
+                raise BackupError(t("ops.write_failed", path=dest, error=os_reason(exc, t))) from None
             written.append(str(dest))
     marker.unlink(missing_ok=True)
     return RestoreResult(db_path, manifest, target_dir, written, migrated=after != manifest.get("schema_version"),

@@ -885,7 +885,9 @@ def load_config(path: str | os.PathLike[str] | None, *, error_locale: str | None
     except FileNotFoundError:
         raise ConfigError(say("config_errors.not_found", path=p)) from None
     except OSError as exc:
-        raise ConfigError(say("config_errors.cannot_read", path=p, reason=exc.strerror)) from None
+        from prompts.library import os_reason
+
+        raise ConfigError(say("config_errors.cannot_read", path=p, reason=os_reason(exc, say))) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

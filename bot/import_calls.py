@@ -25,6 +25,7 @@ from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
 from prompts import Keyed, Prompts
+from prompts.library import os_reason
 from store import inbox as inbox_store
 from store.db import Store
 
@@ -114,7 +115,7 @@ def read_calls(path: Path, mapping: CallMapping, tz: str, now_ms: int, t: Transl
     except FileNotFoundError:
         raise BadPayload(t("core.file_missing", path=path)) from None
     except OSError as exc:  # a folder, no permission, …: a short answer, not a traceback
-        raise BadPayload(t("core.file_unreadable", path=path, error=exc.strerror or exc)) from None
+        raise BadPayload(t("core.file_unreadable", path=path, error=os_reason(exc, t))) from None
     try:
         text = _decode(raw, mapping.encoding)
     except UnicodeDecodeError:

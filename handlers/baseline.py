@@ -27,6 +27,7 @@ from bot.router import Router
 from handlers.coaching import reports as coaching_reports
 from handlers.timeline import CATEGORIES, scope_for, tz
 from handlers.workcal import WorkCalendar
+from prompts import Keyed
 from store import baseline as baseline_store
 
 router = Router("baseline")
@@ -36,7 +37,8 @@ DAY_MS = 86_400_000
 
 def setup(services: Services) -> None:
     if services.config.baseline.window_days < 1:
-        raise ConfigError(f"baseline.window_days: must be at least 1, got {services.config.baseline.window_days}")
+        raise ConfigError(Keyed("config_errors.setting_at_least", field="baseline.window_days", least=1,
+                                got=services.config.baseline.window_days))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from bot.replies import Button, Reply
 from bot.router import F, Router
 from handlers.timeline import Scope, fmt_time, scope_for
 from handlers.workcal import WorkCalendar, parse_hhmm
+from prompts import Keyed
 from store import kv
 from store import silence as silence_store
 
@@ -65,7 +66,7 @@ def quiet_hours_from(services: Services) -> QuietHours | None:
         return None
     start, sep, end = text.partition("-")
     if not sep:
-        raise ConfigError(f"silence.quiet_hours: expected HH:MM-HH:MM (e.g. 22:00-08:00) or \"\", got {text!r}")
+        raise ConfigError(Keyed("config_errors.hhmm_range", field="silence.quiet_hours", value=text))
     return QuietHours(ZoneInfo(services.config.bot.timezone), parse_hhmm(start, "silence.quiet_hours"),
                       parse_hhmm(end, "silence.quiet_hours"))
 
@@ -90,9 +91,9 @@ class SilencePolicy:
 def policy_from(services: Services) -> SilencePolicy:
     cfg = services.config.silence
     if cfg.hours <= 0:
-        raise ConfigError(f"silence.hours: must be a positive number of hours, got {cfg.hours}")
+        raise ConfigError(Keyed("config_errors.setting_positive", field="silence.hours", got=cfg.hours))
     if cfg.quotes < 0 or cfg.quote_max_chars < 2 or cfg.sweep_batch < 1:
-        raise ConfigError("silence.quotes ≥ 0, silence.quote_max_chars ≥ 2 and silence.sweep_batch ≥ 1 are required")
+        raise ConfigError(Keyed("config_errors.silence_counts"))
     calendar = None
     if cfg.working_hours_only:
         calendar = WorkCalendar(services.config.bot.timezone, parse_hhmm(cfg.work_start, "silence.work_start"),

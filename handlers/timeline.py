@@ -28,6 +28,7 @@ from bot.events import Actor, CardAction, Command, Role
 from bot.replies import Reply
 from bot.router import F, Router
 from handlers import charts
+from prompts import Keyed
 from store import timeline as timeline_store
 
 router = Router("timeline")
@@ -41,10 +42,10 @@ def setup(services: Services) -> None:
     cfg = services.config.heatmap
     levels = list(cfg.levels)
     if not levels or levels != sorted(levels) or levels[0] <= 0:
-        raise ConfigError(f"heatmap.levels: need ascending positive numbers, got {levels}")
+        raise ConfigError(Keyed("config_errors.ascending_positive", field="heatmap.levels", got=levels))
     for key in ("cold_days", "max_days", "timeline_limit"):
         if getattr(cfg, key) < 1:
-            raise ConfigError(f"heatmap.{key}: must be at least 1, got {getattr(cfg, key)}")
+            raise ConfigError(Keyed("config_errors.setting_at_least", field=f"heatmap.{key}", least=1, got=getattr(cfg, key)))
 
 
 # ---------------------------------------------------------------- visibility

@@ -41,7 +41,7 @@ def is_workday(day: date) -> bool:
 class WorkCalendar:
     def __init__(self, timezone: str, start: time = time(9), end: time = time(18)) -> None:
         if end <= start:
-            raise ConfigError(f"working hours end ({end:%H:%M}) must be after start ({start:%H:%M})")
+            raise ConfigError(Keyed("config_errors.work_hours_order", end=f"{end:%H:%M}", start=f"{start:%H:%M}"))
         self.tz = ZoneInfo(timezone)
         self.start = start
         self.end = end
@@ -68,7 +68,7 @@ class WorkCalendar:
                     remaining -= available
             day += timedelta(days=1)
             cursor = datetime.combine(day, time(0), tzinfo=self.tz)
-        raise ConfigError("no working hours found within ten years; check [silence] work_start / work_end")
+        raise ConfigError(Keyed("config_errors.no_working_hours"))
 
     def working_days(self, first: date, last: date) -> int:
         """Working days in [first, last], both included."""

@@ -9,6 +9,7 @@ as written with the en locale, and as a general "syntax error" otherwise.
 
 from __future__ import annotations
 
+import errno
 import re
 import tomllib
 from collections.abc import Callable
@@ -106,6 +107,22 @@ def regex_detail(exc: re.error | str, t: Callable[..., str]) -> str:
     return t("lib_errors.at_position", pos=pos, what=what) if pos is not None else what
 
 
+_ERRNO = {
+    errno.ENOENT: "os_not_found", errno.EACCES: "os_no_permission", errno.EPERM: "os_no_permission",
+    errno.EISDIR: "os_is_folder", errno.ENOTDIR: "os_not_folder", errno.ENOSPC: "os_disk_full",
+    errno.EDQUOT: "os_disk_full", errno.EROFS: "os_read_only", errno.EEXIST: "os_exists",
+    errno.ENAMETOOLONG: "os_name_too_long", errno.EMFILE: "os_too_many_files", errno.EIO: "os_io_error",
+    errno.ENOTEMPTY: "os_not_empty", errno.EBUSY: "os_busy", errno.ELOOP: "os_link_loop", errno.EFBIG: "os_too_big",
+}
+
+
+def os_reason(exc: OSError, t: Callable[..., str]) -> str:
+    """Why a file could not be read or written, in t's locale: the OS's own strerror is English ("No such file or
+    directory") whatever the admin's language; the common causes are translated, the rest kept as the OS says."""
+    key = _ERRNO.get(exc.errno) if isinstance(exc, OSError) else None
+    return t(f"lib_errors.{key}") if key else (getattr(exc, "strerror", None) or str(exc))
+
+
 def detail(value: Any, t: Callable[..., str]) -> str:
     """Any reason shown to an admin: a Keyed text (or an exception carrying one), a tomllib or re error, else str()."""
     from prompts import Keyed
@@ -118,4 +135,6 @@ def detail(value: Any, t: Callable[..., str]) -> str:
         return toml_detail(value, t)
     if isinstance(value, re.error):
         return regex_detail(value, t)
+    if isinstance(value, OSError) and value.errno in _ERRNO:
+        return os_reason(value, t)
     return str(value)

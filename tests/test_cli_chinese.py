@@ -244,3 +244,42 @@ def test_stores_mistakes_read_in_chinese(tmp_path, monkeypatch, capsys):
     assert code == 2 and "找不到 " in text and english(text) == [], text
     code, text = _run(capsys, ["import", "stores", "stores.csv", "--db", "s.db", "--map", "nosuch.toml"])
     assert code == 2 and "找不到列对照文件" in text and english(text) == [], text
+
+
+def test_settings_the_handlers_check_at_start_read_in_chinese(tmp_path, monkeypatch, capsys):
+    """Values with the right type that cannot work (checked when the handlers start) used to stop `chat` and `serve`
+    with an English line; each names its key in the admin's language."""
+    monkeypatch.chdir(tmp_path)
+    people = '[[org.people]]\nid = "li"\nname = "李经理"\nrole = "manager"\n'
+    open_store(tmp_path / "s.db").close()
+    for section, words in (('[coaching]\ninterval = 1.5\n', "coaching.interval：应在 0 和 1 之间"),
+                           ('[coaching]\nlive_minutes = 0\n', "coaching.live_minutes：应不小于 1"),
+                           ('[coaching]\nquiet_hours = "22点"\n', "coaching.quiet_hours：应为 HH:MM-HH:MM"),
+                           ('[coaching]\nsentiment = "gpt"\n', "coaching.sentiment：应为 lexicon, snownlp 之一"),
+                           ('[pipeline]\nkeep_days = 3\ncompare_days = 7\n', "pipeline.keep_days：应大于"),
+                           ('[heatmap]\nlevels = [3.0, 1.0]\n', "heatmap.levels：应为从小到大的正数"),
+                           ('[silence]\nhours = 0\n', "silence.hours：应大于 0"),
+                           ('[silence]\nworking_hours_only = true\nwork_start = "18:00"\nwork_end = "09:00"\n',
+                            "工作时间的结束（09:00）应晚于开始（18:00）"),
+                           ('[baseline]\nwindow_days = 0\n', "baseline.window_days：应不小于 1")):
+        (tmp_path / "bot.toml").write_text(people + section, encoding="utf-8")
+        code, text = _run(capsys, ["chat", "--as", "李经理", "--db", "s.db"])
+        assert code == 2 and words in text and english(text) == [], text
+
+
+def test_file_errors_say_why_in_the_admins_language(tmp_path, monkeypatch, capsys):
+    """The OS's strerror is English ("No such file or directory") whatever the locale."""
+    import errno
+
+    from prompts import Prompts
+    from prompts.library import os_reason
+
+    zh, en = Prompts("zh-CN").t, Prompts("en").t
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory", "x.csv")
+    assert os_reason(missing, zh) == "找不到文件或文件夹" and os_reason(missing, en) == "no such file or folder"
+    assert os_reason(PermissionError(errno.EACCES, "Permission denied"), zh) == "没有权限"
+    assert os_reason(OSError(errno.ENOSPC, "No space left on device"), zh) == "磁盘空间不足"
+    assert os_reason(OSError(errno.EXDEV, "Invalid cross-device link"), zh) == "Invalid cross-device link"  # kept
+    monkeypatch.chdir(tmp_path)
+    code, text = _run(capsys, ["classify", "nofile.jsonl"])
+    assert "找不到文件或文件夹" in text and english(text) == [], text

@@ -40,6 +40,7 @@ from adapters.base import AdapterContext
 from adapters.wecom import media as wecom_media
 from adapters.wecom.ingest import ingest_record
 from bot.errors import BadPayload, ConfigError, PlatformError
+from prompts import Keyed
 from store import kv
 from store import wecom as wecom_store
 
@@ -63,13 +64,13 @@ def load_private_keys(specs: tuple[str, ...] | list[str]) -> dict[int, Any]:
     for spec in specs:
         ver, sep, path = spec.partition("=")
         if not sep or not ver.strip().isdigit() or not path.strip():
-            raise ConfigError(f"wecom.archive_private_keys: {spec!r} is not \"VERSION=path/to/key.pem\"")
+            raise ConfigError(Keyed("config_errors.wecom_key_spec", spec=spec))
         try:
             keys[int(ver)] = RSA.import_key(Path(path.strip()).read_bytes())
         except OSError as exc:
-            raise ConfigError(f"wecom.archive_private_keys: cannot read {path.strip()}: {exc.strerror}") from None
+            raise ConfigError(Keyed("config_errors.wecom_key_unreadable", path=path.strip(), why=exc)) from None
         except (ValueError, IndexError, TypeError):
-            raise ConfigError(f"wecom.archive_private_keys: {path.strip()} is not an RSA private key (PEM)") from None
+            raise ConfigError(Keyed("config_errors.wecom_key_not_rsa", path=path.strip())) from None
     return keys
 
 
@@ -99,7 +100,7 @@ class FinanceSdk:
         try:
             lib = ctypes.CDLL(lib_path)
         except OSError as exc:
-            raise ConfigError(f"wecom.archive_sdk_path: cannot load {lib_path}: {exc}") from None
+            raise ConfigError(Keyed("config_errors.wecom_sdk_unloadable", path=lib_path, why=exc)) from None
         vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
         lib.NewSdk.restype = vp
         lib.NewSdk.argtypes = []

@@ -24,6 +24,7 @@ from bot.cli.support import config_from, store_from
 from bot.clock import SystemClock
 from bot.errors import BadPayload
 from prompts import Prompts
+from prompts.library import os_reason
 from store import inbox as inbox_store
 from store.db import Store
 
@@ -43,7 +44,7 @@ def import_file(ctx: AdapterContext, path: Path, report) -> dict[str, int]:
     try:
         fh = path.open(encoding="utf-8-sig")
     except OSError as exc:
-        raise BadPayload(t("core.file_unreadable", path=path, error=exc.strerror)) from None
+        raise BadPayload(t("core.file_unreadable", path=path, error=os_reason(exc, t))) from None
     with fh, ctx.store.transaction():
         for number, line in enumerate(fh, 1):
             if not line.strip():

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 
 from bot.errors import DatabaseError, SalesPulseError
+from prompts.library import os_reason
 
 CLI_MODULES: tuple[str, ...] = (
     "bot.cli.init",
@@ -125,7 +126,7 @@ def _file_error(exc: UnicodeDecodeError | OSError, args: argparse.Namespace) -> 
         return t("core.file_missing", path=path)
     if isinstance(exc, IsADirectoryError):
         return t("core.file_is_folder", path=path)
-    return t("core.file_unreadable", path=path, error=exc.strerror or exc)
+    return t("core.file_unreadable", path=path, error=os_reason(exc, t))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from handlers.conversation.classifier import Classifier
 from handlers.conversation.labels import ROLES, display_key
 from handlers.conversation.lexicon import PackErrors
 from prompts import Prompts
+from prompts.library import os_reason
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,7 +101,7 @@ def _batch(clf: Classifier, args: argparse.Namespace, t) -> int:
                                      ensure_ascii=False) + "\n")
                 done += 1
         except (OSError, UnicodeDecodeError) as exc:
-            print(t("conversation.cli.cannot_read", path=args.input, reason=getattr(exc, "strerror", None) or exc),
+            print(t("conversation.cli.cannot_read", path=args.input, reason=os_reason(exc, t)),
                   file=sys.stderr)
             return 1
     finally:

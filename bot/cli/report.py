@@ -12,6 +12,7 @@ from bot.context import Context, Services
 from bot.errors import UserInputError
 from bot.org import Directory
 from prompts import Prompts
+from prompts.library import os_reason
 from store import kv
 from store.db import open_store
 
@@ -84,7 +85,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         try:
             counts = workbook.build(ctx, sheets, owners, scope_text, args.xlsx, now, None, target)
         except OSError as exc:  # a folder that cannot be written, a file open in Excel (locked)
-            raise UserInputError(t("views.cli_report_cannot_write", path=args.xlsx, error=exc.strerror or exc)) from None
+            raise UserInputError(t("views.cli_report_cannot_write", path=args.xlsx, error=os_reason(exc, t))) from None
     finally:
         store.close()
     print(t("views.cli_report_done", path=str(Path(args.xlsx).resolve()),

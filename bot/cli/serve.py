@@ -17,6 +17,7 @@ from bot.config import Config, missing_platform_keys
 from bot.errors import ConfigError
 from bot.server import PLATFORMS, serve
 from prompts import Prompts
+from prompts.library import os_reason
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,5 +64,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise
         key = "core.cannot_listen_in_use" if exc.errno == errno.EADDRINUSE else "core.cannot_listen"
-        raise ConfigError(Prompts(config.bot.locale).t(key, host=server.host, port=server.port,
-                                                       error=exc.strerror or exc)) from None
+        t = Prompts(config.bot.locale).t
+        raise ConfigError(t(key, host=server.host, port=server.port, error=os_reason(exc, t))) from None

@@ -12,6 +12,7 @@ from bot.errors import ConfigError
 from handlers.coaching.library import CoachParams
 from handlers.silence import QuietHours
 from handlers.workcal import parse_hhmm
+from prompts import Keyed
 
 EXTRA = "coaching"
 
@@ -23,7 +24,7 @@ def quiet_hours(text: str, timezone: str, key: str) -> QuietHours | None:
         return None
     start, sep, end = text.partition("-")
     if not sep:
-        raise ConfigError(f"{key}: expected HH:MM-HH:MM (e.g. 22:00-08:00) or \"\", got {text!r}")
+        raise ConfigError(Keyed("config_errors.hhmm_range", field=key, value=text))
     return QuietHours(ZoneInfo(timezone), parse_hhmm(start, key), parse_hhmm(end, key))
 
 
@@ -40,19 +41,21 @@ def build(services: Services) -> Coach:
     cfg = services.config.coaching
     for key in ("live_minutes", "push_limit", "outcome_days", "sweep_batch", "rank_candidates"):
         if getattr(cfg, key) < 1:
-            raise ConfigError(f"coaching.{key}: must be at least 1, got {getattr(cfg, key)}")
+            raise ConfigError(Keyed("config_errors.setting_at_least", field=f"coaching.{key}", least=1, got=getattr(cfg, key)))
     for key in ("push_every_hours", "answer_window_hours", "silence_gap_s", "hesitation_wait_hours",
                 "rank_half_life_days"):
         if getattr(cfg, key) < 0:
-            raise ConfigError(f"coaching.{key}: must not be negative, got {getattr(cfg, key)}")
+            raise ConfigError(Keyed("config_errors.setting_not_negative", field=f"coaching.{key}", got=getattr(cfg, key)))
     if not 0 < cfg.interval < 1:
-        raise ConfigError(f"coaching.interval: must be between 0 and 1 (e.g. 0.9), got {cfg.interval}")
+        raise ConfigError(Keyed("config_errors.setting_between", field="coaching.interval", low=0, high=1, example=0.9,
+                                got=cfg.interval))
     if cfg.prior_strength <= 0 or cfg.shrink_strength <= 0:
-        raise ConfigError("coaching.prior_strength and coaching.shrink_strength must be positive")
+        raise ConfigError(Keyed("config_errors.strengths_positive"))
     if cfg.sentiment not in ("lexicon", "snownlp"):
-        raise ConfigError(f"coaching.sentiment: lexicon | snownlp, got {cfg.sentiment!r}")
+        raise ConfigError(Keyed("config_errors.setting_one_of", field="coaching.sentiment", allowed="lexicon, snownlp",
+                                got=repr(cfg.sentiment)))
     if len(set(cfg.stages)) != len(cfg.stages):
-        raise ConfigError(f"coaching.stages: a stage is listed twice: {list(cfg.stages)}")
+        raise ConfigError(Keyed("config_errors.listed_twice", field="coaching.stages", got=list(cfg.stages)))
     from store import coaching as coach_store
     return Coach(CoachParams.from_config(cfg), quiet_hours(cfg.quiet_hours, services.config.bot.timezone,
                                                            "coaching.quiet_hours"),

@@ -276,7 +276,7 @@ def load_lexicon(paths: list[Path]) -> Lexicon:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            errors.append(PackError(str(path), 0, Keyed("conversation.pack.unreadable", why=exc.strerror or exc)))
+            errors.append(PackError(str(path), 0, Keyed("conversation.pack.unreadable", why=exc)))
             continue
         except UnicodeDecodeError:
             errors.append(PackError(str(path), 0, Keyed("conversation.pack.not_utf8")))

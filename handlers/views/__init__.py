@@ -11,6 +11,7 @@ from bot.context import Services
 from bot.errors import ConfigError
 from handlers.views import commands
 from handlers.workcal import parse_hhmm
+from prompts import Keyed
 
 router = commands.router
 
@@ -22,9 +23,11 @@ def setup(services: Services) -> None:
     snap = parse_hhmm(cfg.pipeline.snapshot_at, "pipeline.snapshot_at")
     for key in ("compare_days", "keep_days"):
         if getattr(cfg.pipeline, key) < 1:
-            raise ConfigError(f"pipeline.{key}: must be at least 1, got {getattr(cfg.pipeline, key)}")
+            raise ConfigError(Keyed("config_errors.setting_at_least", field=f"pipeline.{key}", least=1,
+                                    got=getattr(cfg.pipeline, key)))
     if cfg.pipeline.keep_days <= cfg.pipeline.compare_days:
-        raise ConfigError("pipeline.keep_days: must be more than pipeline.compare_days, or last week's snapshot is gone")
+        raise ConfigError(Keyed("config_errors.keep_more_than_compare", compare=cfg.pipeline.compare_days,
+                                got=cfg.pipeline.keep_days))
     jobs = services.extras.setdefault("scheduler.jobs", [])
     # the scheduler reads cron in [scheduler] timezone; both default to the bot's (Asia/Shanghai)
     jobs.append((commands.SNAPSHOT_JOB, f"{snap.minute} {snap.hour} * * *"))
