@@ -211,7 +211,22 @@ async def test_today_rep_sees_own_manager_sees_team(runtime):
     (text,) = await ask(runtime, "刘洋", "/今日")
     assert "今天没有待办" in text
     (text,) = await ask(runtime, "赵客服", "/今日")
-    assert "销售和主管" in text
+    assert "销售、主管和门店人员" in text
+
+
+async def test_today_for_a_store_manager_lists_the_stores_fixes(runtime):
+    """A store manager is a colleague in the org chart, not a rep: /今日 used to refuse them, though their to-do is
+    exactly the store's fixes."""
+    from store import stores as stores_store
+
+    seed_todo(runtime.store)
+    with runtime.store.transaction():
+        stores_store.upsert_store(runtime.store, stores_store.StoreRow(
+            "S1", "南京西路店", "华东", "", "t1", "上海", "Asia/Shanghai", "10:00", "22:00", None, None, ""), "test", T0)
+        stores_store.set_staff(runtime.store, "S1", "t1", [])
+        stores_store.open_fix(runtime.store, "S1", "2026-03-01", "goods", "red", ["缺货"], T0 - DAY, T0 + DAY)
+    (text,) = await ask(runtime, "孙工", "/今日")
+    assert "门店整改（1）" in text and "南京西路店" in text and "华东电网" not in text
 
 
 # ------------------------------------------------------------------ the morning card
@@ -271,5 +286,21 @@ async def test_no_morning_card_on_a_public_holiday_or_when_disabled(store, confi
     try:
         await rt.advance_to(start + DAY)
         assert morning_cards(rt) == []
+    finally:
+        rt.close()
+
+
+async def test_morning_card_reaches_a_store_manager_with_a_fix(store, config):
+    from store import stores as stores_store
+
+    rt, clock = morning_runtime(store, config, T0)
+    with store.transaction():
+        stores_store.upsert_store(store, stores_store.StoreRow(
+            "S1", "南京西路店", "华东", "", "t1", "上海", "Asia/Shanghai", "10:00", "22:00", None, None, ""), "test", T0)
+        stores_store.set_staff(store, "S1", "t1", [])
+        stores_store.open_fix(store, "S1", "2026-03-01", "goods", "red", ["缺货"], T0 - DAY, T0 + DAY)
+    try:
+        await rt.advance_to(T0 + DAY)
+        assert ("2026-03-03", "t1") in morning_cards(rt)
     finally:
         rt.close()

@@ -53,7 +53,8 @@ def signed_count(n: int) -> str:
 @router.command("today")
 def on_today(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     person = ctx.directory.person(event.actor.person_id) if event.actor.person_id else None
-    if person is None or person.role not in (Role.REP, Role.MANAGER) and not person.is_admin:
+    if person is None or (person.role not in (Role.REP, Role.MANAGER) and not person.is_admin
+                          and not today.keeps_stores(ctx, person.id)):
         raise UserInputError(ctx.t("views.today_not_sales"))
     if args:
         raise UserInputError(ctx.t("views.today_usage"))
@@ -71,8 +72,10 @@ def on_today_morning(event: Tick, ctx: Context) -> None:
     if not is_workday(day):  # weekends and public holidays (make-up working days count)
         return
     for person in sorted(ctx.directory.people.values(), key=lambda p: p.id):
-        # reps and the managers of a team; an admin without a team asks with /今日 instead of a company-wide push
-        if person.role != Role.REP and not (person.role == Role.MANAGER and ctx.directory.teams_managed_by(person.id)):
+        # reps, the managers of a team and store people (their fixes); an admin without a team asks with /今日
+        # instead of a company-wide push
+        if person.role != Role.REP and not (person.role == Role.MANAGER and ctx.directory.teams_managed_by(person.id)) \
+                and not today.keeps_stores(ctx, person.id):
             continue
         todo = today.gather(ctx, person.id, at)
         if not todo.empty:

@@ -71,6 +71,12 @@ def _store_ids(ctx: Context, people: list[str] | None) -> list[str] | None:
     return sorted(ids)
 
 
+def keeps_stores(ctx: Context, person_id: str) -> bool:
+    """Whether the person works in, manages or oversees a store: their to-do holds its fixes even when they have no
+    deals (a store manager is a colleague, not a rep, in the org chart)."""
+    return bool(_store_ids(ctx, [person_id]))
+
+
 def gather(ctx: Context, person_id: str, now_ms: int) -> ToDo:
     people, named = people_for(ctx, person_id)
     cap = max(1, ctx.config.today.max_lines)
