@@ -119,6 +119,8 @@ async def test_fix_card_pressed_closes_and_is_audited(runtime, store, clock):
     assert fix == []
     assert "已结束" in await say(runtime, "周店长", "1")
     assert "没有权限" in await say(runtime, "小红", "/整改 1 已整改") or "权限" in last_text(runtime)
+    assert "没有 999 号整改任务" in await say(runtime, "周店长", "/整改 999 已整改")  # was the usage line
+    assert "用法" in await say(runtime, "周店长", "/整改 1 随便")
     trail = stores_store.audit_trail(store, 1)
     assert [(p, a) for _t, p, a, _d in trail] == [("", "opened"), (manager, "pressed")]
 

@@ -248,8 +248,11 @@ def on_fixes(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     fix_id = int(args[0].lstrip("#")) if args[0].lstrip("#").isdigit() else 0
     choice = FIX_WORDS.get(args[1].lower()) if len(args) == 2 else None
     fix = stores_store.get_fix(ctx.store, fix_id) if fix_id else None
-    if choice is None or fix is None:
+    if choice is None or not fix_id:
         ctx.reply(ctx.t("stores.fixes_usage"))
+        return
+    if fix is None:
+        ctx.reply(ctx.t("stores.fix_not_found", id=fix_id))
         return
     row = stores_store.get_store(ctx.store, fix.store_id)
     if row is None or row.id not in {r.id for r in visible}:
