@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.clock import Clock
+from prompts import Keyed
 
 log = logging.getLogger("salespulse.refusals")
 
@@ -82,7 +83,8 @@ class Refusals:
                 window = self._roll(key, window, now)
             if window is None:
                 window = self._windows[key] = _Window(now, uuid.uuid4().hex[:8])
-                log.warning("refused %s request from %s: %s (ref %s)", platform, source, detail or reason, window.ref)
+                log.warning("refused %s request from %s: %s (%s; ref %s)", platform, source, _words(reason),
+                            detail or reason, window.ref)
                 return window.ref
             window.count += 1
             window.detail = detail or window.detail
@@ -117,7 +119,13 @@ class Refusals:
         if window.count:
             source, platform, reason = key
             log.warning("refused %s request from %s: %s ×%d in the last minute (last: %s; ref %s)",
-                        platform, source, reason, window.count, window.detail or reason, window.ref)
+                        platform, source, _words(reason), window.count, window.detail or reason, window.ref)
+
+
+def _words(reason: str) -> Keyed:
+    """The reason of a log line in words: English here, the admin's locale in the log formatter (the detail
+    after it is the technical one — a library's parse error, a header value — and stays as it is)."""
+    return Keyed(f"platforms.refusal_{reason}")
 
 
 class ParserErrorFilter(logging.Filter):

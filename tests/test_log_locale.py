@@ -29,7 +29,7 @@ from bot.logsetup import JsonFormatter, TextFormatter, localised
 from bot.replies import Reply, Target
 from bot.sender import OutboxSender
 from bot.server import build_app
-from prompts import log_templates
+from prompts import Keyed, log_templates
 from store import outbox as outbox_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ def logged_templates() -> tuple[dict[str, list[str]], list[str]]:
 def test_the_scan_sees_the_product_log_lines():
     found, _ = logged_templates()
     assert len(found) > 60
-    assert "refused %s request from %s: %s (ref %s)" in found  # adapters/refusals.py
+    assert "refused %s request from %s: %s (%s; ref %s)" in found  # adapters/refusals.py
     assert "send %s failed (attempt %d): %s" in found  # bot/sender.py
     assert "%s" in found  # the t(...) lines are seen, and need no entry
     assert not has_words("%s\n%s") and has_words("%s org sync: %s")
@@ -135,25 +135,26 @@ def record(msg: str, *args, level: int = logging.WARNING, name: str = "salespuls
     return logging.LogRecord(name, level, __file__, 1, msg, args, None)
 
 
-REFUSED = ("refused %s request from %s: %s (ref %s)", "dingtalk", "10.0.0.7", "invalid signature", "1a2b3c4d")
+REFUSED = ("refused %s request from %s: %s (%s; ref %s)", "dingtalk", "10.0.0.7", Keyed("platforms.refusal_signature"),
+           "bad signature", "1a2b3c4d")
 
 
 def test_text_lines_are_chinese_with_zh_cn_and_english_with_en():
     line = TextFormatter("zh-CN").format(record(*REFUSED))
-    assert line.endswith(" 警告 salespulse.refusals: 已拒绝 dingtalk 请求，来源 10.0.0.7：invalid signature（编号 1a2b3c4d）")
+    assert line.endswith(" 警告 salespulse.refusals: 已拒绝 dingtalk 请求，来源 10.0.0.7：签名无效（bad signature；编号 1a2b3c4d）")
     line = TextFormatter("en").format(record(*REFUSED))
     assert line.endswith(" WARNING salespulse.refusals: refused dingtalk request from 10.0.0.7: invalid signature "
-                         "(ref 1a2b3c4d)")
+                         "(bad signature; ref 1a2b3c4d)")
     with_float = record("%s failed: %s; retrying in %.0f s", "wecom org sync", "timeout", 29.6, name="salespulse.x")
     assert TextFormatter("zh-CN").format(with_float).endswith("wecom org sync 出错：timeout；30 秒后重试")
 
 
 def test_json_lines_translate_the_message_and_keep_machine_fields_and_the_ref():
     zh = json.loads(JsonFormatter("zh-CN").format(record(*REFUSED)))
-    assert zh["msg"] == "已拒绝 dingtalk 请求，来源 10.0.0.7：invalid signature（编号 1a2b3c4d）"
+    assert zh["msg"] == "已拒绝 dingtalk 请求，来源 10.0.0.7：签名无效（bad signature；编号 1a2b3c4d）"
     assert zh["ref"] == "1a2b3c4d" and zh["level"] == "warning" and zh["logger"] == "salespulse.refusals"
     en = json.loads(JsonFormatter("en").format(record(*REFUSED)))
-    assert en["msg"] == "refused dingtalk request from 10.0.0.7: invalid signature (ref 1a2b3c4d)"
+    assert en["msg"] == "refused dingtalk request from 10.0.0.7: invalid signature (bad signature; ref 1a2b3c4d)"
     assert en["ref"] == "1a2b3c4d" and en["level"] == "warning"
     assert json.loads(JsonFormatter().format(record(*REFUSED)))["msg"] == en["msg"]  # no locale: the code's text
 
@@ -201,13 +202,13 @@ def test_the_original_record_is_left_for_other_handlers():
 
 # --- (c) a broken translation never breaks logging ----------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", ["已拒绝 %s 请求（编号 %s）", "已拒绝 %s %s %s %s %s", "已拒绝 %s 来自 %s：%d（编号 %s）",
-                                 "已拒绝 %s 来自 %s：%s（编号 %s）100%"])
+@pytest.mark.parametrize("bad", ["已拒绝 %s 请求（编号 %s）", "已拒绝 %s %s %s %s %s %s", "已拒绝 %s 来自 %s：%s（%d；编号 %s）",
+                                 "已拒绝 %s 来自 %s：%s（%s；编号 %s）100%"])
 def test_a_translation_that_does_not_fit_falls_back_to_english(bad):
     formatter = TextFormatter("zh-CN")
     formatter.templates = {REFUSED[0]: bad}
     line = formatter.format(record(*REFUSED))
-    assert line.endswith("refused dingtalk request from 10.0.0.7: invalid signature (ref 1a2b3c4d)")
+    assert "refused dingtalk request from 10.0.0.7: " in line and line.endswith("(bad signature; ref 1a2b3c4d)")
     assert "警告" in line  # the level is still in the locale
 
 
@@ -264,19 +265,25 @@ fake, config = dingtalk_fixtures(mode="http")
 @pytest.mark.parametrize("fmt", ["text", "json"])
 async def test_a_refused_dingtalk_request_is_logged_in_chinese(fmt, terminal, runtime, aiohttp_client, fake):
     logsetup.configure(fmt, "info", "zh-CN")
-    client = await aiohttp_client(build_app(runtime.config, [attach(runtime)]))
+    adapter = attach(runtime)
+    client = await aiohttp_client(build_app(runtime.config, [adapter]))
     now = runtime.clock.now_ms()
     forged = {"timestamp": str(now), "sign": sign("not-the-secret", now), "Content-Type": "application/json"}
-    resp = await client.post("/dingtalk/callback", data=json.dumps(robot_message("x-1")), headers=forged)
+    for _ in range(3):  # the first is logged at once, the other two in the window's summary line
+        resp = await client.post("/dingtalk/callback", data=json.dumps(robot_message("x-1")), headers=forged)
+    adapter.ctx.refusals.flush(force=True)  # as at shutdown
     body = await resp.text()
     assert resp.status == 401 and "(ref " in body  # what the caller reads stays as it was
     ref = body.rsplit("ref ", 1)[1].rstrip(")")
     out = terminal.getvalue()
     assert english_templates(out) == [] and "refused" not in out
     if fmt == "text":
-        assert re.search(rf"警告 salespulse\.refusals: 已拒绝 dingtalk 请求，来源 127\.0\.0\.1：.*（编号 {ref}）", out), out
+        assert re.search(rf"警告 salespulse\.refusals: 已拒绝 dingtalk 请求，来源 127\.0\.0\.1：签名无效（.*；编号 {ref}）",
+                         out), out
+        assert re.search(rf"已拒绝 dingtalk 请求，来源 127\.0\.0\.1：签名无效，最近一分钟 ×2（最后一次：.*；编号 {ref}）",
+                         out), out
     else:
-        line = json.loads(out.splitlines()[-1])
+        line = json.loads(out.splitlines()[0])
         assert line["ref"] == ref and line["msg"].startswith("已拒绝 dingtalk 请求") and line["level"] == "warning"
 
 
