@@ -5,6 +5,8 @@ Listed last in bot/app.py so every other router gets the first chance.
 
 from __future__ import annotations
 
+import difflib
+
 from bot.context import Context
 from bot.events import Command, Message, Role
 from bot.replies import Reply
@@ -16,6 +18,14 @@ router = Router("help")
 
 def _summary(ctx: Context, spec: dict) -> str:
     return spec.get("summary_en", "") if ctx.prompts.locale == "en" else spec.get("summary_zh", "")
+
+
+def _usage_with_alias(ctx: Context, name: str, spec: dict) -> str:
+    usage = spec.get("usage", "/" + name)
+    aliases = [a for a in spec.get("aliases", ()) if not str(a).isascii()]
+    if aliases:  # show the Chinese name next to the English one: /forecast（/预测）, /forecast (/预测) in en
+        usage = usage.replace("/" + name, ctx.t("core.help_name_alias", name=name, alias=aliases[0]), 1)
+    return usage
 
 
 def help_text(ctx: Context, only: str | None = None) -> str:
@@ -31,11 +41,7 @@ def help_text(ctx: Context, only: str | None = None) -> str:
     lines = [ctx.t("core.unknown_command", name=only.lstrip("/"))] if only else []
     lines.append(ctx.t("core.help_title"))
     for name, spec in specs.items():
-        usage = spec.get("usage", "/" + name)
-        aliases = [a for a in spec.get("aliases", ()) if not str(a).isascii()]
-        if aliases:  # show the Chinese name next to the English one: /forecast（/预测）, /forecast (/预测) in en
-            usage = usage.replace("/" + name, ctx.t("core.help_name_alias", name=name, alias=aliases[0]), 1)
-        lines.append(ctx.t("core.help_line", usage=usage, summary=_summary(ctx, spec)))
+        lines.append(ctx.t("core.help_line", usage=_usage_with_alias(ctx, name, spec), summary=_summary(ctx, spec)))
     lines.append(ctx.t("core.help_footer"))
     return "\n".join(lines)
 
@@ -56,10 +62,33 @@ def on_whoami(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
                     admin=ctx.t("core.whoami_admin") if actor.is_admin else ""))
 
 
+def close_commands(name: str, limit: int = 3) -> list[str]:
+    """Command names a mistyped one probably meant (/预则 → forecast, /forcast → forecast), best first."""
+    from bot.commands import alias_table
+
+    table = alias_table()  # every name and alias → its command
+    word = name.lstrip("/").lower()
+    # one wrong character of two is half the word: a short word may differ more, a long one less
+    near = difflib.get_close_matches(word, list(table), n=limit * 3, cutoff=0.5 if len(word) <= 2 else 0.6)
+    near += [a for a in table if len(word) >= 2 and (word in a or a in word) and a not in near]
+    return list(dict.fromkeys(table[a] for a in near))[:limit]
+
+
 @router.on(Command)
 def on_unknown(event: Command, ctx: Context) -> None:
-    """A command nobody handled: say so, then show the list (never silence)."""
-    ctx.reply(Reply.plain(ctx.t("core.unknown_command", name=event.name) + "\n" + help_text(ctx)))
+    """A command nobody handled: say so and what it probably was (never silence). The whole list only when nothing
+    is close: 35 lines for a typo would bury the chat (and split into several messages on WeCom)."""
+    near = close_commands(event.name)
+    if not near:
+        ctx.reply(Reply.plain(ctx.t("core.unknown_command", name=event.name) + "\n" + help_text(ctx)))
+        return
+    specs = command_specs()
+    lines = [ctx.t("core.unknown_command_near", name=event.name)]
+    for name in near:
+        spec = specs[name]
+        lines.append(ctx.t("core.help_line", usage=_usage_with_alias(ctx, name, spec), summary=_summary(ctx, spec)))
+    lines.append(ctx.t("core.unknown_command_more"))
+    ctx.reply(Reply.plain("\n".join(lines)))
 
 
 @router.on(Message, to_bot())
