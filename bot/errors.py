@@ -17,17 +17,21 @@ class DatabaseError(SalesPulseError):
     Raised by store/ with a `reason` code; the sentence shown to the admin comes from prompts (core.db_<reason>).
     """
 
-    def __init__(self, reason: str, path: str, detail: str = "") -> None:
+    def __init__(self, reason: str, path: str, detail: str | OSError = "") -> None:
         from prompts import Prompts
 
         self.reason, self.path, self.detail = reason, path, detail
-        super().__init__(Prompts().t(f"core.db_{reason}", path=path, detail=detail))
+        super().__init__(self.in_locale(Prompts().locale))
 
     def in_locale(self, locale: str) -> str:
-        """The sentence in the admin's locale (store/ raises it before any config is at hand: zh-CN)."""
+        """The sentence in the admin's locale (store/ raises it before any config is at hand: zh-CN). An OSError
+        detail is said in that locale too (the OS's own text is English)."""
         from prompts import Prompts
+        from prompts.library import os_reason
 
-        return Prompts(locale).t(f"core.db_{self.reason}", path=self.path, detail=self.detail)
+        t = Prompts(locale).t
+        detail = os_reason(self.detail, t) if isinstance(self.detail, OSError) else self.detail
+        return t(f"core.db_{self.reason}", path=self.path, detail=detail)
 
 
 class BadPayload(SalesPulseError):

@@ -155,7 +155,7 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise DatabaseError("no_folder", str(p.parent), exc.strerror or str(exc)) from None
+                raise DatabaseError("no_folder", str(p.parent), exc) from None
         if p.exists() and not p.is_file():
             raise DatabaseError("not_file", str(p))
     try:
@@ -172,6 +172,10 @@ def open_store(path: str | Path, *, run_migrations: bool = True, busy_timeout_ms
             raise DatabaseError("not_database", spath) from None
         if "unable to open" in text or "readonly" in text:
             raise DatabaseError("cannot_open", spath) from None
+        if "disk is full" in text:
+            raise DatabaseError("disk_full", spath) from None
+        if "disk I/O error" in text:
+            raise DatabaseError("io_error", spath) from None
         raise DatabaseError("other", spath, text) from None
     return Store(conn, spath)
 

@@ -141,8 +141,24 @@ def test_unreadable_file(tmp_path):
 def test_unopenable_path(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(DatabaseError):
+    with pytest.raises(DatabaseError) as err:
         open_store(blocker / "sub" / "db.sqlite")  # a parent that is a file
+    assert "路径中有一段不是文件夹" in str(err.value) and "Not a directory" not in str(err.value)  # the OS's English
+    assert "a part of the path is not a folder" in err.value.in_locale("en")
+
+
+@pytest.mark.parametrize("sqlite_text,zh,en", [("database or disk is full", "磁盘满了", "is full"),
+                                               ("disk I/O error", "磁盘出错", "input/output error")])
+def test_disk_trouble_is_said_in_the_admins_language(tmp_path, monkeypatch, sqlite_text, zh, en):
+    import store.db as db
+
+    def failing(*_a, **_k):
+        raise sqlite3.OperationalError(sqlite_text)
+
+    monkeypatch.setattr(db, "_connect", failing)
+    with pytest.raises(DatabaseError) as err:
+        open_store(tmp_path / "x.db")
+    assert zh in str(err.value) and sqlite_text not in str(err.value) and en in err.value.in_locale("en")
 
 
 def _seed_lead(store, lead_id: str = "L1") -> None:
