@@ -129,6 +129,23 @@ def test_mapping_mistakes_name_the_line(tmp_path, text, line, words):
     assert msg.startswith(f"{f}:{line}") and words in msg and "\n" not in msg
 
 
+def test_an_unknown_field_suggests_the_close_one_and_is_not_cut(tmp_path):
+    """All 32 field names in one line were cut by the echo limit ("…（384）"); now the close name and the deal fields."""
+    f = tmp_path / "map.toml"
+    f.write_text('[columns]\nid = "a"\ncreated_at = "b"\ncustomr = "c"\n')
+    with pytest.raises(BadPayload) as err:
+        dealfile.load_mapping(f)
+    msg = str(err.value)
+    assert "（是不是要写 customer？）" in msg and "closed_at" in msg and "…（" not in msg and "docs/deal-import.md" in msg
+    with pytest.raises(BadPayload, match=r"did you mean customer\?"):
+        dealfile.load_mapping(f, Prompts("en").t)
+
+
+def test_the_import_doc_lists_every_field():
+    doc = (ROOT / "docs" / "deal-import.md").read_text(encoding="utf-8")
+    assert [n for n in dealfile.CORE_FIELDS + dealfile.DETAIL_FIELDS if f"`{n}`" not in doc] == []
+
+
 def test_messages_follow_the_locale(tmp_path):
     f = tmp_path / "map.toml"
     f.write_text('[columns]\nid = "a"\n')

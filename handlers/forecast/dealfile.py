@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import math
 import re
 import tomllib
@@ -133,7 +134,11 @@ def load_mapping(path: str | Path, t=None) -> Mapping:
     def bad(where: str, key: str | None, msg: str, **values: Any) -> BadPayload:
         return BadPayload(f"{p}:{_line_of(text, where, key)}: " + t(f"dealfile.{msg}", **values))
 
-    known = ",".join(CORE_FIELDS + DETAIL_FIELDS)
+    def unknown_field(section: str, key: str | None, name: str) -> BadPayload:
+        """The field they probably meant, and the short list: all 32 names in one line were cut by the echo limit."""
+        near = difflib.get_close_matches(name, CORE_FIELDS + DETAIL_FIELDS, n=2, cutoff=0.6)
+        return bad(section, key, "map_unknown_field", section=section, name=name, core=", ".join(CORE_FIELDS),
+                   near=t("dealfile.map_did_you_mean", names=" / ".join(near)) if near else "")
     tables = {}
     for section in ("columns", "constants", "defaults", "status", "source", "rules", "lookups"):
         v = data.get(section, {})
@@ -146,7 +151,7 @@ def load_mapping(path: str | Path, t=None) -> Mapping:
     for section, fields in (("columns", cols), ("constants", consts), ("defaults", defaults)):
         for name in fields:
             if name not in CORE_FIELDS and name not in DETAIL_FIELDS:
-                raise bad(section, name, "map_unknown_field", section=section, name=name, known=known)
+                raise unknown_field(section, name, name)
     for name in consts:
         if name in cols:
             raise bad("constants", name, "map_const_and_column", name=name)
@@ -170,8 +175,7 @@ def load_mapping(path: str | Path, t=None) -> Mapping:
         if ("value" in spec) == ("found" in spec):
             raise bad(f"lookups.{name}", None, "map_lookup_value_or_found", name=name)
         if spec["field"] not in CORE_FIELDS and spec["field"] not in DETAIL_FIELDS:
-            raise bad(f"lookups.{name}", "field", "map_unknown_field", section=f"lookups.{name}", name=spec["field"],
-                      known=known)
+            raise unknown_field(f"lookups.{name}", "field", spec["field"])
         lookups.append(dict(spec, name=name))
     rules = tables["rules"]
     lost_after = rules.get("lost_after_days")
