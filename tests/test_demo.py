@@ -235,6 +235,8 @@ def test_reduced_demo_end_to_end_and_deterministic(tmp_path):
                "--db", str(tmp_path / "b" / "demo.db"), "--transcript", str(second_file)])
     assert rc == 0
     assert second_file.read_text(encoding="utf-8").splitlines() == first.transcript
+    # what the seed hooks added, in words (was the module path handlers.forecast.demo_seed:seed)
+    assert "演示数据扩展：商机细节、采购窗口和预测修订历史" in first.transcript
 
     conn = sqlite3.connect(first.db_path)
     people = conn.execute("SELECT role, COUNT(*) FROM people GROUP BY role").fetchall()

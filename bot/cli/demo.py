@@ -305,7 +305,7 @@ def _summary(tr: _Transcript, p: Prompts, store, company: Company, driver: DemoD
     tr.line(p.t("demo.story", quiet=_lead_ref(p, company, st.quiet), active=_lead_ref(p, company, st.active),
                 fault=_lead_ref(p, company, st.fault), missed=missed_ref))
     if s.hooks:
-        tr.line(p.t("demo.hooks", names="，".join(s.hooks)))
+        tr.line(p.t("demo.hooks", names=p.t("core.list_sep").join(_hook_name(p, h) for h in s.hooks)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -341,3 +341,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.transcript.write_text("\n".join(outcome.transcript) + "\n", encoding="utf-8")
         console.print(prompts.t("demo.transcript_saved", path=args.transcript), markup=False)
     return 0
+
+
+def _hook_name(p, hook: str) -> str:
+    """What a seed hook adds, in words ("商机细节与预测修订历史"), for the shipped ones; another module's path as is."""
+    key = "demo.hook_" + hook.replace(".", "_").replace(":", "__")
+    return p.t(key) if p.has(key) else hook
