@@ -60,3 +60,31 @@ def test_parse_reads_numbers_and_dates_without_guessing():
     assert not any(c.close for c in p.changes)
     p = notes.parse("预算削减", TODAY, cur, use_snownlp=False)
     assert not any(c.amount for c in p.changes)
+
+
+async def test_a_decision_put_off_moves_the_close_later_never_earlier(runtime):
+    """"客户说下个月再说吧" was not understood; a customer putting the decision off is exactly what the forecast needs."""
+    seed(runtime.store)
+    with runtime.store.transaction():
+        deal_store.set_expected_close(runtime.store, "L1", T0 + 3 * 86_400_000)  # Thursday this week
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 客户说下个月再说吧")
+    assert _close(runtime.store, "L1") == date(2026, 4, 1) and "没看懂" not in text
+    assert "推到下个月" in text and "2026-04-01" in text
+    assert deal_store.get(runtime.store, "L1").details.sentiment == -1
+    with runtime.store.transaction():
+        deal_store.set_expected_close(runtime.store, "L1", T0 + 60 * 86_400_000)  # already later: left as it is
+    await ask(runtime, "张伟", "/备注 华东电网巡检 推到月底")
+    assert _close(runtime.store, "L1") == date(2026, 5, 1)
+
+
+def test_deferrals_are_read_and_negated_ones_are_not():
+    from store.deals import Details
+
+    cur = Details()
+    for text, close in (("客户说下个月再说吧", date(2026, 4, 1)), ("国庆后再定", date(2026, 10, 8)),
+                        ("推到月底", date(2026, 3, 31)), ("项目推迟到下周五", date(2026, 3, 13))):
+        p = notes.parse(text, TODAY, cur, use_snownlp=False)
+        assert [c.close for c in p.changes if c.key == "n_deferred"] == [close], text
+    for text in ("不用推到下个月", "别拖到月底", "下周三签合同"):
+        p = notes.parse(text, TODAY, cur, use_snownlp=False)
+        assert not any(c.key == "n_deferred" for c in p.changes), text

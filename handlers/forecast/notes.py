@@ -53,6 +53,9 @@ BUDGET_AMOUNT = re.compile(
     r"确认|确认为|确定|确定为|批了|批下来|定了|定为|是|为|有|给到|)\s*" + _MONEY)
 SIGNING = r"签合同|签约|签单|签协议|正式签"
 MEETING = r"开会|见面|碰面|碰头|拜访|面谈|会议|沟通会|评审会|汇报|演示|讲方案|约了"
+# "下个月再说", "国庆后再定", "推到月底": the customer put the decision off until then — nothing closes before it
+DEFER_AFTER = r"再说|再定|再谈|再议|再决定|再考虑|再看看|再研究|再聊"
+DEFER_TO = r"(?:推迟|延期|延迟|推|延|拖|改|往后推|往后延)(?:到|至)"
 RETURN_MARGIN_DAYS = 7  # a decision-maker back on day D signs at the earliest about a week later
 
 
@@ -241,6 +244,17 @@ NOUN_ACTIONS = {"competitor"}  # "竞争对手没动作": the negation comes aft
 PLANNABLE = {"sealed", "budget"}  # "下周盖章" is a plan, not a fact: echoed, nothing changed yet
 
 
+def _deferred(clause: str, when_text: str) -> bool:
+    """The time in the clause is when a decision was put off to: "<time>再说" or "推到<time>", not negated."""
+    at = clause.find(when_text)
+    after = re.match(rf"\s*(?:以后|之后|后)?\s*(?:{DEFER_AFTER})", clause[at + len(when_text):])
+    before = re.search(rf"(?:{DEFER_TO})\s*$", clause[:at])
+    if before and (NEG_BEFORE.search(clause[:before.start()]) or re.search(r"(?:不用|不必|无需|没必要)\s*$",
+                                                                           clause[:before.start()])):
+        return False  # "不用推到下个月": it was not put off
+    return bool(after or before)
+
+
 def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> Parsed:
     """Parse a note against the deal's current details (`store.deals.Details`) into changes.
 
@@ -267,6 +281,10 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> 
                 out.changes.append(Change("n_sign_date", {"when": when_text, "date": when.isoformat()}, {},
                                           close=when))
                 understood = True
+        elif when is not None and when > today and _deferred(clause, when_text):
+            out.changes.append(Change("n_deferred", {"when": when_text, "date": when.isoformat()}, {"sentiment": -1},
+                                      close=when))
+            understood = True
         elif when is not None and when >= today and re.search(MEETING, clause):
             out.changes.append(Change("n_meeting", {"when": when_text, "date": when.isoformat()},
                                       {"has_next_meeting": True}))
