@@ -88,3 +88,28 @@ def test_deferrals_are_read_and_negated_ones_are_not():
     for text in ("不用推到下个月", "别拖到月底", "下周三签合同"):
         p = notes.parse(text, TODAY, cur, use_snownlp=False)
         assert not any(c.key == "n_deferred" for c in p.changes), text
+
+
+async def test_a_customer_worry_in_a_note_is_read_by_the_classifier(runtime):
+    """"客户要再比较一下" / "报价太高" were not understood; the objection classifier reads them as the customer's
+    words (with its negation: "价格不是问题" is no worry)."""
+    seed(runtime.store)
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 客户要再比较一下")
+    assert "客户有顾虑：犹豫" in text and "没看懂" not in text
+    assert deal_store.get(runtime.store, "L1").details.sentiment == -1
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 别家报价比我们低两成")
+    d = deal_store.get(runtime.store, "L1").details
+    assert "竞" in text and d.competitor_move is True and d.competitors >= 1
+
+
+def test_worries_and_non_worries():
+    from store.deals import Details
+
+    cur = Details()
+    for text, label in (("老板还在考虑", "hesitation"), ("报价太高要降10%", "price_objection"),
+                        ("客户担心交付来不及", "delivery_concern")):
+        p = notes.parse(text, TODAY, cur, use_snownlp=False)
+        assert [c.values.get("label") for c in p.changes if c.key == "n_objection"] == [label], text
+    for text in ("价格不是问题", "好的", "下周三签合同"):
+        p = notes.parse(text, TODAY, cur, use_snownlp=False)
+        assert not any(c.key == "n_objection" for c in p.changes), text

@@ -517,6 +517,8 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
             values["role"] = ctx.t(f"forecast.role_{values['role']}")
         if "amount" in values:
             values["amount"] = wan(values["amount"]) + ctx.t("forecast.wan")
+        if "label" in values:
+            values["label"] = ctx.t(f"conversation.label.{values['label']}")
         items.append(ctx.t(f"forecast.{ch.key}", **values))
     # "；" here is the stored column's delimiter (the clauses are the user's Chinese words), not reply text
     deal_store.add_note(ctx.store, deal.id, text, json.dumps(items, ensure_ascii=False), "；".join(parsed.not_understood),

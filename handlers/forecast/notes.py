@@ -255,6 +255,19 @@ def _deferred(clause: str, when_text: str) -> bool:
     return bool(after or before)
 
 
+# customer labels a note can report (the classifier's objections), most telling first; price_inquiry is no worry
+WORRIES = ("hesitation", "competitor", "price_objection", "delivery_concern", "after_sales", "quality_trust")
+
+
+def _customer_worry(clause: str) -> str:
+    """The objection a clause reports the customer raised, read as the customer's own words would be (the objection ×
+    strategy classifier: its lexicon handles negation, "价格不是问题" is none); "" when it reports none."""
+    from handlers.conversation.classifier import Classifier
+
+    labels = Classifier.default().classify(clause, "customer").labels
+    return next((w for w in WORRIES if w in labels), "")
+
+
 def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> Parsed:
     """Parse a note against the deal's current details (`store.deals.Details`) into changes.
 
@@ -352,6 +365,14 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> 
         elif bad:  # "没有推迟": read, but no direction to take from it
             out.changes.append(Change("n_negated", {"text": bad_word}, {}))
             understood = True
+        if not understood:
+            worry = _customer_worry(clause)
+            if worry:  # "客户要再比较一下", "报价太高要降10%": what the customer objects to, read by the classifier
+                fields = {"sentiment": -1}
+                if worry == "competitor":
+                    fields.update(competitor_move=True, competitors=max(1, current.competitors))
+                out.changes.append(Change("n_objection", {"label": worry}, fields))
+                understood = True
         if not understood:
             out.not_understood.append(clause)
             if use_snownlp and len(clause) >= 4:
