@@ -113,3 +113,18 @@ def test_worries_and_non_worries():
     for text in ("价格不是问题", "好的", "下周三签合同"):
         p = notes.parse(text, TODAY, cur, use_snownlp=False)
         assert not any(c.key == "n_objection" for c in p.changes), text
+
+
+def test_month_only_dates_and_budget_words():
+    from store.deals import Details
+
+    cur = Details()
+    assert notes.parse_when("招标延期到6月", TODAY)[0] == date(2026, 6, 1)
+    assert notes.parse_when("六月底签合同", TODAY)[0] == date(2026, 6, 30)  # not this month's end
+    assert notes.parse_when("两个月后再说", TODAY)[0] == date(2026, 5, 1)
+    assert notes.parse_when("2月再说", TODAY)[0] == date(2027, 2, 1)  # a month already past: next year's
+    assert notes.parse_when("5月20号开会", TODAY)[0] == date(2026, 5, 20)  # a full date stays a full date
+    assert notes.parse_when("13月", TODAY) == (None, "")
+    for text in ("预算下来了", "预算已经批复了"):
+        p = notes.parse(text, TODAY, cur, use_snownlp=False)
+        assert [c.key for c in p.changes] == ["n_budget"], text

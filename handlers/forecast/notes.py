@@ -29,7 +29,7 @@ ACTIONS = (  # (pattern, action key)
     (r"见不到|见不了|没空|没时间|回不来", "unavailable"),
     (r"离职|调岗|换人|被调走", "left"),
     (r"盖章|公章|签字|签了", "sealed"),
-    (r"预算(?:批了|批下来|确定|明确|到位)", "budget"),
+    (r"预算(?:已经|已|也)?(?:批了|批下来|确定|明确|到位|下来了|批复了|审批通过|通过了|申请下来)", "budget"),
     (r"竞品|竞争对手|友商", "competitor"),
     (r"(?:POC|测试|验证|试点)(?:通过|成功|完成)", "tech_pass"),
     (r"(?:POC|测试|验证|试点)(?:失败|没通过|未通过)", "tech_fail"),
@@ -102,6 +102,10 @@ def parse_when(text: str, today: date) -> tuple[date | None, str]:
          lambda m: today + timedelta(days=max(0, _WEEKDAY[m.group(1)] - today.weekday())) if m.group(1) else today),
         (r"(\d+)\s*天(?:后|之后|以后|内)", lambda m: today + timedelta(days=int(m.group(1)))),
         (r"(\d+)\s*(?:周|个星期)(?:后|之后|以后)", lambda m: today + timedelta(weeks=int(m.group(1)))),
+        # a month alone ("招标延期到6月", "六月底签"): its first day, its middle or its last day
+        (rf"(?<![\d{_NUM}个])(\d{{1,2}}|[{_NUM}]+)\s*月(?:份)?(初|中|底|末)?(?![\d{_NUM}])",
+         lambda m: _month_day(today, _cn_int(m.group(1)), m.group(2) or "")),
+        (rf"(\d+|[{_NUM}]+)\s*个月(?:后|之后|以后)", lambda m: today + timedelta(days=30 * _cn_int(m.group(1)))),
         (r"(?:本月|这个月)?月底|月末", lambda m: _month_end(today)),
         (r"下(?:个)?月(?:初)?", lambda m: _month_end(today) + timedelta(days=1)),
         (r"国庆(?:节)?(?:后|之后|以后|回来)", lambda m: _next(date(today.year, 10, 8), today)),
@@ -170,6 +174,13 @@ def _after_next_holiday(today: date) -> date:
     except (ImportError, NotImplementedError):
         pass
     return today + timedelta(days=14)
+
+
+def _month_day(today: date, month: int, part: str) -> date:
+    """The named month's first day ("6月", "6月初"), 15th ("月中") or last day ("月底"), this year or next."""
+    year = today.year if month >= today.month else today.year + 1
+    first = date(year, month, 1)
+    return _month_end(first) if part in ("底", "末") else first.replace(day=15) if part == "中" else first
 
 
 def _month_end(d: date) -> date:
