@@ -128,3 +128,31 @@ def test_month_only_dates_and_budget_words():
     for text in ("预算下来了", "预算已经批复了"):
         p = notes.parse(text, TODAY, cur, use_snownlp=False)
         assert [c.key for c in p.changes] == ["n_budget"], text
+
+
+def test_a_bare_sign_after_a_date_is_a_signing_date():
+    from store.deals import Details
+
+    cur = Details()
+    for text, close in (("8月15日签", date(2026, 8, 15)), ("合同下周签", date(2026, 3, 9)), ("月底签", date(2026, 3, 31))):
+        p = notes.parse(text, TODAY, cur, use_snownlp=False)
+        assert [c.close for c in p.changes if c.key == "n_sign_date"] == [close], text
+    for text in ("明天签收", "下周三签字"):  # a delivery receipt; a signature is the seal rule's
+        p = notes.parse(text, TODAY, cur, use_snownlp=False)
+        assert not any(c.key == "n_sign_date" for c in p.changes), text
+
+
+def test_the_bots_own_classifier_with_the_company_pack_reads_the_worry(tmp_path):
+    """/备注 uses the classifier the bot built (shipped pack + the company's packs), not the shipped pack alone."""
+    from handlers.conversation.classifier import Classifier
+    from handlers.conversation.lexicon import pack_paths
+    from store.deals import Details
+
+    pack = tmp_path / "company.toml"
+    pack.write_text('[[cue]]\nlabel = "hesitation"\nregex = ["报集团备案"]\n\n[[example]]\nrole = "customer"\n'
+                    'text = "这个要报集团备案"\nlabels = ["hesitation"]\n', encoding="utf-8")
+    company = Classifier.from_paths(pack_paths(extra=[str(pack)]))
+    plain = notes.parse("这个要报集团备案", TODAY, Details(), use_snownlp=False)
+    assert plain.not_understood == ["这个要报集团备案"]
+    with_pack = notes.parse("这个要报集团备案", TODAY, Details(), use_snownlp=False, classifier=company)
+    assert [c.values.get("label") for c in with_pack.changes] == ["hesitation"]

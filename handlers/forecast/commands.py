@@ -499,7 +499,7 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
                 raise
     assert deal is not None
     now = ctx.clock.now_ms()
-    parsed = notes.parse(text, _today(ctx), deal.details)
+    parsed = notes.parse(text, _today(ctx), deal.details, classifier=ctx.services.extras.get("classifier"))
     all_deals = deal_store.listing(ctx.store)
     models = engine.build_models(ctx.store, all_deals, ctx.config.forecast, now, _tz(ctx))
     p_old = engine.explain(models, deal).probability

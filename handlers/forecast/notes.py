@@ -51,7 +51,7 @@ BUDGET_AMOUNT = re.compile(
     r"预算[^，,。；;\d]{0,6}?(?:从\s*\d+(?:\.\d+)?\s*(?:万|w|W|元)?\s*)?"
     r"(?:降到|降至|降为|减到|减至|砍到|调到|调整为|调整到|改为|改成|变成|变为|增加到|增至|提高到|提到|涨到|加到|"
     r"确认|确认为|确定|确定为|批了|批下来|定了|定为|是|为|有|给到|)\s*" + _MONEY)
-SIGNING = r"签合同|签约|签单|签协议|正式签"
+SIGNING = r"签合同|签约|签单|签协议|正式签|(?:[日号周月底末]|[一二三四五六日天])(?:就|能|可以|会|再)?签(?![字收到])"
 MEETING = r"开会|见面|碰面|碰头|拜访|面谈|会议|沟通会|评审会|汇报|演示|讲方案|约了"
 # "下个月再说", "国庆后再定", "推到月底": the customer put the decision off until then — nothing closes before it
 DEFER_AFTER = r"再说|再定|再谈|再议|再决定|再考虑|再看看|再研究|再聊"
@@ -270,16 +270,19 @@ def _deferred(clause: str, when_text: str) -> bool:
 WORRIES = ("hesitation", "competitor", "price_objection", "delivery_concern", "after_sales", "quality_trust")
 
 
-def _customer_worry(clause: str) -> str:
+def _customer_worry(clause: str, classifier: Any = None) -> str:
     """The objection a clause reports the customer raised, read as the customer's own words would be (the objection ×
-    strategy classifier: its lexicon handles negation, "价格不是问题" is none); "" when it reports none."""
-    from handlers.conversation.classifier import Classifier
+    strategy classifier — the bot's, with the company's packs, when given: its lexicon handles negation, "价格不是问题"
+    is none); "" when it reports none."""
+    if classifier is None:
+        from handlers.conversation.classifier import Classifier
 
-    labels = Classifier.default().classify(clause, "customer").labels
+        classifier = Classifier.default()
+    labels = classifier.classify(clause, "customer").labels
     return next((w for w in WORRIES if w in labels), "")
 
 
-def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> Parsed:
+def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True, classifier: Any = None) -> Parsed:
     """Parse a note against the deal's current details (`store.deals.Details`) into changes.
 
     Negations are honoured: "还没见过终审人" records that the approver has not been met, "项目推进不顺利" reads as
@@ -377,7 +380,7 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True) -> 
             out.changes.append(Change("n_negated", {"text": bad_word}, {}))
             understood = True
         if not understood:
-            worry = _customer_worry(clause)
+            worry = _customer_worry(clause, classifier)
             if worry:  # "客户要再比较一下", "报价太高要降10%": what the customer objects to, read by the classifier
                 fields = {"sentiment": -1}
                 if worry == "competitor":
