@@ -45,34 +45,23 @@ class Calibration:
     cutoffs: tuple[int, ...] = ()  # the past dates used (UTC ms)
 
 
-def as_known_at(deals: Sequence[Deal], t: int, list_amount: dict[str, float] | None = None) -> list[Deal]:
+def as_known_at(deals: Sequence[Deal], t: int, list_amount: dict[str, float] | None = None, *,
+                keep_open: bool = False) -> list[Deal]:
     """The deals created before `t` as they stood at `t`: a close at or after `t` is erased (open, no close date,
-    valued at its list amount, no stage word that could say how it ended)."""
+    valued at its list amount, no stage word that could say how it ended).
+
+    `keep_open`: a deal still open is kept as it is — for the win model's eyes at a past date (it reads status,
+    dates, owner, product, sector and details, no stage or amount), so the refit copies only the deals closed since."""
     list_amount = list_amount or {}
     out = []
     for d in deals:
         if d.created_at >= t:
             continue
-        if d.status != "open" and d.closed_at is not None and d.closed_at < t:
+        if (d.status != "open" and d.closed_at is not None and d.closed_at < t) or (keep_open and d.status == "open"):
             out.append(d)
         else:
             out.append(dataclasses.replace(d, status="open", closed_at=None, stage="",
                                            amount=list_amount.get(d.id, d.amount)))
-    return out
-
-
-def _as_the_model_saw_it(known: Sequence[Deal], t: int) -> list[Deal]:
-    """`as_known_at` for the win model's eyes: what it reads (status, dates, owner, product, sector, details) is
-    erased the same way, but a deal still open is kept as it is (the model reads no stage or amount) — the refit
-    at a past date then copies only the deals closed since."""
-    out = []
-    for d in known:
-        if d.created_at >= t:
-            continue
-        if d.status == "open" or (d.closed_at is not None and d.closed_at < t):
-            out.append(d)
-        else:
-            out.append(dataclasses.replace(d, status="open", closed_at=None, stage=""))
     return out
 
 
@@ -102,7 +91,7 @@ def measure(known: Sequence[Deal], now_ms: int, tz: ZoneInfo, fit_past, probabil
     b_now = base_rate(known, now_ms)
     qs, ys, bs, used = [], [], [], []
     for t in past_cutoffs(now_ms, tz):
-        past = _as_the_model_saw_it(known, t)
+        past = as_known_at(known, t, keep_open=True)
         decided_ids = {d.id for d in known if d.status != "open" and d.closed_at is not None
                        and t <= d.closed_at < now_ms}
         decided = [d for d in past if d.status == "open" and d.id in decided_ids]
