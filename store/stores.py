@@ -99,6 +99,13 @@ def areas(store: Store) -> dict[str, tuple[str | None, str]]:
     return {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT name, manager_id, competitor_note FROM store_areas")}
 
 
+def people_with_stores(store: Store) -> set[str]:
+    """Everyone who works in, manages or oversees (as an area manager) at least one store."""
+    return {r[0] for r in store.conn.execute(
+        "SELECT person_id FROM store_staff UNION SELECT manager_id FROM stores WHERE manager_id IS NOT NULL"
+        " UNION SELECT a.manager_id FROM store_areas a JOIN stores s ON s.area = a.name WHERE a.manager_id IS NOT NULL")}
+
+
 def areas_managed_by(store: Store, person_id: str) -> list[str]:
     return [r[0] for r in store.conn.execute("SELECT name FROM store_areas WHERE manager_id = ? ORDER BY name",
                                              (person_id,))]

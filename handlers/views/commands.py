@@ -24,6 +24,7 @@ from handlers.forecast import scope as scope_mod
 from handlers.forecast.commands import wan
 from handlers.views import pipeline, pipeline_chart, targets, today, workbook
 from handlers.workcal import is_workday
+from store import stores as stores_store
 from store import targets as target_store
 from store.db import Store
 
@@ -71,11 +72,12 @@ def on_today_morning(event: Tick, ctx: Context) -> None:
     day = periods.local_date(event.due_at, ZoneInfo(ctx.config.bot.timezone))
     if not is_workday(day):  # weekends and public holidays (make-up working days count)
         return
+    store_people = stores_store.people_with_stores(ctx.store)
     for person in sorted(ctx.directory.people.values(), key=lambda p: p.id):
         # reps, the managers of a team and store people (their fixes); an admin without a team asks with /今日
         # instead of a company-wide push
         if person.role != Role.REP and not (person.role == Role.MANAGER and ctx.directory.teams_managed_by(person.id)) \
-                and not today.keeps_stores(ctx, person.id):
+                and person.id not in store_people:
             continue
         todo = today.gather(ctx, person.id, at)
         if not todo.empty:

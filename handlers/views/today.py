@@ -64,17 +64,18 @@ def _store_ids(ctx: Context, people: list[str] | None) -> list[str] | None:
     if people is None:
         return None
     ids: set[str] = set()
+    everyone = stores_store.all_stores(ctx.store)
     for pid in people:
         ids.update(row.id for row, _role in stores_store.stores_of_person(ctx.store, pid))
         areas = set(stores_store.areas_managed_by(ctx.store, pid))
-        ids.update(r.id for r in stores_store.all_stores(ctx.store) if r.area in areas or r.manager_id == pid)
+        ids.update(r.id for r in everyone if r.area in areas or r.manager_id == pid)
     return sorted(ids)
 
 
 def keeps_stores(ctx: Context, person_id: str) -> bool:
     """Whether the person works in, manages or oversees a store: their to-do holds its fixes even when they have no
     deals (a store manager is a colleague, not a rep, in the org chart)."""
-    return bool(_store_ids(ctx, [person_id]))
+    return person_id in stores_store.people_with_stores(ctx.store)
 
 
 def gather(ctx: Context, person_id: str, now_ms: int) -> ToDo:
