@@ -127,9 +127,14 @@ def check_font(t: Translate, finder: Callable[[], Path] = find_cjk_font) -> Chec
 
 
 def _importable(module: str, importer: Callable[[str], Any]) -> tuple[bool, str]:
-    """(ok, version or error) — a module that is installed but fails to import counts as missing."""
+    """(ok, version or error) — a module that is installed but fails to import counts as missing. Not installed
+    at all: (False, "") — the caller says so in the admin's language rather than Python's English."""
     try:
         importer(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return False, ""
+        return False, f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # e.g. a torch built for another CPU: report it, do not crash doctor
         return False, f"{type(exc).__name__}: {exc}"
     try:
@@ -160,7 +165,8 @@ def check_asr(config: Config, t: Translate, importer: Callable[[str], Any] = imp
     for module, ok_key, missing_key in (("funasr", "ops.asr_funasr_ok", "ops.asr_funasr_missing"),
                                         ("torch", "ops.asr_torch_ok", "ops.asr_torch_missing")):
         ok, detail = _importable(module, importer)
-        out.append(Check(True, t(ok_key, version=detail)) if ok else Check(False, t(missing_key, error=detail)))
+        out.append(Check(True, t(ok_key, version=detail)) if ok
+                   else Check(False, t(missing_key, error=detail or t("ops.asr_not_installed"))))
     specs = model_specs(config)
     if not specs:
         name, repo = ASR_MODELS["zh"]

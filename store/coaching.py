@@ -146,11 +146,16 @@ def set_starred(store: Store, snippet_id: int, starred: bool, person_id: str) ->
     store.conn.execute("UPDATE coach_snippet_cells SET starred = ? WHERE snippet_id = ?", (int(starred), snippet_id))
 
 
-def objection_texts(store: Store, objection: str, rep_ids: Iterable[str] | None, limit: int) -> list[tuple[str, str]]:
-    """(customer_id, objection text) of the newest snippets for an objection, optionally only these reps'."""
+def objection_texts(store: Store, objection: str, rep_ids: Iterable[str] | None, limit: int,
+                    industry: str | None = None) -> list[tuple[str, str]]:
+    """(customer_id, objection text) of the newest snippets for an objection, optionally only these reps' and only
+    customers of one industry."""
     params: list = [objection]
     sql = ("SELECT COALESCE(s.customer_id, ''), s.objection_text FROM coach_snippet_cells c"
            " JOIN coach_snippets s ON s.id = c.snippet_id WHERE c.objection = ?")
+    if industry:
+        sql += " AND s.industry = ?"
+        params.append(industry)
     if rep_ids is not None:
         reps = list(rep_ids)
         if not reps:

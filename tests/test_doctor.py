@@ -224,3 +224,17 @@ def test_cli_doctor_exit_code(tmp_path, monkeypatch, capsys):
     write_toml(tmp_path, "[bot]\nlocale = 3\n")
     assert cli_main(["doctor"]) == 1
     assert "✗" in capsys.readouterr().out
+
+
+def test_asr_packages_not_installed_are_said_in_chinese(tmp_path):
+    """On a machine without FunASR (the usual case) the zh-CN doctor says 未安装 and what to install — not
+    Python's "ModuleNotFoundError: No module named 'funasr'"."""
+    config = load_config(write_toml(tmp_path, "[asr]\nenabled = true\n"))
+
+    def importer(name: str):
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    texts = [c.text for c in check_asr(config, Prompts("zh-CN").t, importer) if "导入" in c.text]
+    assert len(texts) == 2 and all("未安装" in t for t in texts), texts
+    assert not any("ModuleNotFoundError" in t or "No module named" in t for t in texts), texts
+    assert any("pip install '.[asr]'" in t for t in texts)

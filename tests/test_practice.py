@@ -193,3 +193,69 @@ async def test_an_industry_nobody_has_is_refused_with_the_known_ones(runtime, st
     assert practice_store.active(store, "r1") is None
     texts = await say(runtime, "r1", "/陪练 竞品 零售连锁")
     assert "陪练开始" in texts[0] and "零售连锁" in texts[0]
+
+
+async def test_the_industry_asked_for_picks_the_customers_words(runtime, store):
+    """"/陪练 竞品 零售连锁" promised a 零售连锁 customer but played whatever the library had (a 制造业 customer's
+    words, or a pack example about a flat): the virtual customer now speaks that industry's customers' words, and
+    while they are too few the written scenes — never another industry's customer."""
+    from handlers.coaching import library
+    from store import customers as customer_store
+    from store import leads as lead_store
+
+    await runtime.settle()
+    with store.transaction():
+        customer_store.upsert(store, "cr", "优品连锁", industry="零售连锁")
+        for i in range(6):
+            customer_store.upsert(store, f"c{i}", f"客户{i}", industry="制造业")
+            lead_store.upsert(store, f"L{i}", f"c{i}", "r1", f"项目{i}", T0 - 86_400_000, amount=100_000)
+            library.add_debrief_snippet(store, lead_id=f"L{i}", person_id="r1", objection_labels=["competitor"],
+                                        worry_text=f"友商便宜{i + 1}成，你们凭什么",
+                                        evidence_text="我们给三一重工做的项目三十天上线，维护费比别家低一半",
+                                        strategy_labels=["social_proof"], occurred_at=T0 - i * MINUTE)
+    written = Prompts("zh-CN").raw("practice.scenes.competitor")
+    texts = await say(runtime, "r1", "/陪练 竞品 零售连锁")
+    assert "零售连锁" in texts[0] and "真实客户原话" not in texts[0], texts[0]
+    asked = [texts[1]]
+    for _ in range(2):
+        asked.append((await say(runtime, "r1", "我们给三一重工做的项目三十天上线", 10 * SECOND))[1])
+    for line in asked:
+        assert "你们凭什么" not in line and any(w in line for w in written), line
+    await say(runtime, "r1", "/结束")
+    texts = await say(runtime, "r1", "/陪练 竞品 制造业")
+    assert "真实客户原话" in texts[0] and "你们凭什么" in texts[1], texts
+
+
+async def test_objection_named_in_the_customers_words(runtime, store):
+    """A rep types the worry as customers say it — "/陪练 太贵", "/陪练 交期太长" — and practises that objection
+    (read by the conversation classifier) instead of being told the word is not a type."""
+    await runtime.settle()
+    texts = await say(runtime, "r1", "/陪练 太贵")
+    assert "陪练开始" in texts[0] and "预算/价格" in texts[0], texts
+    await say(runtime, "r1", "/结束")
+    texts = await say(runtime, "r1", "/practice 交期太长")
+    assert "陪练开始" in texts[0] and "交付" in texts[0], texts
+    await say(runtime, "r1", "/结束")
+    assert "不认识异议类型" in (await say(runtime, "r1", "/陪练 你好"))[0]
+
+
+async def test_a_too_long_voice_answer_names_the_configured_limit(store, clock, config):
+    """The practice answer to a too-long note said "45 秒" whatever [asr] max_single_note_s is; it names the
+    configured limit."""
+    config = dataclasses.replace(config, asr=dataclasses.replace(config.asr, max_single_note_s=60))
+    rt = Runtime(config=config, store=store, clock=clock, deferred_in_thread=False)
+    rt.console = ConsoleAdapter(ctx=AdapterContext(store, config, clock, rt.wake), prompts=Prompts(config.bot.locale))
+    rt.add_sender("console", rt.console.send)
+    try:
+        await rt.settle()
+        await say(rt, "r1", "/陪练 交付")
+        now = rt.clock.now_ms()
+        rt.console.ctx.accept("console", "pv9", {}, VoiceTranscript(
+            event_id="console:pv9", platform="console", occurred_at=now, actor=Actor(platform_id="r1"),
+            message_event_id="console:pmsg9", status="too_long", source="demo", recorded_at=now, duration_ms=62_000))
+        n = len(rt.console.delivered)
+        await rt.settle()
+        [text] = [d.text for d in rt.console.delivered[n:]]
+        assert "60 秒" in text and "45" not in text, text
+    finally:
+        rt.close()

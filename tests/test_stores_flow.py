@@ -199,3 +199,43 @@ async def test_receptions_with_the_unit_as_its_own_word(runtime, store):
     assert "已记录" in text and "35" in text and "没有找到" not in text, text
     text = await say(runtime, "小刚", "/接待 １５ 人次 南京西路店")
     assert "已记录" in text and "25.0" in text, text
+
+
+async def test_which_store_answers_show_the_command_that_was_typed(runtime, store):
+    """An area manager (three stores, none his own) is asked which store in the form of the command he typed —
+    "/接待 35 南京西路店", not "/门店 …" — and told that experiences and deals are the staff's to record, since
+    /体验 and /成交 take no store name."""
+    text = await say(runtime, "区域王", "/接待 35")
+    assert "/接待 35 南京西路店" in text and "/门店" not in text, text
+    text = await say(runtime, "区域王", "/门店")
+    assert "/门店 南京西路店" in text, text
+    for line in ("/体验 王女士 13800138000", "/成交 王女士"):
+        text = await say(runtime, "区域王", line)
+        assert "店长或店员" in text and "/门店" not in text, (line, text)
+    assert store.conn.execute("SELECT COUNT(*) FROM store_experiences").fetchone()[0] == 0
+
+
+async def test_rank_title_says_whose_stores_it_ranks(runtime, store, clock):
+    """"全部门店" only when it is every store: a store manager's ranking is titled with his store, an area's
+    with the area."""
+    text = await say(runtime, "周店长", "/门店排行")
+    assert text.splitlines()[0].startswith("门店排行｜南京西路店"), text
+    assert "全部门店" not in text
+    text = await say(runtime, "区域王", "/门店排行")
+    assert text.splitlines()[0].startswith("门店排行｜全部门店"), text
+    text = await say(runtime, "区域王", "/门店排行 西北区")
+    assert text.splitlines()[0].startswith("门店排行｜西北区"), text
+
+
+@pytest.mark.parametrize("line", ["/整改 1已整改", "/整改 ＃1 已整改", "/整改 #1　已整改", "/整改 １ 已整改"])
+async def test_fix_command_as_a_chinese_keyboard_types_it(runtime, store, clock, line):
+    """The number glued to the word, a full-width ＃ or digit, an ideographic space: the task is closed, not
+    answered with the usage line."""
+    with store.transaction():
+        for d in ("2026-03-01", "2026-03-02", "2026-02-28"):
+            stores_store.put_receptions(store, "s1", d, "*", 10, 5, "pos", 0)
+    await runtime.advance_to(at(2, 22, 40))
+    assert stores_store.open_fixes(store, None)
+    text = await say(runtime, "周店长", line)
+    assert "已整改 ✓" in text and "用法" not in text, text
+    assert stores_store.open_fixes(store, None) == []

@@ -37,3 +37,18 @@ def test_transcribe_bench_reports_the_real_time_factor(tmp_path, capsys, monkeyp
     assert main(["transcribe", str(note)]) == 0
     text = capsys.readouterr().out
     assert "已识别" in text and "担心交付周期" in text
+
+
+def test_bench_without_the_model_says_why_in_chinese(tmp_path, capsys, monkeypatch):
+    """`transcribe --bench` with [asr] on but no model on disk (the usual first try) explains it in Chinese, naming
+    the folder — not "FunASR model folder … is missing or has no weights" inside a Chinese line."""
+    monkeypatch.chdir(tmp_path)
+    toml = tmp_path / "bot.toml"
+    toml.write_text('[asr]\nenabled = true\nmodel_dir = "models/paraformer-zh"\n', encoding="utf-8")
+    note = tmp_path / "n.amr"
+    note.write_bytes(clip("amr"))
+    assert main(["-c", str(toml), "transcribe", str(note), "--bench"]) == 1
+    out = capsys.readouterr().out
+    assert "models/paraformer-zh" in out and "不存在或没有模型文件" in out, out
+    for english in ("is missing", "no weights", "does not import", "FunASR model folder"):
+        assert english not in out, out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.cli.support import config_from
 from bot.errors import UserInputError
-from prompts import Prompts
+from prompts import Prompts, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +49,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     hotwords = service.hotwords_static()
     result: dict = {"file": str(args.file)}
     if args.bench and not service.pipeline.can_recognise(language):
-        print(t("voice.cli_no_model", language=language, reasons="；".join(service.why_not(language))))
+        print(t("voice.cli_no_model", language=language, reasons="；".join(render(r, t) for r in service.why_not(language))))
         return 1
     load_s = None
     if args.bench:  # warm-up: the first call loads the model
@@ -78,7 +78,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if outcome.text:
         print(t("voice.cli_text", text=outcome.text, source=outcome.source, rate=result["chars_per_minute"]))
     elif outcome.status == "no_recogniser":
-        print(t("voice.cli_no_model", language=language, reasons="；".join(service.why_not(language))))
+        print(t("voice.cli_no_model", language=language, reasons="；".join(render(r, t) for r in service.why_not(language))))
     if "real_time_factor" in result:
         print(t("voice.cli_bench", rtf=result["real_time_factor"], asr_ms=result["asr_ms_p50"], runs=result["runs"],
                 first=result["first_call_s"]))

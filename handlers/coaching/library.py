@@ -195,15 +195,16 @@ def best_snippets(store: Store, objection: str, *, team: str | None = None, indu
 
 
 def objection_examples(store: Store, objection: str, *, team: str | None = None, limit: int = 20,
-                       prompts: Prompts | None = None) -> list[str]:
+                       prompts: Prompts | None = None, industry: str | None = None) -> list[str]:
     """Customers' objection texts for `objection`, newest first, distinct, always anonymised (the practice sandbox
-    plays them back to reps of any team). `team` limits them to that team's reps' conversations."""
+    plays them back to reps of any team). `team` limits them to that team's reps' conversations, `industry` to
+    customers of that industry."""
     reps = None
     if team is not None:
         reps = [r[0] for r in store.conn.execute("SELECT id FROM people WHERE team_id = ?", (team,))]
     mask = masker(store, prompts)
     out: list[str] = []
-    for _cid, text in coach_store.objection_texts(store, objection, reps, limit * 3):
+    for _cid, text in coach_store.objection_texts(store, objection, reps, limit * 3, industry):
         t = mask(" ".join(text.split()))
         if t and t not in out:
             out.append(t)

@@ -69,9 +69,8 @@ def _voice_target(event: VoiceTranscript, ctx: Context) -> dict | bool:
 @router.on(VoiceTranscript, F(_voice_target))
 def on_voice(event: VoiceTranscript, ctx: Context, debrief: store.Debrief) -> None:
     asr = ctx.config.asr  # the voice limits are [asr]'s: one setting for the recogniser and the debrief
-    seconds = round(event.duration_ms / 1000)
     if event.status == "too_long" or event.duration_ms > asr.max_single_note_s * 1000:
-        ctx.reply(ctx.t("debrief.voice_too_long", s=seconds, short=asr.max_note_s, long=asr.max_single_note_s))
+        ctx.reply(ctx.t("debrief.voice_too_long", short=asr.max_note_s, long=asr.max_single_note_s))
         return
     if event.status in ("empty", "silent") or (event.status == "ok" and not event.text.strip()):
         ctx.reply(ctx.t("debrief.voice_silent"))
@@ -214,5 +213,5 @@ def on_rate(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     scope = scope_for(ctx, event.actor)
     if scope is None:
         raise UserInputError(ctx.t("core.permission_denied"))
-    days = rate.parse_days(ctx, args)
-    ctx.reply(rate.rate_text(ctx, scope, days, ctx.clock.now_ms()))
+    now = ctx.clock.now_ms()
+    ctx.reply(rate.rate_text(ctx, scope, rate.parse_window(ctx, args, now), now))

@@ -8,6 +8,11 @@ does not count either way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import from_ms, to_ms
 from bot.context import Context
 from bot.errors import UserInputError
 from bot.events import Role
@@ -16,23 +21,40 @@ from store import debrief as store
 from store import practice as practice_store
 
 DAY = 86_400_000
-_WEEK = ("本周", "周", "week", "7")
-_MONTH = ("本月", "月", "month", "30")
+_WEEK = ("本周", "周", "week", "this week")
+_MONTH = ("本月", "月", "month", "this month")
 
 
-def parse_days(ctx: Context, args: tuple[str, ...]) -> int:
-    if not args:
-        return ctx.config.debrief.rate_days
-    word = args[0].strip().lower().removesuffix("天").removesuffix("days").strip()
+@dataclass(frozen=True)
+class Window:
+    """The period /复盘率 covers: since `since` (ms), named in the title as `label`."""
+
+    since: int
+    label: str
+
+
+def parse_window(ctx: Context, args: tuple[str, ...], now: int) -> Window:
+    """No argument: the last [debrief] rate_days days; a number: that many days; 本周 / 本月: the calendar week
+    (from Monday 00:00) or month (from the 1st) in the bot's time zone — what a manager means by "this week" on a
+    Monday is not the seven days that reach back into last week."""
     if len(args) > 1:
         raise UserInputError(ctx.t("debrief.rate_usage"))
-    if word in _WEEK:
-        return 7
-    if word in _MONTH:
-        return 30
+    if not args:
+        return _last_days(ctx, ctx.config.debrief.rate_days, now)
+    word = args[0].strip().lower().removesuffix("天").removesuffix("days").strip()
+    if word in _WEEK or word in _MONTH:
+        today = from_ms(now).astimezone(ZoneInfo(ctx.config.bot.timezone)).date()
+        first = today - timedelta(days=today.weekday()) if word in _WEEK else today.replace(day=1)
+        since = to_ms(datetime.combine(first, time(0), tzinfo=ZoneInfo(ctx.config.bot.timezone)))
+        key = "debrief.rate_this_week" if word in _WEEK else "debrief.rate_this_month"
+        return Window(since, ctx.t(key, first=f"{first:%m-%d}"))
     if word.isdigit() and 1 <= int(word) <= 365:
-        return int(word)
+        return _last_days(ctx, int(word), now)
     raise UserInputError(ctx.t("debrief.rate_usage"))
+
+
+def _last_days(ctx: Context, days: int, now: int) -> Window:
+    return Window(now - days * DAY, ctx.t("debrief.rate_last_days", days=days))
 
 
 def _pct(n: int, ok: int) -> str:
@@ -50,14 +72,14 @@ def people_in(ctx: Context, scope: Scope) -> dict[str, list[str]]:
     return teams
 
 
-def rate_text(ctx: Context, scope: Scope, days: int, now: int) -> str:
+def rate_text(ctx: Context, scope: Scope, window: Window, now: int) -> str:
     within = ctx.config.debrief.within_hours
-    since = now - days * DAY
+    since = window.since
     teams = people_in(ctx, scope)
     everyone = [p for ids in teams.values() for p in ids]
     counts = store.rate(ctx.store, everyone, since, now, within * 3_600_000)
     practice = practice_store.counts(ctx.store, everyone, since, now)
-    lines = [ctx.t("debrief.rate_title", days=days, hours=within)]
+    lines = [ctx.t("debrief.rate_title", window=window.label, hours=within)]
     shown = 0
     for team, ids in sorted(teams.items()):
         team_n = sum(counts.get(p, (0, 0))[0] for p in ids)
@@ -75,7 +97,7 @@ def rate_text(ctx: Context, scope: Scope, days: int, now: int) -> str:
                                               avg="—" if avg is None else round(avg)) if sessions else ""))
             shown += 1
     if not shown:
-        return ctx.t("debrief.rate_none", days=days)
+        return ctx.t("debrief.rate_none", window=window.label)
     return "\n".join(lines)
 
 

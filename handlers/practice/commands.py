@@ -47,13 +47,14 @@ def on_practice(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         if not objection and len(words) > 1:  # "/陪练 太贵 制造业": the first word had to be a type
             raise UserInputError(_usage(ctx, args[0]))
         known = customer_store.industries(ctx.store)
-        if industry and known and industry not in known:  # "行业：xyz" would promise a scene nobody has
+        if industry and industry not in known:  # "行业：xyz" would promise a scene nobody has
             if not objection and len(args) == 1:  # one unknown word: a type or an industry, say both
-                raise UserInputError(_usage(ctx, args[0]) + "\n" + _industries(ctx, industry, known))
-            raise UserInputError(_industries(ctx, industry, known))
+                raise UserInputError(_usage(ctx, args[0]) + ("\n" + _industries(ctx, industry, known) if known else ""))
+            if known:  # with no industry on record, a named one gets the general scenes and says so
+                raise UserInputError(_industries(ctx, industry, known))
     now = ctx.clock.now_ms()
     cfg = ctx.config.practice
-    steps = sandbox.plan(ctx, event.event_id, objection, person.team_id or None, max(1, cfg.rounds))
+    steps = sandbox.plan(ctx, event.event_id, objection, person.team_id or None, max(1, cfg.rounds), industry)
     if not steps:
         raise UserInputError(ctx.t("practice.no_examples"))
     session_id = store.start(ctx.store, person_id=person.id, team=person.team_id, objection=objection,
@@ -94,7 +95,8 @@ def on_text(event: Message, ctx: Context, session: store.Session) -> None:
 def on_voice(event: VoiceTranscript, ctx: Context, session: store.Session) -> None:
     if event.status != "ok" or not event.text.strip():
         ctx.reply(ctx.t(f"practice.voice_{event.status}" if event.status in ("too_long", "undecodable",
-                                                                            "no_recogniser") else "practice.voice_silent"))
+                                                                            "no_recogniser") else "practice.voice_silent",
+                        long=ctx.config.asr.max_single_note_s))
         return
     sandbox.answer(ctx, session, event.text.strip(), kind="voice", at=event.recorded_at or event.occurred_at,
                    voice=scoring.Voice(event.speech_ms or event.duration_ms, tuple(event.pauses_ms)))

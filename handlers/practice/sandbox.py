@@ -27,32 +27,38 @@ PRACTISED = tuple(o for o in OBJECTIONS if o != "price_inquiry")  # a price ques
 
 
 def objection_by_name(ctx: Context, word: str) -> str | None:
-    """An objection label from what a rep types: its key, its Chinese/English name, or a part of the name."""
+    """An objection label from what a rep types: its key, its Chinese/English name, a part of the name, or the
+    worry in a customer's words ("太贵", "交期太长") when the conversation classifier reads exactly one practised
+    objection in it."""
     w = word.strip().lower()
     for key in OBJECTIONS:
         name = peers.label_name(ctx.prompts, key).lower()
         if w in (key, name) or (len(w) >= 2 and (w in name or name in w)) or w in name.split("/"):
             return key
-    return None
+    said = [k for k in peers.classifier(ctx.services).classify(word, "customer").labels if k in PRACTISED]
+    return said[0] if len(said) == 1 else None
 
 
-def examples(ctx: Context, objection: str, team: str | None) -> tuple[list[str], str]:
-    """(customer lines, source) for an objection: the team's library when it has enough, else the packs' and the
-    written scenes."""
+def examples(ctx: Context, objection: str, team: str | None, industry: str = "") -> tuple[list[str], str]:
+    """(customer lines, source) for an objection: the team's library (that industry's customers when one is asked
+    for) when it has enough, else the written scenes — plus, without an industry, the classifier packs' examples,
+    which come from any trade (a flat's price, a parcel's delivery) and so cannot stand for a named industry."""
     cfg = ctx.config.practice
-    real = peers.objection_examples(ctx.store, objection, team=team, limit=20)
+    real = peers.objection_examples(ctx.store, objection, team=team, limit=20, industry=industry or None)
     if len(real) >= cfg.min_library:
         return real, "library"
     written = ctx.prompts.raw(f"practice.scenes.{objection}")
-    lines = [*peers.pack_examples(ctx.services, objection), *(written if isinstance(written, list) else [])]
-    return list(dict.fromkeys([*real, *lines])), "examples"
+    lines = [*([] if industry else peers.pack_examples(ctx.services, objection)),
+             *(written if isinstance(written, list) else [])]
+    return list(dict.fromkeys([*real, *lines])), "scenes" if industry else "examples"
 
 
-def plan(ctx: Context, seed: str, objection: str, team: str | None, rounds: int) -> list[list[str]]:
+def plan(ctx: Context, seed: str, objection: str, team: str | None, rounds: int,
+         industry: str = "") -> list[list[str]]:
     rng = random.Random(seed)
     kinds = [objection] if objection else rng.sample(PRACTISED, len(PRACTISED))
     out: list[list[str]] = []
-    pools = {k: examples(ctx, k, team) for k in kinds}
+    pools = {k: examples(ctx, k, team, industry) for k in kinds}
     i = 0
     while len(out) < rounds and any(pools[k][0] for k in kinds):
         k = kinds[i % len(kinds)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from pathlib import Path
 
 from bot.context import Context
@@ -43,8 +44,11 @@ def visible_stores(ctx: Context, actor: Actor) -> list[stores_store.StoreRow] | 
     return [r for r in everything if r.id in own or r.area in areas or r.manager_id == person.id]
 
 
-def own_store(ctx: Context, actor: Actor, args: tuple[str, ...]) -> tuple[stores_store.StoreRow | None, str]:
-    """(store, error text): the named store if visible, else the person's own (first) store."""
+def own_store(ctx: Context, actor: Actor, args: tuple[str, ...],
+              example: str = "stores.name_a_store") -> tuple[stores_store.StoreRow | None, str]:
+    """(store, error text): the named store if visible, else the person's own (first) store. `example`: the text
+    asking which store, in the form of the command typed (/门店 X, /接待 35 X), or saying the command is for a
+    store's own staff when it takes no store name (/体验, /成交)."""
     visible = visible_stores(ctx, actor)
     if visible is None:
         return None, ctx.t("core.permission_denied")
@@ -62,7 +66,7 @@ def own_store(ctx: Context, actor: Actor, args: tuple[str, ...]) -> tuple[stores
         return visible[0], ""
     if not visible:
         return None, ctx.t("stores.no_store")
-    return None, ctx.t("stores.name_a_store", stores="、".join(r.name for r in visible[:12]))
+    return None, ctx.t(example, first=visible[0].name, stores="、".join(r.name for r in visible[:12]))
 
 
 def today(ctx: Context, row: stores_store.StoreRow) -> str:
@@ -105,6 +109,22 @@ def code_grid(ctx: Context, rows: list[stores_store.StoreRow], last_day: str, da
                           tuple(ctx.t(f"stores.colour_{c}") for c in chart.ORDER))
 
 
+def rank_scope(ctx: Context, rows: list[stores_store.StoreRow], area: str) -> str:
+    """What a ranking's title says it covers: the area asked for, a single store by name, "all stores" only when
+    it is every store, an area when it is that whole area, else the stores this person can see."""
+    if area:
+        return area
+    if len(rows) == 1:
+        return rows[0].name
+    everything = stores_store.all_stores(ctx.store)
+    if len(rows) == len(everything):
+        return ctx.t("stores.all_areas")
+    areas = {r.area for r in rows}
+    if len(areas) == 1 and "" not in areas and len(rows) == sum(1 for r in everything if r.area in areas):
+        return rows[0].area
+    return ctx.t("stores.visible_stores", n=len(rows))
+
+
 def rank_key(colours: tuple[str, ...]) -> tuple[int, int]:
     """Worst last day first; then the most red/orange days over the trend."""
     return (-health.SEVERITY[colours[-1]], -sum(max(health.SEVERITY[c], 0) for c in colours))
@@ -128,7 +148,7 @@ def on_rank(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         if (row.id, last_day) not in stores_store.health(ctx.store, [row.id], last_day, last_day):
             sweep.assess_and_store(ctx, row, last_day, now)
     days = ctx.config.stores.trend_days
-    grid = code_grid(ctx, rows, last_day, days, ctx.t("stores.rank_title", area=area or ctx.t("stores.all_areas"),
+    grid = code_grid(ctx, rows, last_day, days, ctx.t("stores.rank_title", area=rank_scope(ctx, rows, area),
                                                       day=last_day))
     order = sorted(range(len(rows)), key=lambda i: (*rank_key(grid.colours[i]), rows[i].name))
     lines = [grid.title]
@@ -169,7 +189,7 @@ def on_receptions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     rest = args[1:]
     if rest and rest[0] in COUNT_UNITS:
         rest = rest[1:]
-    row, error = own_store(ctx, event.actor, rest)
+    row, error = own_store(ctx, event.actor, rest, "stores.name_a_store_receptions")
     if row is None:
         ctx.reply(error)
         return
@@ -195,7 +215,7 @@ def on_experience(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     phone = next((a for a in args if _PHONE.match(a)), "")
     name = " ".join(a for a in args if a != phone)
-    row, error = own_store(ctx, event.actor, ())
+    row, error = own_store(ctx, event.actor, (), "stores.staff_only")
     if row is None:
         ctx.reply(error)
         return
@@ -211,7 +231,7 @@ def on_store_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     if not args:
         ctx.reply(ctx.t("stores.deal_usage"))
         return
-    row, error = own_store(ctx, event.actor, ())
+    row, error = own_store(ctx, event.actor, (), "stores.staff_only")
     if row is None:
         ctx.reply(error)
         return
@@ -242,6 +262,19 @@ def fixes_text(ctx: Context, visible: list[stores_store.StoreRow]) -> str:
     return "\n".join(lines)
 
 
+_FIX_ARGS = re.compile(r"^#?\s*(\d+)\s*(\S+)$")
+
+
+def parse_fix_args(args: tuple[str, ...]) -> tuple[int, str | None]:
+    """(task number, fixed|support|na) from "3 已整改" as a Chinese keyboard may type it too — "3已整改",
+    "＃3 已整改", full-width digits; (0 or the number, None) when it is not that form."""
+    text = unicodedata.normalize("NFKC", " ".join(args)).strip()
+    found = _FIX_ARGS.match(text)
+    if found is None:
+        return 0, None
+    return int(found.group(1)), FIX_WORDS.get(found.group(2).lower())
+
+
 @router.command("fixes")
 def on_fixes(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     visible = visible_stores(ctx, event.actor)
@@ -251,8 +284,7 @@ def on_fixes(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     if not args:
         ctx.reply(fixes_text(ctx, visible))
         return
-    fix_id = int(args[0].lstrip("#")) if args[0].lstrip("#").isdigit() else 0
-    choice = FIX_WORDS.get(args[1].lower()) if len(args) == 2 else None
+    fix_id, choice = parse_fix_args(args)
     fix = stores_store.get_fix(ctx.store, fix_id) if fix_id else None
     if choice is None or not fix_id:
         ctx.reply(ctx.t("stores.fixes_usage"))

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from prompts import Keyed
+
 log = logging.getLogger("salespulse.voice.asr")
 
 
@@ -109,9 +111,9 @@ class FunAsrRecogniser:
     def unavailable(self, language: str) -> str | None:
         spec = self.spec_for(language)
         if spec is None:
-            return f"no FunASR model configured for language {language!r} ([asr.models])"
+            return Keyed("voice.why_no_model", language=language)
         if not model_ready(spec.path):
-            return f"FunASR model folder {spec.path} is missing or has no weights"
+            return Keyed("voice.why_model_missing", path=spec.path)
         problem = self._import_problem()
         if problem:
             return problem
@@ -122,8 +124,12 @@ class FunAsrRecogniser:
             for module in ("torch", "funasr"):
                 try:
                     self._import(module)
+                except ModuleNotFoundError as exc:
+                    self._import_error = (Keyed("voice.why_not_installed", module=module) if exc.name == module
+                                          else Keyed("voice.why_import", module=module, error=f"{type(exc).__name__}: {exc}"))
+                    break
                 except Exception as exc:  # an ImportError, or a broken native library (OSError)
-                    self._import_error = f"{module} does not import ({type(exc).__name__}: {exc})"
+                    self._import_error = Keyed("voice.why_import", module=module, error=f"{type(exc).__name__}: {exc}")
                     break
             else:
                 self._import_error = ""

@@ -16,6 +16,7 @@ from bot.config import AsrSection, Config
 from bot.org import Directory
 from handlers.voice.pipeline import SpeechPipeline
 from handlers.voice.recognisers import FunAsrRecogniser, ModelSpec, Recogniser, model_kind
+from prompts import Keyed
 from store import voice as voice_store
 from store.db import Store
 
@@ -112,13 +113,13 @@ class VoiceService:
     def why_not(self, language: str) -> list[str]:
         """Why nobody can recognise `language` here, one reason per configured backend."""
         if not self.asr.enabled:
-            return ["[asr] enabled = false"]
-        reasons = []
+            return [Keyed("voice.why_disabled")]
+        reasons: list[str] = []
         for rec in self.pipeline.recognisers.values():
             problem = rec.unavailable(language)
             if problem:
-                reasons.append(f"{rec.name}: {problem}")
-        return reasons or ["[asr] model_dir / [asr.models] not set"]
+                reasons.append(Keyed("voice.why_backend", name=rec.name, why=problem))
+        return reasons or [Keyed("voice.why_unset")]
 
     def record(self, timings_ms: dict[str, float]) -> None:
         for stage, ms in timings_ms.items():
