@@ -27,9 +27,9 @@ def test_import_stores_with_bad_rows(tmp_path, capsys):
     f.write_text(STORES, encoding="utf-8")
     assert run_cli("import", "stores", str(f), "--db", str(db)) == 1
     out, err = capsys.readouterr()
-    assert f"{f}:3：closes“25:00”不是 HH:MM" in err
-    assert f"{f}:4：id“”" in err
-    assert f"{f}:5：latitude / longitude 超出范围" in err, "a quoted two-line cell keeps the line numbers true"
+    assert f"{f}:3：打烊“25:00”不是 HH:MM" in err
+    assert f"{f}:4：门店编号是空的" in err
+    assert f"{f}:5：纬度 / 经度 超出范围" in err, "a quoted two-line cell keeps the line numbers true"
     assert "已导入 2 家门店" in out
     store = open_store(db)
     assert [r.id for r in stores_store.all_stores(store)] == ["s1", "s4"]
@@ -126,3 +126,23 @@ def test_import_errors_are_chinese_and_name_the_files_own_columns(tmp_path, caps
         assert any(e.startswith(f"{daily}:{line}：") and why in e for e in err.splitlines()), (line, why, err)
     for english in ("receptions", "staff", "dwell_min"):
         assert english not in err, err
+
+
+def test_store_rows_are_explained_with_the_files_chinese_headers(tmp_path, capsys):
+    """A stores file with Chinese headers: each bad row names 打烊, 门店名称, 纬度, 时区 as the file does, not the
+    bot.toml keys closes / name / latitude / timezone."""
+    f = tmp_path / "stores.csv"
+    f.write_text("门店编号,门店名称,开门,打烊,时区,纬度,经度\n"
+                 "s1,一店,10:00,25:00,,,\n"
+                 "s2,,10:00,22:00,,,\n"
+                 "s3,三店,10:00,22:00,火星/北京,,\n"
+                 "s4,四店,10:00,22:00,,31.2,\n"
+                 "s5,五店,10:00,22:00,,abc,121\n"
+                 "s 6,六店,10:00,22:00,,,\n", encoding="utf-8")
+    assert run_cli("import", "stores", str(f), "--db", str(tmp_path / "x.db")) == 1
+    err = capsys.readouterr().err
+    for line, why in ((2, "打烊“25:00”不是 HH:MM"), (3, "门店名称是空的"), (4, "时区“火星/北京”"),
+                      (5, "纬度和经度要同时填写"), (6, "纬度“abc”不是数字"), (7, "门店编号“s 6”")):
+        assert f"{f}:{line}：{why}" in err, (line, why, err)
+    for english in ("closes", "name", "latitude", "longitude", "timezone", "id“"):
+        assert english not in err, (english, err)

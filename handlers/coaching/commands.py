@@ -24,6 +24,7 @@ from handlers.coaching.texts import estimate_text, snippet_block
 from handlers.conversation.labels import OBJECTIONS, STRATEGIES
 from handlers.timeline import Scope, scope_for
 from store import coaching as coach_store
+from store import customers as customer_store
 
 router = Router("coaching.commands")
 
@@ -76,7 +77,14 @@ def on_snippets(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     objection = parse_objection(ctx, text)
     team = _viewer_team(ctx, person)
     now = ctx.clock.now_ms()
-    if objection is not None:
+    narrow_by = parse_objection(ctx, args[0]) if objection is None and len(args) > 1 else None
+    if narrow_by is not None:  # "/话术 交付 制造业", "/话术 交付 分批": a type, narrowed by an industry or a word
+        narrow = " ".join(args[1:]).strip()
+        found = narrowed(ctx, narrow_by, narrow, team, scope.everyone, now)
+        objection = narrow_by
+        title = ctx.t("coaching.snippets_title", what=ctx.t("coaching.snippets_narrowed", kind=label_name(
+            ctx, narrow_by), narrow=narrow), n=len(found))
+    elif objection is not None:
         found = library.best_snippets(ctx.store, objection, team=team, limit=LIST_LIMIT, now_ms=now,
                                       reveal=scope.everyone, params=params, prompts=ctx.prompts)
         title = ctx.t("coaching.snippets_title", what=label_name(ctx, objection), n=len(found))
@@ -96,6 +104,21 @@ def on_snippets(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         return
     body = "\n\n".join(snippet_block(ctx, s, i, objection) for i, s in enumerate(found, 1))
     ctx.reply(Reply.card(title, body + "\n\n" + ctx.t("coaching.snippets_hint")))
+
+
+def narrowed(ctx: Context, objection: str, narrow: str, team: str | None, reveal: bool, now: int) -> list:
+    """Snippets for `objection` within an industry (the best ranked for it, of that industry only) when `narrow`
+    is one of the customers' industries, else those whose exchange, product line or industry mentions it."""
+    params = coach(ctx).params
+    if narrow in customer_store.industries(ctx.store):
+        ranked = library.best_snippets(ctx.store, objection, team=team, industry=narrow, limit=LIST_LIMIT * 4,
+                                       now_ms=now, reveal=reveal, params=params, prompts=ctx.prompts)
+        found = [s for s in ranked if s.industry == narrow][:LIST_LIMIT]
+        if found:
+            return found
+    rows = coach_store.search(ctx.store, objection=objection, keyword=narrow, rep_ids=None, limit=LIST_LIMIT)
+    return library.snippets_by_id(ctx.store, [r.id for r in rows], team=team, reveal=reveal, params=params,
+                                  prompts=ctx.prompts)
 
 
 # ---------------------------------------------------------------- /金句

@@ -131,6 +131,11 @@ def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int,
                   t: Any = None) -> tuple[int, list[str], list[str]]:
     """(stores imported, people created, errors)."""
     mapped = read_mapped(path, STORE_FIELDS, ("id", "name"), mapping)
+    t = t or Prompts().t
+
+    def column(name: str) -> str:
+        return mapped.column(name, t)
+
     specs: list[tuple[StoreSpec, str]] = []
     errors = list(mapped.errors)
     seen: set[str] = set()
@@ -144,18 +149,17 @@ def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int,
                 manager=v.get("manager", ""), clerks=tuple(c.strip() for c in clerks.split(_SPLIT[0]) if c.strip()),
                 opens=_hhmm(v.get("opens", ""), "10:00"), closes=_hhmm(v.get("closes", ""), "22:00"),
                 city=v.get("city", ""), timezone=v.get("timezone", "") or "Asia/Shanghai",
-                latitude=_float(v.get("latitude", ""), "latitude"), longitude=_float(v.get("longitude", ""), "longitude"),
+                latitude=_float(v.get("latitude", ""), column("latitude")),
+                longitude=_float(v.get("longitude", ""), column("longitude")),
                 video_url=v.get("video_url", ""))
         except ValueError as exc:
-            errors.append((t or Prompts().t)("stores_cli.row_error", path=path, line=line,
-                                             why=render(exc, t or Prompts().t)))
+            errors.append(t("stores_cli.row_error", path=path, line=line, why=render(exc, t)))
             continue
-        problem = check_spec(spec)
+        problem = check_spec(spec, column)
         if problem is None and spec.id in seen:
-            problem = Keyed("stores_cli.row_duplicate_id", id=spec.id, column=mapped.column("id", t or Prompts().t))
+            problem = Keyed("stores_cli.row_duplicate_id", id=spec.id, column=column("id"))
         if problem:
-            errors.append((t or Prompts().t)("stores_cli.row_error", path=path, line=line,
-                                             why=render(problem, t or Prompts().t)))
+            errors.append(t("stores_cli.row_error", path=path, line=line, why=render(problem, t)))
             continue
         seen.add(spec.id)
         specs.append((spec, v.get("area_manager", "")))

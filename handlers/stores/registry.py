@@ -8,6 +8,7 @@ they then talk to the bot in the console by name, or get their platform ids thro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,25 +43,28 @@ class StoreSpec:
     video_url: str = ""
 
 
-def check_spec(spec: StoreSpec) -> str | None:
-    """Why this store cannot be used, or None."""
-    if not spec.id or not _ID.match(spec.id):
-        return Keyed("stores_cli.spec_id", id=spec.id)
+def check_spec(spec: StoreSpec, names: Callable[[str], str] = str) -> str | None:
+    """Why this store cannot be used, or None. `names` says how to call a field: bot.toml's key by default, the
+    file's own column header (门店名称, 打烊 …) for an import."""
+    if not spec.id:
+        return Keyed("stores_cli.spec_name", column=names("id"))
+    if not _ID.match(spec.id):
+        return Keyed("stores_cli.spec_id", column=names("id"), id=spec.id)
     if not spec.name:
-        return Keyed("stores_cli.spec_name")
+        return Keyed("stores_cli.spec_name", column=names("name"))
     for label, text in (("opens", spec.opens), ("closes", spec.closes)):
         try:
             parse_hhmm(text, label)
         except ConfigError:
-            return Keyed("stores_cli.spec_hhmm", field=label, text=text)
+            return Keyed("stores_cli.spec_hhmm", field=names(label), text=text)
     try:
         ZoneInfo(spec.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return Keyed("stores_cli.spec_timezone", text=spec.timezone)
+        return Keyed("stores_cli.spec_timezone", column=names("timezone"), text=spec.timezone)
     if (spec.latitude is None) != (spec.longitude is None):
-        return Keyed("stores_cli.spec_latlon_pair")
+        return Keyed("stores_cli.spec_latlon_pair", lat=names("latitude"), lon=names("longitude"))
     if spec.latitude is not None and not (-90 <= spec.latitude <= 90 and -180 <= spec.longitude <= 180):
-        return Keyed("stores_cli.spec_latlon_range")
+        return Keyed("stores_cli.spec_latlon_range", lat=names("latitude"), lon=names("longitude"))
     return None
 
 
