@@ -214,3 +214,25 @@ def test_a_missing_column_that_decides_how_a_deal_counts_is_still_an_error(tmp_p
                  encoding="utf-8")
     with pytest.raises(BadPayload, match=f"{header[field]} 在文件里没有"):
         dealfile.read(tmp_path / "d.csv", dealfile.load_mapping(f))
+
+
+@pytest.mark.parametrize("cell,value", [
+    ("¥1,234", 1234), ("1 234 元", 1234), ("12.5万", 125_000), ("1.2亿", 120_000_000), ("3.5k", 3500),
+    ("RMB 5000", 5000), ("１２，０００", 12_000), ("US$ 1,000.50", 1000.5), ("12W", 120_000), ("8000块", 8000),
+])
+def test_amounts_are_read_as_exports_write_them(tmp_path, cell, value):
+    """Full-width digits, currency codes and 亿/千/k/w units were "not a number" and the row was skipped."""
+    (tmp_path / "d.csv").write_text(f'id,created,amount\nA,2024-01-01,"{cell}"\n', encoding="utf-8")
+    f = tmp_path / "map.toml"
+    f.write_text('[columns]\nid = "id"\ncreated_at = "created"\namount = "amount"\n')
+    parsed = dealfile.read(tmp_path / "d.csv", dealfile.load_mapping(f))
+    assert parsed.errors == [] and parsed.deals[0].row.amount == pytest.approx(value)
+
+
+@pytest.mark.parametrize("cell", ["abc", "万", "nan", "12$$"])
+def test_an_amount_that_is_no_number_is_a_row_error(tmp_path, cell):
+    (tmp_path / "d.csv").write_text(f'id,created,amount\nA,2024-01-01,{cell}\nB,2024-01-01,5\n', encoding="utf-8")
+    f = tmp_path / "map.toml"
+    f.write_text('[columns]\nid = "id"\ncreated_at = "created"\namount = "amount"\n')
+    parsed = dealfile.read(tmp_path / "d.csv", dealfile.load_mapping(f))
+    assert [d.row.id for d in parsed.deals] == ["B"] and len(parsed.errors) == 1 and ":2:" in parsed.errors[0]

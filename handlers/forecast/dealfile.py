@@ -20,6 +20,7 @@ import difflib
 import math
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -309,13 +310,19 @@ def parse_date(text: str, mapping: Mapping) -> int | None:
     raise RowError("row_bad_date", text=text, formats=", ".join(mapping.date_formats))
 
 
+# How exports write money: "¥1,234", "1 234 元", "12.5万", "1.2亿", "3.5k", "RMB 5000", full-width "１２，０００"
+_CURRENCY = re.compile(r"^(?:US\$|HK\$|RMB|CNY|USD|EUR|R\$|[$¥€£])\s*|\s*(?:元|块|RMB|CNY|USD|EUR)$", re.I)
+_UNITS = {"万": 10_000.0, "w": 10_000.0, "亿": 100_000_000.0, "千": 1_000.0, "k": 1_000.0}
+
+
 def _num(text: str, what: str = "amount") -> float | None:
-    t = text.replace(",", "").replace("¥", "").replace("￥", "").replace("元", "").strip()
+    t = unicodedata.normalize("NFKC", text).strip()
+    t = _CURRENCY.sub("", _CURRENCY.sub("", t)).replace(",", "").replace(" ", "").strip()
     if not t:
         return None
     mult = 1.0
-    if t.endswith("万"):
-        t, mult = t[:-1], 10_000.0
+    if t[-1:].lower() in _UNITS:
+        t, mult = t[:-1], _UNITS[t[-1].lower()]
     try:
         v = float(t) * mult
     except ValueError:
