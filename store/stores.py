@@ -124,6 +124,13 @@ def put_receptions(store: Store, store_id: str, day: str, person_id: str, recept
     )
 
 
+def person_receptions(store: Store, store_id: str, day: str, person_id: str) -> int | None:
+    """What this person reported for the store's day so far (None: nothing yet)."""
+    row = store.conn.execute("SELECT receptions FROM store_receptions WHERE store_id = ? AND day = ? AND person_id = ?",
+                             (store_id, day, person_id)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def receptions(store: Store, store_id: str, first_day: str, last_day: str) -> dict[str, tuple[int, int, bool]]:
     """day → (receptions, people, from_pos). A POS/CSV row for the whole store wins over the clerks' own reports."""
     out: dict[str, tuple[int, int, bool]] = {}
@@ -232,11 +239,13 @@ def experiences(store: Store, store_id: str, since_ms: int, until_ms: int) -> li
         " WHERE e.store_id = ? AND e.at >= ? AND e.at < ? ORDER BY e.at", (store_id, since_ms, until_ms))]
 
 
-def mark_deal(store: Store, store_id: str, customer: str, at: int) -> int:
-    """The latest open experience of this customer (name or phone) in the store gets its deal; returns its id or 0."""
+def mark_deal(store: Store, store_id: str, customer: str, at: int, *, phone: str = "") -> int:
+    """The latest open experience of this customer (name or phone; `phone` normalised, compared also with phones
+    kept before they were normalised) in the store gets its deal; returns its id or 0."""
     row = store.conn.execute(
-        "SELECT id FROM store_experiences WHERE store_id = ? AND deal_at IS NULL AND (customer = ? OR phone = ?)"
-        " AND at <= ? ORDER BY at DESC LIMIT 1", (store_id, customer, customer, at)).fetchone()
+        "SELECT id FROM store_experiences WHERE store_id = ? AND deal_at IS NULL AND (customer = ? OR phone = ?"
+        " OR (? != '' AND REPLACE(REPLACE(phone, '-', ''), ' ', '') IN (?, '+86' || ?)))"
+        " AND at <= ? ORDER BY at DESC LIMIT 1", (store_id, customer, customer, phone, phone, phone, at)).fetchone()
     if row is None:
         return 0
     store.conn.execute("UPDATE store_experiences SET deal_at = ? WHERE id = ?", (at, row[0]))

@@ -116,3 +116,19 @@ def test_labels_come_from_the_conversation_classifier(text, objection, strategy)
     assert objection in u.worry.labels, u.to_json()
     assert strategy in u.evidence.labels, u.to_json()
     assert "worry.labels" not in u.not_understood and "evidence.labels" not in u.not_understood
+
+
+@pytest.mark.parametrize("text", [
+    "客户 担心 价格 太 高 我 用 了 华鑫 的 案例 下 一 步 他 答应 下周三 来 参观",  # a recogniser's word tokens
+    "客户 担心 价格 太高 ， 我 用了 华鑫 的 案例 ， 他 答应 下周三 来 参观",
+    "客户担心价格太高 我用了华鑫的案例 他答应下周三来参观",  # spaces a rep types between answers
+])
+def test_a_transcript_with_a_space_between_every_word_splits_like_the_same_words_without(text):
+    """Some recogniser set-ups (and some reps typing) put a space between Chinese words: the worry swallowed the
+    evidence and "价格 太 高" was not a price worry. Spaces inside Chinese are not boundaries of their own."""
+    from handlers.conversation.classifier import Classifier
+
+    u = parse(text, WED, Classifier.default())
+    assert "价格太高" in u.worry.text and "price_objection" in u.worry.labels, u.worry
+    assert "华鑫的案例" in u.evidence.text and "social_proof" in u.evidence.labels, u.evidence
+    assert "参观" in u.next_step.action and u.next_step.date == date(2026, 3, 11), u.next_step

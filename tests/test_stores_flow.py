@@ -239,3 +239,41 @@ async def test_fix_command_as_a_chinese_keyboard_types_it(runtime, store, clock,
     text = await say(runtime, "周店长", line)
     assert "已整改 ✓" in text and "用法" not in text, text
     assert stores_store.open_fixes(store, None) == []
+
+
+async def test_experience_phone_written_any_way_is_found_by_the_deal(runtime, store):
+    """A phone typed with dashes, spaces or +86 at /体验 and plainly at /成交 (or the other way round) is one
+    customer: the deal counts, and "+86" does not become part of the customer's name."""
+    assert "已登记" in await say(runtime, "小美", "/体验 王女士 138-0013-8000")
+    assert "已记录" in await say(runtime, "小美", "/成交 13800138000")
+    assert "已登记" in await say(runtime, "小美", "/体验 李先生 13900139000")
+    assert "已记录" in await say(runtime, "小美", "/成交 139 0013 9000")
+    text = await say(runtime, "小美", "/体验 张三 +86 137 0013 7000")
+    assert "「张三」" in text, text
+    assert "已记录" in await say(runtime, "小美", "/成交 +8613700137000")
+    rows = [tuple(r) for r in store.conn.execute(
+        "SELECT customer, phone, deal_at IS NOT NULL FROM store_experiences ORDER BY id")]
+    assert rows == [("王女士", "13800138000", 1), ("李先生", "13900139000", 1), ("张三", "13700137000", 1)], rows
+
+
+async def test_a_second_receptions_report_says_it_replaced_the_first(runtime, store):
+    """"/接待 35" then "/接待 40" keeps 40 — the day's total, not 75 — and now says so, so a clerk who meant "40
+    more" knows to send the total instead of silently losing the morning's 35."""
+    await say(runtime, "小美", "/接待 35")
+    text = await say(runtime, "小美", "/接待 40")
+    assert "已记录" in text and "原来报的 35 人已改为 40 人" in text and "合计" in text, text
+    text = await say(runtime, "小美", "/接待 40")
+    assert "原来报的" not in text, "the same figure again replaces nothing"
+
+
+@pytest.mark.parametrize("line,status", [("/整改 1 已完成", "fixed"), ("/整改 1 搞定了", "fixed"),
+                                         ("/整改 1 需要帮助", "support"), ("/整改 1 无需整改", "not_applicable")])
+async def test_fix_command_takes_the_everyday_words(runtime, store, clock, line, status):
+    """A store manager answers in his own words — 已完成, 搞定了, 需要帮助, 无需整改 — not only the button texts."""
+    with store.transaction():
+        for d in ("2026-03-01", "2026-03-02", "2026-02-28"):
+            stores_store.put_receptions(store, "s1", d, "*", 10, 5, "pos", 0)
+    await runtime.advance_to(at(2, 22, 40))
+    text = await say(runtime, "周店长", line)
+    assert "用法" not in text, text
+    assert store.conn.execute("SELECT status FROM store_fixes WHERE id = 1").fetchone()[0] == status

@@ -30,6 +30,8 @@ QUESTIONS = ("worry", "evidence", "next_step")
 _FILLERS = re.compile(r"嗯+|呃+|额+|唔+|啊+(?=[，,。\s]|$)|哦+(?=[，,。\s]|$)|那个(?=那个|[，,\s])|那个|这个这个|就是说|就是|然后呢|然后|反正|怎么说呢|对吧")
 _STUTTER = re.compile(r"([\u4e00-\u9fff]{2,4})\1+|([他她我你这那])\2+")
 _SPACES = re.compile(r"[ \t\u3000]+")
+_HAN = "0-9\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"  # Chinese characters, their punctuation, digits
+_SPACE_IN_HAN = re.compile(rf"(?<=[{_HAN}]) +(?=[{_HAN}])")
 
 # Cues that open an answer, with the homophones speech recognisers write for them.
 _CUES: dict[str, str] = {
@@ -102,11 +104,22 @@ class Understanding:
 def clean(text: str) -> str:
     """Fillers and stutters out, spaces collapsed; punctuation kept (it helps splitting when there is any)."""
     text = _SPACES.sub(" ", text.replace("\r", "\n")).strip()
+    text = unspaced(text)
     text = _FILLERS.sub("", text)
     for _ in range(2):
         text = _STUTTER.sub(lambda m: m.group(1) or m.group(2), text)
     text = re.sub(r"([，,。；;])[，,。；;\s]+", r"\1", text)
     return text.strip(" ，,。；;")
+
+
+def unspaced(text: str) -> str:
+    """A transcript written as word tokens ("客户 担心 价格 太 高", as some recogniser set-ups and some typists
+    give it) joined back: a space there is no boundary, and left in it hides cues ("价格 太 高") and answers. A
+    text whose spaces separate whole clauses ("客户担心价格太高 我用了华鑫的案例") keeps them."""
+    pieces = text.split()
+    if len(pieces) < 5 or sum(len(p) <= 3 for p in pieces) < 0.6 * len(pieces):
+        return text
+    return _SPACE_IN_HAN.sub("", text)
 
 
 def _tidy(text: str) -> str:

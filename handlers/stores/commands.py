@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.context import Context
 from bot.events import Actor, CardAction, Command
+from bot.phones import normalise_phone
 from bot.replies import Reply
 from bot.router import F, Router
 from handlers.stores import chart, fixes, health, sweep
@@ -26,9 +27,13 @@ from store import stores as stores_store
 router = Router("stores.commands")
 MAX_RECEPTIONS = 2000  # per person per day: more is a typo (3500 for 35?)
 COUNT_UNITS = ("人次", "人", "位", "个")  # "/接待 35人", "/接待 35 人次": the unit is not part of a store's name
-_PHONE = re.compile(r"^\+?\d[\d\- ]{5,18}\d$")
+_PHONE = re.compile(r"(?:\+|＋)?\d[\d\-－ ]{5,22}\d")  # 13800138000, 138-0013-8000, +86 137 0013 7000
 FIX_WORDS = {"已整改": "fixed", "整改": "fixed", "fixed": "fixed", "done": "fixed", "需要支持": "support",
-             "支持": "support", "support": "support", "不适用": "na", "na": "na", "n/a": "na"}
+             "支持": "support", "support": "support", "不适用": "na", "na": "na", "n/a": "na",
+             # what a store manager types in his own words
+             "已完成": "fixed", "完成": "fixed", "完成了": "fixed", "好了": "fixed", "搞定": "fixed", "搞定了": "fixed",
+             "已处理": "fixed", "改好了": "fixed", "需要帮助": "support", "求助": "support", "帮忙": "support",
+             "help": "support", "无需整改": "na", "不用整改": "na", "不需要": "na"}
 
 
 def visible_stores(ctx: Context, actor: Actor) -> list[stores_store.StoreRow] | None:
@@ -194,12 +199,16 @@ def on_receptions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         ctx.reply(error)
         return
     day = today(ctx, row)
+    before = stores_store.person_receptions(ctx.store, row.id, day, event.actor.person_id)
     stores_store.put_receptions(ctx.store, row.id, day, event.actor.person_id, count, 1, "chat", event.occurred_at)
     total = stores_store.receptions(ctx.store, row.id, day, day).get(day)
     per = total[0] / total[1] if total and total[1] else float(count)
     key = "stores.receptions_pos" if total and total[2] else "stores.receptions_saved"
-    ctx.reply(ctx.t(key, store=row.name, day=day, n=count, per=f"{per:.1f}", people=total[1] if total else 1,
-                    healthy=ctx.config.stores.receptions_healthy))
+    text = ctx.t(key, store=row.name, day=day, n=count, per=f"{per:.1f}", people=total[1] if total else 1,
+                 healthy=ctx.config.stores.receptions_healthy)
+    if before is not None and before != count:  # a day has one figure per person: say the earlier one is gone
+        text += "\n" + ctx.t("stores.receptions_replaced", before=before, n=count)
+    ctx.reply(text)
 
 
 def _lead_of(ctx: Context, customer: str) -> str | None:
@@ -208,13 +217,23 @@ def _lead_of(ctx: Context, customer: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def customer_and_phone(args: tuple[str, ...]) -> tuple[str, str]:
+    """(name, phone) from "/体验 王女士 138-0013-8000" or "张三 +86 137 0013 7000": the phone however it is
+    written, kept in one form (bot/phones) so /成交 finds it written another way; the rest is the name."""
+    text = " ".join(args)
+    found = _PHONE.search(text)
+    if found is None:
+        return text.strip(), ""
+    name = " ".join((text[:found.start()] + " " + text[found.end():]).split())
+    return name, normalise_phone(found.group(0))
+
+
 @router.command("experience")
 def on_experience(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     if not args:
         ctx.reply(ctx.t("stores.experience_usage"))
         return
-    phone = next((a for a in args if _PHONE.match(a)), "")
-    name = " ".join(a for a in args if a != phone)
+    name, phone = customer_and_phone(args)
     row, error = own_store(ctx, event.actor, (), "stores.staff_only")
     if row is None:
         ctx.reply(error)
@@ -236,7 +255,8 @@ def on_store_deal(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
         ctx.reply(error)
         return
     who = " ".join(args)
-    if stores_store.mark_deal(ctx.store, row.id, who, event.occurred_at):
+    name, phone = customer_and_phone(args)
+    if stores_store.mark_deal(ctx.store, row.id, name or who, event.occurred_at, phone=phone if not name else ""):
         ctx.reply(ctx.t("stores.deal_saved", customer=who, store=row.name))
     else:
         ctx.reply(ctx.t("stores.deal_no_experience", customer=who, store=row.name))
