@@ -116,3 +116,57 @@ def test_past_cutoffs_are_the_month_starts_before_the_as_of_date():
                                                       to_ms(datetime(2025, 1, 1, tzinfo=TZ))]
     assert calibration.past_cutoffs(to_ms(datetime(2025, 1, 10, tzinfo=TZ)), TZ, 2)[1] == \
         to_ms(datetime(2024, 12, 1, tzinfo=TZ))
+
+
+def test_the_slope_is_shrunk_by_its_own_uncertainty():
+    """van Houwelingen & le Cessie's factor 1 − se²/slope²: twice its error keeps three quarters, within one error of
+    zero (or below zero) nothing; a certain slope is kept, clipped to 1."""
+    assert calibration.shrunk_slope(0.5, 0.25) == pytest.approx(0.375)
+    assert calibration.shrunk_slope(0.4, 0.4) == 0.0
+    assert calibration.shrunk_slope(0.3, 0.5) == 0.0
+    assert calibration.shrunk_slope(-0.2, 0.01) == 0.0
+    assert calibration.shrunk_slope(0.8, 0.0) == pytest.approx(0.8)
+    assert calibration.shrunk_slope(1.3, 0.1) == 1.0
+
+
+def test_the_slope_error_counts_a_months_luck_once():
+    """Deals decided after one past cutoff share that month's fortune. Copying every deal of every month (twice
+    the deals, the same months) leaves the clustered error as it was — an error counting deals as independent
+    would shrink by √2 and call the months' luck evidence."""
+    rng = np.random.default_rng(7)
+    devs = [rng.normal(0, 0.1, 200) for _ in range(5)]
+    surprises = [0.3 * d + rng.normal(0, 0.05) + rng.normal(0, 0.45, len(d)) for d in devs]
+    slope, se = calibration.cluster_slope(devs, surprises)
+    d, r = np.concatenate(devs), np.concatenate(surprises)
+    assert slope == pytest.approx(float(d @ r / (d @ d)))
+    twice = calibration.cluster_slope([np.tile(x, 2) for x in devs], [np.tile(x, 2) for x in surprises])
+    assert twice == pytest.approx((slope, se))
+    naive = float(np.sqrt(np.sum((r - slope * d) ** 2) / (len(d) - 1) / (d @ d)))
+    assert se > naive  # the months' shared luck is in it
+    # nothing to measure: no departures, nothing shrunk
+    assert calibration.cluster_slope([np.zeros(40)], [np.ones(40)]) == (1.0, 0.0)
+
+
+def test_shrinking_makes_a_date_worse_than_the_base_rate_rarer_when_the_model_knows_nothing():
+    """Simulated past months (a month's shock on every deal, departures with no signal): the blend fitted as
+    measured ends worse than the base rate at the next date far more often than the shrunk one. Where the model does
+    know something (true slope 1) shrinking costs almost nothing."""
+    rng = np.random.default_rng(11)
+
+    def trial(true_slope: float) -> tuple[float, float]:
+        months = []
+        for _ in range(5):
+            d = rng.normal(0, 0.08, 300)
+            p = np.clip(0.6 + true_slope * d + rng.normal(0, 0.04), 0.01, 0.99)
+            months.append((d, (rng.random(300) < p) - 0.6))
+        slope, se = calibration.cluster_slope([m[0] for m in months[:4]], [m[1] for m in months[:4]])
+        d, r = months[4]
+        base = float(np.mean(r ** 2))
+        return (float(np.mean((r - np.clip(slope, 0, 1) * d) ** 2)) - base,
+                float(np.mean((r - calibration.shrunk_slope(slope, se) * d) ** 2)) - base)
+
+    noise = np.array([trial(0.0) for _ in range(300)])
+    worse_fitted, worse_shrunk = (noise > 0).mean(axis=0)
+    assert worse_shrunk < 0.6 * worse_fitted
+    signal = np.array([trial(1.0) for _ in range(300)])
+    assert signal[:, 1].mean() < 0.97 * signal[:, 0].mean() < 0  # gains kept (both negative: better than base)

@@ -202,9 +202,15 @@ def test_maven_win_probabilities_beat_the_base_rate_overall(maven):
     by = {r["as_of"]: r for r in w["by_as_of"]}
     for label in ("2017-06", "2017-09", "2017-12"):
         assert by[label]["brier"] < by[label]["brier_base_rate"] - 0.005, label
-    # elsewhere the measured blend keeps it at the base rate or better: at worst a noise-level 0.0002 (November)
-    assert all(r["brier"] < r["brier_base_rate"] + 0.0005 for r in w["by_as_of"])
-    assert sum(r["brier"] < r["brier_base_rate"] for r in w["by_as_of"]) >= 6
+    # elsewhere the blend, shrunk by its uncertainty, keeps it at the base rate or just below (the target:
+    # better at every date). Without the shrinking November 2017 was 0.0002 worse; July passes by 0.0001 only.
+    assert w["beats_base_rate_every_as_of"]
+    assert all(r["beats_base_rate"] == (r["brier"] <= r["brier_base_rate"]) for r in w["by_as_of"])
+    # where the model's past departures were mostly luck (July–November) it is trusted less than they measured
+    for r in w["by_as_of"]:
+        assert r["blend"] <= r["slope"] + 1e-9
+        if r["as_of"] in ("2017-07", "2017-08", "2017-11"):
+            assert r["blend"] < 0.5 * r["slope"] + 0.1, r
 
 
 def test_maven_quarterly_win_probabilities_beat_the_base_rate_at_every_quarter_start(maven):

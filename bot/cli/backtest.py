@@ -94,14 +94,14 @@ def _print_win_probability(t, w: dict) -> None:
     if not w["n"]:
         print(t("cli.backtest_winprob_none"))
         return
-    better = sum(1 for r in w["by_as_of"] if r["n"] and r["brier"] < r["brier_base_rate"])
+    better = sum(1 for r in w["by_as_of"] if r["n"] and r["beats_base_rate"])
     print(t("cli.backtest_winprob", n=w["n"], brier=_f(w["brier"]), base=_f(w["brier_base_rate"]),
             share=_f(w["brier_scored_share"]), log_loss=_f(w["log_loss"]), auc=_f(w["auc"]), better=better,
             dates=sum(1 for r in w["by_as_of"] if r["n"])))
     for r in w["by_as_of"]:
         if r["n"]:
-            print(t("cli.backtest_winprob_date", date=r["as_of"], n=r["n"], brier=_f(r["brier"]),
-                    base=_f(r["brier_base_rate"]), auc=_f(r["auc"])))
+            print(t("cli.backtest_winprob_date", date=r["as_of"], n=r["n"], brier=_f(r["brier"], 4),
+                    base=_f(r["brier_base_rate"], 4), auc=_f(r["auc"]), blend=_f(r.get("blend"), 2)))
 
 
 _WIDTHS = (12, 12, 12, 12, 8, 6) + (8,) * len(baselines.NAMES)
@@ -145,5 +145,5 @@ def _row(cells: list[str], width: int) -> str:
     return cells[0] + " " * max(1, width - _width(cells[0]))
 
 
-def _f(v) -> str:
-    return "—" if v is None else f"{v:.3f}"
+def _f(v, digits: int = 3) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"

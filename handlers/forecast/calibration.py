@@ -12,6 +12,17 @@ over those past deals (q the model's probability then, b the base rate then, y =
 model's departures from the base rate that the outcomes bore out (least squares). A model whose departures were
 noise gets blend → 0 and shows the base rate; one whose departures came true keeps them (blend → 1).
 
+Why that share is then shrunk by its own uncertainty (`shrunk_slope`): a slope estimated on a few months is too
+large for prediction on average — it is fitted to those months' luck as well as to the signal (Copas 1983). The
+shown blend is slope × max(0, 1 − se²/slope²), the heuristic shrinkage factor of van Houwelingen & le Cessie
+(1990) with the slope's Wald statistic, and no knob of ours: a slope twice its standard error keeps three quarters,
+one within a standard error of zero goes to zero. The standard error is clustered by past cutoff (sandwich,
+Liang & Zeger 1986), because the deals decided after one cutoff share that month's fortune — a month of the
+quarter that went worse than usual moves all of them at once, and counting them as independent would call a
+month's luck evidence. Measured on Maven (2017-06..12) it costs the model 0.0006 Brier pooled over the dates and
+keeps every date at or below the base rate (November 2017 was 0.0002 worse without it); on synthetic books
+without signal it halves how often a date ends worse than the base rate.
+
 Why the past probability q is "won once decided *before the as-of date*" (model.AgeCurve.within) and not the
 model's usual "won once decided at all": at a past cutoff only the deals decided since are known, a biased sample
 — where losses come late (Olist: "lost after 180 days") the early deciders are nearly all wins. Scoring the
@@ -39,10 +50,12 @@ DAY_MS = 86_400_000
 
 @dataclass(frozen=True)
 class Calibration:
-    blend: float  # weight of the model against the base rate
+    blend: float  # weight of the model against the base rate (the slope, shrunk by its uncertainty)
     base_rate: float  # won ÷ closed among the deals closed before the as-of date
     pairs: int  # past deals it was measured on
     cutoffs: tuple[int, ...] = ()  # the past dates used (UTC ms)
+    slope: float = 1.0  # the share of the departures that came true, before shrinking
+    slope_se: float = 0.0  # its standard error, clustered by past cutoff
 
 
 def as_known_at(deals: Sequence[Deal], t: int, list_amount: dict[str, float] | None = None, *,
@@ -108,8 +121,27 @@ def measure(known: Sequence[Deal], now_ms: int, tz: ZoneInfo, fit_past, probabil
         used.append(t)
     if not qs:
         return Calibration(1.0, b_now, 0)
-    q, y, b = np.concatenate(qs), np.concatenate(ys), np.concatenate(bs)
-    dev = q - b
-    den = float(dev @ dev)
-    blend = 1.0 if den <= 1e-12 else float(np.clip(dev @ (y - b) / den, 0.0, 1.0))
-    return Calibration(blend, b_now, len(y), tuple(used))
+    slope, se = cluster_slope([q - b for q, b in zip(qs, bs, strict=True)],
+                              [y - b for y, b in zip(ys, bs, strict=True)])
+    return Calibration(shrunk_slope(slope, se), b_now, sum(len(y) for y in ys), tuple(used), slope, se)
+
+
+def cluster_slope(devs: Sequence[np.ndarray], surprises: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Least-squares slope through the origin of surprise (y − b) on departure (q − b), pooled over the clusters
+    (one per past cutoff), and its cluster-robust standard error (sandwich: Σ_g (Σ_i d_i r_i)² / (Σ d²)²).
+    A model with no departures at all gets slope 1 and error 0: there is nothing to shrink."""
+    d, r = np.concatenate(devs), np.concatenate(surprises)
+    den = float(d @ d)
+    if den <= 1e-12:
+        return 1.0, 0.0
+    slope = float(d @ r) / den
+    meat = sum(float(dg @ (rg - slope * dg)) ** 2 for dg, rg in zip(devs, surprises, strict=True))
+    return slope, float(np.sqrt(meat)) / den
+
+
+def shrunk_slope(slope: float, se: float) -> float:
+    """slope × max(0, 1 − se²/slope²), clipped to [0, 1]: the expected-squared-error shrinkage of an estimated
+    coefficient (van Houwelingen & le Cessie's heuristic factor). A slope at or below zero is 0."""
+    if slope <= 0.0:
+        return 0.0
+    return float(np.clip(slope * max(0.0, 1.0 - (se / slope) ** 2), 0.0, 1.0))

@@ -62,11 +62,17 @@ def as_known_at(deals: Sequence[Deal], t: int, list_amount: dict[str, float]) ->
 def probabilities_at(deals: Sequence[Deal], t: int, cfg: ForecastSection, tz: ZoneInfo,
                      list_amount: dict[str, float]) -> tuple[list[Deal], np.ndarray]:
     """The deals open at `t` and the win probability `/deal` would have shown for each at `t`."""
+    open_deals, p, _ = _shown_at(deals, t, cfg, tz, list_amount)
+    return open_deals, p
+
+
+def _shown_at(deals: Sequence[Deal], t: int, cfg: ForecastSection, tz: ZoneInfo,
+              list_amount: dict[str, float]) -> tuple[list[Deal], np.ndarray, calibration.Calibration | None]:
     known = as_known_at(deals, t, list_amount)
     models = engine.fit_models(known, cfg, t, tz)
     open_deals = [d for d in known if d.status == "open"]
     many = engine.deal_probabilities(models, open_deals)
-    return open_deals, many.probability
+    return open_deals, many.probability, models.calibration
 
 
 def evaluate(deals: Sequence[Deal], as_of: Sequence[int], cfg: ForecastSection, tz: ZoneInfo,
@@ -76,13 +82,13 @@ def evaluate(deals: Sequence[Deal], as_of: Sequence[int], cfg: ForecastSection, 
     final = {d.id: d for d in deals}
     all_p, all_y, all_b, per = [], [], [], []
     for i, t in enumerate(as_of):
-        open_deals, p = probabilities_at(deals, t, cfg, tz, list_amount)
+        open_deals, p, cal = _shown_at(deals, t, cfg, tz, list_amount)
         keep = np.array([final[d.id].status != "open" and (final[d.id].closed_at or 0) >= t for d in open_deals],
                         dtype=bool)
         y = np.array([final[d.id].status == "won" for d, k in zip(open_deals, keep, strict=True) if k], dtype=float)
         p = p[keep] if len(p) else p
         row = scores(p, y, base_rate_at(deals, t))
-        row = {"as_of": labels[i] if labels else str(t), **row}
+        row = {"as_of": labels[i] if labels else str(t), **row, **_trust(cal)}
         per.append(row)
         all_p.append(p)
         all_y.append(y)
@@ -92,9 +98,16 @@ def evaluate(deals: Sequence[Deal], as_of: Sequence[int], cfg: ForecastSection, 
     pooled["reliability"] = reliability(np.concatenate(all_p) if all_p else np.zeros(0),
                                         np.concatenate(all_y) if all_y else np.zeros(0))
     pooled["by_as_of"] = per
-    pooled["beats_base_rate_every_as_of"] = all(r["brier"] is not None and r["brier"] < r["brier_base_rate"]
-                                                for r in per if r["n"]) if per else None
+    pooled["beats_base_rate_every_as_of"] = all(r["beats_base_rate"] for r in per if r["n"]) if per else None
     return pooled
+
+
+def _trust(cal: calibration.Calibration | None) -> dict:
+    """How far the model was trusted at a date (calibration.py): the blend shown, and the measured slope with its
+    standard error it was shrunk from (None when not measured: too little history)."""
+    if cal is None or not cal.pairs:
+        return {"blend": 1.0 if cal is not None else None, "slope": None, "slope_se": None}
+    return {"blend": _r(cal.blend), "slope": _r(cal.slope), "slope_se": _r(cal.slope_se)}
 
 
 def base_rate_at(deals: Sequence[Deal], t: int) -> float:
@@ -117,12 +130,14 @@ def scores(p: np.ndarray, y: np.ndarray, base: np.ndarray | float) -> dict:
     """Brier (and its two yardsticks), log loss and AUC of probabilities `p` for outcomes `y` (1 = won)."""
     n = int(len(y))
     if n == 0:
-        return {"n": 0, "won_share": None, "brier": None, "brier_base_rate": None, "brier_scored_share": None,
-                "log_loss": None, "auc": None}
+        return {"n": 0, "won_share": None, "brier": None, "brier_base_rate": None, "beats_base_rate": None,
+                "brier_scored_share": None, "log_loss": None, "auc": None}
     share = float(y.mean())
     pc = np.clip(p, _EPS, 1 - _EPS)
-    return {"n": n, "won_share": _r(share), "brier": _r(float(np.mean((p - y) ** 2))),
-            "brier_base_rate": _r(float(np.mean((base - y) ** 2))), "brier_scored_share": _r(share * (1 - share)),
+    brier, brier_base = float(np.mean((p - y) ** 2)), float(np.mean((base - y) ** 2))
+    # compared before rounding: at four decimals two different scores can print alike
+    return {"n": n, "won_share": _r(share), "brier": _r(brier), "brier_base_rate": _r(brier_base),
+            "beats_base_rate": brier < brier_base, "brier_scored_share": _r(share * (1 - share)),
             "log_loss": _r(float(-np.mean(y * np.log(pc) + (1 - y) * np.log(1 - pc)))), "auc": _r(auc(p, y))}
 
 
