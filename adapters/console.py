@@ -119,6 +119,10 @@ class ConsoleAdapter(Adapter):
         actor = Actor(platform_id=user)
         stripped = line.strip()
         voice_file = voice_note_path(stripped)
+        if voice_file == "":  # the prefix alone: say how to use it (the bot has no /语音 command to answer)
+            if self.echo is not None:
+                self.echo(self.prompts.t("voice.console_voice_usage"))
+            return False
         if voice_file is not None:
             return self.send_voice(user, voice_file)
         buttons = self.last_buttons.get(user, [])
@@ -168,11 +172,16 @@ VOICE_PREFIXES = ("/语音", "/voice")  # console only: `/语音 path/to/note.am
 
 
 def voice_note_path(line: str) -> str | None:
-    """The file of a `/语音 FILE` line, else None (any other line, or the prefix without a file)."""
+    """The file of a `/语音 FILE` line; "" for the prefix without a file; None for any other line. A full-width
+    slash or space (Chinese input methods) counts like the ASCII one."""
+    line = line.strip()
+    if line.startswith("／"):
+        line = "/" + line[1:]
     for prefix in VOICE_PREFIXES:
-        if line.startswith(prefix + " ") or line.startswith(prefix + "\u3000"):
-            path = line[len(prefix):].strip().strip("'\"")
-            return path or None
+        if line.lower() == prefix:
+            return ""
+        if line.lower().startswith((prefix + " ", prefix + "\u3000")):
+            return line[len(prefix):].strip().strip("\u3000").strip("'\"")
     return None
 
 

@@ -190,3 +190,12 @@ async def test_a_photo_that_cannot_be_checked_is_explained_in_chinese(runtime, s
     assert "货架模板" in text and english(text) == [], text
     text = await say(runtime, "小美", f"图片:{tmp_path / 'gone.jpg'}")
     assert "照片" in text and english(text) == [], text
+
+
+async def test_receptions_with_the_unit_as_its_own_word(runtime, store):
+    """A clerk types "/接待 35 人" (a space before the unit, as many input methods leave): 35 receptions, not a
+    store called "人"."""
+    text = await say(runtime, "小美", "/接待 35 人")
+    assert "已记录" in text and "35" in text and "没有找到" not in text, text
+    text = await say(runtime, "小刚", "/接待 １５ 人次 南京西路店")
+    assert "已记录" in text and "25.0" in text, text

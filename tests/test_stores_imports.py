@@ -60,7 +60,7 @@ def test_import_store_daily_with_bad_rows_and_mapping(tmp_path, capsys):
     mapping.write_text('[columns]\nstore = "店"\ndate = "营业日"\nreceptions = "客流"\nstaff = "在岗"\n', encoding="utf-8")
     assert run_cli("import", "store-daily", str(daily), "--map", str(mapping), "--db", str(db)) == 1
     out, err = capsys.readouterr()
-    for line, why in ((4, "不认识的门店“s9”"), (5, "不是 YYYY-MM-DD"), (6, "不是数字"), (7, "staff"),
+    for line, why in ((4, "不认识的门店“s9”"), (5, "不是 YYYY-MM-DD"), (6, "不是数字"), (7, "有客流就需要在岗"),
                       (8, "在未来")):
         assert any(e.startswith(f"{daily}:{line}：") and why in e for e in err.splitlines()), (line, err)
     assert "已导入 2 行" in out
@@ -93,3 +93,36 @@ def test_import_wifi_computes_dwell(tmp_path, capsys):
     dwell = stores_store.dwell(store, "s1", "2026-03-01", "2026-03-01")
     assert dwell["2026-03-01"][1] == 2 and abs(dwell["2026-03-01"][0] - 4.0) < 0.01
     store.close()
+
+
+def test_import_errors_are_chinese_and_name_the_files_own_columns(tmp_path, capsys):
+    """A new user's files: a repeated store id, a Wi-Fi record of a store nobody imported, and daily figures whose
+    columns are Chinese — every complaint is Chinese and names the column as the file spells it."""
+    db = tmp_path / "x.db"
+    f = tmp_path / "stores.csv"
+    f.write_text(STORES + "s1,南京西路店二号,华东区,饮料柜,,,10:00,22:00,上海,,,\n", encoding="utf-8")
+    assert run_cli("import", "stores", str(f), "--db", str(db)) == 1
+    err = capsys.readouterr().err
+    assert f"{f}:8：门店编号“s1”重复（保留第一行）" in err, err
+    assert "appears twice" not in err
+    probes = tmp_path / "probes.csv"
+    probes.write_text("time,store,device,rssi\n2026-03-01 12:00:00,s1,cust-a,-60\n"
+                      "2026-03-01 12:00:00,nowhere,cust-d,-50\n", encoding="utf-8")
+    assert run_cli("import", "wifi", str(probes), "--db", str(db)) == 1
+    err = capsys.readouterr().err
+    assert "不认识的门店“nowhere”" in err and "unknown store" not in err, err
+    daily = tmp_path / "daily.csv"
+    daily.write_text("门店,日期,接待人数,在岗人数,平均停留\n"
+                     "s1,2026-03-01,abc,2,\n"
+                     "s1,2026-03-02,-5,2,\n"
+                     "s1,2026-03-03,10,,\n"
+                     "s1,2026-03-04,,,999\n"
+                     "s1,2026-03-05,,,\n"
+                     ",2026-03-06,10,2,\n", encoding="utf-8")
+    assert run_cli("import", "store-daily", str(daily), "--db", str(db)) == 1
+    err = capsys.readouterr().err
+    for line, why in ((2, "接待人数“abc”不是数字"), (3, "接待人数“-5”不是 ≥ 0 的整数"), (4, "在岗人数"),
+                      (5, "平均停留“999”超出范围"), (6, "接待人数和平均停留都没有"), (7, "门店是空的")):
+        assert any(e.startswith(f"{daily}:{line}：") and why in e for e in err.splitlines()), (line, why, err)
+    for english in ("receptions", "staff", "dwell_min"):
+        assert english not in err, err

@@ -308,3 +308,20 @@ async def test_a_note_the_platform_says_is_too_long_is_not_even_downloaded(vconf
     await rt.settle()
     [ev] = transcripts(store)
     assert ev["status"] == "too_long" and ev["duration_ms"] == 58_000 and fetched == []
+
+
+async def test_console_voice_prefix_without_a_file_or_with_a_full_width_slash(vconfig, store, clock, tmp_path):
+    """The chat's greeting says "/语音 文件路径": typed bare it gets that usage line, not "没有这个命令"; the
+    full-width slash of a Chinese input method sends the note like "/语音"."""
+    rec = StaticRecogniser({"*": "客户最担心交付周期"})
+    rt = voice_runtime(vconfig, store, clock, recogniser=rec)
+    echoed: list[str] = []
+    rt.console.echo = echoed.append
+    for bare in ("/语音", "/voice", "／语音", " /语音  "):
+        assert not rt.console.type_line("r1", bare)
+    await rt.settle()
+    assert len(echoed) == 4 and all("用法：/语音 文件路径" in e for e in echoed), echoed
+    assert said(rt) == []
+    assert rt.console.type_line("r1", f"／语音　{note_file(tmp_path, 'a.amr', clip('amr'))}")
+    await rt.settle()
+    assert said(rt) == ["🎙 听到了（6 秒）：客户最担心交付周期"]

@@ -24,6 +24,7 @@ from store import stores as stores_store
 
 router = Router("stores.commands")
 MAX_RECEPTIONS = 2000  # per person per day: more is a typo (3500 for 35?)
+COUNT_UNITS = ("人次", "人", "位", "个")  # "/接待 35人", "/接待 35 人次": the unit is not part of a store's name
 _PHONE = re.compile(r"^\+?\d[\d\- ]{5,18}\d$")
 FIX_WORDS = {"已整改": "fixed", "整改": "fixed", "fixed": "fixed", "done": "fixed", "需要支持": "support",
              "支持": "support", "support": "support", "不适用": "na", "na": "na", "n/a": "na"}
@@ -158,12 +159,17 @@ def render_chart(payload: dict, reader) -> Reply:
 def on_receptions(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     count = None
     if args:
-        text = args[0].replace("人", "").replace("位", "")
+        text = args[0]
+        for unit in COUNT_UNITS:
+            text = text.removesuffix(unit)
         count = int(text) if text.isdigit() else None
     if count is None or count > MAX_RECEPTIONS:
         ctx.reply(ctx.t("stores.receptions_usage", max=MAX_RECEPTIONS))
         return
-    row, error = own_store(ctx, event.actor, args[1:])
+    rest = args[1:]
+    if rest and rest[0] in COUNT_UNITS:
+        rest = rest[1:]
+    row, error = own_store(ctx, event.actor, rest)
     if row is None:
         ctx.reply(error)
         return

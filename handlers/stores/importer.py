@@ -56,6 +56,12 @@ _SPLIT = ("、", ",", "，", ";", "；", "/", "|")
 class Mapped:
     rows: list[tuple[int, dict[str, str]]]
     errors: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # our field → the file's header for it
+
+    def column(self, name: str, t: Any) -> str:
+        """How a row error names a field: the file's own header (接待人数, 客流…), else the field's usual name in
+        the reader's language — never our internal key."""
+        return self.columns.get(name) or t(f"stores_cli.field_{name}")
 
 
 def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[str, ...],
@@ -98,7 +104,8 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
     if missing:
         raise BadPayload(Keyed("stores_cli.column_missing", path=path, fields=", ".join(missing),
                                  header=",".join(header)))
-    return Mapped([(line, {f: raw.get(c, "").strip() for f, c in chosen.items()}) for line, raw in raw_rows])
+    return Mapped([(line, {f: raw.get(c, "").strip() for f, c in chosen.items()}) for line, raw in raw_rows],
+                  columns=chosen)
 
 
 def _float(text: str, what: str) -> float | None:
@@ -145,7 +152,7 @@ def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int,
             continue
         problem = check_spec(spec)
         if problem is None and spec.id in seen:
-            problem = f"store id {spec.id!r} appears twice (first row kept)"
+            problem = Keyed("stores_cli.row_duplicate_id", id=spec.id, column=mapped.column("id", t or Prompts().t))
         if problem:
             errors.append((t or Prompts().t)("stores_cli.row_error", path=path, line=line,
                                              why=render(problem, t or Prompts().t)))
@@ -180,12 +187,16 @@ def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int, t:
     """POS / CSV daily figures: receptions with people on duty (人效) and optionally the day's average dwell (场效).
     Returns (rows imported, errors)."""
     mapped = read_mapped(path, DAILY_FIELDS, ("store", "date"), mapping)
+    t = t or Prompts().t
+    col = {name: mapped.column(name, t) for name in DAILY_FIELDS}
     errors = list(mapped.errors)
     good = 0
     today = {}
     with store.transaction():
         for line, v in mapped.rows:
             try:
+                if not v.get("store", ""):
+                    raise ValueError(Keyed("stores_cli.row_empty", column=col["store"]))
                 row = stores_store.find_store(store, v.get("store", ""))
                 if row is None:
                     raise ValueError(Keyed("stores_cli.row_unknown_store", name=v.get("store", "")))
@@ -194,22 +205,24 @@ def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int, t:
                     today[row.id] = health.local_day(now_ms, row.timezone)
                 if day > today[row.id]:
                     raise ValueError(Keyed("stores_cli.row_future", day=day))
-                receptions = _float(v.get("receptions", ""), "receptions")
-                staff = _float(v.get("staff", ""), "staff")
-                dwell = _float(v.get("dwell_min", ""), "dwell_min")
-                visits = _float(v.get("visits", ""), "visits")
+                receptions = _float(v.get("receptions", ""), col["receptions"])
+                staff = _float(v.get("staff", ""), col["staff"])
+                dwell = _float(v.get("dwell_min", ""), col["dwell_min"])
+                visits = _float(v.get("visits", ""), col["visits"])
                 if receptions is None and dwell is None:
-                    raise ValueError(Keyed("stores_cli.row_no_figures"))
+                    raise ValueError(Keyed("stores_cli.row_no_figures", receptions=col["receptions"],
+                                           dwell=col["dwell_min"]))
                 if receptions is not None:
                     if receptions < 0 or receptions != int(receptions):
-                        raise ValueError(Keyed("stores_cli.row_receptions", text=v["receptions"]))
+                        raise ValueError(Keyed("stores_cli.row_receptions", column=col["receptions"],
+                                               text=v["receptions"]))
                     if staff is None or staff < 1 or staff != int(staff):
-                        raise ValueError(Keyed("stores_cli.row_staff"))
+                        raise ValueError(Keyed("stores_cli.row_staff", receptions=col["receptions"],
+                                               staff=col["staff"]))
                 if dwell is not None and not 0 <= dwell <= 600:
-                    raise ValueError(Keyed("stores_cli.row_dwell", text=v["dwell_min"]))
+                    raise ValueError(Keyed("stores_cli.row_dwell", column=col["dwell_min"], text=v["dwell_min"]))
             except ValueError as exc:
-                errors.append((t or Prompts().t)("stores_cli.row_error", path=path, line=line,
-                                                 why=render(exc, t or Prompts().t)))
+                errors.append(t("stores_cli.row_error", path=path, line=line, why=render(exc, t)))
                 continue
             if receptions is not None:
                 stores_store.put_receptions(store, row.id, day, "*", int(receptions), int(staff or 1), "import",
@@ -242,7 +255,7 @@ def import_wifi(store: Store, path: Path, now_ms: int, *, default_store: str | N
     records = probe_file.records
     unknown = sorted({s for s in records.stores if s not in by_key})
     for name in unknown:
-        errors.append(f"{path}: unknown store {name!r}: its records were skipped (import stores first)")
+        errors.append(prompts.t("stores_cli.wifi_unknown_store", path=path, name=name))
     kept = []
     for ts, sc, dc, rssi in zip(records.ts_ms.tolist(), records.store_code.tolist(), records.device_code.tolist(),
                                 records.rssi.tolist(), strict=True):
