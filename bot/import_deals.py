@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     mapping = dealfile.load_mapping(args.mapping, t)
     result = dealfile.read(args.file, mapping)
     store = store_from(config, args.db)  # after the file and mapping were read: a wrong --map leaves no database
+    for note in result.notes:
+        print(note, file=sys.stderr)
     for err in result.errors[:50]:
         print(err, file=sys.stderr)
     if len(result.errors) > 50:

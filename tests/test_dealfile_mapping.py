@@ -171,3 +171,68 @@ def test_olist_mapping_reads_the_real_funnel():
     assert 760 < status.count("won") < 800 and len(status) == 7999
     assert status.count("open") > 0  # the youngest leads were not yet 180 days old at the export date
     assert all(d.row.owner == "" and d.row.amount == 1.0 for d in parsed.deals)
+
+
+def test_the_generic_template_reads_a_partial_export_and_says_what_it_left_out(tmp_path, capsys):
+    """A CRM export with eight of the template's 27 columns was refused outright ("列 行业,产品线,… 在文件里没有"),
+    so a new user had to delete 19 mapping lines first. Descriptive and detail columns the file lacks are now read
+    as blank and named in one notice; a deal reads as if their lines were deleted (no "has details" from empty
+    cells)."""
+    f = tmp_path / "deals.csv"
+    f.write_text("商机编号,商机名称,负责人,客户,金额,阶段,创建日期,成交日期\n"
+                 "A1,新系统,张三,华鑫,30000,赢单,2024-01-03,2024-02-01\n"
+                 "A2,扩容,李四,同创,12000,跟进中,2024-01-10,\n", encoding="utf-8")
+    generic = dealfile.load_mapping(ROOT / "mappings" / "generic.toml")
+    parsed = dealfile.read(f, generic)
+    assert parsed.errors == [] and [d.row.id for d in parsed.deals] == ["A1", "A2"]
+    assert parsed.deals[0].row.status == "won" and parsed.deals[0].row.amount == 30000
+    assert parsed.deals[0].details == {} and parsed.deals[1].row.owner == "李四"
+    (note,) = parsed.notes
+    left_out = note.split("里写的列 ")[1].split(" 文件里没有")[0].split(",")
+    assert "行业" in left_out and "预算占比" in left_out and len(left_out) == 19 and "金额" not in left_out
+    assert "按空白处理" in note
+    header = f.read_text(encoding="utf-8").splitlines()[0].split(",")
+    kept, section = [], ""
+    for ln in (ROOT / "mappings" / "generic.toml").read_text(encoding="utf-8").splitlines():
+        section = ln.strip() if ln.startswith("[") else section
+        if section != "[columns]" or "=" not in ln or ln.split("=", 1)[1].strip().strip('"') in header:
+            kept.append(ln)
+    trimmed = tmp_path / "trimmed.toml"
+    trimmed.write_text("\n".join(kept), encoding="utf-8")
+    same = dealfile.read(f, dealfile.load_mapping(trimmed))
+    assert same.notes == [] and [d.row for d in same.deals] == [d.row for d in parsed.deals]
+    assert [d.details for d in same.deals] == [d.details for d in parsed.deals]
+
+
+@pytest.mark.parametrize("field", ["amount", "stage", "closed_at", "id"])
+def test_a_missing_column_that_decides_how_a_deal_counts_is_still_an_error(tmp_path, field):
+    """A typo in the amount, stage, date or id column must not turn every deal valueless, open or unreadable."""
+    header = {"id": "编号", "created_at": "创建", "amount": "金额", "stage": "阶段", "closed_at": "成交"}
+    (tmp_path / "d.csv").write_text(",".join(v for k, v in header.items() if k != field) + "\n", encoding="utf-8")
+    f = tmp_path / "map.toml"
+    f.write_text("[columns]\n" + "".join(f'{k} = "{v}"\n' for k, v in header.items()) + '[status]\n"赢单" = "won"\n',
+                 encoding="utf-8")
+    with pytest.raises(BadPayload, match=f"{header[field]} 在文件里没有"):
+        dealfile.read(tmp_path / "d.csv", dealfile.load_mapping(f))
+
+
+@pytest.mark.parametrize("cell,value", [
+    ("¥1,234", 1234), ("1 234 元", 1234), ("12.5万", 125_000), ("1.2亿", 120_000_000), ("3.5k", 3500),
+    ("RMB 5000", 5000), ("１２，０００", 12_000), ("US$ 1,000.50", 1000.5), ("12W", 120_000), ("8000块", 8000),
+])
+def test_amounts_are_read_as_exports_write_them(tmp_path, cell, value):
+    """Full-width digits, currency codes and 亿/千/k/w units were "not a number" and the row was skipped."""
+    (tmp_path / "d.csv").write_text(f'id,created,amount\nA,2024-01-01,"{cell}"\n', encoding="utf-8")
+    f = tmp_path / "map.toml"
+    f.write_text('[columns]\nid = "id"\ncreated_at = "created"\namount = "amount"\n')
+    parsed = dealfile.read(tmp_path / "d.csv", dealfile.load_mapping(f))
+    assert parsed.errors == [] and parsed.deals[0].row.amount == pytest.approx(value)
+
+
+@pytest.mark.parametrize("cell", ["abc", "万", "nan", "12$$"])
+def test_an_amount_that_is_no_number_is_a_row_error(tmp_path, cell):
+    (tmp_path / "d.csv").write_text(f'id,created,amount\nA,2024-01-01,{cell}\nB,2024-01-01,5\n', encoding="utf-8")
+    f = tmp_path / "map.toml"
+    f.write_text('[columns]\nid = "id"\ncreated_at = "created"\namount = "amount"\n')
+    parsed = dealfile.read(tmp_path / "d.csv", dealfile.load_mapping(f))
+    assert [d.row.id for d in parsed.deals] == ["B"] and len(parsed.errors) == 1 and ":2:" in parsed.errors[0]

@@ -55,6 +55,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     t = prompts.t
     mapping = dealfile.load_mapping(args.mapping, t)
     result = dealfile.read(args.deals, mapping)
+    for note in result.notes:
+        print(note, file=sys.stderr)
     for err in result.errors[:20]:
         print(err, file=sys.stderr)
     rows = [d.row for d in result.deals if d.has_created]

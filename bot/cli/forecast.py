@@ -81,6 +81,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     cfg = config.forecast if draws is None else dataclasses.replace(config.forecast, draws=draws)
     mapping = dealfile.load_mapping(args.mapping, t)
     result = dealfile.read(args.deals, mapping)
+    for note in result.notes:
+        print(note, file=sys.stderr)
     for err in result.errors[:20]:
         print(err, file=sys.stderr)
     tz = mapping.tz

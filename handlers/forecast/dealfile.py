@@ -20,6 +20,7 @@ import difflib
 import math
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -40,6 +41,12 @@ DETAIL_FIELDS = ("intent_letter", "has_seal", "has_budget_range", "has_named_con
                  "intent_force", "decision_people", "decision_rank", "rank_change", "approver_met", "competitors",
                  "competitor_move", "tech_validation", "disputed_clauses", "legal_review", "payment_punctuality",
                  "years_cooperation", "budget_share")
+# Columns a deal can be read without: a mapped one the file lacks is left out (as if its mapping line were deleted)
+# and named in one notice, so the generic template maps a partial CRM export as it is. The rest — id, stage or
+# status, amounts and dates — decide how a deal counts: a mapped one missing is an error (a typo there must not
+# turn every deal open or valueless).
+OPTIONAL_FIELDS = frozenset({"title", "owner", "customer", "industry", "product", "team", "expected_close_at",
+                             *DETAIL_FIELDS})
 BOOL_DETAILS = {"intent_letter", "has_seal", "has_budget_range", "has_named_contact", "has_next_meeting",
                 "approver_met", "competitor_move"}
 INT_DETAILS = {"decision_people", "decision_rank", "rank_change", "competitors", "disputed_clauses"}
@@ -95,6 +102,7 @@ class ParsedDeal:
 class ReadResult:
     deals: list[ParsedDeal]
     errors: list[str]
+    notes: list[str] = field(default_factory=list)  # what was read differently from the mapping (left-out columns)
 
 
 def _line_of(text: str, section: str, key: str | None = None) -> int:
@@ -302,13 +310,19 @@ def parse_date(text: str, mapping: Mapping) -> int | None:
     raise RowError("row_bad_date", text=text, formats=", ".join(mapping.date_formats))
 
 
+# How exports write money: "¥1,234", "1 234 元", "12.5万", "1.2亿", "3.5k", "RMB 5000", full-width "１２，０００"
+_CURRENCY = re.compile(r"^(?:US\$|HK\$|RMB|CNY|USD|EUR|R\$|[$¥€£])\s*|\s*(?:元|块|RMB|CNY|USD|EUR)$", re.I)
+_UNITS = {"万": 10_000.0, "w": 10_000.0, "亿": 100_000_000.0, "千": 1_000.0, "k": 1_000.0}
+
+
 def _num(text: str, what: str = "amount") -> float | None:
-    t = text.replace(",", "").replace("¥", "").replace("￥", "").replace("元", "").strip()
+    t = unicodedata.normalize("NFKC", text).strip()
+    t = _CURRENCY.sub("", _CURRENCY.sub("", t)).replace(",", "").replace(" ", "").strip()
     if not t:
         return None
     mult = 1.0
-    if t.endswith("万"):
-        t, mult = t[:-1], 10_000.0
+    if t[-1:].lower() in _UNITS:
+        t, mult = t[:-1], _UNITS[t[-1].lower()]
     try:
         v = float(t) * mult
     except ValueError:
@@ -359,10 +373,15 @@ def read(path: str | Path, mapping: Mapping) -> ReadResult:
     if not path.is_file():
         raise BadPayload(t("dealfile.file_missing", path=path))
     header, rows = _rows(path, mapping)
-    missing = [c for f, c in mapping.columns.items() if c not in header]
+    missing = [c for f, c in mapping.columns.items() if c not in header and f not in OPTIONAL_FIELDS]
     if missing:
         raise BadPayload(t("dealfile.file_columns", path=path, missing=",".join(missing), mapping=mapping.path,
                            header=",".join(header)))
+    left_out = [c for c in mapping.columns.values() if c not in header]
+    notes = [t("dealfile.columns_left_out", path=path, columns=",".join(left_out), mapping=mapping.path)] \
+        if left_out else []
+    if left_out:
+        mapping = dataclasses.replace(mapping, columns={f: c for f, c in mapping.columns.items() if c in header})
     tables = _lookup_tables(path.parent, mapping)
     deals, errors = [], []
     for line, raw in rows:
@@ -372,7 +391,7 @@ def read(path: str | Path, mapping: Mapping) -> ReadResult:
             errors.append(f"{path}:{line}: " + t(f"dealfile.{exc.key}", **exc.values))
     if mapping.lost_after_days is not None:
         deals = _lost_after(deals, mapping, tables)
-    return ReadResult(deals, errors)
+    return ReadResult(deals, errors, notes)
 
 
 def export_ms(deals: list[ParsedDeal], mapping: Mapping, tables=()) -> int:
