@@ -39,11 +39,12 @@ class Details:
     sentiment: int = 0
     probability_override: float | None = None
     source: str = ""
+    committed: bool = False  # a deposit paid / a tender won (/备注): the intent letter's conditions no longer cap
 
 
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(Details))
 _BOOL = {"customer_known", "intent_letter", "has_seal", "has_budget_range", "has_named_contact", "has_next_meeting",
-         "competitor_move"}
+         "competitor_move", "committed"}
 
 
 def _details(row: Sequence) -> Details:

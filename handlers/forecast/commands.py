@@ -458,7 +458,8 @@ def apply_adjustment(ctx: Context, deal: Deal, field: str, value: float | int, r
 def _apply_note_to_deal(ctx: Context, deal: Deal, parsed: notes.Parsed) -> list[str]:
     """A note's amount and expected-close changes, written to the deal; one line per change for the reply.
 
-    A signing date sets the expected close; a decision-maker's return moves it only later, never earlier."""
+    A signing date sets the expected close; every other date (a decision-maker's return, a decision put off, a bid
+    opening) is a floor: it moves the close only later, never earlier, and also a signing date named before it."""
     tz = _tz(ctx)
     lines: list[str] = []
     amount = next((ch.amount for ch in reversed(parsed.changes) if ch.amount is not None), None)
@@ -466,20 +467,18 @@ def _apply_note_to_deal(ctx: Context, deal: Deal, parsed: notes.Parsed) -> list[
         deal_store.set_amount(ctx.store, deal.id, float(amount))
         lines.append(ctx.t("forecast.note_amount", old=wan(deal.amount), new=wan(amount)))
     old_close = periods.local_date(deal.expected_close_at, tz) if deal.expected_close_at else None
-    for ch in parsed.changes:
-        if ch.close is None:
-            continue
-        if ch.key != "n_sign_date" and old_close is not None and old_close >= ch.close:
-            continue
-        if ch.close == old_close:
-            continue
-        deal_store.set_expected_close(ctx.store, deal.id, periods.date_ms(ch.close, tz))
-        if old_close is not None and ch.close > old_close:
+    signed = [ch.close for ch in parsed.changes if ch.close is not None and ch.key == "n_sign_date"]
+    close = signed[-1] if signed else old_close
+    for ch in parsed.changes:  # the other dates are floors: nothing closes before them
+        if ch.close is not None and ch.key != "n_sign_date" and (close is None or ch.close > close):
+            close = ch.close
+    if close is not None and close != old_close:
+        deal_store.set_expected_close(ctx.store, deal.id, periods.date_ms(close, tz))
+        if old_close is not None and close > old_close:
             deal_store.upsert_details(ctx.store, deal.id, ctx.clock.now_ms(),
                                       close_slips=deal.details.close_slips + 1)
         lines.append(ctx.t("forecast.note_close", old=old_close.isoformat() if old_close else "—",
-                           new=ch.close.isoformat()))
-        break
+                           new=close.isoformat()))
     return lines
 
 
@@ -542,6 +541,8 @@ def on_note(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
             lines.append(ctx.t("forecast.note_event", date=parsed.event_date.isoformat()))
     else:
         lines.append(ctx.t("forecast.note_nothing"))
+    if any(ch.key == "n_lost" for ch in parsed.changes):  # a note never closes a deal: say what does
+        lines.append(ctx.t("forecast.note_lost_howto", deal=deal.title))
     if parsed.not_understood:
         line = ctx.t("forecast.note_not_understood", clauses=ctx.t("core.clause_sep").join(parsed.not_understood))
         tones = {parsed.tone[c] for c in parsed.not_understood if c in parsed.tone}

@@ -140,9 +140,10 @@ def sigmoid(x: float) -> float:
 
 
 def intent_incomplete(deal: Deal) -> list[str]:
-    """Which hard conditions an intent letter lacks (empty: no letter, or a valid one)."""
+    """Which hard conditions an intent letter lacks (empty: no letter, a valid one, or one the customer has gone
+    beyond — a deposit paid or a tender won, `Details.committed`: the letter is no longer the deal's evidence)."""
     d = deal.details
-    if not d.intent_letter:
+    if not d.intent_letter or d.committed:
         return []
     return [k for k, ok in (("seal", d.has_seal), ("budget_range", d.has_budget_range),
                             ("named_contact", d.has_named_contact), ("next_meeting", d.has_next_meeting)) if not ok]
@@ -423,9 +424,9 @@ class WinModel:
         p = self.shown(total)
         without = self.shown(total[:, None] - X * self.beta[None, :])
         contrib = np.where(X != 0, p[:, None] / without - 1.0, 0.0)
-        missing = np.array([d.details.intent_letter and not (d.details.has_seal and d.details.has_budget_range
-                                                             and d.details.has_named_contact
-                                                             and d.details.has_next_meeting) for d in deals], dtype=bool)
+        missing = np.array([d.details.intent_letter and not d.details.committed
+                            and not (d.details.has_seal and d.details.has_budget_range and d.details.has_named_contact
+                                     and d.details.has_next_meeting) for d in deals], dtype=bool)
         override = np.array([np.nan if d.details.probability_override is None else d.details.probability_override
                              for d in deals], dtype=float)
         p = np.where(np.isnan(override), p, override)
