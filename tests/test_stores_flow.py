@@ -277,3 +277,11 @@ async def test_fix_command_takes_the_everyday_words(runtime, store, clock, line,
     text = await say(runtime, "周店长", line)
     assert "用法" not in text, text
     assert store.conn.execute("SELECT status FROM store_fixes WHERE id = 1").fetchone()[0] == status
+
+
+async def test_someone_without_a_store_is_told_so_not_that_all_is_fixed(runtime, store):
+    """A sales rep typing /整改 was told "目前没有未完成的整改任务 ✓" — as if his stores were all fixed — and
+    "/门店 南京西路店" listed "你可以查看：—"; both now say he is linked to no store."""
+    for line in ("/整改", "/门店 南京西路店", "/门店排行"):
+        text = await say(runtime, "张伟", line)
+        assert "没有关联任何门店" in text and "✓" not in text and "—" not in text, (line, text)

@@ -146,3 +146,24 @@ def test_store_rows_are_explained_with_the_files_chinese_headers(tmp_path, capsy
         assert f"{f}:{line}：{why}" in err, (line, why, err)
     for english in ("closes", "name", "latitude", "longitude", "timezone", "id“"):
         assert english not in err, (english, err)
+
+
+def test_files_that_are_not_tables_get_a_whole_sentence(tmp_path, capsys):
+    """An empty file was "找不到 store, date 的列（文件的列：）"; a file that is not text read "或在  的 [source]
+    里写 encoding" (no mapping file named). Each now says what is wrong in Chinese, naming the columns as 门店/日期."""
+    db = str(tmp_path / "x.db")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    assert run_cli("import", "store-daily", str(empty), "--db", db) == 2
+    err = capsys.readouterr().err
+    assert "文件是空的" in err and "store" not in err.replace(str(empty), ""), err
+    odd = tmp_path / "odd.csv"
+    odd.write_text("店,哪天,客流\ns1,2026-03-01,5\n", encoding="utf-8")
+    assert run_cli("import", "store-daily", str(odd), "--db", db) == 2
+    err = capsys.readouterr().err
+    assert "找不到 门店（store）、日期（date） 的列" in err, err
+    binary = tmp_path / "photo.csv"
+    binary.write_bytes(bytes(range(128, 256)) * 8)
+    assert run_cli("import", "stores", str(binary), "--db", db) == 2
+    err = capsys.readouterr().err
+    assert "在  的" not in err and "--map" in err, err

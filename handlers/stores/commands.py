@@ -57,6 +57,8 @@ def own_store(ctx: Context, actor: Actor, args: tuple[str, ...],
     visible = visible_stores(ctx, actor)
     if visible is None:
         return None, ctx.t("core.permission_denied")
+    if not visible:  # linked to no store: naming one cannot help ("你可以查看：—")
+        return None, ctx.t("stores.no_store")
     if args:
         wanted = " ".join(args)
         found = stores_store.find_store(ctx.store, wanted)
@@ -69,8 +71,6 @@ def own_store(ctx: Context, actor: Actor, args: tuple[str, ...],
         return mine[0][0], ""
     if len(visible) == 1:
         return visible[0], ""
-    if not visible:
-        return None, ctx.t("stores.no_store")
     return None, ctx.t(example, first=visible[0].name, stores="、".join(r.name for r in visible[:12]))
 
 
@@ -300,6 +300,9 @@ def on_fixes(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
     visible = visible_stores(ctx, event.actor)
     if visible is None:
         ctx.reply(ctx.t("core.permission_denied"))
+        return
+    if not visible and not ctx.directory.person(event.actor.person_id).is_admin:
+        ctx.reply(ctx.t("stores.no_store"))  # not "no open tasks ✓": he has no store to have tasks
         return
     if not args:
         ctx.reply(fixes_text(ctx, visible))

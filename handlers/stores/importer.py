@@ -65,8 +65,10 @@ class Mapped:
 
 
 def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[str, ...],
-                mapping: Path | None = None) -> Mapped:
-    """Rows of our field names → cell text, with their file line numbers."""
+                mapping: Path | None = None, t: Any = None) -> Mapped:
+    """Rows of our field names → cell text, with their file line numbers. Problems with the file as a whole
+    (empty, not text, a required column missing) are one sentence in t's locale."""
+    t = t or Prompts().t
     columns: dict[str, str] = {}
     source: dict = {}
     if mapping is not None:
@@ -85,8 +87,10 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
     if not Path(path).is_file():
         raise BadPayload(Keyed("stores_cli.file_missing", path=path))
     reader = SimpleNamespace(encoding=str(source.get("encoding", "utf-8-sig")), sheet=str(source.get("sheet", "")),
-                             path=str(mapping or ""))
+                             path=str(mapping) if mapping else t("stores_cli.map_file"))
     header, raw_rows = dealfile._rows(Path(path), reader)  # the deal importer's CSV/XLSX reader
+    if not any(header):
+        raise BadPayload(Keyed("stores_cli.empty_file", path=path))
     low = {h.strip().lower(): h for h in header}
     chosen: dict[str, str] = {}
     for name, names in fields.items():
@@ -102,8 +106,9 @@ def read_mapped(path: Path, fields: dict[str, tuple[str, ...]], required: tuple[
                 break
     missing = [f for f in required if f not in chosen]
     if missing:
-        raise BadPayload(Keyed("stores_cli.column_missing", path=path, fields=", ".join(missing),
-                                 header=",".join(header)))
+        raise BadPayload(Keyed("stores_cli.column_missing", path=path, header=",".join(header),
+                               fields=t("core.list_sep").join(t("stores_cli.field_named", name=t(f"stores_cli.field_{f}"),
+                                                                field=f) for f in missing)))
     return Mapped([(line, {f: raw.get(c, "").strip() for f, c in chosen.items()}) for line, raw in raw_rows],
                   columns=chosen)
 
@@ -130,8 +135,8 @@ def _hhmm(text: str, default: str) -> str:
 def import_stores(store: Store, path: Path, mapping: Path | None, now_ms: int,
                   t: Any = None) -> tuple[int, list[str], list[str]]:
     """(stores imported, people created, errors)."""
-    mapped = read_mapped(path, STORE_FIELDS, ("id", "name"), mapping)
     t = t or Prompts().t
+    mapped = read_mapped(path, STORE_FIELDS, ("id", "name"), mapping, t)
 
     def column(name: str) -> str:
         return mapped.column(name, t)
@@ -190,8 +195,8 @@ def _day(text: str) -> str:
 def import_daily(store: Store, path: Path, mapping: Path | None, now_ms: int, t: Any = None) -> tuple[int, list[str]]:
     """POS / CSV daily figures: receptions with people on duty (人效) and optionally the day's average dwell (场效).
     Returns (rows imported, errors)."""
-    mapped = read_mapped(path, DAILY_FIELDS, ("store", "date"), mapping)
     t = t or Prompts().t
+    mapped = read_mapped(path, DAILY_FIELDS, ("store", "date"), mapping, t)
     col = {name: mapped.column(name, t) for name in DAILY_FIELDS}
     errors = list(mapped.errors)
     good = 0
