@@ -93,7 +93,8 @@ async def test_a_deposit_in_chat_lifts_the_cap_and_leaves_the_deal_open(runtime)
 def test_the_deal_called_off_is_a_loss_signal_and_look_alikes_are_not():
     for text, said, rival in (("项目取消了", "项目取消", False), ("客户不做了", "不做了", False), ("黄了", "黄了", False),
                               ("选了别家", "选了别家", True), ("被竞品拿下了", "被竞品拿下", True), ("丢单了", "丢单", False),
-                              ("客户要求取消项目", "取消项目", False), ("签了别家", "签了别家", True)):
+                              ("客户要求取消项目", "取消项目", False), ("签了别家", "签了别家", True),
+                              ("客户选了别家的方案", "选了别家", True), ("听说项目被华为拿下了", "被华为拿下", True)):
         (ch,) = _changes(text, "n_lost")
         assert ch.values == {"text": said} and ch.fields["sentiment"] == -1, text
         assert ch.fields.get("competitor_move", False) is rival, text
@@ -142,6 +143,7 @@ def test_tender_dates_results_and_their_negations():
     (ch,) = _changes("下周三开标", "n_tender_date")
     assert ch.close == date(2026, 3, 11) and ch.values["word"] == "开标" and ch.fields == {}
     assert [c.close for c in _changes("6月10日投标", "n_tender_date")] == [date(2026, 6, 10)]
+    assert [c.close for c in _changes("标书下周五截止", "n_tender_date")] == [date(2026, 3, 13)]
     assert [c.close for c in _changes("招标延期到6月", "n_deferred")] == [date(2026, 6, 1)]  # still a deferral
     assert "n_tender_date" not in _keys("下周不开标了") and "n_negated" in _keys("下周不开标了")
     for text in ("中标了", "我们已中标", "收到中标通知书"):
