@@ -15,17 +15,19 @@ async def test_help_for_an_unknown_command_says_it_is_unknown(runtime):
     (text,) = await ask(runtime, "张伟", "/help nosuch")
     assert text.startswith("没有这个命令：/nosuch")
     (text,) = await ask(runtime, "张伟", "/帮助 预测")
-    assert "没有这个命令" not in text and "/forecast" in text
+    assert "没有这个命令" not in text and text.startswith("/预测（/forecast） [本月")  # the reader's name first
+    (text,) = await ask(runtime, "张伟", "/帮助 预则")  # a typo after /帮助: the close commands, not the whole list
+    assert text.startswith("没有这个命令：/预则。你是不是要找：") and len(text.splitlines()) <= 5
 
 
 async def test_a_mistyped_command_gets_what_it_probably_meant_not_the_whole_list(runtime):
     (text,) = await ask(runtime, "张伟", "/预则 本季")
-    assert text.startswith("没有这个命令：/预则。你是不是要找：") and "/forecast（/预测）" in text
+    assert text.startswith("没有这个命令：/预则。你是不是要找：") and "/预测（/forecast）" in text
     assert len(text.splitlines()) <= 5 and "/帮助" in text  # not the 35-line list
     (text,) = await ask(runtime, "张伟", "/forcast")
-    assert "/forecast（/预测）" in text and len(text.splitlines()) <= 5
+    assert "/预测（/forecast）" in text and len(text.splitlines()) <= 5
     (text,) = await ask(runtime, "张伟", "/门店排名")
-    assert "/store_rank（/门店排行）" in text
+    assert "/门店排行（/store_rank）" in text
     (text,) = await ask(runtime, "张伟", "/取消")  # nothing close: the list, so a new user sees what there is
     assert text.startswith("没有这个命令：/取消。下面是可用的命令") and len(text.splitlines()) > 20
 
