@@ -100,3 +100,24 @@ def test_demo_counts_agree_and_the_attachment_case_is_not_called_a_fault(small_d
     assert "done" not in inbox and "已处理" in inbox
     kinds = next(ln for ln in lines if ln.startswith("机器人消息按类型"))
     assert "digest" not in kinds and "silence" not in kinds
+
+
+@pytest.mark.parametrize(("typed", "usage"), [
+    ("/商机", "用法：/商机 <商机名称>"),
+    ("/链接", "用法：/链接 <文件或URL> <商机>，例如 /链接 "),
+    ("/链接列表", "用法：/链接列表 <商机>"),
+    ("/热力图", "用法：/热力图 <客户或商机>，例如 /热力图 "),
+    ("/时间线", "用法：/时间线 <客户或商机>，例如 /时间线 "),
+    ("/timeline", "用法：/时间线 <客户或商机>"),
+])
+async def test_a_usage_line_names_the_command_as_a_chinese_reader_types_it(runtime, typed, usage):
+    """They said "用法：/link …", "/deal <商机名称>", "/heatmap …" — the English name a zh-CN user never typed."""
+    (text,) = await ask(runtime, "王经理", typed)
+    assert text.startswith(usage)
+
+
+def test_shown_name_follows_the_locale():
+    from bot.commands import shown_name
+
+    assert shown_name("heatmap", "zh-CN") == "/热力图" and shown_name("heatmap", "en") == "/heatmap"
+    assert shown_name("no_such_command", "zh-CN") == "/no_such_command"
