@@ -121,3 +121,10 @@ def test_shown_name_follows_the_locale():
 
     assert shown_name("heatmap", "zh-CN") == "/热力图" and shown_name("heatmap", "en") == "/heatmap"
     assert shown_name("no_such_command", "zh-CN") == "/no_such_command"
+
+
+@pytest.mark.parametrize("typed", ["/绑定 wx_abc 华东机床", "/未匹配", "/规则"])
+async def test_an_admin_command_says_it_is_for_admins(runtime, typed):
+    """It said 你没有权限查看这些内容 — to a manager binding a contact, with no hint who may or how to check."""
+    (text,) = await ask(runtime, "王经理", typed)
+    assert text.startswith("这个命令只有管理员可以用") and "/我是谁" in text
