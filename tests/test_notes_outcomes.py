@@ -49,6 +49,9 @@ def test_deposit_words_without_a_payment_are_not_a_deposit():
     for text, said in (("定金还没到账", "定金还没到账"), ("还没付定金", "没付定金"), ("首付款没有打", "首付款没有打")):
         assert [c.values["text"] for c in _changes(text, "n_negated")] == [said], text
         assert "n_deposit" not in _keys(text), text
+    for text in ("定金到账了吗", "定金到账了没有"):  # a question is no news
+        assert "n_deposit" not in _keys(text), text
+    assert "n_deposit" in _keys("首付款3成已到")
     for text in ("下周付定金", "客户同意付定金", "等定金到账", "定金到账后再签合同"):  # wanted or awaited, not paid
         changes = notes.parse(text, TODAY, Details(), use_snownlp=False).changes
         assert [c.key for c in changes if c.key in ("n_planned", "n_pending")] != [], text
@@ -75,7 +78,7 @@ async def test_a_deposit_in_chat_lifts_the_cap_and_leaves_the_deal_open(runtime)
     with runtime.store.transaction():  # 李娜's deal is a strong one held at 35 % by an incomplete intent letter
         deal_store.upsert_details(runtime.store, "L2", T0, intent_letter=True)
     (before,) = await ask(runtime, "李娜", "/商机 明德中学")
-    assert "封顶35%" in before
+    assert "赢单概率封顶35%" in before
     (text,) = await ask(runtime, "李娜", "/备注 明德中学大屏 预付款30%到账了")
     d = deal_store.get(runtime.store, "L2")
     assert d.status == "open" and d.amount == 120_000
@@ -83,14 +86,15 @@ async def test_a_deposit_in_chat_lifts_the_cap_and_leaves_the_deal_open(runtime)
     assert "预付款30%到账" in text and "未标为赢单" in text and "没看懂" not in text
     assert "概率 35% →" in text and "概率 35% → 35%" not in text
     (after,) = await ask(runtime, "李娜", "/商机 明德中学")
-    assert "封顶" not in after
+    assert "赢单概率封顶" not in after and "意向书的四项条件不再限制赢单概率" in after
 
 
 # ------------------------------------------------------------------ cancellations / losses
 def test_the_deal_called_off_is_a_loss_signal_and_look_alikes_are_not():
     for text, said, rival in (("项目取消了", "项目取消", False), ("客户不做了", "不做了", False), ("黄了", "黄了", False),
                               ("选了别家", "选了别家", True), ("被竞品拿下了", "被竞品拿下", True), ("丢单了", "丢单", False),
-                              ("客户要求取消项目", "取消项目", False), ("签了别家", "签了别家", True)):
+                              ("客户要求取消项目", "取消项目", False), ("签了别家", "签了别家", True),
+                              ("客户选了别家的方案", "选了别家", True), ("听说项目被华为拿下了", "被华为拿下", True)):
         (ch,) = _changes(text, "n_lost")
         assert ch.values == {"text": said} and ch.fields["sentiment"] == -1, text
         assert ch.fields.get("competitor_move", False) is rival, text
@@ -98,7 +102,10 @@ def test_the_deal_called_off_is_a_loss_signal_and_look_alikes_are_not():
     for text in ("项目没取消", "客户没选别家", "项目不会取消", "差点丢单", "客户没有放弃采购"):
         assert "n_lost" not in _keys(text) and "n_negated" in _keys(text), text
         assert not any(c.fields for c in notes.parse(text, TODAY, Details(), use_snownlp=False).changes), text
-    for text in ("取消了周三的会议", "客户取消了采购会议", "二期不做了", "之前用了别家", "老黄了解情况"):
+    for text, said in (("定金退了", "定金退"), ("客户要求退定金", "退定金")):  # the money goes back
+        assert [c.values["text"] for c in _changes(text, "n_lost")] == [said], text
+    for text in ("取消了周三的会议", "客户取消了采购会议", "二期不做了", "之前用了别家", "老黄了解情况", "客户把需求砍了一半",
+                 "项目取消了吗", "黄了吗", "订单取消了一部分"):
         assert not any(k in ("n_lost", "n_loss_risk") for k in _keys(text)), text
     for text in ("客户可能选别家", "怕被竞品拿下", "项目要黄了", "有丢单风险"):  # a risk, not a loss
         assert "n_loss_risk" in _keys(text) and "n_lost" not in _keys(text), text
@@ -136,12 +143,14 @@ def test_tender_dates_results_and_their_negations():
     (ch,) = _changes("下周三开标", "n_tender_date")
     assert ch.close == date(2026, 3, 11) and ch.values["word"] == "开标" and ch.fields == {}
     assert [c.close for c in _changes("6月10日投标", "n_tender_date")] == [date(2026, 6, 10)]
+    assert [c.close for c in _changes("标书下周五截止", "n_tender_date")] == [date(2026, 3, 13)]
     assert [c.close for c in _changes("招标延期到6月", "n_deferred")] == [date(2026, 6, 1)]  # still a deferral
     assert "n_tender_date" not in _keys("下周不开标了") and "n_negated" in _keys("下周不开标了")
     for text in ("中标了", "我们已中标", "收到中标通知书"):
         (ch,) = _changes(text, "n_tender_won")
         assert ch.fields["committed"] is True and ch.fields["sentiment"] == 1, text
-    for text in ("如果中标了", "争取中标", "等中标结果", "还没中标结果"):
+    assert [c.key for c in _changes("项目中标公示", "n_tender_won")] == ["n_tender_won"]
+    for text in ("如果中标了", "争取中标", "等中标结果", "还没中标结果", "是不是中标了", "我们是第一中标候选人"):
         assert not any(c.fields for c in notes.parse(text, TODAY, Details(), use_snownlp=False).changes), text
     for text in ("没中标", "流标了", "废标", "别家中标了"):
         assert "n_lost" in _keys(text) and "n_tender_won" not in _keys(text), text
@@ -165,3 +174,13 @@ async def test_a_bid_opening_date_is_a_floor_for_the_expected_close(runtime):
     (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 中标了")
     d = deal_store.get(runtime.store, "L1")
     assert d.status == "open" and d.details.committed is True and "已中标（「中标了」）" in text
+
+
+def test_the_closing_advice_uses_words_adjust_understands_in_both_locales():
+    from handlers.forecast.commands import FIELD_WORDS
+    from prompts import Prompts
+
+    zh, en = (Prompts(loc).t("forecast.note_lost_howto", deal="Acme") for loc in ("zh-CN", "en"))
+    assert "/调整 Acme 概率 0" in zh and "/adjust Acme probability 0" in en
+    assert FIELD_WORDS["概率"] == FIELD_WORDS["probability"] == "probability"
+    assert "salespulse import deals" in zh and "salespulse import deals" in en

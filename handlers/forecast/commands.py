@@ -207,6 +207,8 @@ def deal_text(ctx: Context, deal: Deal) -> str:
     if ex.capped:
         missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         lines.append(ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100)))
+    elif deal.details.intent_letter and deal.details.committed:  # say why a letter no longer caps (/备注)
+        lines.append(ctx.t("forecast.deal_committed", cap=round(ctx.config.forecast.intent_cap * 100)))
     step = debrief_store.next_step_of(ctx.store, deal.id)  # the last debrief's "下一步他答应做什么"
     if step:
         lines.append(ctx.t("debrief.deal_next", action=step[0], date=step[1] or ctx.t("debrief.no_date"),

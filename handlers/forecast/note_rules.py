@@ -63,8 +63,8 @@ WORRIES = ("hesitation", "competitor", "price_objection", "delivery_concern", "a
 # After the deposit, a bare verb ("付", "打") counts only right after a negation ("定金还没付"): "定金付多少" pays none.
 DEPOSIT = r"定金|订金|预付款|首付款|首期款|首款|头款|预付"
 _PAY = r"支付|付|交|打|汇|转|缴|收"
-_SUM = r"\s*(?:\d+(?:\.\d+)?\s*(?:万|w|W|元|块|%|％)?|百分之[\d一二三四五六七八九十]+|[一二三四五六七八九十两]+\s*(?:万|成))"
-_PAID = (rf"到账|收到|到位|进账|入账|到了|(?:{_PAY})(?:了|过|清|完|到|过来)|已经?(?:{_PAY}|到)"
+_SUM = r"\s*(?:\d+(?:\.\d+)?\s*(?:万|w|W|元|块|%|％|成)?|百分之[\d一二三四五六七八九十]+|[一二三四五六七八九十两]+\s*(?:万|成))"
+_PAID = (rf"到账|收到|到位|进账|入账|到了|(?:{_PAY})(?:过来|了|过|清|完|到)|已经?(?:{_PAY}|到)"
          rf"|(?:(?<=[没未])|(?<=没有))(?:{_PAY}|到)")
 DEPOSIT_PAID = (
     # the deposit first: "预付款30%到账了", "首付款已打", "定金还没到账"
@@ -87,12 +87,16 @@ PAY_DONE = re.compile(r"已|了|过|完|清")  # "已付", "到账了": done, wh
 _DEAL = r"项目|订单|单子|这单|采购|需求|合作|招标|合同"
 _RIVAL = r"别家|别人家?|别的(?:厂商|厂家|公司|供应商)|其他(?:家|厂商|厂家|公司|供应商)|竞品|友商|竞争对手|对手"
 LOSS = (  # (pattern, lost to a competitor?)
-    (rf"(?:{_DEAL})(?:也|已经?|被|都|还|突然|临时)*(?:没有?|未|不会)?(?P<v>取消|终止|叫停|砍掉|砍了|撤销|作废|黄了|丢了|输了)",
-     False),
+    (rf"(?:{_DEAL})(?:也|已经?|被|都|还|突然|临时)*(?:没有?|未|不会)?(?P<v>取消|终止|叫停|砍掉|砍了|撤销|作废|黄了|丢了|输了)"
+     r"(?![一二三四五六七八九十两\d半些点])", False),  # "需求砍了一半" is a smaller deal
     (r"(?P<v>取消|终止|叫停|砍掉)了?(?:这个|该|整个)?(?:项目|订单|采购|合作|招标)(?![的会])", False),
-    (r"(?<![老小])(?P<v>黄了)(?!解)", False),
+    (r"(?<![老小])(?P<v>黄了|(?<=[要快])黄)(?!解)", False),
+    # the deposit goes back: "定金退了", "客户要求退定金"
+    (rf"(?:{DEPOSIT})(?:已经?|被|都|还|没有?|未)?(?P<v>退)", False),
+    (rf"(?P<v>退)(?:了|回|还)?(?:{DEPOSIT})", False),
     (r"(?P<v>不做了|不买了|不采购了|不上了|不要了|不搞了|放弃了?(?:采购|项目|合作|购买|这个项目)|放弃了$)", False),
-    (rf"(?P<v>(?:选|选择|定|签|用|买|采购|找)了?)(?:{_RIVAL})(?!的)", True),
+    (rf"(?P<v>(?:选|选择|定|签|买|采购|找)了?)(?:{_RIVAL})", True),  # "选了别家的方案" too
+    (rf"(?P<v>用了)(?:{_RIVAL})(?!的)", True),  # "用了别家的产品" may be what the customer runs today
     (r"被[^，,。；;]{1,8}?(?P<v>拿下|抢走|抢了|拿走|截胡|签走|夺走)", True),
     (r"(?P<v>丢单|输单|丢标|丢了(?:这|那)?个?(?:单子?|项目))", False),
     # the tender went elsewhere or nowhere: "没中标", "流标了", "废标", "别家中标了"
@@ -109,11 +113,16 @@ HEDGE_AFTER = re.compile(r"^(?:的)?(?:风险|可能|危险|苗头)")
 NEAR_MISS = re.compile(r"(?:差点|险些|差一点|几乎)(?:就)?$")  # "差点丢单": it was not lost
 LOOKING_BACK = re.compile(r"以前|之前|一直|去年|上次")  # "之前用了别家": the customer's history, not this deal
 
+# a question is no news: "项目取消了吗", "定金到账了没有", "是不是中标了"
+QUESTION = re.compile(r"[吗么嘛]$|没有?$|是不是|有没有|是否")
+
 # ------------------------------------------------------------------ tenders
 # "下周三开标", "6月10日投标": nothing closes before the bids are opened, so the expected close is no earlier
-TENDER = r"开标|投标|招标|评标|唱标|定标|交标|递交标书|标书(?:截止|递交|提交)|截标"
+TENDER = r"开标|投标|招标|评标|唱标|定标|交标|递交标书|标书[^，,。；;]{0,8}?(?:截止|递交|提交)|截标"
 # "中标了", "已中标", "收到中标通知书": a won tender binds both sides (招标投标法 §45) — still not a signed deal
 TENDER_WON = (r"(?P<v>中标)(?:了|啦)", r"已经?(?P<v>中标)", r"(?:成功|顺利|终于|我们|我司|我方|咱们)(?P<v>中标)",
-              r"(?:收到|拿到)了?(?P<v>中标通知)", r"(?P<v>中标通知书?)(?:已|收到|到了|下来了|发了)")
+              r"(?:收到|拿到)了?(?P<v>中标通知)", r"(?P<v>中标通知书?)(?:已|收到|到了|下来了|发了)",
+              r"(?P<v>中标公示)")
+TENDER_PENDING = r"中标候选人|预中标"  # ranked first, not yet awarded: echoed as not settled
 # a meeting called off is not an agreed next meeting: "取消了周三的会议"
 MEETING_OFF = r"取消|推掉|不开了|撤了"

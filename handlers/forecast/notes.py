@@ -43,9 +43,11 @@ from handlers.forecast.note_rules import (
     PAY_DONE,
     PAY_INTENT,
     PLANNABLE,
+    QUESTION,
     ROLES,
     SIGNING,
     TENDER,
+    TENDER_PENDING,
     TENDER_WON,
     WORRIES,
 )
@@ -175,6 +177,9 @@ def _loss(clause: str, current: Any) -> Change | None:
 
 def _tender_won(clause: str) -> Change | None:
     """"中标了", "收到中标通知书": like a verbal win — binding on both sides, not yet a signed (won) deal."""
+    pending = re.search(TENDER_PENDING, clause)
+    if pending:  # "第一中标候选人": ranked, not awarded
+        return Change("n_hedged", {"text": pending.group(0)}, {})
     _i, m, negated, phrase = _first(TENDER_WON, clause)
     if m is None or negated:
         return Change("n_negated", {"text": phrase}, {}) if negated else None
@@ -253,8 +258,9 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True, cla
                 out.changes.append(Change("n_meeting", {"when": when_text, "date": when.isoformat()},
                                           {"has_next_meeting": True}))
             understood = True
-        lost = _loss(clause, current)
-        signals = [lost or _tender_won(clause), _deposit(clause, when, when_text, today)]
+        asked = QUESTION.search(clause)  # "项目取消了吗": no news either way
+        lost = None if asked else _loss(clause, current)
+        signals = [] if asked else [lost or _tender_won(clause), _deposit(clause, when, when_text, today)]
         for change in signals:
             if change is not None:
                 out.changes.append(change)
