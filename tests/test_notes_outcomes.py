@@ -52,6 +52,8 @@ def test_deposit_words_without_a_payment_are_not_a_deposit():
     for text in ("定金到账了吗", "定金到账了没有"):  # a question is no news
         assert "n_deposit" not in _keys(text), text
     assert "n_deposit" in _keys("首付款3成已到")
+    assert [c.values["text"] for c in _changes("等定金到账", "n_pending")] == ["等定金到账"]
+    assert [c.values["text"] for c in _changes("如果中标了", "n_hedged")] == ["如果中标了"]
     for text in ("下周付定金", "客户同意付定金", "等定金到账", "定金到账后再签合同"):  # wanted or awaited, not paid
         changes = notes.parse(text, TODAY, Details(), use_snownlp=False).changes
         assert [c.key for c in changes if c.key in ("n_planned", "n_pending")] != [], text
@@ -107,8 +109,10 @@ def test_the_deal_called_off_is_a_loss_signal_and_look_alikes_are_not():
     for text in ("取消了周三的会议", "客户取消了采购会议", "二期不做了", "之前用了别家", "老黄了解情况", "客户把需求砍了一半",
                  "项目取消了吗", "黄了吗", "订单取消了一部分"):
         assert not any(k in ("n_lost", "n_loss_risk") for k in _keys(text)), text
-    for text in ("客户可能选别家", "怕被竞品拿下", "项目要黄了", "有丢单风险"):  # a risk, not a loss
-        assert "n_loss_risk" in _keys(text) and "n_lost" not in _keys(text), text
+    for text, said in (("客户可能选别家", "可能选别家"), ("怕被竞品拿下", "怕被竞品拿下"), ("项目要黄了", "要黄了"),
+                       ("有丢单风险", "丢单风险")):  # a risk, not a loss: echoed with the words that make it one
+        assert [c.values["text"] for c in _changes(text, "n_loss_risk")] == [said], text
+        assert "n_lost" not in _keys(text), text
 
 
 def test_a_cancelled_meeting_is_no_agreed_meeting():

@@ -135,6 +135,13 @@ def _find(pattern: str, clause: str, noun: bool = False) -> tuple[bool, bool, st
     return m is not None, negated, phrase
 
 
+def _said(clause: str, m: re.Match, before: re.Match | None = None, after: re.Match | None = None) -> str:
+    """The words that triggered a rule, with what made it a wish or a risk: "等定金到账", "可能选别家", "丢单风险"
+    (`after` matched on the text right after `m`)."""
+    start = min(before.start(), m.start()) if before else m.start()
+    return clause[start:m.end() + (after.end() if after else 0)]
+
+
 # a deposit paid or a tender won: the money is real / the award binds, so the intent letter's four conditions no
 # longer cap the deal (store.deals.Details.committed); the deal is still open — only the CRM closes it
 COMMITTED = {"has_budget_range": True, "intent_force": "法律约束", "committed": True, "sentiment": 1}
@@ -149,10 +156,12 @@ def _deposit(clause: str, when: date | None, when_text: str, today: date) -> Cha
         return Change("n_negated", {"text": phrase}, {}) if negated else None
     at = _verb_at(m)
     ahead = when is not None and when > today and 0 <= clause.find(when_text) < at
-    wished = PAY_INTENT.search(clause[:at]) or PAY_AFTER.match(clause[m.end():])
-    if (ahead or wished) and not PAY_DONE.search(m.group("v")):
-        return Change("n_planned", {"text": phrase, "when": when_text}, {}) if ahead else \
-            Change("n_pending", {"text": phrase}, {})
+    wish = PAY_INTENT.search(clause[:at])
+    after = PAY_AFTER.match(clause[m.end():])
+    if (ahead or wish or after) and not PAY_DONE.search(m.group("v")):
+        if ahead:
+            return Change("n_planned", {"text": phrase, "when": when_text}, {})
+        return Change("n_pending", {"text": _said(clause, m, wish, after)}, {})  # "等定金到账", "定金到账后"
     return Change("n_deposit", {"text": phrase}, dict(COMMITTED))
 
 
@@ -171,8 +180,10 @@ def _loss(clause: str, current: Any) -> Change | None:
     fields: dict[str, Any] = {"sentiment": -1}
     if LOSS[i][1]:  # lost to a competitor
         fields.update(competitor_move=True, competitors=max(1, current.competitors))
-    risk = HEDGE_BEFORE.search(clause[:at]) or HEDGE_AFTER.match(clause[m.end():])
-    return Change("n_loss_risk" if risk else "n_lost", {"text": phrase}, fields)
+    hedge, risk = HEDGE_BEFORE.search(clause[:at]), HEDGE_AFTER.match(clause[m.end():])
+    if hedge or risk:  # echoed with the words that make it a risk: "可能选别家", "丢单风险"
+        return Change("n_loss_risk", {"text": _said(clause, m, hedge, risk)}, fields)
+    return Change("n_lost", {"text": phrase}, fields)
 
 
 def _tender_won(clause: str) -> Change | None:
@@ -183,8 +194,9 @@ def _tender_won(clause: str) -> Change | None:
     _i, m, negated, phrase = _first(TENDER_WON, clause)
     if m is None or negated:
         return Change("n_negated", {"text": phrase}, {}) if negated else None
-    if HEDGE_BEFORE.search(clause[:_verb_at(m)]):  # "如果中标了", "有可能中标了"
-        return Change("n_hedged", {"text": phrase}, {})
+    hedge = HEDGE_BEFORE.search(clause[:_verb_at(m)])
+    if hedge:  # "如果中标了", "有可能中标了"
+        return Change("n_hedged", {"text": _said(clause, m, hedge)}, {})
     return Change("n_tender_won", {"text": phrase}, dict(COMMITTED))
 
 
