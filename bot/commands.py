@@ -22,6 +22,15 @@ def alias_table() -> dict[str, str]:
     return table
 
 
+def shown_name(name: str, locale: str) -> str:
+    """How a usage line names a command for its reader: "/热力图" in zh-CN, "/heatmap" in en."""
+    if locale != "en":
+        for alias in command_specs().get(name, {}).get("aliases", ()):
+            if not str(alias).isascii():
+                return "/" + str(alias)
+    return "/" + name
+
+
 _ALIASES: dict[str, str] | None = None
 
 

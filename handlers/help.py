@@ -23,7 +23,7 @@ def _summary(ctx: Context, spec: dict) -> str:
 def _usage_with_alias(ctx: Context, name: str, spec: dict) -> str:
     usage = spec.get("usage", "/" + name)
     aliases = [a for a in spec.get("aliases", ()) if not str(a).isascii()]
-    if aliases:  # show the Chinese name next to the English one: /forecast（/预测）, /forecast (/预测) in en
+    if aliases:  # both names, the reader's language first: /预测（/forecast） in zh-CN, /forecast (/预测) in en
         usage = usage.replace("/" + name, ctx.t("core.help_name_alias", name=name, alias=aliases[0]), 1)
     return usage
 
@@ -36,8 +36,11 @@ def help_text(ctx: Context, only: str | None = None) -> str:
         name = alias_table().get(only.lstrip("/").lower())
         if name:
             spec = specs[name]
-            return ctx.t("core.help_one", usage=spec.get("usage", "/" + name), summary=_summary(ctx, spec),
+            return ctx.t("core.help_one", usage=_usage_with_alias(ctx, name, spec), summary=_summary(ctx, spec),
                          aliases=" ".join("/" + a for a in spec.get("aliases", ())) or "—")
+        near = close_commands(only)
+        if near:  # "/帮助 预则": the close commands, not the whole list
+            return _near_text(ctx, only.lstrip("/"), near)
     lines = [ctx.t("core.unknown_command", name=only.lstrip("/"))] if only else []
     lines.append(ctx.t("core.help_title"))
     for name, spec in specs.items():
@@ -82,13 +85,17 @@ def on_unknown(event: Command, ctx: Context) -> None:
     if not near:
         ctx.reply(Reply.plain(ctx.t("core.unknown_command", name=event.name) + "\n" + help_text(ctx)))
         return
+    ctx.reply(Reply.plain(_near_text(ctx, event.name, near)))
+
+
+def _near_text(ctx: Context, typed: str, near: list[str]) -> str:
     specs = command_specs()
-    lines = [ctx.t("core.unknown_command_near", name=event.name)]
+    lines = [ctx.t("core.unknown_command_near", name=typed)]
     for name in near:
         spec = specs[name]
         lines.append(ctx.t("core.help_line", usage=_usage_with_alias(ctx, name, spec), summary=_summary(ctx, spec)))
     lines.append(ctx.t("core.unknown_command_more"))
-    ctx.reply(Reply.plain("\n".join(lines)))
+    return "\n".join(lines)
 
 
 @router.on(Message, to_bot())

@@ -338,7 +338,7 @@ def on_tick(event: Tick, ctx: Context) -> None:
 def _admin_only(event: Command, ctx: Context) -> bool:
     if event.actor.is_admin:
         return True
-    ctx.reply(ctx.t("core.permission_denied"))
+    ctx.reply(ctx.t("core.admin_only"))
     return False
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import from_ms, to_ms
+from bot.commands import shown_name
 from bot.context import Context, Services
 from bot.errors import ConfigError
 from bot.events import Actor, CardAction, Command, Role
@@ -218,7 +219,7 @@ def render_job(payload: dict, reader: object) -> Reply:
 
 @router.command("heatmap")
 def on_heatmap(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
-    lead = _resolve(ctx, event.actor, args, "/heatmap")
+    lead = _resolve(ctx, event.actor, args, shown_name("heatmap", ctx.prompts.locale))
     if lead is not None:
         send_heatmap(ctx, lead)
 
@@ -256,7 +257,7 @@ def _short(text: str, limit: int) -> str:
 
 @router.command("timeline")
 def on_timeline(event: Command, ctx: Context, args: tuple[str, ...]) -> None:
-    lead = _resolve(ctx, event.actor, args, "/timeline")
+    lead = _resolve(ctx, event.actor, args, shown_name("timeline", ctx.prompts.locale))
     if lead is not None:
         ctx.reply(timeline_text(ctx, lead))
 

@@ -97,8 +97,8 @@ async def test_unmatched_list_is_for_admins_only(company):
     company.console.type_line("王经理", "/unmatched")
     company.console.type_line("管理员", "/未匹配")
     await company.settle()
-    assert replies_to(company, "r1") == [company.services.prompts.t("core.permission_denied")]
-    assert replies_to(company, "m1") == [company.services.prompts.t("core.permission_denied")]
+    assert replies_to(company, "r1") == [company.services.prompts.t("core.admin_only")]
+    assert replies_to(company, "m1") == [company.services.prompts.t("core.admin_only")]
     (listing,) = replies_to(company, "a1")
     assert "3 个，共 4 条事件" in listing
     first = listing.splitlines()[1]
@@ -190,7 +190,7 @@ async def test_bind_ambiguous_or_unknown_names_get_suggestions(company):
     assert "找不到" in unknown and "你是不是要找" in unknown and "恒通机械" in unknown
     assert "用法" in usage
     assert "看不出「zzz」" in badkey
-    assert replies_to(company, "r3") == [company.services.prompts.t("core.permission_denied")]
+    assert replies_to(company, "r3") == [company.services.prompts.t("core.admin_only")]
     assert customer_store.find_by_key(company.store, "external_id", "wmX") is None
 
 

@@ -15,17 +15,19 @@ async def test_help_for_an_unknown_command_says_it_is_unknown(runtime):
     (text,) = await ask(runtime, "张伟", "/help nosuch")
     assert text.startswith("没有这个命令：/nosuch")
     (text,) = await ask(runtime, "张伟", "/帮助 预测")
-    assert "没有这个命令" not in text and "/forecast" in text
+    assert "没有这个命令" not in text and text.startswith("/预测（/forecast） [本月")  # the reader's name first
+    (text,) = await ask(runtime, "张伟", "/帮助 预则")  # a typo after /帮助: the close commands, not the whole list
+    assert text.startswith("没有这个命令：/预则。你是不是要找：") and len(text.splitlines()) <= 5
 
 
 async def test_a_mistyped_command_gets_what_it_probably_meant_not_the_whole_list(runtime):
     (text,) = await ask(runtime, "张伟", "/预则 本季")
-    assert text.startswith("没有这个命令：/预则。你是不是要找：") and "/forecast（/预测）" in text
+    assert text.startswith("没有这个命令：/预则。你是不是要找：") and "/预测（/forecast）" in text
     assert len(text.splitlines()) <= 5 and "/帮助" in text  # not the 35-line list
     (text,) = await ask(runtime, "张伟", "/forcast")
-    assert "/forecast（/预测）" in text and len(text.splitlines()) <= 5
+    assert "/预测（/forecast）" in text and len(text.splitlines()) <= 5
     (text,) = await ask(runtime, "张伟", "/门店排名")
-    assert "/store_rank（/门店排行）" in text
+    assert "/门店排行（/store_rank）" in text
     (text,) = await ask(runtime, "张伟", "/取消")  # nothing close: the list, so a new user sees what there is
     assert text.startswith("没有这个命令：/取消。下面是可用的命令") and len(text.splitlines()) > 20
 
@@ -98,3 +100,31 @@ def test_demo_counts_agree_and_the_attachment_case_is_not_called_a_fault(small_d
     assert "done" not in inbox and "已处理" in inbox
     kinds = next(ln for ln in lines if ln.startswith("机器人消息按类型"))
     assert "digest" not in kinds and "silence" not in kinds
+
+
+@pytest.mark.parametrize(("typed", "usage"), [
+    ("/商机", "用法：/商机 <商机名称>"),
+    ("/链接", "用法：/链接 <文件或URL> <商机>，例如 /链接 "),
+    ("/链接列表", "用法：/链接列表 <商机>"),
+    ("/热力图", "用法：/热力图 <客户或商机>，例如 /热力图 "),
+    ("/时间线", "用法：/时间线 <客户或商机>，例如 /时间线 "),
+    ("/timeline", "用法：/时间线 <客户或商机>"),
+])
+async def test_a_usage_line_names_the_command_as_a_chinese_reader_types_it(runtime, typed, usage):
+    """They said "用法：/link …", "/deal <商机名称>", "/heatmap …" — the English name a zh-CN user never typed."""
+    (text,) = await ask(runtime, "王经理", typed)
+    assert text.startswith(usage)
+
+
+def test_shown_name_follows_the_locale():
+    from bot.commands import shown_name
+
+    assert shown_name("heatmap", "zh-CN") == "/热力图" and shown_name("heatmap", "en") == "/heatmap"
+    assert shown_name("no_such_command", "zh-CN") == "/no_such_command"
+
+
+@pytest.mark.parametrize("typed", ["/绑定 wx_abc 华东机床", "/未匹配", "/规则"])
+async def test_an_admin_command_says_it_is_for_admins(runtime, typed):
+    """It said 你没有权限查看这些内容 — to a manager binding a contact, with no hint who may or how to check."""
+    (text,) = await ask(runtime, "王经理", typed)
+    assert text.startswith("这个命令只有管理员可以用") and "/我是谁" in text

@@ -130,11 +130,7 @@ ZH_CN_BEFORE = [
         '不认识「Eest」：不是期间（本月/下月/本季/Q3），也不是团队或同事。你是不是要找：West、East',
     ]),
     ('/deal', [
-        "\n".join([
-            '/deal <商机名称>',
-            '',
-            '别名：/商机',
-        ]),
+        '用法：/商机 <商机名称>，例如：/商机 华东电网（也可以写 /deal）',
     ]),
     ('/deal Acme', [
         '「Acme」对应多个商机，请说得更具体：Acme Patrol、Acme Upgrade',
@@ -263,7 +259,7 @@ async def test_help_names_the_chinese_alias_in_the_readers_punctuation(store, cl
         # the English summaries come from prompts/commands/*.toml; only the usage placeholders stay Chinese
         assert not CJK_PUNCT.search(text), text
     else:
-        assert "/forecast（/预测）" in text and "/deal（/商机） <商机名称>" in text
+        assert "/预测（/forecast）" in text and "/商机（/deal） <商机名称>" in text
 
 
 # ------------------------------------------------------------------ command line: replay summary, import org
