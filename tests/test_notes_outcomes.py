@@ -150,12 +150,15 @@ def test_tender_dates_results_and_their_negations():
     assert [c.close for c in _changes("标书下周五截止", "n_tender_date")] == [date(2026, 3, 13)]
     assert [c.close for c in _changes("招标延期到6月", "n_deferred")] == [date(2026, 6, 1)]  # still a deferral
     assert "n_tender_date" not in _keys("下周不开标了") and "n_negated" in _keys("下周不开标了")
-    for text in ("中标了", "我们已中标", "收到中标通知书"):
+    for text in ("中标了", "我们已中标", "收到中标通知书", "我们公司中标了", "好消息，今天终于中标了", "中标通知书已经收到了"):
         (ch,) = _changes(text, "n_tender_won")
         assert ch.fields["committed"] is True and ch.fields["sentiment"] == 1, text
     assert [c.key for c in _changes("项目中标公示", "n_tender_won")] == ["n_tender_won"]
     for text in ("如果中标了", "争取中标", "等中标结果", "还没中标结果", "是不是中标了", "我们是第一中标候选人"):
         assert not any(c.fields for c in notes.parse(text, TODAY, Details(), use_snownlp=False).changes), text
+    for text in ("华为中标了", "华为收到中标通知书"):  # someone else's win is never read as ours
+        changes = notes.parse(text, TODAY, Details(), use_snownlp=False).changes
+        assert [c.key for c in changes] == ["n_tender_who"] and changes[0].fields == {}, text
     for text in ("没中标", "流标了", "废标", "别家中标了"):
         assert "n_lost" in _keys(text) and "n_tender_won" not in _keys(text), text
     assert "n_lost" not in _keys("没流标")

@@ -121,8 +121,13 @@ QUESTION = re.compile(r"[吗么嘛]$|没有?$|是不是|有没有|是否")
 TENDER = r"开标|投标|招标|评标|唱标|定标|交标|递交标书|标书[^，,。；;]{0,8}?(?:截止|递交|提交)|截标"
 # "中标了", "已中标", "收到中标通知书": a won tender binds both sides (招标投标法 §45) — still not a signed deal
 TENDER_WON = (r"(?P<v>中标)(?:了|啦)", r"已经?(?P<v>中标)", r"(?:成功|顺利|终于|我们|我司|我方|咱们)(?P<v>中标)",
-              r"(?:收到|拿到)了?(?P<v>中标通知)", r"(?P<v>中标通知书?)(?:已|收到|到了|下来了|发了)",
+              r"(?:收到|拿到)了?(?P<v>中标通知)", r"(?P<v>中标通知书?)(?:已经?)?(?:收到了?|到了?|下来了?|发了?|(?<=已))",
               r"(?P<v>中标公示)")
 TENDER_PENDING = r"中标候选人|预中标"  # ranked first, not yet awarded: echoed as not settled
+# who won: "中标了" has no subject, "我们中标了" / "项目中标了" / "今天终于中标了" are ours; "华为中标了" names someone
+# else (a rival the table above does not know) — echoed as unclear, never read as our win
+OUR_WIN_BEFORE = re.compile(r"(?:^|我们?|我司|我方|咱们?|(?:我们?|咱们?)(?:公司|这边|团队)|项目|这单|这个标|本项目|标段|说|通知|"
+                            r"消息|告诉我们?|今天|昨天|刚才|刚刚|上午|下午|晚上|终于|已经?|也|都|成功|顺利|最后|最终|还是|"
+                            r"总算|果然|真的|，|,)\s*$")
 # a meeting called off is not an agreed next meeting: "取消了周三的会议"
 MEETING_OFF = r"取消|推掉|不开了|撤了"

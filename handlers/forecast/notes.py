@@ -38,6 +38,7 @@ from handlers.forecast.note_rules import (
     NEG_AFTER,
     NEG_BEFORE,
     NOUN_ACTIONS,
+    OUR_WIN_BEFORE,
     PARTIAL,
     PAY_AFTER,
     PAY_DONE,
@@ -197,6 +198,8 @@ def _tender_won(clause: str) -> Change | None:
     hedge = HEDGE_BEFORE.search(clause[:_verb_at(m)])
     if hedge:  # "如果中标了", "有可能中标了"
         return Change("n_hedged", {"text": _said(clause, m, hedge)}, {})
+    if not OUR_WIN_BEFORE.search(clause[:m.start()]):  # "华为中标了": not ours to celebrate
+        return Change("n_tender_who", {"text": clause[:m.end()]}, {})
     return Change("n_tender_won", {"text": phrase}, dict(COMMITTED))
 
 
