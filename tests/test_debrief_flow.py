@@ -319,3 +319,13 @@ async def test_rate_this_week_and_this_month_are_calendar_periods(runtime, store
     assert "近 7 天" in text and "张伟" not in text, text
     text = (await say(runtime, "m1", "/复盘率 8"))[0]
     assert "张伟：1/1（100%）" in text, text
+
+
+async def test_rate_usage_says_the_days_it_takes(runtime, store):
+    """"/复盘率 400" and "/复盘率 0" got the same usage line that had just been followed ("[天数]"); it now says
+    which numbers of days it takes."""
+    seed(store)
+    await runtime.settle()
+    for line in ("/复盘率 400", "/复盘率 0"):
+        text = (await say(runtime, "m1", line))[0]
+        assert "用法" in text and "1–365" in text, text
