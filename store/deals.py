@@ -40,11 +40,12 @@ class Details:
     probability_override: float | None = None
     source: str = ""
     committed: bool = False  # a deposit paid / a tender won (/备注): the intent letter's conditions no longer cap
+    called_off: bool = False  # the rep wrote the deal is off (/备注 项目取消了): capped low until the CRM closes it
 
 
 DETAIL_FIELDS = tuple(f.name for f in dataclasses.fields(Details))
 _BOOL = {"customer_known", "intent_letter", "has_seal", "has_budget_range", "has_named_contact", "has_next_meeting",
-         "competitor_move", "committed"}
+         "competitor_move", "committed", "called_off"}
 
 
 def _details(row: Sequence) -> Details:

@@ -38,7 +38,8 @@ def test_a_deposit_paid_commits_the_deal_and_the_sum_is_not_its_amount():
                        ("订金已经到账", "订金已经到")):
         (ch,) = _changes(text, "n_deposit")
         assert ch.values == {"text": said}, text
-        assert ch.fields == {"has_budget_range": True, "intent_force": "法律约束", "committed": True, "sentiment": 1}
+        assert ch.fields == {"has_budget_range": True, "intent_force": "法律约束", "committed": True,
+                             "called_off": False, "sentiment": 1}  # money paid: on again if a note had called it off
         assert ch.amount is None and ch.close is None, text  # 30 % or 5万 of a deal is not the deal
         assert "n_budget_amount" not in _keys(text)
 
@@ -191,3 +192,51 @@ def test_the_closing_advice_uses_words_adjust_understands_in_both_locales():
     assert "/调整 Acme 概率 0" in zh and "/adjust Acme probability 0" in en
     assert FIELD_WORDS["概率"] == FIELD_WORDS["probability"] == "probability"
     assert "salespulse import deals" in zh and "salespulse import deals" in en
+
+
+# ------------------------------------------------------------------ called off: held low until the CRM closes it
+def test_a_deal_called_off_is_held_low_in_both_model_paths_and_a_later_adjust_wins():
+    """"项目取消了" only marked progress stalled: /商机 kept the deal at 97 % and /预测 counted it in full."""
+    d = Deal(id="L1", title="商机", customer_id="c1", customer_name="客户", customer_industry="教育", owner_id="r1",
+             status="open", stage="", product="XD-3", amount=100_000.0, created_at=1, expected_close_at=None,
+             closed_at=None, last_activity_at=None, details=Details())
+    off = dataclasses.replace(d, id="L2", details=Details(called_off=True))
+    adjusted = dataclasses.replace(d, id="L3", details=Details(called_off=True, probability_override=0.6))
+    m = model.fit([], prior=0.8)
+    assert m.explain(d).probability > 0.5
+    assert m.explain(off).probability == model.CALLED_OFF_CAP and m.explain(off).capped
+    assert m.explain(adjusted).probability == 0.6  # the rep's /调整 after the note is the last word
+    many = m.explain_many([d, off, adjusted], np.zeros(3), np.zeros(3))
+    assert np.allclose(many.probability, [m.explain(x).probability for x in (d, off, adjusted)])
+    assert not many.capped.any()  # /预测's "intent letter lacks conditions" reason counts letters only
+
+
+def test_a_note_that_the_deal_is_back_lifts_the_mark_and_look_alikes_do_not():
+    off = Details(called_off=True)
+    for text, said in (("项目恢复了", "项目恢复"), ("客户又回来谈了", "又回来谈"), ("项目重新启动了", "项目重新启动"),
+                       ("客户又联系我们了", "又联系我们了")):
+        (ch,) = [c for c in notes.parse(text, TODAY, off, use_snownlp=False).changes if c.key == "n_revived"]
+        assert ch.values == {"text": said} and ch.fields == {"called_off": False, "sentiment": 1}, text
+    assert _keys("项目没恢复", off) == ["n_negated"]
+    for text in ("客户数据恢复了", "系统重启了", "项目可能会恢复"):  # a fault fixed, a maybe: the mark stays
+        assert not any(c.fields.get("called_off") is False
+                       for c in notes.parse(text, TODAY, off, use_snownlp=False).changes), text
+    (lost,) = _changes("项目取消了", "n_lost")
+    assert lost.fields["called_off"] is True and lost.fields["committed"] is False
+    assert not any("called_off" in c.fields for c in notes.parse("可能选别家", TODAY, Details(),
+                                                                 use_snownlp=False).changes)  # a risk is not a loss
+
+
+async def test_a_deal_called_off_in_chat_leaves_the_forecast_and_comes_back(runtime):
+    seed(runtime.store)
+    (before,) = await ask(runtime, "张伟", "/商机 华东电网巡检")
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 项目取消了")
+    d = deal_store.get(runtime.store, "L1")
+    assert d.status == "open" and d.details.called_off is True
+    assert "赢单概率压到不超过10%" in text and "→ 10%" in text
+    (shown,) = await ask(runtime, "张伟", "/商机 华东电网巡检")
+    assert "赢单概率 10%（模型估计" in shown and "备注里说这单已取消或丢了" in shown and "/调整 华东电网巡检 概率" in shown
+    (text,) = await ask(runtime, "张伟", "/备注 华东电网巡检 客户又回来谈了")
+    assert "又有戏了（「又回来谈」）" in text and deal_store.get(runtime.store, "L1").details.called_off is False
+    (again,) = await ask(runtime, "张伟", "/商机 华东电网巡检")
+    assert "备注里说这单已取消" not in again and " = 基准" in again.splitlines()[2] and before

@@ -22,6 +22,7 @@ from bot.router import Router
 from handlers.charts import chart_folder, prune_charts
 from handlers.forecast import approval, engine, health, notes, periods
 from handlers.forecast import scope as scope_mod
+from handlers.forecast.model import CALLED_OFF_CAP
 from handlers.forecast.revisions_chart import heatmap_text, render_png, weekly_table
 from prompts import Prompts
 from store import deals as deal_store
@@ -204,7 +205,9 @@ def deal_text(ctx: Context, deal: Deal) -> str:
                    prob=round(ex.probability * 100), model=round(ex.model * 100), base=round(ex.base * 100),
                    c=f"{ex.coefficients['customer']:.2f}", p=f"{ex.coefficients['project']:.2f}",
                    r=f"{ex.coefficients['rep']:.2f}") + (ctx.t("forecast.deal_override") if ex.override else "")]
-    if ex.capped:
+    if deal.details.called_off and not ex.override:  # the rep's own note said it is off (/备注 项目取消了)
+        lines.append(ctx.t("forecast.deal_called_off", cap=round(CALLED_OFF_CAP * 100), deal=deal.title))
+    elif ex.capped:
         missing = ctx.t("core.list_sep").join(ctx.t(f"forecast.cond_{c}") for c in ex.missing_conditions)
         lines.append(ctx.t("forecast.deal_capped", missing=missing, cap=round(ctx.config.forecast.intent_cap * 100)))
     elif deal.details.intent_letter and deal.details.committed:  # say why a letter no longer caps (/备注)

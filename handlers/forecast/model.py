@@ -150,6 +150,9 @@ def intent_incomplete(deal: Deal) -> list[str]:
 
 
 DAY_MS = 86_400_000
+# a deal its own rep called off in a note (Details.called_off): "项目取消了" kept at 98 % by a model that read only
+# "progress stalled" would count a lost deal in /预测 until the next CRM import; a note can be wrong, so not 0 either
+CALLED_OFF_CAP = 0.10
 AGE_EDGES_DAYS = np.array([0, 7, 14, 30, 45, 60, 90, 120, 150, 180, 270, 365, 545, 730], dtype=float)
 MAX_AGE_DAYS = 1095  # older deals are taken as this old
 HORIZON_DAYS = 730  # how far ahead a deal's future is walked
@@ -408,6 +411,8 @@ class WinModel:
         if missing and p_all > self.intent_cap:
             p_all, capped = self.intent_cap, True
         override = deal.details.probability_override is not None
+        if deal.details.called_off and not override and p_all > CALLED_OFF_CAP:  # a /调整 after the note wins
+            p_all, capped = CALLED_OFF_CAP, True
         if override:
             p_all = float(deal.details.probability_override)
             if missing and p_all > self.intent_cap:
@@ -429,10 +434,12 @@ class WinModel:
                                      and d.details.has_next_meeting) for d in deals], dtype=bool)
         override = np.array([np.nan if d.details.probability_override is None else d.details.probability_override
                              for d in deals], dtype=float)
+        called_off = np.array([d.details.called_off for d in deals], dtype=bool) & np.isnan(override)
+        p = np.where(called_off, np.minimum(p, CALLED_OFF_CAP), p)
         p = np.where(np.isnan(override), p, override)
         capped = missing & (p > self.intent_cap)
         p = np.where(capped, self.intent_cap, p)
-        return Many(p, self.shown(lb), contrib, capped)
+        return Many(p, self.shown(lb), contrib, capped)  # capped: by the intent letter (/预测 names those)
 
     def probability(self, deal: Deal, rep_attainment: float = 0.0, responsiveness: float = 0.0) -> float:
         return self.explain(deal, rep_attainment, responsiveness).probability

@@ -104,6 +104,11 @@ LOSS = (  # (pattern, lost to a competitor?)
     (r"(?P<v>落标|流标|废标|标被?废了)", False),
     (rf"(?:{_RIVAL})(?P<v>中标)", True),
 )
+# the deal is on again after a note called it off: "项目恢复了", "客户又回来谈了", "重新启动了"
+REVIVED = (  # the deal itself must be what resumes: "客户数据恢复了" is a fixed fault, not a deal back on
+    rf"(?:{_DEAL})(?:又|重新|已经?|也|还)*(?:没有?|未)?(?P<v>恢复|重启|重新启动|重新开始|重新谈)",
+    r"(?P<v>又回来(?:谈|了)|又(?:想|要)做|又谈起来|又开始谈|又(?:联系|找)(?:我们|我)了?)",
+)
 # a part of the deal dropped ("二期不做了", "这个功能不要了") is a smaller deal, not a lost one
 PARTIAL = r"[一二三四五六七八九两\d]期|部分|模块|功能|这块|那块|这项|配件|选配"
 # what has not happened (yet): "可能选别家", "怕被竞品拿下", "项目要黄了", "有丢单风险" — a risk, echoed as one

@@ -45,6 +45,7 @@ from handlers.forecast.note_rules import (
     PAY_INTENT,
     PLANNABLE,
     QUESTION,
+    REVIVED,
     ROLES,
     SIGNING,
     TENDER,
@@ -145,7 +146,8 @@ def _said(clause: str, m: re.Match, before: re.Match | None = None, after: re.Ma
 
 # a deposit paid or a tender won: the money is real / the award binds, so the intent letter's four conditions no
 # longer cap the deal (store.deals.Details.committed); the deal is still open — only the CRM closes it
-COMMITTED = {"has_budget_range": True, "intent_force": "法律约束", "committed": True, "sentiment": 1}
+COMMITTED = {"has_budget_range": True, "intent_force": "法律约束", "committed": True, "called_off": False,
+             "sentiment": 1}
 
 
 def _deposit(clause: str, when: date | None, when_text: str, today: date) -> Change | None:
@@ -184,7 +186,18 @@ def _loss(clause: str, current: Any) -> Change | None:
     hedge, risk = HEDGE_BEFORE.search(clause[:at]), HEDGE_AFTER.match(clause[m.end():])
     if hedge or risk:  # echoed with the words that make it a risk: "可能选别家", "丢单风险"
         return Change("n_loss_risk", {"text": _said(clause, m, hedge, risk)}, fields)
-    return Change("n_lost", {"text": phrase}, fields)
+    # the rep says it is off: capped low (model.CALLED_OFF_CAP) until the CRM closes it or a note says it is back
+    return Change("n_lost", {"text": phrase}, {**fields, "called_off": True, "committed": False})
+
+
+def _revived(clause: str) -> Change | None:
+    """"项目恢复了", "客户又回来谈了": on again — lifts the low cap an earlier "项目取消了" put on the deal."""
+    _i, m, negated, phrase = _first(REVIVED, clause)
+    if m is None:
+        return None
+    if negated or HEDGE_BEFORE.search(clause[:_verb_at(m)]):  # "没恢复", "可能会恢复"
+        return Change("n_hedged" if not negated else "n_negated", {"text": phrase}, {})
+    return Change("n_revived", {"text": phrase}, {"called_off": False, "sentiment": 1})
 
 
 def _tender_won(clause: str) -> Change | None:
@@ -275,7 +288,8 @@ def parse(text: str, today: date, current: Any, *, use_snownlp: bool = True, cla
             understood = True
         asked = QUESTION.search(clause)  # "项目取消了吗": no news either way
         lost = None if asked else _loss(clause, current)
-        signals = [] if asked else [lost or _tender_won(clause), _deposit(clause, when, when_text, today)]
+        signals = [] if asked else [lost or _tender_won(clause), _deposit(clause, when, when_text, today),
+                                    None if lost else _revived(clause)]
         for change in signals:
             if change is not None:
                 out.changes.append(change)
