@@ -6,6 +6,7 @@ Listed last in bot/app.py so every other router gets the first chance.
 from __future__ import annotations
 
 import difflib
+import re
 
 from bot.context import Context
 from bot.events import Command, Message, Role
@@ -36,8 +37,11 @@ def help_text(ctx: Context, only: str | None = None) -> str:
         name = alias_table().get(only.lstrip("/").lower())
         if name:
             spec = specs[name]
-            return ctx.t("core.help_one", usage=_usage_with_alias(ctx, name, spec), summary=_summary(ctx, spec),
-                         aliases=" ".join("/" + a for a in spec.get("aliases", ())) or "—")
+            usage = _usage_with_alias(ctx, name, spec)
+            # the names the usage line does not show already ("/预测（/forecast）" shows two of them)
+            rest = [a for a in (name, *spec.get("aliases", ())) if not re.search(f"/{re.escape(str(a))}(?![\\w])", usage)]
+            return ctx.t("core.help_one", usage=usage, summary=_summary(ctx, spec),
+                         aliases=ctx.t("core.help_aliases", aliases=" ".join("/" + str(a) for a in rest)) if rest else "")
         near = close_commands(only)
         if near:  # "/帮助 预则": the close commands, not the whole list
             return _near_text(ctx, only.lstrip("/"), near)

@@ -16,6 +16,7 @@ async def test_help_for_an_unknown_command_says_it_is_unknown(runtime):
     assert text.startswith("没有这个命令：/nosuch")
     (text,) = await ask(runtime, "张伟", "/帮助 预测")
     assert "没有这个命令" not in text and text.startswith("/预测（/forecast） [本月")  # the reader's name first
+    assert "别名" not in text  # both names are on the first line: no "别名：/预测" repeating them
     (text,) = await ask(runtime, "张伟", "/帮助 预则")  # a typo after /帮助: the close commands, not the whole list
     assert text.startswith("没有这个命令：/预则。你是不是要找：") and len(text.splitlines()) <= 5
 
@@ -128,3 +129,8 @@ async def test_an_admin_command_says_it_is_for_admins(runtime, typed):
     """It said 你没有权限查看这些内容 — to a manager binding a contact, with no hint who may or how to check."""
     (text,) = await ask(runtime, "王经理", typed)
     assert text.startswith("这个命令只有管理员可以用") and "/我是谁" in text
+
+
+async def test_help_for_one_command_lists_only_the_names_not_already_shown(runtime):
+    (text,) = await ask(runtime, "张伟", "/帮助 今天")
+    assert text.startswith("/今日（/today）") and text.splitlines()[-1] == "别名：/今天"
