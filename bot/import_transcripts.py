@@ -13,6 +13,7 @@ from handlers.coaching.sweep import sentiment_for
 from handlers.coaching.transcripts import file_call, read_calls
 from handlers.conversation.classifier import classify
 from prompts import Prompts
+from store import leads as lead_store
 from store import org as org_store
 
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             if person is None:
                 errors.append(t("coaching.import_unknown_rep", line=call.line, rep=call.rep))
                 continue
-            if store.conn.execute("SELECT 1 FROM leads WHERE id = ?", (call.lead_id,)).fetchone() is None:
+            if lead_store.get(store, call.lead_id) is None:
                 errors.append(t("coaching.import_unknown_lead", line=call.line, lead=call.lead_id))
                 continue
             filed += file_call(store, call, person.id, person.team_id or "", classify=labels, sentiment=sentiment_for(config.coaching.sentiment),

@@ -211,6 +211,12 @@ def event_rowid(store: Store, event_id: str) -> tuple[int, str | None] | None:
     return (r[0], r[1]) if r else None
 
 
+def customers_signature(store: Store) -> tuple[int, int | None]:
+    """(how many customers, their highest rowid): changes whenever a customer is added or removed."""
+    count, top = store.conn.execute("SELECT COUNT(*), MAX(rowid) FROM customers").fetchone()
+    return int(count), top
+
+
 def customer_names(store: Store, customer_ids: Iterable[str] | None = None) -> list[str]:
     if customer_ids is None:
         return [r[0] for r in store.conn.execute("SELECT name FROM customers")]

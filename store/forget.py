@@ -233,6 +233,11 @@ def audit(store: Store, at: int, actor: str, customer_id: str, counts: dict[str,
     return int(cur.lastrowid)
 
 
+def update_audit_counts(store: Store, audit_id: int, counts: dict[str, int]) -> None:
+    store.conn.execute("UPDATE forget_audit SET counts = ? WHERE id = ?",
+                       (json.dumps(counts, ensure_ascii=False, sort_keys=True), audit_id))
+
+
 def audit_rows(store: Store, customer_id: str | None = None) -> list[tuple[int, int, str, str, dict[str, int]]]:
     sql = "SELECT id, at, actor, customer_id, counts FROM forget_audit"
     rows = store.conn.execute(sql + (" WHERE customer_id = ?" if customer_id else "") + " ORDER BY id",

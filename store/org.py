@@ -87,3 +87,14 @@ def people_matching(store: Store, text: str) -> list[Person]:
 def set_admin(store: Store, person_id: str) -> None:
     """Make someone an admin; org syncs keep the flag (they never lower it)."""
     store.conn.execute("UPDATE people SET is_admin = 1 WHERE id = ?", (person_id,))
+
+
+def team_member_ids(store: Store, team_id: str) -> list[str]:
+    """The ids of the people in a team."""
+    return [r[0] for r in store.conn.execute("SELECT id FROM people WHERE team_id = ?", (team_id,))]
+
+
+def team_of(store: Store, person_id: str) -> str | None:
+    """A person's team id ('' when in none; None when the person is unknown)."""
+    row = store.conn.execute("SELECT COALESCE(team_id, '') FROM people WHERE id = ?", (person_id,)).fetchone()
+    return None if row is None else str(row[0])

@@ -23,6 +23,7 @@ from pathlib import Path
 from bot.config import StoresSection
 from handlers.stores import health, registry
 from handlers.stores.registry import StoreSpec
+from store import org as org_store
 from store import stores as stores_store
 from store.db import Store
 
@@ -73,8 +74,7 @@ def seed_stores(store: Store, company, now_ms: int) -> dict[str, str]:
         registry.save(store, specs, "demo", now_ms)
         stores_store.upsert_area(store, AREA, registry.person_id(store, AREA_MANAGER),
                                  "南京西路、陆家嘴商圈竞品均把体验台放在门口，主推低价套餐；我们的优势是体验区和售后")
-    rows = store.conn.execute("SELECT name, id FROM people WHERE id LIKE 'store:%'").fetchall()
-    return {name: pid for name, pid in rows}
+    return {p.name: p.id for p in org_store.all_people(store) if p.id.startswith("store:")}
 
 
 def seed_history(store: Store, today: str, rng: random.Random, now_ms: int) -> None:

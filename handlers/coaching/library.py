@@ -27,6 +27,7 @@ from handlers.coaching.snippets import Extracted
 from handlers.conversation.labels import OBJECTIONS, STRATEGIES
 from prompts import Prompts
 from store import coaching as coach_store
+from store import org as org_store
 from store.db import Store
 
 _STRATEGY_ORDER = {s: i for i, s in enumerate(STRATEGIES)}
@@ -99,7 +100,7 @@ _maskers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def masker(store: Store, prompts: Prompts | None = None) -> Masker:
     """The store's masker, rebuilt when customers change."""
     p = prompts or Prompts()
-    sig = (*store.conn.execute("SELECT COUNT(*), MAX(rowid) FROM customers").fetchone(), p.locale)
+    sig = (*coach_store.customers_signature(store), p.locale)
     cached = _maskers.get(store)
     if cached is None or cached[0] != sig:
         cached = (sig, Masker(coach_store.customer_names(store), p.t("coaching.mask_customer"),
@@ -201,7 +202,7 @@ def objection_examples(store: Store, objection: str, *, team: str | None = None,
     customers of that industry."""
     reps = None
     if team is not None:
-        reps = [r[0] for r in store.conn.execute("SELECT id FROM people WHERE team_id = ?", (team,))]
+        reps = org_store.team_member_ids(store, team)
     mask = masker(store, prompts)
     out: list[str] = []
     for _cid, text in coach_store.objection_texts(store, objection, reps, limit * 3, industry):
@@ -263,12 +264,12 @@ def add_debrief_snippet(store: Store, *, lead_id: str, person_id: str, objection
     if not objections:
         return None
     facts = coach_store.lead_facts(store, lead_id)
-    team = store.conn.execute("SELECT COALESCE(team_id, '') FROM people WHERE id = ?", (person_id,)).fetchone()
+    team = org_store.team_of(store, person_id)
     ex = Extracted(f"{lead_id}:{person_id}:{occurred_at}", objections,
                    tuple(s for s in dict.fromkeys(strategy_labels) if s in STRATEGIES), worry_text, evidence_text,
                    "", (("customer", worry_text, 0.0), ("rep", evidence_text, 0.0)), None, "", occurred_at, person_id)
     return file_extracted(store, ex, facts, source="debrief", now_ms=occurred_at, key_prefix="debrief",
-                          team_of=lambda _p: team[0] if team else "")
+                          team_of=lambda _p: team or "")
 
 
 # ---------------------------------------------------------------- outcomes and weights

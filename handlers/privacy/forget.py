@@ -96,8 +96,7 @@ def forget(store: Store, data_dir: str | Path, customer_id: str, *, actor: str, 
     counts["files"], result.kept_files = _delete_files(data_dir, roots, files)
     if counts["files"]:
         with store.transaction():
-            store.conn.execute("UPDATE forget_audit SET counts = ? WHERE id = ?",
-                               (json.dumps(counts, ensure_ascii=False, sort_keys=True), result.audit_id))
+            forget_store.update_audit_counts(store, result.audit_id, counts)
     result.counts = counts
     result.wal_busy = forget_store.overwrite_freed_pages(store)
     log.info("forget %s: %s", customer_id, counts)
