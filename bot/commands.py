@@ -22,13 +22,15 @@ def alias_table() -> dict[str, str]:
     return table
 
 
+def chinese_name(name: str) -> str | None:
+    """A command's Chinese name: its first alias that is not ASCII ("forecast" → "预测"), None when it has none."""
+    return next((str(a) for a in command_specs().get(name, {}).get("aliases", ()) if not str(a).isascii()), None)
+
+
 def shown_name(name: str, locale: str) -> str:
     """How a usage line names a command for its reader: "/热力图" in zh-CN, "/heatmap" in en."""
-    if locale != "en":
-        for alias in command_specs().get(name, {}).get("aliases", ()):
-            if not str(alias).isascii():
-                return "/" + str(alias)
-    return "/" + name
+    zh = chinese_name(name) if locale != "en" else None
+    return "/" + (zh or name)
 
 
 _ALIASES: dict[str, str] | None = None

@@ -6,8 +6,8 @@ Listed last in bot/app.py so every other router gets the first chance.
 from __future__ import annotations
 
 import difflib
-import re
 
+from bot.commands import chinese_name
 from bot.context import Context
 from bot.events import Command, Message, Role
 from bot.replies import Reply
@@ -23,9 +23,9 @@ def _summary(ctx: Context, spec: dict) -> str:
 
 def _usage_with_alias(ctx: Context, name: str, spec: dict) -> str:
     usage = spec.get("usage", "/" + name)
-    aliases = [a for a in spec.get("aliases", ()) if not str(a).isascii()]
-    if aliases:  # both names, the reader's language first: /预测（/forecast） in zh-CN, /forecast (/预测) in en
-        usage = usage.replace("/" + name, ctx.t("core.help_name_alias", name=name, alias=aliases[0]), 1)
+    zh = chinese_name(name)
+    if zh:  # both names, the reader's language first: /预测（/forecast） in zh-CN, /forecast (/预测) in en
+        usage = usage.replace("/" + name, ctx.t("core.help_name_alias", name=name, alias=zh), 1)
     return usage
 
 
@@ -38,8 +38,8 @@ def help_text(ctx: Context, only: str | None = None) -> str:
         if name:
             spec = specs[name]
             usage = _usage_with_alias(ctx, name, spec)
-            # the names the usage line does not show already ("/预测（/forecast）" shows two of them)
-            rest = [a for a in (name, *spec.get("aliases", ())) if not re.search(f"/{re.escape(str(a))}(?![\\w])", usage)]
+            # the names the usage line does not show already ("/预测（/forecast）" shows the name and the Chinese one)
+            rest = [str(a) for a in spec.get("aliases", ()) if str(a) != chinese_name(name)]
             return ctx.t("core.help_one", usage=usage, summary=_summary(ctx, spec),
                          aliases=ctx.t("core.help_aliases", aliases=" ".join("/" + str(a) for a in rest)) if rest else "")
         near = close_commands(only)

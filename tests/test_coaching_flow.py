@@ -272,13 +272,13 @@ async def test_snippets_for_a_type_narrowed_by_an_industry_or_a_word(runtime, cl
     """"/话术 交付 制造业" searched the whole phrase as one keyword and found nothing; the first word is the
     objection type and the rest narrows it: an industry, or a word said in the exchange."""
     await build_library(runtime, clock)
-    runtime.console.type_line("r1", "/话术 交付 制造业")
-    await runtime.settle()
-    text = runtime.console.delivered[-1].text
+
+    async def reply_to(line: str) -> str:
+        runtime.console.type_line("r1", line)
+        await runtime.settle()
+        return runtime.console.delivered[-1].text
+
+    text = await reply_to("/话术 交付 制造业")
     assert "分批发货" in text and "没有找到" not in text, text
-    runtime.console.type_line("r1", "/话术 交付 分批")
-    await runtime.settle()
-    assert "分批发货" in runtime.console.delivered[-1].text
-    runtime.console.type_line("r1", "/话术 交付 零售连锁")
-    await runtime.settle()
-    assert "没有找到" in runtime.console.delivered[-1].text
+    assert "分批发货" in await reply_to("/话术 交付 分批")
+    assert "没有找到" in await reply_to("/话术 交付 零售连锁")
